@@ -1,0 +1,2 @@
+"""Built-in adapters: files, Salesforce, PassFort. Each registers through the ``fieldline``
+entry-point group like any third-party plugin."""

@@ -1,0 +1,1 @@
+"""Files adapters: JSONL/CSV source, JSON/JSONL file-backed target (no network needed)."""

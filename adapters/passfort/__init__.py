@@ -1,0 +1,1 @@
+"""PassFort source adapter (httpx) and webhook parsing."""

@@ -1,0 +1,1 @@
+"""A PassFort API v4 + webhook delivery emulator (Starlette)."""

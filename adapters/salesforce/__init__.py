@@ -1,0 +1,1 @@
+"""Salesforce target adapter (simple-salesforce)."""

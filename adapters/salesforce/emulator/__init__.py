@@ -1,0 +1,1 @@
+"""A faithful Salesforce REST emulator (Starlette) for tests, demos and benchmarks."""

@@ -1,0 +1,260 @@
+"""What adapters promise the engine, and the values that cross that boundary.
+
+Sources read documents; targets describe objects, look up existing records for many keys at
+once, and apply a batch of writes returning one result per write. The engine never loops one
+record per API call: batching is the runner's job, batch operations are the adapter's.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = [
+    "AdapterFactory",
+    "AdapterInfo",
+    "AdapterKind",
+    "FieldDescription",
+    "LookupRequest",
+    "LookupResult",
+    "ObjectDescription",
+    "SourceAdapter",
+    "SourceDocument",
+    "SourceEvent",
+    "TargetAdapter",
+    "TargetRecord",
+    "WebhookSource",
+    "Write",
+    "WriteError",
+    "WriteOperation",
+    "WriteResult",
+]
+
+TargetRecord = Mapping[str, Any]
+"""An existing target record: field name -> value, always with the target id under ``Id``."""
+
+
+# --- sources -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDocument:
+    """One source entity (e.g. a PassFort profile).
+
+    ``key`` identifies it in the source (profile id); ``version`` orders states of the same
+    entity (event time, seconds since the epoch) so older state never overwrites newer.
+    """
+
+    key: str
+    data: Any
+    version: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEvent:
+    """A change notification (webhook) for one entity: a trigger to fetch and map it."""
+
+    id: str
+    type: str
+    entity_key: str
+    occurred_at: float
+    payload: Mapping[str, Any] = dataclass_field(default_factory=dict)
+
+
+@runtime_checkable
+class SourceAdapter(Protocol):
+    """Reads documents from a source system."""
+
+    name: str
+
+    def read(self) -> Iterable[SourceDocument]:
+        """Every document, for a batch run or backfill (streamed; may be large)."""
+        ...
+
+    def fetch(self, key: str) -> SourceDocument | None:
+        """The current state of one entity, or ``None`` if the source no longer has it."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@runtime_checkable
+class WebhookSource(Protocol):
+    """A source that can turn an HTTP request into events, verifying the sender first."""
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[SourceEvent]:
+        """Verify and parse one request (a single event or a batch).
+
+        Raises :class:`~fieldline.errors.WebhookError` with the status to answer (401 for a
+        wrong secret, 400 for a malformed body).
+        """
+        ...
+
+
+# --- targets -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDescription:
+    """What the target says about one field (a subset of Salesforce describe)."""
+
+    name: str
+    # string, textarea, email, url, phone, picklist, boolean, int, double, date, datetime, reference, id
+    type: str = "string"
+    label: str = ""
+    length: int | None = None
+    required: bool = False  # must be given on create
+    createable: bool = True
+    updateable: bool = True
+    nillable: bool = True
+    unique: bool = False
+    external_id: bool = False
+    id_lookup: bool = False
+    picklist_values: tuple[str, ...] = ()
+    restricted_picklist: bool = False
+    reference_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectDescription:
+    """What the target says about one object.
+
+    ``blank_is_null``: the target stores ``""`` as null (Salesforce does), so the planner treats
+    the two as equal when diffing and a re-sync stays write-free.
+    """
+
+    name: str
+    fields: Mapping[str, FieldDescription]
+    label: str = ""
+    createable: bool = True
+    updateable: bool = True
+    blank_is_null: bool = False
+
+    def field(self, name: str) -> FieldDescription | None:
+        """Case-insensitive lookup, as Salesforce resolves names."""
+        found = self.fields.get(name)
+        if found is not None:
+            return found
+        lowered = name.lower()
+        for candidate_name, candidate in self.fields.items():
+            if candidate_name.lower() == lowered:
+                return candidate
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class LookupRequest:
+    """Find existing ``object`` records whose ``field`` equals one of ``values``.
+
+    ``values`` are already normalized. When ``normalizer`` is set the target must apply it to
+    its own field values before comparing (e.g. ``root_domain`` on ``Website``), fetching
+    candidates as narrowly as it can. ``fields`` lists what the planner needs back (the mapped
+    fields, for target-aware diffs); ``Id`` is always returned.
+    """
+
+    object: str
+    field: str
+    values: frozenset[Any]
+    fields: frozenset[str]
+    normalize: tuple[str, ...] = ()
+    normalizer: Callable[[Any], Any] | None = None
+
+
+LookupResult = Mapping[tuple[str, str, tuple[str, ...]], Mapping[Any, Sequence[TargetRecord]]]
+"""``(object, field, normalize) -> normalized value -> matching records`` (sorted by ``Id``).
+Values with no match may be absent or map to an empty sequence."""
+
+
+class WriteOperation(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    UPSERT = "upsert"  # by external id: ``external_id_field`` must be set
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One record to write. ``key`` ties the result back to the plan (record name + key)."""
+
+    key: str
+    object: str
+    operation: WriteOperation
+    fields: Mapping[str, Any]
+    target_id: str | None = None
+    external_id_field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteError:
+    """Why the target refused one write. ``code`` is the target's own (``DUPLICATE_VALUE``)."""
+
+    code: str
+    message: str
+    fields: tuple[str, ...] = ()
+    retriable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome of one :class:`Write`, in request order."""
+
+    key: str
+    ok: bool
+    target_id: str | None = None
+    created: bool = False
+    error: WriteError | None = None
+
+
+@runtime_checkable
+class TargetAdapter(Protocol):
+    """Writes records into a target system (a CRM)."""
+
+    name: str
+
+    def describe(self, object_name: str) -> ObjectDescription:
+        """The object's fields. Raise :class:`~fieldline.errors.FatalAdapterError` if unknown."""
+        ...
+
+    def lookup(self, requests: Sequence[LookupRequest]) -> LookupResult:
+        """Existing records for many match keys at once, in as few calls as possible."""
+        ...
+
+    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
+        """Write a batch; one result per write, in order. A rejected record never hides
+        which one failed. Transport failures raise :class:`~fieldline.errors.AdapterError`."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+# --- registration --------------------------------------------------------------------------
+
+
+class AdapterKind(enum.StrEnum):
+    SOURCE = "source"
+    TARGET = "target"
+
+
+AdapterFactory = Callable[[Mapping[str, Any]], Any]
+"""Builds an adapter from its spec ``options``; credentials come from the environment/config."""
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterInfo:
+    """An adapter a plugin registers.
+
+    ``options_schema`` is a JSON Schema (Draft 2020-12) for the ``options`` a spec may give it;
+    ``validate`` checks spec options against it.
+    """
+
+    name: str
+    kind: AdapterKind
+    factory: AdapterFactory
+    options_schema: Mapping[str, Any] = dataclass_field(default_factory=lambda: {"type": "object"})
+    description: str = ""

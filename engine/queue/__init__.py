@@ -1,0 +1,1 @@
+"""Durable job queues: the JobQueue contract and the embedded SQLite backend."""

@@ -1,0 +1,1 @@
+"""The mapping spec JSON Schema, shipped as package data."""

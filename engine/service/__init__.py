@@ -1,0 +1,1 @@
+"""The webhook service: receiver, workers, status."""

@@ -1,0 +1,1 @@
+"""Conformance suites plugin authors run against their adapters and queue backends."""
