@@ -196,6 +196,9 @@ class WriteError:
     message: str
     fields: tuple[str, ...] = ()
     retriable: bool = False
+    # "target": the target refused it; "preflight": never sent, invalid by the target's describe
+    # (missing required field, value not in a restricted picklist, too long).
+    stage: str = "target"
 
 
 @dataclass(frozen=True, slots=True)
