@@ -68,6 +68,7 @@ class RecordPlan:
     matched_by: str | None = None  # e.g. "PassFort_Profile_Id__c = 'abc'"
     reasons: tuple[str, ...] = ()
     version: float | None = None
+    document_key: str | None = None  # the source document this record came from
 
     @property
     def writes(self) -> dict[str, Any]:

@@ -1,0 +1,68 @@
+"""Build the adapters a spec names, through the plugin registry."""
+
+from __future__ import annotations
+
+import contextvars
+import difflib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from fieldline.contracts import AdapterKind, SourceAdapter, TargetAdapter
+from fieldline.errors import ConfigError
+from fieldline.plugins import adapter_registry
+from fieldline.spec import AdapterSpec, Spec
+
+__all__ = ["build_adapter", "build_source", "build_target", "spec_directory"]
+
+_spec_directory: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "fieldline_spec_directory", default=None
+)
+
+
+def spec_directory() -> Path:
+    """The folder of the spec whose adapters are being built; relative paths in adapter
+    options are resolved against it (the current folder when there is no spec file)."""
+    return _spec_directory.get() or Path.cwd()
+
+
+@contextmanager
+def _in_spec_directory(spec: Spec) -> Iterator[None]:
+    folder = Path(spec.file).resolve().parent if spec.file else None
+    token = _spec_directory.set(folder)
+    try:
+        yield
+    finally:
+        _spec_directory.reset(token)
+
+
+def build_adapter(
+    adapter: AdapterSpec, kind: AdapterKind, manager: pluggy.PluginManager, *, spec: Spec
+) -> Any:
+    """Instantiate ``adapter`` of ``kind`` with its spec options."""
+    registry = adapter_registry(manager)
+    info = registry.get((adapter.adapter, kind))
+    if info is None:
+        known = sorted(name for name, registered_kind in registry if registered_kind is kind)
+        close = difflib.get_close_matches(adapter.adapter, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"installed: {', '.join(known) or 'none'}"
+        raise ConfigError(f"{adapter.location}: no {kind.value} adapter named {adapter.adapter!r}", hint=hint)
+    with _in_spec_directory(spec):
+        return info.factory(dict(adapter.options))
+
+
+def build_source(spec: Spec, manager: pluggy.PluginManager) -> SourceAdapter:
+    if spec.source is None:
+        raise ConfigError(f"{spec.file or spec.name}: the spec has no source", hint="add source: {adapter: ...}")
+    source: SourceAdapter = build_adapter(spec.source, AdapterKind.SOURCE, manager, spec=spec)
+    return source
+
+
+def build_target(spec: Spec, manager: pluggy.PluginManager) -> TargetAdapter:
+    if spec.target is None:
+        raise ConfigError(f"{spec.file or spec.name}: the spec has no target", hint="add target: {adapter: ...}")
+    target: TargetAdapter = build_adapter(spec.target, AdapterKind.TARGET, manager, spec=spec)
+    return target
