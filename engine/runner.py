@@ -218,8 +218,7 @@ class Runner:
             results = self.target.apply([write for _, write in pending])
             if len(results) != len(pending):
                 raise FieldlineError(
-                    f"target {self.target.name!r} returned {len(results)} results for "
-                    f"{len(pending)} writes",
+                    f"target {self.target.name!r} returned {len(results)} results for {len(pending)} writes",
                     hint="the adapter breaks the apply() contract; report it to its author",
                 )
             for (record_plan, write), result in zip(pending, results, strict=True):
@@ -232,9 +231,7 @@ class Runner:
                     failed.add(slot)
         return [outcomes[(record.record, record.key)] for record in batch_plan.records]
 
-    def _write_for(
-        self, record_spec: RecordSpec, record_plan: RecordPlan, fields: dict[str, Any]
-    ) -> Write:
+    def _write_for(self, record_spec: RecordSpec, record_plan: RecordPlan, fields: dict[str, Any]) -> Write:
         key = f"{record_plan.record}:{record_plan.key}"
         if record_plan.action is Action.UPDATE:
             return Write(

@@ -56,13 +56,17 @@ def build_adapter(
 
 def build_source(spec: Spec, manager: pluggy.PluginManager) -> SourceAdapter:
     if spec.source is None:
-        raise ConfigError(f"{spec.file or spec.name}: the spec has no source", hint="add source: {adapter: ...}")
+        raise ConfigError(
+            f"{spec.file or spec.name}: the spec has no source", hint="add source: {adapter: ...}"
+        )
     source: SourceAdapter = build_adapter(spec.source, AdapterKind.SOURCE, manager, spec=spec)
     return source
 
 
 def build_target(spec: Spec, manager: pluggy.PluginManager) -> TargetAdapter:
     if spec.target is None:
-        raise ConfigError(f"{spec.file or spec.name}: the spec has no target", hint="add target: {adapter: ...}")
+        raise ConfigError(
+            f"{spec.file or spec.name}: the spec has no target", hint="add target: {adapter: ...}"
+        )
     target: TargetAdapter = build_adapter(spec.target, AdapterKind.TARGET, manager, spec=spec)
     return target

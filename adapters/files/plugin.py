@@ -1,13 +1,51 @@
-"""Registers the files source and target."""
+"""Registers the files source and target (the same way a third-party plugin would)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
-from fieldline.contracts import AdapterInfo
+from fieldline.adapters.files.source import SOURCE_OPTIONS_SCHEMA, FilesSource
+from fieldline.adapters.files.target import TARGET_OPTIONS_SCHEMA, FilesTarget
+from fieldline.contracts import AdapterInfo, AdapterKind
 from fieldline.hookspecs import hookimpl
+from fieldline.runtime import spec_directory
+
+
+def _resolve(path: str) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else spec_directory() / candidate
+
+
+def make_source(options: Mapping[str, Any]) -> FilesSource:
+    return FilesSource(
+        _resolve(options["path"]),
+        file_format=options.get("format"),
+        key=options.get("key", "id"),
+        version=options.get("version"),
+    )
+
+
+def make_target(options: Mapping[str, Any]) -> FilesTarget:
+    return FilesTarget(_resolve(options["path"]), objects=options.get("objects"))
 
 
 @hookimpl
 def register_adapters() -> Sequence[AdapterInfo]:
-    return ()
+    return (
+        AdapterInfo(
+            name="files",
+            kind=AdapterKind.SOURCE,
+            factory=make_source,
+            options_schema=SOURCE_OPTIONS_SCHEMA,
+            description="Documents from a .jsonl, .json or .csv file.",
+        ),
+        AdapterInfo(
+            name="files",
+            kind=AdapterKind.TARGET,
+            factory=make_target,
+            options_schema=TARGET_OPTIONS_SCHEMA,
+            description="Records in a JSON file or a folder of <Object>.jsonl files.",
+        ),
+    )

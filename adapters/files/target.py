@@ -1,0 +1,343 @@
+"""A file-backed target: records live in a JSON file (``{"Account": [...], ...}``) or in a folder
+of ``<Object>.jsonl`` files. Lets the engine run end to end with no network, and serves as the
+reference implementation of the target contract (it passes the conformance suite).
+
+Optional ``objects`` options describe fields (type, required, external id, picklist, length)
+so ``validate --against files`` and pre-flight checks work like they do against a CRM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fieldline.contracts import (
+    FieldDescription,
+    LookupRequest,
+    LookupResult,
+    ObjectDescription,
+    TargetRecord,
+    Write,
+    WriteError,
+    WriteOperation,
+    WriteResult,
+)
+from fieldline.errors import ConfigError, FatalAdapterError
+from fieldline.values import is_blank
+
+__all__ = ["TARGET_OPTIONS_SCHEMA", "FilesTarget"]
+
+_FIELD_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {"type": "string", "description": "The field type (string, double, boolean, date, ...)."},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "type": {"type": "string"},
+                "required": {"type": "boolean"},
+                "external_id": {"type": "boolean"},
+                "unique": {"type": "boolean"},
+                "length": {"type": "integer", "minimum": 1},
+                "picklist": {"type": "array", "items": {"type": "string"}},
+                "reference_to": {"type": "array", "items": {"type": "string"}},
+                "createable": {"type": "boolean"},
+                "updateable": {"type": "boolean"},
+            },
+        },
+    ]
+}
+
+TARGET_OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["path"],
+    "properties": {
+        "path": {
+            "type": "string",
+            "description": "A .json state file or a folder of <Object>.jsonl files, relative to the spec.",
+        },
+        "objects": {
+            "type": "object",
+            "description": "Optional field descriptions per object; objects not listed are free-form.",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"fields": {"type": "object", "additionalProperties": _FIELD_SCHEMA}},
+            },
+        },
+    },
+}
+
+
+class FilesTarget:
+    """A :class:`~fieldline.contracts.TargetAdapter` over a JSON file or a folder of JSONL files."""
+
+    name = "files"
+
+    def __init__(self, path: Path, *, objects: Mapping[str, Any] | None = None) -> None:
+        self.path = path
+        self._schema = {name: _describe_object(name, spec) for name, spec in (objects or {}).items()}
+        self._records: dict[str, list[dict[str, Any]]] = self._load()
+        self._closed = False
+
+    # --- TargetAdapter --------------------------------------------------------------------
+
+    def describe(self, object_name: str) -> ObjectDescription:
+        described = self._schema.get(object_name)
+        if described is not None:
+            return described
+        if self._schema:
+            raise FatalAdapterError(
+                f"files target: unknown object {object_name!r}",
+                hint=f"describe it under target.options.objects (known: {', '.join(sorted(self._schema))})",
+                object=object_name,
+            )
+        seen: dict[str, FieldDescription] = {"Id": _id_field()}
+        for record in self._records.get(object_name, []):
+            for name in record:
+                seen.setdefault(name, FieldDescription(name=name))
+        return ObjectDescription(name=object_name, fields=seen)
+
+    def lookup(self, requests: Sequence[LookupRequest]) -> LookupResult:
+        result: dict[tuple[str, str, tuple[str, ...]], dict[Any, list[TargetRecord]]] = {}
+        for request in requests:
+            found: dict[Any, list[TargetRecord]] = {}
+            for record in self._records.get(request.object, []):
+                value = record.get(request.field)
+                if request.normalizer is not None and value is not None:
+                    value = request.normalizer(value)
+                if _hashable(value) and value in request.values:
+                    found.setdefault(value, []).append(dict(record))
+            for matches in found.values():
+                matches.sort(key=lambda record: str(record["Id"]))
+            result[(request.object, request.field, request.normalize)] = found
+        return result
+
+    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
+        results = [self._apply_one(write) for write in writes]
+        if any(result.ok for result in results):
+            self._save()
+        return results
+
+    def close(self) -> None:
+        self._closed = True
+
+    # --- one write ------------------------------------------------------------------------
+
+    def _apply_one(self, write: Write) -> WriteResult:
+        invalid = self._preflight(write)
+        if invalid is not None:
+            return WriteResult(key=write.key, ok=False, error=invalid)
+        records = self._records.setdefault(write.object, [])
+        if write.operation is WriteOperation.UPDATE:
+            existing = self._by_id(write.object, write.target_id)
+            if existing is None:
+                return _failure(write, "ENTITY_IS_DELETED", f"no {write.object} with Id {write.target_id!r}")
+            return self._update(write, existing)
+        if write.operation is WriteOperation.UPSERT:
+            field = write.external_id_field
+            if field is None or is_blank(write.fields.get(field)):
+                return _failure(write, "MISSING_ARGUMENT", "upsert needs an external id field and value")
+            matches = [record for record in records if record.get(field) == write.fields[field]]
+            if len(matches) > 1:
+                ids = ", ".join(str(record["Id"]) for record in matches)
+                return _failure(write, "MULTIPLE_CHOICES", f"{field} matches several records: {ids}")
+            if matches:
+                return self._update(write, matches[0])
+        return self._create(write)
+
+    def _create(self, write: Write) -> WriteResult:
+        duplicate = self._duplicate(write, exclude_id=None)
+        if duplicate is not None:
+            return WriteResult(key=write.key, ok=False, error=duplicate)
+        missing = [
+            name
+            for name, described in self._fields(write.object).items()
+            if described.required and is_blank(write.fields.get(name))
+        ]
+        if missing:
+            return _failure(
+                write, "REQUIRED_FIELD_MISSING", f"Required fields are missing: {missing}", tuple(missing)
+            )
+        records = self._records.setdefault(write.object, [])
+        record = {"Id": self._next_id(write.object), **write.fields}
+        records.append(record)
+        return WriteResult(key=write.key, ok=True, target_id=str(record["Id"]), created=True)
+
+    def _update(self, write: Write, existing: dict[str, Any]) -> WriteResult:
+        duplicate = self._duplicate(write, exclude_id=existing["Id"])
+        if duplicate is not None:
+            return WriteResult(key=write.key, ok=False, error=duplicate)
+        existing.update({name: value for name, value in write.fields.items() if name != "Id"})
+        return WriteResult(key=write.key, ok=True, target_id=str(existing["Id"]), created=False)
+
+    def _preflight(self, write: Write) -> WriteError | None:
+        fields = self._fields(write.object)
+        if not fields:
+            return None
+        creating = write.operation is not WriteOperation.UPDATE
+        for name, value in write.fields.items():
+            described = fields.get(name)
+            if described is None:
+                return WriteError(
+                    "INVALID_FIELD", f"no field {name!r} on {write.object}", (name,), stage="preflight"
+                )
+            if not (described.createable if creating else described.updateable):
+                verb = "created" if creating else "updated"
+                return WriteError(
+                    "INVALID_FIELD_FOR_INSERT_UPDATE", f"{name} cannot be {verb}", (name,), stage="preflight"
+                )
+            if described.picklist_values and value is not None and value not in described.picklist_values:
+                return WriteError(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{name}: bad value for restricted picklist field: {value}",
+                    (name,),
+                    stage="preflight",
+                )
+            if described.length is not None and isinstance(value, str) and len(value) > described.length:
+                return WriteError(
+                    "STRING_TOO_LONG",
+                    f"{name}: data value too large: {value[:40]!r} (max length={described.length})",
+                    (name,),
+                    stage="preflight",
+                )
+        return None
+
+    def _duplicate(self, write: Write, *, exclude_id: Any) -> WriteError | None:
+        for name, described in self._fields(write.object).items():
+            if not (described.unique or described.external_id):
+                continue
+            value = write.fields.get(name)
+            if is_blank(value):
+                continue
+            for record in self._records.get(write.object, []):
+                if record["Id"] != exclude_id and record.get(name) == value:
+                    return WriteError(
+                        "DUPLICATE_VALUE",
+                        f"duplicate value found: {name} duplicates value on record with id: {record['Id']}",
+                        (name,),
+                    )
+        return None
+
+    # --- storage --------------------------------------------------------------------------
+
+    def _fields(self, object_name: str) -> Mapping[str, FieldDescription]:
+        described = self._schema.get(object_name)
+        return {} if described is None else {n: f for n, f in described.fields.items() if n != "Id"}
+
+    def _by_id(self, object_name: str, target_id: str | None) -> dict[str, Any] | None:
+        for record in self._records.get(object_name, []):
+            if record["Id"] == target_id:
+                return record
+        return None
+
+    def _next_id(self, object_name: str) -> str:
+        prefix = f"{object_name}-"
+        numbers = [
+            int(str(record["Id"])[len(prefix) :])
+            for record in self._records.get(object_name, [])
+            if str(record["Id"]).startswith(prefix) and str(record["Id"])[len(prefix) :].isdigit()
+        ]
+        return f"{prefix}{max(numbers, default=0) + 1:06d}"
+
+    def _load(self) -> dict[str, list[dict[str, Any]]]:
+        if self.path.is_dir():
+            return {
+                file.stem: _read_jsonl(file) for file in sorted(self.path.glob("*.jsonl")) if file.is_file()
+            }
+        if not self.path.exists():
+            return {}
+        try:
+            document = json.loads(self.path.read_text(encoding="utf-8") or "{}")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{self.path}: cannot read target state: {exc}") from exc
+        if not isinstance(document, dict) or not all(isinstance(v, list) for v in document.values()):
+            raise ConfigError(
+                f"{self.path}: target state must be a JSON object of lists",
+                hint='e.g. {"Account": [{"Id": "Account-000001", "Name": "Acme"}]}',
+            )
+        for object_name, records in document.items():
+            for index, record in enumerate(records):
+                if not isinstance(record, dict) or "Id" not in record:
+                    raise ConfigError(f"{self.path}: {object_name}[{index}] must be an object with an Id")
+        return document
+
+    def _save(self) -> None:
+        if self.path.is_dir() or (not self.path.exists() and self.path.suffix.lower() != ".json"):
+            self.path.mkdir(parents=True, exist_ok=True)
+            for object_name, records in self._records.items():
+                lines = "".join(json.dumps(record, sort_keys=True) + "\n" for record in records)
+                _atomic_write(self.path / f"{object_name}.jsonl", lines)
+            return
+        _atomic_write(self.path, json.dumps(self._records, indent=2, sort_keys=True) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{number}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+        if not isinstance(record, dict) or "Id" not in record:
+            raise ConfigError(f"{path}:{number}: each line must be an object with an Id")
+        records.append(record)
+    return records
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    # Write then rename, so a crash never leaves a half-written state file.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.replace(temporary, path)
+
+
+def _failure(write: Write, code: str, message: str, fields: tuple[str, ...] = ()) -> WriteResult:
+    return WriteResult(key=write.key, ok=False, error=WriteError(code, message, fields))
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _id_field() -> FieldDescription:
+    return FieldDescription(
+        name="Id", type="id", createable=False, updateable=False, nillable=False, id_lookup=True
+    )
+
+
+def _describe_object(name: str, spec: Mapping[str, Any]) -> ObjectDescription:
+    fields: dict[str, FieldDescription] = {"Id": _id_field()}
+    for field_name, field_spec in (spec.get("fields") or {}).items():
+        if isinstance(field_spec, str):
+            fields[field_name] = FieldDescription(name=field_name, type=field_spec)
+            continue
+        picklist = tuple(field_spec.get("picklist", ()))
+        fields[field_name] = FieldDescription(
+            name=field_name,
+            type=field_spec.get("type", "picklist" if picklist else "string"),
+            length=field_spec.get("length"),
+            required=bool(field_spec.get("required", False)),
+            nillable=not field_spec.get("required", False),
+            createable=bool(field_spec.get("createable", True)),
+            updateable=bool(field_spec.get("updateable", True)),
+            unique=bool(field_spec.get("unique", False)),
+            external_id=bool(field_spec.get("external_id", False)),
+            picklist_values=picklist,
+            restricted_picklist=bool(picklist),
+            reference_to=tuple(field_spec.get("reference_to", ())),
+        )
+    return ObjectDescription(name=name, fields=fields)
