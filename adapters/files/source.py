@@ -16,7 +16,7 @@ from fieldline.contracts import SourceDocument
 from fieldline.errors import ConfigError, FieldlineError
 from fieldline.expressions import CompiledExpression, FunctionRegistry, compile_expression
 
-__all__ = ["FilesSource", "SOURCE_OPTIONS_SCHEMA"]
+__all__ = ["SOURCE_OPTIONS_SCHEMA", "FilesSource"]
 
 SOURCE_OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
