@@ -1,0 +1,579 @@
+"""The embedded queue backend: one SQLite file in WAL mode, safe for several processes.
+
+Claims run inside ``BEGIN IMMEDIATE`` (one writer at a time, others wait up to the busy
+timeout) as a single ``UPDATE ... RETURNING``. Two partial indexes keep it fast however many
+settled jobs the table holds: ``(id) WHERE status='todo'`` for the scan and
+``(lock_key, id) WHERE status IN ('todo','doing')`` for the per-key order check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from fieldline.contracts import SourceEvent
+from fieldline.errors import ConfigError, QueueError
+from fieldline.queue import (
+    DeadLetter,
+    EnqueueResult,
+    FailureInfo,
+    Job,
+    JobState,
+    QueueHealth,
+    QueueStatus,
+    payload_json,
+)
+
+__all__ = ["SQLiteJobQueue", "connect_sqlite", "sqlite_path_from_url"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS fieldline_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    lock_key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    occurred_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    run_after REAL NOT NULL,
+    enqueued_at REAL NOT NULL,
+    lease_token TEXT,
+    lease_until REAL,
+    worker_id TEXT,
+    finished_at REAL,
+    last_error TEXT,
+    note TEXT,
+    UNIQUE (source, event_id)
+);
+CREATE INDEX IF NOT EXISTS fieldline_jobs_todo ON fieldline_jobs (id) WHERE status = 'todo';
+CREATE INDEX IF NOT EXISTS fieldline_jobs_live_key
+    ON fieldline_jobs (lock_key, id) WHERE status IN ('todo', 'doing');
+CREATE INDEX IF NOT EXISTS fieldline_jobs_doing ON fieldline_jobs (lease_until) WHERE status = 'doing';
+CREATE INDEX IF NOT EXISTS fieldline_jobs_dead ON fieldline_jobs (finished_at) WHERE status = 'dead';
+CREATE INDEX IF NOT EXISTS fieldline_jobs_done ON fieldline_jobs (finished_at) WHERE status = 'done';
+CREATE TABLE IF NOT EXISTS fieldline_failures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    lock_key TEXT NOT NULL,
+    error TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    failed_at REAL NOT NULL,
+    dead INTEGER NOT NULL
+);
+"""
+
+_CLAIM = """
+UPDATE fieldline_jobs
+SET status = 'doing', attempts = attempts + 1, lease_token = :token, lease_until = :until,
+    worker_id = :worker
+WHERE id IN (
+    SELECT j.id FROM fieldline_jobs AS j
+    WHERE j.status = 'todo' AND j.run_after <= :now
+      AND NOT EXISTS (
+          SELECT 1 FROM fieldline_jobs AS e
+          WHERE e.lock_key = j.lock_key AND e.id < j.id AND e.status IN ('todo', 'doing')
+            AND (e.status = 'doing' OR e.run_after > :now)
+      )
+    ORDER BY j.id
+    LIMIT :limit
+)
+RETURNING id, source, event_id, event_type, lock_key, payload, occurred_at, attempts, enqueued_at
+"""
+
+_LEASE_LOST = "lease expired: the worker holding it stopped or took too long"
+_KEEP_FAILURES = 1000  # failure history rows kept for ``status``
+
+
+def sqlite_path_from_url(url: str) -> tuple[str, dict[str, str]]:
+    """``sqlite:///rel.db`` -> ``rel.db``; ``sqlite:////abs.db`` -> ``/abs.db``; plus query options."""
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite":
+        raise ConfigError(f"not a SQLite URL: {url!r}", hint="use sqlite:///relative.db or sqlite:////abs.db")
+    path = unquote(parts.path)
+    path = path.removeprefix("/")
+    if not path:
+        raise ConfigError(f"the SQLite URL {url!r} names no file", hint="use sqlite:///queue.db")
+    options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    return path, options
+
+
+def connect_sqlite(
+    path: str | Path, *, synchronous: str = "FULL", busy_timeout: float = 30.0
+) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL journal, busy timeout."""
+    try:
+        connection = sqlite3.connect(
+            str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute(f"PRAGMA synchronous = {synchronous}")
+        connection.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as exc:
+        raise QueueError(
+            f"{path}: cannot open the SQLite database: {exc}",
+            hint="check the --db path exists and is writable",
+            path=str(path),
+        ) from exc
+    return connection
+
+
+class SQLiteJobQueue:
+    """:class:`~fieldline.queue.JobQueue` on one SQLite file (WAL); one connection per thread."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        max_attempts: int = 5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 300.0,
+        synchronous: str = "FULL",
+        busy_timeout: float = 30.0,
+        recover_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise ConfigError("max_attempts must be at least 1")
+        if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ConfigError(f"unknown SQLite synchronous mode {synchronous!r}", hint="use NORMAL or FULL")
+        self.path = str(path)
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.synchronous = synchronous.upper()
+        self.busy_timeout = busy_timeout
+        self.recover_interval = recover_interval
+        self.clock = clock
+        self._rng = rng or random.Random()
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._last_recovery = float("-inf")
+        self._closed = False
+        with self._transaction() as connection:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteJobQueue:
+        """Build from ``sqlite:///path?max_attempts=5&synchronous=normal``."""
+        path, options = sqlite_path_from_url(url)
+        kwargs: dict[str, Any] = {}
+        try:
+            if "max_attempts" in options:
+                kwargs["max_attempts"] = int(options["max_attempts"])
+            if "backoff_base" in options:
+                kwargs["backoff_base"] = float(options["backoff_base"])
+            if "backoff_max" in options:
+                kwargs["backoff_max"] = float(options["backoff_max"])
+        except ValueError as exc:
+            raise ConfigError(f"queue URL {url!r}: {exc}", hint="numbers only in the URL options") from exc
+        if "synchronous" in options:
+            kwargs["synchronous"] = options["synchronous"]
+        return cls(path, **kwargs)
+
+    # --- connections ----------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            if self._closed:
+                raise QueueError(f"{self.path}: the queue is closed")
+            connection = connect_sqlite(
+                self.path, synchronous=self.synchronous, busy_timeout=self.busy_timeout
+            )
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise QueueError(
+                f"{self.path}: cannot start a queue transaction: {exc}",
+                hint="another process may hold the database for longer than the busy timeout",
+            ) from exc
+        try:
+            yield connection
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(connection)
+            raise QueueError(f"{self.path}: queue write failed: {exc}") from exc
+        except BaseException:
+            _rollback(connection)
+            raise
+
+    def _read(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        try:
+            return self._connection().execute(sql, parameters).fetchall()
+        except sqlite3.Error as exc:
+            raise QueueError(f"{self.path}: queue read failed: {exc}") from exc
+
+    def close(self) -> None:
+        """Close every connection this queue opened (from any thread)."""
+        self._closed = True
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> SQLiteJobQueue:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- producing ------------------------------------------------------------------------
+
+    def enqueue(
+        self, events: Sequence[SourceEvent], *, source: str, ignored: Iterable[str] = ()
+    ) -> EnqueueResult:
+        """Store events durably in one transaction (group commit); dedupe by (source, id)."""
+        ignored_ids = frozenset(ignored)
+        now = self.clock()
+        queued = duplicates = ignored_count = 0
+        job_ids: list[int] = []
+        with self._transaction() as connection:
+            for event in events:
+                status = JobState.IGNORED if event.id in ignored_ids else JobState.TODO
+                row = connection.execute(
+                    "INSERT INTO fieldline_jobs (source, event_id, event_type, lock_key, payload,"
+                    " occurred_at, status, run_after, enqueued_at, finished_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (source, event_id) DO NOTHING RETURNING id",
+                    (
+                        source,
+                        event.id,
+                        event.type,
+                        event.entity_key,
+                        payload_json(event.payload),
+                        float(event.occurred_at),
+                        status.value,
+                        now,
+                        now,
+                        now if status is JobState.IGNORED else None,
+                    ),
+                ).fetchone()
+                if row is None:
+                    duplicates += 1
+                elif status is JobState.IGNORED:
+                    ignored_count += 1
+                else:
+                    queued += 1
+                    job_ids.append(int(row[0]))
+        return EnqueueResult(
+            queued=queued, duplicates=duplicates, ignored=ignored_count, job_ids=tuple(job_ids)
+        )
+
+    # --- consuming ------------------------------------------------------------------------
+
+    def claim(self, worker_id: str, *, limit: int = 100, lease_seconds: float = 60.0) -> list[Job]:
+        """Lease up to ``limit`` runnable jobs in id order, keeping per-key order."""
+        if limit < 1:
+            return []
+        now = self.clock()
+        token = uuid.uuid4().hex
+        until = now + lease_seconds
+        with self._transaction() as connection:
+            if now - self._last_recovery >= self.recover_interval:
+                self._recover(connection, now)
+                self._last_recovery = now
+            rows = connection.execute(
+                _CLAIM, {"token": token, "until": until, "worker": worker_id, "now": now, "limit": limit}
+            ).fetchall()
+        jobs = [
+            Job(
+                id=int(row[0]),
+                source=row[1],
+                event_id=row[2],
+                event_type=row[3],
+                lock_key=row[4],
+                payload=json.loads(row[5]),
+                occurred_at=float(row[6]),
+                attempts=int(row[7]),
+                lease_token=token,
+                lease_until=until,
+                enqueued_at=float(row[8]),
+            )
+            for row in rows
+        ]
+        jobs.sort(key=lambda job: job.id)
+        return jobs
+
+    def complete(self, jobs: Iterable[Job], *, note: str | None = None) -> list[int]:
+        """Settle leased jobs as done; a job whose lease was taken back is left alone."""
+        by_token: dict[str, list[int]] = {}
+        for job in jobs:
+            by_token.setdefault(job.lease_token, []).append(job.id)
+        if not by_token:
+            return []
+        now = self.clock()
+        settled: list[int] = []
+        with self._transaction() as connection:
+            for token, ids in by_token.items():
+                rows = connection.execute(
+                    "UPDATE fieldline_jobs SET status = 'done', finished_at = ?, note = ?,"
+                    " lease_token = NULL, lease_until = NULL"
+                    " WHERE status = 'doing' AND lease_token = ?"
+                    " AND id IN (SELECT value FROM json_each(?)) RETURNING id",
+                    (now, note, token, json.dumps(ids)),
+                ).fetchall()
+                settled.extend(int(row[0]) for row in rows)
+        return sorted(settled)
+
+    def fail(
+        self,
+        job: Job,
+        error: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+    ) -> JobState | None:
+        """Retry later with backoff, or dead-letter when ``permanent`` or out of attempts."""
+        now = self.clock()
+        dead = permanent or job.attempts >= self.max_attempts
+        delay = 0.0 if dead else self.backoff_delay(job.attempts, retry_after)
+        state = JobState.DEAD if dead else JobState.TODO
+        with self._transaction() as connection:
+            row = connection.execute(
+                "UPDATE fieldline_jobs SET status = ?, run_after = ?, last_error = ?,"
+                " finished_at = ?, lease_token = NULL, lease_until = NULL, worker_id = NULL"
+                " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id",
+                (state.value, now + delay, error, now if dead else None, job.id, job.lease_token),
+            ).fetchone()
+            if row is None:
+                return None
+            self._record_failure(
+                connection,
+                job_id=job.id,
+                event_id=job.event_id,
+                lock_key=job.lock_key,
+                error=error,
+                attempts=job.attempts,
+                now=now,
+                dead=dead,
+            )
+        return state
+
+    def backoff_delay(self, attempts: int, retry_after: float | None = None) -> float:
+        """Seconds before the next attempt: exponential with jitter, never below ``retry_after``."""
+        ceiling = min(self.backoff_max, self.backoff_base * 2 ** max(0, attempts - 1))
+        delay = ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return delay
+
+    def release(self, jobs: Iterable[Job], *, delay: float = 0.0) -> list[int]:
+        """Return leased jobs to ``todo`` without counting the attempt."""
+        now = self.clock()
+        released: list[int] = []
+        with self._transaction() as connection:
+            for job in jobs:
+                row = connection.execute(
+                    "UPDATE fieldline_jobs SET status = 'todo', attempts = MAX(0, attempts - 1),"
+                    " run_after = ?, lease_token = NULL, lease_until = NULL, worker_id = NULL"
+                    " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id",
+                    (now + delay, job.id, job.lease_token),
+                ).fetchone()
+                if row is not None:
+                    released.append(int(row[0]))
+        return released
+
+    def extend(self, job: Job, lease_seconds: float) -> Job | None:
+        """Push the lease deadline ``lease_seconds`` from now; ``None`` when the lease was lost."""
+        until = self.clock() + lease_seconds
+        with self._transaction() as connection:
+            row = connection.execute(
+                "UPDATE fieldline_jobs SET lease_until = ?"
+                " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id",
+                (until, job.id, job.lease_token),
+            ).fetchone()
+        if row is None:
+            return None
+        return Job(
+            id=job.id,
+            source=job.source,
+            event_id=job.event_id,
+            event_type=job.event_type,
+            lock_key=job.lock_key,
+            payload=job.payload,
+            occurred_at=job.occurred_at,
+            attempts=job.attempts,
+            lease_token=job.lease_token,
+            lease_until=until,
+            enqueued_at=job.enqueued_at,
+        )
+
+    def recover_expired(self) -> int:
+        """Take back expired leases: to ``todo``, or dead when out of attempts."""
+        now = self.clock()
+        with self._transaction() as connection:
+            recovered = self._recover(connection, now)
+        self._last_recovery = now
+        return recovered
+
+    def _recover(self, connection: sqlite3.Connection, now: float) -> int:
+        rows = connection.execute(
+            "UPDATE fieldline_jobs SET"
+            " status = CASE WHEN attempts >= :max THEN 'dead' ELSE 'todo' END,"
+            " finished_at = CASE WHEN attempts >= :max THEN :now ELSE NULL END,"
+            " run_after = :now, last_error = :error,"
+            " lease_token = NULL, lease_until = NULL, worker_id = NULL"
+            " WHERE status = 'doing' AND lease_until < :now"
+            " RETURNING id, event_id, lock_key, attempts, status",
+            {"max": self.max_attempts, "now": now, "error": _LEASE_LOST},
+        ).fetchall()
+        for job_id, event_id, lock_key, attempts, status in rows:
+            self._record_failure(
+                connection,
+                job_id=int(job_id),
+                event_id=event_id,
+                lock_key=lock_key,
+                error=_LEASE_LOST,
+                attempts=int(attempts),
+                now=now,
+                dead=status == "dead",
+            )
+        return len(rows)
+
+    def _record_failure(
+        self,
+        connection: sqlite3.Connection,
+        *,
+        job_id: int,
+        event_id: str,
+        lock_key: str,
+        error: str,
+        attempts: int,
+        now: float,
+        dead: bool,
+    ) -> None:
+        cursor = connection.execute(
+            "INSERT INTO fieldline_failures (job_id, event_id, lock_key, error, attempts, failed_at, dead)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (job_id, event_id, lock_key, error, attempts, now, int(dead)),
+        )
+        newest = cursor.lastrowid or 0
+        if newest % 100 == 0:  # trim now and then, not on every failure
+            connection.execute("DELETE FROM fieldline_failures WHERE id <= ?", (newest - _KEEP_FAILURES,))
+
+    # --- inspecting -----------------------------------------------------------------------
+
+    def status(self, *, stalled_after: float = 300.0) -> QueueStatus:
+        """A snapshot: counts by state, oldest waiting age, last processed, recent failures."""
+        now = self.clock()
+        counts = {
+            JobState(state): int(count)
+            for state, count in self._read("SELECT status, COUNT(*) FROM fieldline_jobs GROUP BY status")
+        }
+        oldest_row = self._read(
+            "SELECT MIN(enqueued_at) FROM fieldline_jobs WHERE status IN ('todo', 'doing')"
+        )
+        oldest = oldest_row[0][0] if oldest_row else None
+        last_row = self._read("SELECT MAX(finished_at) FROM fieldline_jobs WHERE status = 'done'")
+        last_processed = last_row[0][0] if last_row else None
+        failures = tuple(
+            FailureInfo(
+                job_id=int(row[0]),
+                event_id=row[1],
+                lock_key=row[2],
+                error=row[3],
+                attempts=int(row[4]),
+                failed_at=float(row[5]),
+                dead=bool(row[6]),
+            )
+            for row in self._read(
+                "SELECT job_id, event_id, lock_key, error, attempts, failed_at, dead"
+                " FROM fieldline_failures ORDER BY id DESC LIMIT 10"
+            )
+        )
+        oldest_age = max(0.0, now - oldest) if oldest is not None else None
+        if oldest_age is None:
+            health = QueueHealth.EMPTY
+        elif oldest_age > stalled_after:
+            health = QueueHealth.STALLED
+        else:
+            health = QueueHealth.WAITING
+        return QueueStatus(
+            health=health,
+            counts=counts,
+            oldest_waiting_age=oldest_age,
+            last_processed_at=float(last_processed) if last_processed is not None else None,
+            recent_failures=failures,
+        )
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The newest dead letters first."""
+        return [
+            DeadLetter(
+                job_id=int(row[0]),
+                source=row[1],
+                event_id=row[2],
+                event_type=row[3],
+                lock_key=row[4],
+                occurred_at=float(row[5]),
+                attempts=int(row[6]),
+                error=row[7] or "",
+                failed_at=float(row[8] or 0.0),
+                payload=json.loads(row[9]),
+            )
+            for row in self._read(
+                "SELECT id, source, event_id, event_type, lock_key, occurred_at, attempts, last_error,"
+                " finished_at, payload FROM fieldline_jobs WHERE status = 'dead'"
+                " ORDER BY finished_at DESC, id DESC LIMIT ?",
+                (limit,),
+            )
+        ]
+
+    def requeue(self, job_ids: Iterable[int] | None = None, *, reset_attempts: bool = True) -> int:
+        """Dead letters back to ``todo`` (all of them when ``job_ids`` is ``None``)."""
+        now = self.clock()
+        attempts = "0" if reset_attempts else "attempts"
+        sql = (
+            f"UPDATE fieldline_jobs SET status = 'todo', attempts = {attempts}, run_after = ?,"
+            " finished_at = NULL WHERE status = 'dead'"
+        )
+        with self._transaction() as connection:
+            if job_ids is None:
+                cursor = connection.execute(sql, (now,))
+            else:
+                cursor = connection.execute(
+                    sql + " AND id IN (SELECT value FROM json_each(?))", (now, json.dumps(list(job_ids)))
+                )
+            return cursor.rowcount
+
+    def state_of(self, job_id: int) -> JobState | None:
+        """One job's state (for tests and ``replay``); ``None`` if unknown."""
+        rows = self._read("SELECT status FROM fieldline_jobs WHERE id = ?", (job_id,))
+        return JobState(rows[0][0]) if rows else None
+
+    def note_of(self, job_id: int) -> str | None:
+        """The note a job was completed with (``stale``, ...)."""
+        rows = self._read("SELECT note FROM fieldline_jobs WHERE id = ?", (job_id,))
+        return rows[0][0] if rows else None
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    # SQLite may already have rolled the transaction back itself (e.g. on SQLITE_FULL).
+    with contextlib.suppress(sqlite3.Error):
+        connection.execute("ROLLBACK")
