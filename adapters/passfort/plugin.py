@@ -1,13 +1,74 @@
-"""Registers the passfort adapter."""
+"""Registers the ``passfort`` source adapter."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from fieldline.contracts import AdapterInfo
+from fieldline.contracts import AdapterInfo, AdapterKind
 from fieldline.hookspecs import hookimpl
+
+OPTIONS_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "events": {
+            "description": (
+                "Webhook event types that trigger a sync (others are recorded, not synced). "
+                "Default: PRODUCT_STATUS_CHANGED, PRODUCT_BADGE_CHANGED. PRODUCT_FLAG_CHANGED "
+                "is an alias of PRODUCT_BADGE_CHANGED."
+            ),
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+            "uniqueItems": True,
+        },
+        "profile_ids": {
+            "description": "Profile ids a batch run (backfill) reads; PassFort has no listing.",
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+        },
+        "profile_ids_file": {
+            "description": "A text file of profile ids, one a line (# comments allowed).",
+            "type": "string",
+            "minLength": 1,
+        },
+        "base_url": {
+            "description": "API root; FIELDLINE_PASSFORT_BASE_URL overrides it.",
+            "type": "string",
+            "pattern": "^https?://",
+        },
+        "timeout": {"description": "Seconds per HTTP request.", "type": "number", "exclusiveMinimum": 0},
+        "max_retries": {
+            "description": "Retries for 429/5xx/timeouts before the job is retried later.",
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 20,
+        },
+        "concurrency": {
+            "description": "Profiles fetched at once during a batch run.",
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 32,
+        },
+    },
+}
+
+
+def build_source(options: Mapping[str, Any]) -> Any:
+    """The adapter factory: a :class:`~fieldline.adapters.passfort.source.PassFortSource`."""
+    from fieldline.adapters.passfort.source import PassFortSource
+
+    return PassFortSource.from_options(options)
 
 
 @hookimpl
 def register_adapters() -> Sequence[AdapterInfo]:
-    return ()
+    return (
+        AdapterInfo(
+            name="passfort",
+            kind=AdapterKind.SOURCE,
+            factory=build_source,
+            options_schema=OPTIONS_SCHEMA,
+            description="PassFort API v4 profiles, with product status/badge webhooks",
+        ),
+    )

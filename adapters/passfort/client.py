@@ -1,0 +1,248 @@
+"""A small httpx client for the PassFort API v4.
+
+One :class:`httpx.Client` per instance (connection pooling), closed by :meth:`close`. The API
+key travels in the ``apikey`` header, added per request by an auth flow so it is never part of
+the client's default headers (nothing that prints those can leak it).
+
+Errors follow PassFort's documented body, ``{"errors": [{"code": ..., ...}]}`` (or a single
+object): code 204 (invalid API key) is fatal, 104 (chargeable limit reached) exhausts the
+budget; otherwise the HTTP status decides. 429, 408, 5xx, timeouts and connection errors are
+retried with exponential backoff and jitter, honouring ``Retry-After``; ``sleep`` and ``rng``
+are injectable so tests never wait.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Generator, Iterable
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from fieldline import __version__
+from fieldline.adapters.passfort.backoff import backoff_delay, parse_retry_after
+from fieldline.adapters.passfort.settings import PassFortSettings
+from fieldline.config import Secret
+from fieldline.errors import (
+    AdapterError,
+    BudgetExhaustedError,
+    ConfigError,
+    FatalAdapterError,
+    TransientAdapterError,
+)
+
+__all__ = ["CHARGEABLE_LIMIT_REACHED", "INVALID_API_KEY", "INVALID_INPUT", "PassFortClient", "error_codes"]
+
+INVALID_INPUT = 201
+INVALID_API_KEY = 204
+CHARGEABLE_LIMIT_REACHED = 104
+RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+KEY_HINT = "check FIELDLINE_PASSFORT_API_KEY (or api_key in the [passfort] config table)"
+
+
+class _ApiKeyAuth(httpx.Auth):
+    """Adds ``apikey: <key>`` to each request (PassFort's scheme; not ``Authorization``)."""
+
+    def __init__(self, key: Secret) -> None:
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["apikey"] = self._key.reveal()
+        yield request
+
+
+def error_codes(body: Any) -> list[tuple[int | None, str]]:
+    """``[(code, message)]`` from a PassFort error body; ``[]`` when it has none.
+
+    ``errors`` may be a list or a single object; each item has an integer ``code`` and some
+    text (``message``, ``info`` or ``description``; the field name is not documented).
+    """
+    if not isinstance(body, dict):
+        return []
+    raw = body.get("errors")
+    items: Iterable[Any] = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
+    found: list[tuple[int | None, str]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        code = item.get("code")
+        try:
+            number = int(code) if code is not None and not isinstance(code, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        text = next(
+            (str(item[key]) for key in ("message", "info", "description") if item.get(key)),
+            "",
+        )
+        found.append((number, text[:200]))
+    return found
+
+
+class PassFortClient:
+    """Synchronous PassFort API v4 client (thread-safe: httpx clients may be shared)."""
+
+    def __init__(
+        self,
+        settings: PassFortSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        if settings.api_key is None or not settings.api_key:
+            raise ConfigError(
+                "no PassFort API key is configured", hint=f"set {KEY_HINT.removeprefix('check ')}"
+            )
+        self.settings = settings
+        self._sleep = sleep
+        self._rng = rng
+        self.requests_sent = 0  # every attempt, retries included (for benchmarks and tests)
+        self._http = httpx.Client(
+            base_url=settings.base_url.rstrip("/") + "/",
+            auth=_ApiKeyAuth(settings.api_key),
+            headers={"accept": "application/json", "user-agent": f"fieldline/{__version__}"},
+            timeout=httpx.Timeout(settings.timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    def __enter__(self) -> PassFortClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --- endpoints ------------------------------------------------------------------------
+
+    def get_profile(self, profile_id: str) -> dict[str, Any] | None:
+        """``GET /profiles/{id}``: the full profile, or ``None`` when PassFort answers 404."""
+        response = self.request("GET", f"profiles/{_segment(profile_id)}", none_on_404=True)
+        return None if response is None else _json_object(response, "GET", f"profiles/{profile_id}")
+
+    def get_collected_data(self, profile_id: str) -> tuple[dict[str, Any], str | None] | None:
+        """``GET /profiles/{id}/collected_data``: ``(data, etag)`` or ``None`` on 404.
+
+        Send the ETag back as ``If-Match`` when replacing collected data.
+        """
+        path = f"profiles/{_segment(profile_id)}/collected_data"
+        response = self.request("GET", path, none_on_404=True)
+        if response is None:
+            return None
+        return _json_object(response, "GET", path), response.headers.get("etag")
+
+    # --- transport ------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        none_on_404: bool = False,
+    ) -> httpx.Response | None:
+        """Send one API request with retries; the response for 200/201.
+
+        Raises :class:`TransientAdapterError` once retries are used up (``retry_after`` set
+        from the server when it gave one), :class:`FatalAdapterError` for errors retrying
+        will not fix, :class:`BudgetExhaustedError` for PassFort's chargeable limit.
+        """
+        attempt = 0
+        where = f"PassFort {method} /{path.lstrip('/')}"
+        while True:
+            cause: Exception | None = None
+            try:
+                self.requests_sent += 1
+                response = self._http.request(method, path, json=json, headers=headers)
+            except httpx.TimeoutException as exc:
+                cause = exc
+                failure: AdapterError = TransientAdapterError(
+                    f"{where}: no answer within {self.settings.timeout:g}s",
+                    hint="PassFort is slow or unreachable; the job will be retried",
+                    attempts=attempt + 1,
+                )
+            except httpx.TransportError as exc:
+                cause = exc
+                failure = TransientAdapterError(
+                    f"{where}: {type(exc).__name__}: {exc}",
+                    hint=f"is {self.settings.base_url} reachable?",
+                    attempts=attempt + 1,
+                )
+            else:
+                if response.status_code in (200, 201):
+                    return response
+                if response.status_code == 404 and none_on_404:
+                    return None
+                failure = self._failure(where, response, attempts=attempt + 1)
+                if not failure.retriable:
+                    raise failure
+            retry_after = failure.retry_after if isinstance(failure, TransientAdapterError) else None
+            if attempt >= self.settings.max_retries:
+                raise failure from cause
+            delay = backoff_delay(
+                attempt, base=self.settings.backoff_base, cap=self.settings.backoff_cap, rng=self._rng
+            )
+            if retry_after is not None:
+                delay = max(delay, retry_after)
+            if delay > self.settings.max_retry_wait:
+                # Too long to block a thread on: hand the wait to the job queue.
+                raise failure from cause
+            self._sleep(delay)
+            attempt += 1
+
+    def _failure(self, where: str, response: httpx.Response, *, attempts: int) -> AdapterError:
+        status = response.status_code
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        codes = error_codes(body)
+        numbers = [code for code, _ in codes if code is not None]
+        detail = "; ".join(f"error {code}: {text}" if text else f"error {code}" for code, text in codes)
+        message = f"{where}: HTTP {status}" + (f" ({detail})" if detail else "")
+        context: dict[str, Any] = {"status": status, "codes": numbers, "attempts": attempts}
+        if INVALID_API_KEY in numbers or status == 401:
+            return FatalAdapterError(message, hint=KEY_HINT, **context)
+        if CHARGEABLE_LIMIT_REACHED in numbers:
+            return BudgetExhaustedError(
+                message, hint="PassFort's chargeable limit is reached; raise it with PassFort", **context
+            )
+        if status in RETRIABLE_STATUSES:
+            return TransientAdapterError(
+                message,
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+                hint="PassFort is busy or failing; retried with backoff",
+                **context,
+            )
+        if status == 403:
+            return FatalAdapterError(message, hint="the API key lacks permission for this call", **context)
+        return FatalAdapterError(message, hint="the request was refused; check the data sent", **context)
+
+
+def _segment(value: str) -> str:
+    if not value or not value.strip():
+        raise FatalAdapterError("a PassFort profile id is empty", hint="check data.profile_id / the id list")
+    return quote(value, safe="")
+
+
+def _json_object(response: httpx.Response, method: str, path: str) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise FatalAdapterError(
+            f"PassFort {method} /{path}: the answer is not JSON",
+            hint="is base_url the PassFort API (…/4.0)?",
+            status=response.status_code,
+        ) from exc
+    if not isinstance(body, dict):
+        raise FatalAdapterError(
+            f"PassFort {method} /{path}: expected a JSON object, got {type(body).__name__}",
+            status=response.status_code,
+        )
+    return body
