@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fieldline.adapters.files.source import FilesSource
+from fieldline.errors import ConfigError, FieldlineError
+
+
+def test_jsonl_documents_keyed_by_expression(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.jsonl"
+    path.write_text('{"id": "a", "n": 1}\n\n{"id": "b", "n": 2}\n{"n": 3}\n', encoding="utf-8")
+    documents = list(FilesSource(path).read())
+    assert [document.key for document in documents] == ["a", "b", "line-4"]
+    assert documents[1].data == {"id": "b", "n": 2}
+
+
+def test_version_option_reads_a_number(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps([{"id": 1, "updated": 1700000000}]), encoding="utf-8")
+    (document,) = FilesSource(path, version="updated").read()
+    assert document.key == "1"
+    assert document.version == 1700000000.0
+
+
+def test_version_that_is_not_a_number_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"id": 1, "updated": "yesterday"}\n', encoding="utf-8")
+    with pytest.raises(FieldlineError, match=r"p\.jsonl:1: version 'yesterday' is not a number"):
+        list(FilesSource(path, version="updated").read())
+
+
+def test_csv_headers_with_dots_nest_and_cells_stay_strings(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("id,metadata.name,metadata.number,empty\n7,Acme,0042,\n", encoding="utf-8")
+    (document,) = FilesSource(path).read()
+    assert document.data == {"id": "7", "metadata": {"name": "Acme", "number": "0042"}, "empty": ""}
+
+
+def test_invalid_jsonl_line_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": 1}\n{"id": \n', encoding="utf-8")
+    with pytest.raises(FieldlineError, match=r"bad\.jsonl:2:\d+: invalid JSON"):
+        list(FilesSource(path).read())
+
+
+def test_json_source_must_be_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "one.json"
+    path.write_text('{"id": 1}', encoding="utf-8")
+    with pytest.raises(FieldlineError, match="must hold a list"):
+        list(FilesSource(path).read())
+
+
+def test_unknown_extension_and_missing_file_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\.txt"):
+        FilesSource(tmp_path / "x.txt")
+    with pytest.raises(ConfigError, match="cannot read source file"):
+        list(FilesSource(tmp_path / "absent.jsonl").read())
+
+
+def test_fetch_finds_one_document(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"id": "a"}\n{"id": "b"}\n', encoding="utf-8")
+    source = FilesSource(path)
+    fetched = source.fetch("b")
+    assert fetched is not None
+    assert fetched.data == {"id": "b"}
+    assert source.fetch("zzz") is None
