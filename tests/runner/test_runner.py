@@ -1,0 +1,206 @@
+"""The runner: batched lookups, parents before children, upserts by external id, failures kept."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import pytest
+
+from fieldline.adapters.files.target import FilesTarget
+from fieldline.contracts import (
+    LookupRequest,
+    LookupResult,
+    ObjectDescription,
+    SourceDocument,
+    Write,
+    WriteError,
+    WriteOperation,
+    WriteResult,
+)
+from fieldline.errors import FieldlineError
+from fieldline.expressions import compile_expression
+from fieldline.plan import Action
+from fieldline.plugins import function_registry
+from fieldline.runner import Runner
+from fieldline.spec import FieldSpec, MatchRule, RecordSpec, Spec
+
+OBJECTS = {
+    "Account": {"fields": {"Name": {"required": True}, "Profile__c": {"external_id": True}}},
+    "App__c": {
+        "fields": {
+            "App_Id__c": {"external_id": True},
+            "Status__c": "string",
+            "Account__c": {"type": "reference", "reference_to": ["Account"]},
+        }
+    },
+}
+
+
+class CountingTarget:
+    """Wraps a target and records every call, to assert how the runner batches."""
+
+    def __init__(self, inner: FilesTarget, *, refuse: set[str] | None = None) -> None:
+        self.inner = inner
+        self.name = "counting"
+        self.lookups: list[int] = []
+        self.applies: list[list[Write]] = []
+        self.refuse = refuse or set()
+
+    def describe(self, object_name: str) -> ObjectDescription:
+        return self.inner.describe(object_name)
+
+    def lookup(self, requests: Sequence[LookupRequest]) -> LookupResult:
+        self.lookups.append(len(requests))
+        return self.inner.lookup(requests)
+
+    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
+        self.applies.append(list(writes))
+        refused = [w for w in writes if w.key in self.refuse]
+        results = {r.key: r for r in self.inner.apply([w for w in writes if w.key not in self.refuse])}
+        for write in refused:
+            results[write.key] = WriteResult(
+                write.key, ok=False, error=WriteError("UNABLE_TO_LOCK_ROW", "locked", retriable=True)
+            )
+        return [results[write.key] for write in writes]
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.fixture
+def spec(plugin_manager: pluggy.PluginManager) -> Spec:
+    registry = function_registry(plugin_manager)
+
+    def expr(text: str) -> Any:
+        return compile_expression(text, registry)
+
+    return Spec(
+        name="runner-test",
+        records=(
+            RecordSpec(
+                name="profile",
+                object="Account",
+                match=(MatchRule(field="Profile__c", value=expr("id")),),
+                fields=(
+                    FieldSpec(name="Profile__c", value=expr("id")),
+                    FieldSpec(name="Name", value=expr("name")),
+                ),
+            ),
+            RecordSpec(
+                name="app",
+                object="App__c",
+                for_each=expr("apps"),
+                match=(MatchRule(field="App_Id__c", value=expr("id")),),
+                fields=(
+                    FieldSpec(name="App_Id__c", value=expr("id")),
+                    FieldSpec(name="Status__c", value=expr("status")),
+                    FieldSpec(name="Account__c", ref="profile"),
+                ),
+            ),
+        ),
+    )
+
+
+def _documents(count: int) -> list[SourceDocument]:
+    return [
+        SourceDocument(
+            key=f"p{n}",
+            data={
+                "id": f"p{n}",
+                "name": f"Company {n}",
+                "apps": [{"id": f"a{n}-{i}", "status": "NEW"} for i in range(2)],
+            },
+        )
+        for n in range(count)
+    ]
+
+
+def test_parents_are_written_first_and_children_get_their_ids(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS))
+    report = Runner(spec, target, plugin_manager=plugin_manager, batch_size=10).sync(_documents(3))
+    assert report.ok, report.failures
+    assert report.counts["create"] == 9
+    accounts = {o.key: o.target_id for o in report.outcomes if o.record == "profile"}
+    for outcome in (o for o in report.outcomes if o.record == "app"):
+        assert outcome.written["Account__c"] == accounts[outcome.document_key]
+    # one lookup round and one apply per spec record for the single batch
+    assert len(target.lookups) == 1
+    assert [len(writes) for writes in target.applies] == [3, 6]
+    # creates whose match field is an external id go as upserts (safe to repeat after a crash)
+    assert {w.operation for writes in target.applies for w in writes} == {WriteOperation.UPSERT}
+
+
+def test_resync_of_unchanged_data_writes_nothing(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    files = FilesTarget(tmp_path / "crm.json", objects=OBJECTS)
+    Runner(spec, files, plugin_manager=plugin_manager).sync(_documents(4))
+    target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS))
+    report = Runner(spec, target, plugin_manager=plugin_manager).sync(_documents(4))
+    assert report.ok
+    assert report.counts["noop"] == 12
+    assert target.applies == []
+
+
+def test_batches_bound_lookups_and_writes(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS))
+    Runner(spec, target, plugin_manager=plugin_manager, batch_size=2).sync(_documents(5))
+    assert len(target.lookups) == 3
+    assert len(target.applies) == 6
+
+
+def test_a_failed_parent_fails_its_children_with_the_reason(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS), refuse={"profile:p1"})
+    report = Runner(spec, target, plugin_manager=plugin_manager).sync(_documents(2))
+    failed = {(o.record, o.key): o for o in report.failures}
+    assert set(failed) == {("profile", "p1"), ("app", "p1[0]"), ("app", "p1[1]")}
+    assert failed[("profile", "p1")].error == "UNABLE_TO_LOCK_ROW: locked"
+    assert failed[("profile", "p1")].retriable
+    assert failed[("app", "p1[0]")].stage == "parent"
+    assert failed[("app", "p1[0]")].retriable, "a child of a retriable failure is retriable too"
+    assert report.retriable_failures == report.failures
+    # the children of the refused parent were never sent
+    assert all(not w.key.startswith("app:p1[") for w in target.applies[1])
+
+
+def test_plan_is_a_dry_run(tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager) -> None:
+    target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS))
+    plan = Runner(spec, target, plugin_manager=plugin_manager).plan(_documents(2))
+    assert plan.counts()["create"] == 6
+    assert plan.find("app", "p0[1]") is not None
+    assert target.applies == []
+    assert not (tmp_path / "crm.json").exists()
+
+
+def test_a_target_that_loses_results_is_reported(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    class Lossy(CountingTarget):
+        def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
+            return list(super().apply(writes))[:-1]
+
+    runner = Runner(
+        spec, Lossy(FilesTarget(tmp_path / "crm.json", objects=OBJECTS)), plugin_manager=plugin_manager
+    )
+    with pytest.raises(FieldlineError, match="returned 1 results for 2 writes"):
+        runner.sync(_documents(2))
+
+
+def test_error_records_are_reported_not_written(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    documents = [SourceDocument(key="bad", data={"id": "bad", "name": "B", "apps": "not a list"})]
+    target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS))
+    report = Runner(spec, target, plugin_manager=plugin_manager).sync(documents)
+    errors = [o for o in report.outcomes if o.action is Action.ERROR]
+    assert errors
+    assert all(o.stage == "plan" and o.error for o in errors)
