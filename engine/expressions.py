@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast as python_ast
 import contextvars
 import difflib
+import itertools
 import json
 import math
 import re
@@ -773,7 +774,7 @@ def _identity(value: Any) -> Any:
 def _chain(steps: list[Evaluator]) -> Evaluator:
     if len(steps) == 1:
         return steps[0]
-    if len(steps) == 2:  # noqa: PLR2004  # the common a.b[0] / a | b shapes
+    if len(steps) == 2:  # the common a.b[0] / a | b shapes
         first, second = steps
         return lambda value: second(first(value))
 
@@ -797,7 +798,7 @@ def _field_path(keys: tuple[str, ...]) -> Evaluator:
                 return None
 
         return field1
-    if len(keys) == 2:  # noqa: PLR2004
+    if len(keys) == 2:
         first, second = keys
 
         def field2(value: Any) -> Any:
@@ -807,7 +808,7 @@ def _field_path(keys: tuple[str, ...]) -> Evaluator:
                 return None
 
         return field2
-    if len(keys) == 3:  # noqa: PLR2004
+    if len(keys) == 3:
         first, second, third = keys
 
         def field3(value: Any) -> Any:
@@ -1101,7 +1102,7 @@ def _or_list(words: list[str]) -> str:
 
 def _quoted_call_position(text: str) -> int:
     tokens = _tokens(text)
-    for token, following in zip(tokens, tokens[1:], strict=False):
+    for token, following in itertools.pairwise(tokens):
         if token["type"] == "quoted_identifier" and following["type"] == "lparen":
             return int(token["start"])
     return 0
@@ -1180,7 +1181,7 @@ def _function_nodes(node: Any) -> Iterator[dict[str, Any]]:
 
 def _function_position(text: str, name: str) -> int:
     tokens = _tokens(text)
-    for token, following in zip(tokens, tokens[1:], strict=False):
+    for token, following in itertools.pairwise(tokens):
         if (
             token["type"] == "unquoted_identifier"
             and token["value"] == name
