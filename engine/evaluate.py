@@ -1,0 +1,484 @@
+"""Evaluate a spec over source documents: what each target record should look like.
+
+Pure: ``evaluate(spec, documents, normalizers=...)`` reads nothing but its arguments. Every
+expression failure becomes the ``error`` of the one intent it concerns, so a bad document never
+stops a batch and no exception other than a :class:`~fieldline.errors.FieldlineError` subclass
+leaves this module (and those only for a broken spec, never for a document).
+
+The spec is turned into a small "program" per record first (field getters, normalizer chains,
+map tables), so the per-document loop does no dispatch on spec shape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from fieldline.contracts import SourceDocument
+from fieldline.errors import EvaluationError, FieldlineError
+from fieldline.expressions import CompiledExpression, document_scope
+from fieldline.intents import FieldIntent, Intent, MatchKey, Ref
+from fieldline.spec import FieldSpec, MatchRule, RecordSpec, Spec, Unmapped
+from fieldline.values import MISSING
+
+__all__ = ["UNMAPPED_SKIPPED_NOTE", "compose_normalizers", "evaluate", "is_truthy"]
+
+UNMAPPED_SKIPPED_NOTE = "unmapped value skipped"
+"""Start of the ``note`` of a field left out by ``unmapped: skip`` (the planner reports it)."""
+
+Normalizer = Callable[[Any], Any]
+_Getter = Callable[[Any], Any]
+
+
+def evaluate(
+    spec: Spec,
+    documents: Iterable[SourceDocument],
+    *,
+    normalizers: Mapping[str, Callable[[Any], Any]],
+) -> list[Intent]:
+    """Every intent of every document: documents in order, then records in spec order.
+
+    A record whose ``when`` is false gives no intent; a ``for_each`` record gives one per
+    element (key ``<document key>[i]``). See ``docs/planning.md`` for the full semantics.
+    """
+    programs = [_RecordProgram(record, spec, normalizers) for record in spec.records]
+    intents: list[Intent] = []
+    for document in documents:
+        # record name -> keys it produced for this document (None: the record's `when` was false)
+        produced: dict[str, set[str] | None] = {}
+        for program in programs:
+            produced[program.name] = program.run(document, produced, intents)
+    return intents
+
+
+def is_truthy(value: Any) -> bool:
+    """JMESPath truthiness: ``false``, ``null``, ``""``, ``[]`` and ``{}`` are false (0 is true)."""
+    if value is None or value is False or value is MISSING:
+        return False
+    if isinstance(value, str | list | dict):
+        return len(value) > 0
+    return True
+
+
+def compose_normalizers(
+    names: tuple[str, ...], normalizers: Mapping[str, Callable[[Any], Any]]
+) -> Callable[[Any], Any] | None:
+    """One callable applying the named normalizers in order (``None`` for an empty chain).
+
+    A step returning ``None`` ends the chain with ``None`` (the value cannot be a key). Raises
+    :class:`EvaluationError` naming an unknown normalizer.
+    """
+    if not names:
+        return None
+    steps: list[Normalizer] = []
+    for name in names:
+        step = normalizers.get(name)
+        if step is None:
+            known = ", ".join(sorted(normalizers)) or "none"
+            raise EvaluationError(
+                f"unknown normalizer {name!r}",
+                hint=f"use one of: {known}, or install the plugin that provides it",
+                normalizer=name,
+            )
+        steps.append(step)
+    if len(steps) == 1:
+        return steps[0]
+
+    def chain(value: Any) -> Any:
+        for step in steps:
+            if value is None:
+                return None
+            value = step(value)
+        return value
+
+    return chain
+
+
+# --- compiled spec ---------------------------------------------------------------------------
+
+
+def _plain_path(node: Any) -> tuple[str, ...] | None:
+    """``a.b.c`` as ``('a', 'b', 'c')``; ``None`` for anything more complex."""
+    if not isinstance(node, dict):
+        return None
+    if node.get("type") == "field":
+        return (node["value"],)
+    if node.get("type") == "subexpression":
+        keys: list[str] = []
+        for child in node.get("children", ()):
+            child_path = _plain_path(child)
+            if child_path is None:
+                return None
+            keys.extend(child_path)
+        return tuple(keys)
+    return None
+
+
+def _getter(expression: CompiledExpression, *, missing: bool) -> _Getter:
+    """A fast reader for ``expression``: a dict walk for plain paths, JMESPath otherwise.
+
+    With ``missing=True`` an absent plain path reads as ``MISSING`` (as
+    ``search_or_missing``), otherwise as ``None`` (as ``search``).
+    """
+    path = _plain_path(expression.parsed)
+    absent: Any = MISSING if missing else None
+    search = expression.search
+    if path is None:
+        return search
+    if len(path) == 1:
+        (only,) = path
+
+        def one(document: Any) -> Any:
+            if type(document) is dict:
+                return document.get(only, absent)
+            return absent
+
+        return one
+
+    def walk(document: Any) -> Any:
+        current = document
+        for key in path:
+            if type(current) is not dict or key not in current:
+                return absent
+            current = current[key]
+        return current
+
+    return walk
+
+
+def _search_guarded(getter: _Getter, text: str, context: Any) -> Any:
+    """Run ``getter``; a plugin function's own exception becomes an :class:`EvaluationError`."""
+    try:
+        return getter(context)
+    except FieldlineError:
+        raise
+    except Exception as exc:  # a plugin's JMESPath function failed: report it, never crash a batch
+        raise EvaluationError(
+            f"expression {text!r} failed: {type(exc).__name__}: {exc}", expression=text
+        ) from exc
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+class _FieldProgram:
+    """How to compute one field's value from a context."""
+
+    __slots__ = (
+        "cache",
+        "const",
+        "default",
+        "getter",
+        "kind",
+        "map",
+        "name",
+        "nulls",
+        "ref",
+        "source",
+        "spec",
+        "strategy",
+        "text",
+        "unmapped",
+        "unmapped_value",
+    )
+
+    def __init__(self, field: FieldSpec) -> None:
+        self.spec = field
+        self.name = field.name
+        self.strategy = field.strategy
+        self.nulls = field.nulls
+        self.source = field.source_text
+        self.ref = field.ref
+        self.const = field.const
+        self.default = field.default
+        self.unmapped = field.unmapped
+        self.unmapped_value = field.unmapped_value
+        self.text = field.value.text if field.value is not None else ""
+        if field.ref is not None:
+            self.kind = "ref"
+            self.getter: _Getter | None = None
+        elif field.value is not None:
+            self.kind = "value"
+            self.getter = _getter(field.value, missing=True)
+        else:
+            self.kind = "const"
+            self.getter = None
+        self.map: dict[str, Any] | None = None
+        if field.map is not None:
+            self.map = {
+                (key if isinstance(key, str) else _json_text(key)): mapped
+                for key, mapped in field.map.items()
+            }
+        # source value -> (mapped value, note); filled only with values found in `map`, so it
+        # stays as small as the map itself
+        self.cache: dict[str, tuple[Any, str]] = {}
+
+    def compute(self, context: Any, record: str) -> tuple[Any, str | None]:
+        """The field's value and a note for the dry run. Raises :class:`FieldlineError`."""
+        if self.kind == "const":
+            return self.const, None
+        getter = self.getter
+        if getter is None:  # a ref field: computed by the record, never here
+            return MISSING, None
+        value = _search_guarded(getter, self.text, context)
+        if value is MISSING or value is None:
+            if self.default is not MISSING:
+                return self.default, "default used"
+            return value, None
+        table = self.map
+        if table is None:
+            return value, None
+        is_text = type(value) is str
+        if is_text:
+            cached = self.cache.get(value)
+            if cached is not None:
+                return cached
+        # True, 1 and 1.0 are equal Python keys but different map keys: only text is cached
+        lookup = value if is_text else _json_text(value)
+        if lookup in table:
+            mapped = table[lookup]
+            entry = (mapped, f"map {value!r} -> {mapped!r}")
+            if is_text:
+                self.cache[value] = entry
+            return entry
+        if self.unmapped is Unmapped.KEEP:
+            return value, f"unmapped {value!r} kept"
+        if self.unmapped is Unmapped.SKIP:
+            return MISSING, f"{UNMAPPED_SKIPPED_NOTE}: {value!r}"
+        if self.unmapped is Unmapped.DEFAULT:
+            return self.unmapped_value, f"unmapped {value!r} -> {self.unmapped_value!r}"
+        raise _UnmappedError(
+            f"records.{record}: {self.name}: value {value!r} is not in map; "
+            "add it to map or set unmapped: keep|skip|{const: X}"
+        )
+
+
+class _UnmappedError(EvaluationError):
+    """A value with no ``map`` entry under ``unmapped: error``; its message is final."""
+
+
+class _MatchProgram:
+    __slots__ = ("error", "field", "getter", "normalize", "normalizer", "text")
+
+    def __init__(self, rule: MatchRule, normalizers: Mapping[str, Normalizer]) -> None:
+        self.field = rule.field
+        self.normalize = rule.normalize
+        self.text = rule.value.text
+        self.getter = _getter(rule.value, missing=False)
+        self.error: EvaluationError | None = None
+        try:
+            self.normalizer = compose_normalizers(rule.normalize, normalizers)
+        except EvaluationError as exc:
+            # reported on every intent of the record rather than failing the whole batch
+            self.normalizer = None
+            self.error = exc
+
+    def key(self, context: Any) -> MatchKey:
+        if self.error is not None:
+            raise self.error
+        raw = _search_guarded(self.getter, self.text, context)
+        value = raw
+        if self.normalizer is not None and raw is not None:
+            try:
+                value = self.normalizer(raw)
+            except FieldlineError:
+                raise
+            except Exception as exc:  # a plugin normalizer failed: report it on this record
+                raise EvaluationError(
+                    f"normalizer {'|'.join(self.normalize)} failed on {raw!r}: {type(exc).__name__}: {exc}"
+                ) from exc
+        if value == "" or value is MISSING:
+            value = None
+        elif isinstance(value, list | dict):
+            raise EvaluationError(
+                f"match value {raw!r} is a {type(raw).__name__}; a match key must be a string, "
+                "number or boolean",
+                hint="pick one element in the match expression",
+            )
+        return MatchKey(self.field, value, raw, self.normalize)
+
+
+class _RecordProgram:
+    """One record of the spec, ready to run over documents."""
+
+    def __init__(self, record: RecordSpec, spec: Spec, normalizers: Mapping[str, Normalizer]) -> None:
+        self.record = record
+        self.name = record.name
+        self.object = record.object
+        self.mode = record.mode
+        self.on_many = record.on_many
+        self.fields = tuple(_FieldProgram(field) for field in record.fields)
+        self.match = tuple(_MatchProgram(rule, normalizers) for rule in record.match)
+        self.when = _getter(record.when, missing=False) if record.when is not None else None
+        self.when_text = record.when.text if record.when is not None else ""
+        self.for_each = _getter(record.for_each, missing=False) if record.for_each is not None else None
+        self.for_each_text = record.for_each.text if record.for_each is not None else None
+        # parents this record refs: name -> the parent's for_each text (or None), or a problem
+        earlier = {
+            other.name: other for other in spec.records[: spec.records.index(record)] if other is not record
+        }
+        self.parents: dict[str, RecordSpec | str] = {}
+        for field in record.fields:
+            if field.ref is None:
+                continue
+            parent = earlier.get(field.ref)
+            if parent is not None:
+                self.parents[field.ref] = parent
+            elif spec.record_named(field.ref) is not None:
+                self.parents[field.ref] = (
+                    f"ref {field.ref!r} names a record that comes later in the spec; "
+                    "move the parent record before this one"
+                )
+            else:
+                self.parents[field.ref] = (
+                    f"ref {field.ref!r} names no record of this spec; use the name of an earlier record"
+                )
+
+    def run(
+        self,
+        document: SourceDocument,
+        produced: Mapping[str, set[str] | None],
+        intents: list[Intent],
+    ) -> set[str] | None:
+        """Append this record's intents for ``document``; return the keys produced."""
+        data = document.data
+        if self.when is not None:
+            try:
+                condition = _search_guarded(self.when, self.when_text, data)
+            except FieldlineError as exc:
+                intents.append(self._failed(document, document.key, f"when: {_message(exc)}"))
+                return {document.key}
+            if not is_truthy(condition):
+                return None
+        if self.for_each is None:
+            intents.append(self._intent(document, data, document.key, produced))
+            return {document.key}
+        try:
+            elements = _search_guarded(self.for_each, self.for_each_text or "", data)
+        except FieldlineError as exc:
+            intents.append(self._failed(document, document.key, f"for_each: {_message(exc)}"))
+            return {document.key}
+        if elements is None:
+            return set()
+        if not isinstance(elements, list):
+            message = (
+                f"for_each: {self.for_each_text!r} gave a {type(elements).__name__}, not a list; "
+                "end the expression with [] or [*]"
+            )
+            intents.append(self._failed(document, document.key, message))
+            return {document.key}
+        keys: set[str] = set()
+        with document_scope(data):
+            for index, element in enumerate(elements):
+                key = f"{document.key}[{index}]"
+                keys.add(key)
+                intents.append(self._intent(document, element, key, produced))
+        return keys
+
+    def _failed(self, document: SourceDocument, key: str, message: str) -> Intent:
+        return Intent(
+            record=self.name,
+            object=self.object,
+            key=key,
+            document_key=document.key,
+            fields=(),
+            mode=self.mode,
+            on_many=self.on_many,
+            version=document.version,
+            error=f"records.{self.name}: {message} (key {key})",
+        )
+
+    def _intent(
+        self,
+        document: SourceDocument,
+        context: Any,
+        key: str,
+        produced: Mapping[str, set[str] | None],
+    ) -> Intent:
+        name = self.name
+        fields: list[FieldIntent] = []
+        error: str | None = None
+        where = ""
+        try:
+            for program in self.fields:
+                where = program.name
+                if program.kind == "ref":
+                    fields.append(
+                        FieldIntent(
+                            program.name,
+                            self._ref(program.ref or "", document, key, produced),
+                            program.strategy,
+                            program.nulls,
+                            program.source,
+                        )
+                    )
+                    continue
+                value, note = program.compute(context, name)
+                fields.append(
+                    FieldIntent(program.name, value, program.strategy, program.nulls, program.source, note)
+                )
+            match: list[MatchKey] = []
+            for rule in self.match:
+                where = f"match {rule.field}"
+                match.append(rule.key(context))
+        except _UnmappedError as exc:
+            return self._failed_with(document, key, exc.message, tuple(fields))
+        except FieldlineError as exc:
+            error = f"records.{name}: {where}: {_message(exc)} (key {key})"
+            return self._failed_with(document, key, error, tuple(fields))
+        return Intent(
+            record=name,
+            object=self.object,
+            key=key,
+            document_key=document.key,
+            fields=tuple(fields),
+            match=tuple(match),
+            mode=self.mode,
+            on_many=self.on_many,
+            version=document.version,
+        )
+
+    def _failed_with(
+        self, document: SourceDocument, key: str, error: str, fields: tuple[FieldIntent, ...]
+    ) -> Intent:
+        return Intent(
+            record=self.name,
+            object=self.object,
+            key=key,
+            document_key=document.key,
+            fields=fields,
+            mode=self.mode,
+            on_many=self.on_many,
+            version=document.version,
+            error=error,
+        )
+
+    def _ref(
+        self,
+        parent_name: str,
+        document: SourceDocument,
+        key: str,
+        produced: Mapping[str, set[str] | None],
+    ) -> Ref:
+        parent = self.parents[parent_name]
+        if isinstance(parent, str):
+            raise EvaluationError(parent)
+        keys = produced.get(parent_name)
+        if not keys:
+            raise EvaluationError(f"parent {parent_name!r} has no record for this document")
+        if parent.for_each is None:
+            return Ref(parent_name, document.key)
+        if parent.for_each.text != self.for_each_text:
+            raise EvaluationError(
+                f"parent {parent_name!r} is a for_each record; only a record with the same "
+                f"for_each ({parent.for_each.text!r}) can ref it"
+            )
+        if key not in keys:
+            raise EvaluationError(f"parent {parent_name!r} has no record for element {key}")
+        return Ref(parent_name, key)
+
+
+def _message(exc: FieldlineError) -> str:
+    return str(exc)

@@ -1,0 +1,477 @@
+"""The pure planner: intents + existing target records -> a :class:`~fieldline.plan.Plan`.
+
+Three public functions, called by the runner in this order:
+
+- :func:`lookup_requests` - every match key of a batch, grouped per (object, field, normalizers),
+  so the target answers in a few calls;
+- :func:`plan` - decide, per record and per field, what a sync does and why (no I/O);
+- :func:`resolve_refs` - after parents are written, replace each :class:`Ref` by the new id.
+
+The semantics are documented in ``docs/planning.md``; golden tests in ``tests/planner/golden``
+pin them down case by case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from fieldline.compare import Comparator, comparator
+from fieldline.contracts import LookupRequest, LookupResult, ObjectDescription, TargetRecord
+from fieldline.errors import PlanError
+from fieldline.evaluate import UNMAPPED_SKIPPED_NOTE, compose_normalizers
+from fieldline.intents import FieldIntent, Intent, MatchKey, Ref
+from fieldline.plan import Action, Decision, FieldChange, Plan, RecordPlan
+from fieldline.spec import Mode, Nulls, OnMany, RecordSpec, Spec, Strategy
+from fieldline.values import MISSING
+
+__all__ = ["lookup_requests", "plan", "resolve_refs"]
+
+_LookupSlot = tuple[str, str, tuple[str, ...]]
+_Slot = tuple[str, str]  # (record name, intent key)
+
+# Field reasons, shared strings so a plan of 100k fields holds few distinct objects.
+_NEW_RECORD = "new record"
+_CHANGED = "value differs"
+_EMPTY_TARGET = "target field is empty"
+_KEPT = "if_empty: target field already has a value"
+_NOT_ON_UPDATE = "on_create: record already exists"
+_NULL_SKIPPED = "source value is null (nulls: skip)"
+_NULL_CLEARS = "source value is null (nulls: clear)"
+_NULL_ON_CREATE = "source value is null; nothing to clear on a new record"
+_ALREADY_BLANK = "source value is null and target field is already empty"
+_SOURCE_MISSING = "source has no value"
+_UNCHANGED = "target already has this value"
+_PARENT_CREATED = "parent is created in this run"
+
+
+# --- lookup ------------------------------------------------------------------------------------
+
+
+def lookup_requests(
+    spec: Spec,
+    intents: Iterable[Intent],
+    *,
+    normalizers: Mapping[str, Callable[[Any], Any]],
+) -> list[LookupRequest]:
+    """What to ask the target: every usable match value, grouped per (object, field, normalize).
+
+    ``fields`` of each request lists every field the planner needs back for that object (the
+    mapped fields and the match fields of every record writing it). Requests come in spec
+    order (record, then match rule); intents with an error are not looked up.
+    """
+    needed: dict[str, set[str]] = {}
+    order: dict[_LookupSlot, set[Any]] = {}
+    for record in spec.records:
+        wanted = needed.setdefault(record.object, set())
+        wanted.update(field.name for field in record.fields)
+        wanted.update(rule.field for rule in record.match)
+        for rule in record.match:
+            order.setdefault((record.object, rule.field, rule.normalize), set())
+    for intent in intents:
+        if intent.error is not None:
+            continue
+        for key in intent.match:
+            if key.value is None:
+                continue
+            slot = (intent.object, key.field, key.normalize)
+            values = order.get(slot)
+            if values is None:  # an intent built by hand for a rule the spec lacks
+                values = order[slot] = set()
+                needed.setdefault(intent.object, set()).add(key.field)
+            values.add(key.value)
+    requests: list[LookupRequest] = []
+    for (object_name, field, normalize), values in order.items():
+        if not values:
+            continue
+        requests.append(
+            LookupRequest(
+                object=object_name,
+                field=field,
+                values=frozenset(values),
+                fields=frozenset(needed.get(object_name, ())),
+                normalize=normalize,
+                normalizer=compose_normalizers(normalize, normalizers),
+            )
+        )
+    return requests
+
+
+# --- plan --------------------------------------------------------------------------------------
+
+
+def plan(
+    spec: Spec,
+    intents: Iterable[Intent],
+    existing: LookupResult,
+    *,
+    descriptions: Mapping[str, ObjectDescription] | None = None,
+) -> Plan:
+    """Decide what a sync does to each target record, field by field, and why.
+
+    Pure and deterministic: records come in spec order (parents before children), then intent
+    order; the order of records inside ``existing`` does not matter. Raises
+    :class:`~fieldline.errors.PlanError` only for an intent naming a record the spec lacks.
+    """
+    by_record: dict[str, list[Intent]] = {record.name: [] for record in spec.records}
+    for intent in intents:
+        bucket = by_record.get(intent.record)
+        if bucket is None:
+            raise PlanError(
+                f"intent {intent.label} names record {intent.record!r}, which spec "
+                f"{spec.name!r} does not have",
+                hint="plan intents with the spec that evaluated them",
+                record=intent.record,
+            )
+        bucket.append(intent)
+    done: dict[_Slot, RecordPlan] = {}
+    winners: dict[_Slot, str] = {}  # superseded intent -> key of the intent that replaces it
+    records: list[RecordPlan] = []
+    for record in spec.records:
+        planner = _RecordPlanner(record, descriptions, existing, done, winners)
+        for record_plan in planner.plan_all(by_record[record.name]):
+            done[(record.name, record_plan.key)] = record_plan
+            records.append(record_plan)
+    return Plan(tuple(records))
+
+
+def resolve_refs(record_plan: RecordPlan, ids: Mapping[tuple[str, str], str]) -> dict[str, Any]:
+    """The record's writes with every :class:`Ref` replaced by the parent's target id.
+
+    ``ids`` maps ``(record name, intent key)`` to the id each written parent got. Raises
+    :class:`PlanError` when a parent has no id yet (write parents first).
+    """
+    fields = record_plan.writes
+    for name, value in fields.items():
+        if isinstance(value, Ref):
+            target_id = ids.get((value.record, value.key))
+            if target_id is None:
+                raise PlanError(
+                    f"{record_plan.label}: {name}: parent {value.record} {value.key} has no id yet",
+                    hint="write parent records before their children",
+                    record=record_plan.record,
+                )
+            fields[name] = target_id
+    return fields
+
+
+class _Match:
+    """The outcome of the match chain for one intent."""
+
+    __slots__ = ("ids", "key", "matched_by", "record", "status")
+
+    def __init__(
+        self,
+        status: str,
+        record: TargetRecord | None = None,
+        key: MatchKey | None = None,
+        ids: tuple[str, ...] = (),
+    ) -> None:
+        self.status = status  # "found" | "none" | "many"
+        self.record = record
+        self.key = key  # the rule that found it
+        self.matched_by = _matched_by(key) if key is not None else None
+        if key is not None and len(ids) > 1 and status == "found":
+            self.matched_by = f"{self.matched_by} (first of {len(ids)})"
+        self.ids = ids
+
+
+_NO_MATCH = _Match("none")
+
+
+def _matched_by(key: MatchKey) -> str:
+    text = f"{key.field} = {key.value!r}"
+    if key.normalize:
+        text += f" (normalize: {', '.join(key.normalize)})"
+    return text
+
+
+def _record_id(record: TargetRecord) -> str:
+    return str(record.get("Id", ""))
+
+
+class _RecordPlanner:
+    """Plans every intent of one spec record."""
+
+    def __init__(
+        self,
+        record: RecordSpec,
+        descriptions: Mapping[str, ObjectDescription] | None,
+        existing: LookupResult,
+        done: Mapping[_Slot, RecordPlan],
+        winners: dict[_Slot, str],
+    ) -> None:
+        self.record = record
+        self.existing = existing
+        self.done = done
+        self.winners = winners
+        description = descriptions.get(record.object) if descriptions is not None else None
+        blank_is_null = description.blank_is_null if description is not None else False
+        self.comparators: dict[str, Comparator] = {}
+        for field in record.fields:
+            field_description = description.field(field.name) if description is not None else None
+            self.comparators[field.name] = comparator(field_description, blank_is_null=blank_is_null)
+        self.untyped = comparator(None, blank_is_null=blank_is_null)
+
+    # -- match and supersede
+
+    def _match(self, intent: Intent) -> _Match:
+        existing = self.existing
+        for key in intent.match:
+            if key.value is None:
+                continue
+            by_value = existing.get((intent.object, key.field, key.normalize))
+            if not by_value:
+                continue
+            found = by_value.get(key.value)
+            if not found:
+                continue
+            if len(found) == 1:
+                return _Match("found", found[0], key)
+            ordered = sorted(found, key=_record_id)
+            ids = tuple(_record_id(candidate) for candidate in ordered)
+            if intent.on_many is OnMany.FIRST:
+                return _Match("found", ordered[0], key, ids)
+            return _Match("many", None, key, ids)
+        return _NO_MATCH
+
+    def _supersede(self, intents: Sequence[Intent], matches: Sequence[_Match]) -> dict[int, int]:
+        """Index of each losing intent -> index of the intent that wins its target.
+
+        Intents are grouped when they resolve to one target: the same matched id, or a match
+        key that decides the target of one of them (a create's usable keys, the key a match
+        was found by) and that the others also carry. So two creates never share a key, and an
+        update never writes a key that a create in the same batch is about to use.
+        """
+        parent: list[int] = list(range(len(intents)))
+
+        def root(index: int) -> int:
+            while parent[index] != index:
+                parent[index] = parent[parent[index]]
+                index = parent[index]
+            return index
+
+        by_id: dict[str, int] = {}
+        owned: set[Any] = set()  # keys that decide some intent's target
+        holders: dict[Any, list[int]] = {}
+        for index, (intent, match) in enumerate(zip(intents, matches, strict=True)):
+            if intent.error is not None or match.status == "many":
+                continue
+            for key in intent.match:
+                if key.value is None:
+                    continue
+                identity = (key.field, key.normalize, key.value)
+                holders.setdefault(identity, []).append(index)
+                if match.status == "none":
+                    owned.add(identity)
+            if match.record is not None:
+                first = by_id.setdefault(_record_id(match.record), index)
+                if first != index:
+                    parent[root(index)] = root(first)
+                if match.key is not None:
+                    owned.add((match.key.field, match.key.normalize, match.key.value))
+        for identity in owned:
+            group = holders.get(identity, ())
+            for index in group[1:]:
+                parent[root(index)] = root(group[0])
+        members: dict[int, list[int]] = {}
+        for index in range(len(intents)):
+            members.setdefault(root(index), []).append(index)
+        losers: dict[int, int] = {}
+        for group in members.values():
+            if len(group) < 2:
+                continue
+            winner = max(group, key=lambda i: (_version_rank(intents[i].version), i))
+            for index in group:
+                if index != winner:
+                    losers[index] = winner
+        return losers
+
+    def plan_all(self, intents: Sequence[Intent]) -> list[RecordPlan]:
+        matches = [_NO_MATCH if intent.error is not None else self._match(intent) for intent in intents]
+        losers = self._supersede(intents, matches)
+        for loser, winner in losers.items():
+            self.winners[(self.record.name, intents[loser].key)] = intents[winner].key
+        plans: list[RecordPlan] = []
+        for index, (intent, match) in enumerate(zip(intents, matches, strict=True)):
+            winner = losers.get(index)
+            if winner is not None:
+                target_id = _record_id(match.record) if match.record is not None else None
+                plans.append(
+                    self._skip(
+                        intent,
+                        f"superseded by {intents[winner].key} in this batch",
+                        target_id=target_id,
+                        matched_by=match.matched_by,
+                    )
+                )
+            else:
+                plans.append(self._plan_one(intent, match))
+        return plans
+
+    # -- one record
+
+    def _skip(
+        self,
+        intent: Intent,
+        reason: str,
+        *,
+        action: Action = Action.SKIP,
+        target_id: str | None = None,
+        matched_by: str | None = None,
+        changes: tuple[FieldChange, ...] = (),
+    ) -> RecordPlan:
+        return RecordPlan(
+            record=intent.record,
+            object=intent.object,
+            key=intent.key,
+            action=action,
+            changes=changes,
+            target_id=target_id,
+            matched_by=matched_by,
+            reasons=(reason,),
+            version=intent.version,
+        )
+
+    def _plan_one(self, intent: Intent, match: _Match) -> RecordPlan:
+        if intent.error is not None:
+            return self._skip(intent, intent.error, action=Action.ERROR)
+        resolved, problem = self._resolve_parents(intent)
+        if problem is not None:
+            return self._skip(intent, problem[1], action=problem[0])
+        if match.status == "many":
+            listed = ", ".join(match.ids)
+            if intent.on_many is OnMany.SKIP:
+                return self._skip(
+                    intent,
+                    f"{match.matched_by} matches {len(match.ids)} {intent.object} records ({listed}) "
+                    "and on_many is skip",
+                    matched_by=match.matched_by,
+                )
+            return self._skip(
+                intent,
+                f"{match.matched_by} matches {len(match.ids)} {intent.object} records ({listed}); "
+                "merge the duplicates or set on_many: first|skip",
+                action=Action.ERROR,
+                matched_by=match.matched_by,
+            )
+        existing = match.record
+        target_id = _record_id(existing) if existing is not None else None
+        mode = intent.mode
+        if existing is None and mode is Mode.UPDATE_ONLY:
+            return self._skip(intent, "no match and mode is update_only")
+        if existing is not None and mode is Mode.CREATE_ONLY:
+            return self._skip(
+                intent, "exists and mode is create_only", target_id=target_id, matched_by=match.matched_by
+            )
+        changes, writes = self._changes(intent.fields, existing, resolved)
+        if mode is Mode.DISABLED:
+            return self._skip(
+                intent,
+                "record is disabled",
+                target_id=target_id,
+                matched_by=match.matched_by,
+                changes=changes,
+            )
+        action = Action.CREATE if existing is None else Action.UPDATE if writes else Action.NOOP
+        return RecordPlan(
+            record=intent.record,
+            object=intent.object,
+            key=intent.key,
+            action=action,
+            changes=changes,
+            target_id=target_id,
+            matched_by=match.matched_by,
+            reasons=(),
+            version=intent.version,
+        )
+
+    def _resolve_parents(self, intent: Intent) -> tuple[dict[str, Any], tuple[Action, str] | None]:
+        """Each ref field's value (a concrete id or a Ref to a created parent), or why the
+        record cannot be written."""
+        resolved: dict[str, Any] = {}
+        for field in intent.fields:
+            ref = field.value
+            if not isinstance(ref, Ref):
+                continue
+            key = self.winners.get((ref.record, ref.key), ref.key)
+            parent = self.done.get((ref.record, key))
+            if parent is None:
+                return resolved, (
+                    Action.ERROR,
+                    f"parent {ref.record} {ref.key} is not planned in this batch; "
+                    "plan parents and children together",
+                )
+            if parent.action is Action.CREATE:
+                resolved[field.field] = Ref(ref.record, key)
+            elif parent.target_id is not None and parent.action is not Action.ERROR:
+                # update, noop, or skipped but matched (create_only, disabled): the record exists
+                resolved[field.field] = parent.target_id
+            elif parent.action is Action.ERROR:
+                return resolved, (Action.ERROR, f"parent {ref.record} {key} has an error")
+            else:
+                return resolved, (Action.SKIP, f"parent {ref.record} {key} is not written")
+        return resolved, None
+
+    def _changes(
+        self,
+        fields: tuple[FieldIntent, ...],
+        existing: TargetRecord | None,
+        resolved: Mapping[str, Any],
+    ) -> tuple[tuple[FieldChange, ...], bool]:
+        """Per-field decisions; the flag says whether anything is written."""
+        creating = existing is None
+        comparators = self.comparators
+        changes: list[FieldChange] = []
+        writes = False
+        for field in fields:
+            name = field.field
+            new = field.value
+            if resolved and name in resolved:
+                new = resolved[name]
+            old = MISSING if existing is None else existing.get(name, MISSING)
+            strategy = field.strategy
+            if new is MISSING:
+                if field.note is not None and field.note.startswith(UNMAPPED_SKIPPED_NOTE):
+                    decision, reason = Decision.UNMAPPED_SKIPPED, field.note
+                else:
+                    decision, reason = Decision.MISSING, _SOURCE_MISSING
+            elif new is None:
+                decision, reason = self._null(field, old, creating)
+            elif creating:
+                decision, reason = Decision.WRITE, _NEW_RECORD
+            elif not isinstance(new, Ref) and comparators.get(name, self.untyped)(old, new):
+                decision, reason = Decision.UNCHANGED, _UNCHANGED
+            elif strategy is Strategy.OVERRIDE:
+                decision, reason = Decision.WRITE, _PARENT_CREATED if isinstance(new, Ref) else _CHANGED
+            elif strategy is Strategy.IF_EMPTY:
+                if old is MISSING or old is None or old == "":
+                    decision, reason = Decision.WRITE, _EMPTY_TARGET
+                else:
+                    decision, reason = Decision.KEPT, _KEPT
+            else:
+                decision, reason = Decision.NOT_ON_UPDATE, _NOT_ON_UPDATE
+            if decision is Decision.WRITE:
+                writes = True
+            if field.note is not None and decision is not Decision.UNMAPPED_SKIPPED:
+                reason = f"{reason}; {field.note}"
+            changes.append(FieldChange(name, old, new, strategy, decision, reason, field.source))
+        return tuple(changes), writes
+
+    @staticmethod
+    def _null(field: FieldIntent, old: Any, creating: bool) -> tuple[Decision, str]:
+        if field.nulls is Nulls.SKIP:
+            return Decision.NULL_SKIPPED, _NULL_SKIPPED
+        if creating:
+            return Decision.UNCHANGED, _NULL_ON_CREATE
+        if old is MISSING or old is None or old == "":
+            return Decision.UNCHANGED, _ALREADY_BLANK
+        if field.strategy is Strategy.OVERRIDE:
+            return Decision.WRITE, _NULL_CLEARS
+        if field.strategy is Strategy.IF_EMPTY:
+            return Decision.KEPT, _KEPT
+        return Decision.NOT_ON_UPDATE, _NOT_ON_UPDATE
+
+
+def _version_rank(version: float | None) -> float:
+    return float("-inf") if version is None else version
