@@ -1,0 +1,153 @@
+"""Writes through sObject Collections: create, update and upsert, 200 records per call.
+
+Every call uses ``allOrNone: false`` so one bad record fails alone. Per-record results come back
+in request order and are mapped to their :class:`~fieldline.contracts.Write` by position.
+Records refused with ``UNABLE_TO_LOCK_ROW`` are sent again on their own, with backoff; when the
+retries run out they are reported as retriable errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from fieldline.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
+from fieldline.adapters.salesforce.retry import RETRIABLE_RECORD_CODES, RetryPolicy
+from fieldline.contracts import Write, WriteError, WriteOperation, WriteResult
+
+__all__ = ["CollectionsWriter", "json_ready", "record_error"]
+
+Indexed = tuple[int, Write]
+
+
+def json_ready(value: Any) -> Any:
+    """A value as Salesforce's JSON wants it: dates and times as ISO strings, decimals as numbers."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        # Multi-select picklists are ';'-joined strings in the API.
+        return ";".join(str(item) for item in value)
+    return value
+
+
+def record_error(raw: Mapping[str, Any] | None) -> WriteError:
+    """A per-record ``errors[0]`` (collections use ``statusCode``) as a :class:`WriteError`."""
+    errors = (raw or {}).get("errors") or [{}]
+    first = errors[0] if isinstance(errors[0], Mapping) else {}
+    code = str(first.get("statusCode") or first.get("errorCode") or "UNKNOWN_ERROR")
+    return WriteError(
+        code=code,
+        message=str(first.get("message") or "Salesforce refused the record"),
+        fields=tuple(str(name) for name in first.get("fields") or ()),
+        retriable=code in RETRIABLE_RECORD_CODES,
+        stage="target",
+    )
+
+
+def _body(write: Write) -> dict[str, Any]:
+    record: dict[str, Any] = {"attributes": {"type": write.object}}
+    for name, value in write.fields.items():
+        if write.operation is WriteOperation.UPDATE and name.lower() == "id":
+            continue
+        record[name] = json_ready(value)
+    if write.operation is WriteOperation.UPDATE:
+        record["id"] = write.target_id
+    return record
+
+
+class CollectionsWriter:
+    """Sends groups of writes of one object and operation through sObject Collections."""
+
+    def __init__(self, client: SalesforceClient, *, batch_size: int, retry: RetryPolicy) -> None:
+        self.client = client
+        self.batch_size = batch_size
+        self.retry = retry
+
+    def write(self, items: Sequence[Indexed], results: dict[int, WriteResult]) -> None:
+        """Write ``items`` (all of one object and operation), filling ``results`` by index."""
+        for start in range(0, len(items), self.batch_size):
+            self._write_chunk(list(items[start : start + self.batch_size]), results)
+
+    def _write_chunk(self, chunk: list[Indexed], results: dict[int, WriteResult]) -> None:
+        pending = chunk
+        attempt = 0
+        while pending:
+            outcomes = self._send(pending)
+            retry: list[Indexed] = []
+            for (index, write), outcome in zip(pending, outcomes, strict=True):
+                if (
+                    not outcome.ok
+                    and outcome.error is not None
+                    and outcome.error.retriable
+                    and attempt < self.retry.max_retries
+                ):
+                    retry.append((index, write))
+                else:
+                    results[index] = outcome
+            if retry:
+                self.retry.wait(attempt)
+                attempt += 1
+            pending = retry
+
+    def _send(self, chunk: list[Indexed]) -> list[WriteResult]:
+        first = chunk[0][1]
+        records = [_body(write) for _, write in chunk]
+        if first.operation is WriteOperation.CREATE:
+            method, path = "POST", "composite/sobjects"
+        elif first.operation is WriteOperation.UPDATE:
+            method, path = "PATCH", "composite/sobjects"
+        else:
+            external = quote(first.external_id_field or "", safe="")
+            method, path = "PATCH", f"composite/sobjects/{quote(first.object, safe='')}/{external}"
+        what = f"{first.operation.value} of {len(chunk)} {first.object} record(s)"
+        try:
+            answer = self.client.restful(
+                method, path, what=what, json={"allOrNone": False, "records": records}
+            )
+        except SalesforceRequestError as exc:
+            # The whole call was refused (e.g. a field the org does not have): every record
+            # of it failed for the same stated reason, none is hidden.
+            error = WriteError(
+                code=str(exc.context.get("code") or exc.context.get("status") or "REQUEST_REFUSED"),
+                message=exc.message,
+                retriable=False,
+                stage="target",
+            )
+            return [WriteResult(key=write.key, ok=False, error=error) for _, write in chunk]
+        if not isinstance(answer, list) or len(answer) != len(chunk):
+            error = WriteError(
+                code="UNEXPECTED_RESPONSE",
+                message=f"Salesforce answered {what} with {type(answer).__name__}, not one result per record",
+                retriable=True,
+            )
+            return [WriteResult(key=write.key, ok=False, error=error) for _, write in chunk]
+        outcomes: list[WriteResult] = []
+        for (_, write), raw in zip(chunk, answer, strict=True):
+            if isinstance(raw, Mapping) and raw.get("success"):
+                created = raw.get("created")
+                outcomes.append(
+                    WriteResult(
+                        key=write.key,
+                        ok=True,
+                        target_id=str(raw.get("id") or write.target_id or "") or None,
+                        created=bool(created)
+                        if created is not None
+                        else write.operation is WriteOperation.CREATE,
+                    )
+                )
+            else:
+                outcomes.append(
+                    WriteResult(
+                        key=write.key, ok=False, error=record_error(raw if isinstance(raw, Mapping) else None)
+                    )
+                )
+        return outcomes

@@ -1,0 +1,60 @@
+"""A per-run cap on API calls: a share of what the org has left today.
+
+Salesforce reports ``api-usage=used/limit`` on every response. With ``budget_share`` 0.5 a run
+may use at most half of the calls the org had left when the run started, so a backfill never
+starves the org's other integrations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fieldline.adapters.salesforce.session import ApiUsage
+from fieldline.errors import BudgetExhaustedError
+
+__all__ = ["ApiBudget"]
+
+
+@dataclass(slots=True)
+class ApiBudget:
+    """Counts this run's API calls against ``share`` of the org's remaining daily calls.
+
+    The cap is fixed from the first ``Sforce-Limit-Info`` seen (``None`` until then, or when no
+    share is configured). :meth:`check` raises before a call that would exceed it.
+    """
+
+    share: float | None = None
+    used: int = 0
+    cap: int | None = None
+    last_usage: ApiUsage | None = None
+
+    def observe(self, usage: ApiUsage | None) -> None:
+        """Record the org's usage reported by the latest response."""
+        if usage is None:
+            return
+        if self.cap is None and self.share is not None:
+            # The response that reported `usage` was itself one of this run's calls.
+            self.cap = int(self.share * (usage.remaining + self.used))
+        self.last_usage = usage
+
+    def add(self, calls: int) -> None:
+        """``calls`` more API calls were made."""
+        self.used += calls
+
+    def check(self) -> None:
+        """Raise :class:`BudgetExhaustedError` when the next call would pass the cap."""
+        if self.cap is not None and self.used >= self.cap:
+            raise BudgetExhaustedError(
+                f"this run used its Salesforce API budget: {self.used} of {self.cap} calls "
+                f"({self.share:.0%} of what the org had left)",
+                hint="raise target.options.budget_share or run again after the daily limit resets",
+                used=self.used,
+                cap=self.cap,
+            )
+        if self.last_usage is not None and self.last_usage.remaining <= 0:
+            raise BudgetExhaustedError(
+                f"the org's daily API limit is used up ({self.last_usage.used}/{self.last_usage.limit})",
+                hint="wait for the rolling 24-hour window, or ask Salesforce for a higher limit",
+                used=self.last_usage.used,
+                limit=self.last_usage.limit,
+            )

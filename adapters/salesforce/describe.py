@@ -1,0 +1,58 @@
+"""Salesforce describe results as fieldline's :class:`~fieldline.contracts.ObjectDescription`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fieldline.contracts import FieldDescription, ObjectDescription
+
+__all__ = ["object_description"]
+
+
+def _field_description(raw: Mapping[str, Any]) -> FieldDescription:
+    nillable = bool(raw.get("nillable", True))
+    createable = bool(raw.get("createable", True))
+    defaulted = bool(raw.get("defaultedOnCreate", False))
+    field_type = str(raw.get("type") or "string")
+    length = raw.get("length")
+    # Salesforce reports length 0 for non-text fields; it means "no text limit", not "empty only".
+    text_length = int(length) if isinstance(length, int) and length > 0 else None
+    picklist = tuple(
+        str(entry.get("value"))
+        for entry in raw.get("picklistValues") or ()
+        if isinstance(entry, Mapping) and entry.get("active", True) and entry.get("value") is not None
+    )
+    return FieldDescription(
+        name=str(raw["name"]),
+        type=field_type,
+        label=str(raw.get("label") or ""),
+        length=text_length,
+        # The rule describe implies: a create must give the field when Salesforce will not fill it.
+        required=(not nillable) and createable and not defaulted and field_type != "boolean",
+        createable=createable,
+        updateable=bool(raw.get("updateable", True)),
+        nillable=nillable,
+        unique=bool(raw.get("unique", False)),
+        external_id=bool(raw.get("externalId", False)),
+        id_lookup=bool(raw.get("idLookup", False)),
+        picklist_values=picklist,
+        restricted_picklist=bool(raw.get("restrictedPicklist", False)),
+        reference_to=tuple(str(name) for name in raw.get("referenceTo") or ()),
+    )
+
+
+def object_description(raw: Mapping[str, Any]) -> ObjectDescription:
+    """Translate ``GET /sobjects/{Obj}/describe``; Salesforce stores ``""`` as null."""
+    fields = {
+        description.name: description
+        for description in (_field_description(entry) for entry in raw.get("fields") or ())
+    }
+    return ObjectDescription(
+        name=str(raw.get("name") or ""),
+        fields=fields,
+        label=str(raw.get("label") or ""),
+        createable=bool(raw.get("createable", True)),
+        updateable=bool(raw.get("updateable", True)),
+        blank_is_null=True,
+    )

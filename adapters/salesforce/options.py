@@ -1,0 +1,101 @@
+"""The spec's ``target.options`` for Salesforce: JSON Schema and parsed values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from fieldline.adapters.salesforce.settings import normalize_api_version
+from fieldline.errors import ConfigError
+
+__all__ = ["OPTIONS_SCHEMA", "TargetOptions", "parse_options"]
+
+MAX_COLLECTION_SIZE: Final = 200  # sObject Collections take at most 200 records per call
+
+OPTIONS_SCHEMA: Final[Mapping[str, Any]] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "api_version": {
+            "type": ["string", "number"],
+            "pattern": r"^v?\d+(\.\d+)?$",
+            "description": "REST API version, e.g. 59.0 (default: the connection setting, else 59.0).",
+        },
+        "batch_size": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_COLLECTION_SIZE,
+            "default": MAX_COLLECTION_SIZE,
+            "description": "Records per sObject Collections call (at most 200).",
+        },
+        "bulk_threshold": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 2000,
+            "description": "Above this many writes to one object in one apply, use Bulk API 2.0.",
+        },
+        "budget_share": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1,
+            "description": "Cap the run at this share of the org's remaining daily API calls.",
+        },
+        "max_retries": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 20,
+            "default": 4,
+            "description": "Retries for lock errors, 5xx and 503 Retry-After before giving up.",
+        },
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOptions:
+    """Parsed ``target.options``."""
+
+    api_version: str | None = None
+    batch_size: int = MAX_COLLECTION_SIZE
+    bulk_threshold: int = 2000
+    budget_share: float | None = None
+    max_retries: int = 4
+
+
+def _integer(options: Mapping[str, Any], name: str, default: int, low: int, high: int | None) -> int:
+    value = options.get(name, default)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"target.options.{name} must be an integer {limit}, not {value!r}")
+    return value
+
+
+def parse_options(options: Mapping[str, Any] | None) -> TargetOptions:
+    """Check and parse spec options (``validate`` checks the same rules via the schema)."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(OPTIONS_SCHEMA["properties"]))
+    if unknown:
+        raise ConfigError(
+            f"unknown salesforce target option(s): {', '.join(unknown)}",
+            hint=f"known options: {', '.join(sorted(OPTIONS_SCHEMA['properties']))}",
+        )
+    share = options.get("budget_share")
+    if share is not None and (
+        isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1
+    ):
+        raise ConfigError(f"target.options.budget_share must be a number in (0, 1], not {share!r}")
+    version = options.get("api_version")
+    return TargetOptions(
+        api_version=normalize_api_version(version) if version is not None else None,
+        batch_size=_integer(options, "batch_size", MAX_COLLECTION_SIZE, 1, MAX_COLLECTION_SIZE),
+        bulk_threshold=_integer(options, "bulk_threshold", 2000, 1, None),
+        budget_share=float(share) if share is not None else None,
+        max_retries=_integer(options, "max_retries", 4, 0, 20),
+    )

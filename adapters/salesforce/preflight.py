@@ -1,0 +1,114 @@
+"""Pre-flight checks: refuse writes describe already says Salesforce would reject.
+
+A record found invalid here is never sent; its :class:`~fieldline.contracts.WriteError` has
+``stage="preflight"``, distinct from a record Salesforce itself rejected (``stage="target"``).
+The codes are the ones Salesforce would have answered, so reports read the same either way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fieldline.contracts import ObjectDescription, Write, WriteError, WriteOperation
+from fieldline.values import is_blank
+
+__all__ = ["preflight"]
+
+_TEXT_TYPES = frozenset({"string", "textarea", "email", "url", "phone", "picklist", "multipicklist", "id"})
+
+
+def _error(code: str, message: str, *fields: str) -> WriteError:
+    return WriteError(code=code, message=message, fields=tuple(fields), retriable=False, stage="preflight")
+
+
+def preflight(write: Write, description: ObjectDescription) -> WriteError | None:
+    """The first reason ``write`` would be refused, or ``None`` when it may be sent."""
+    if write.operation is WriteOperation.UPDATE and not write.target_id:
+        return _error("MISSING_ID", f"update of {write.object} without a target id")
+    if write.operation is WriteOperation.UPSERT:
+        external = write.external_id_field
+        external_description = description.field(external) if external else None
+        if external_description is None or not (external_description.external_id or external == "Id"):
+            return _error(
+                "INVALID_FIELD",
+                f"{write.object}.{external} is not an external id field; upsert needs one",
+                external or "",
+            )
+        if is_blank(_get(write.fields, external_description.name)):
+            return _error(
+                "REQUIRED_FIELD_MISSING",
+                f"upsert by {external_description.name} needs a value for it",
+                external_description.name,
+            )
+    creating = write.operation in (WriteOperation.CREATE, WriteOperation.UPSERT)
+    for name, value in write.fields.items():
+        field = description.field(name)
+        if field is None:
+            return _error("INVALID_FIELD", f"No such column '{name}' on entity '{write.object}'", name)
+        if write.operation is WriteOperation.CREATE and not field.createable:
+            return _error(
+                "INVALID_FIELD_FOR_INSERT_UPDATE", f"{write.object}.{field.name} is not createable", name
+            )
+        if write.operation is WriteOperation.UPDATE and not field.updateable:
+            return _error(
+                "INVALID_FIELD_FOR_INSERT_UPDATE", f"{write.object}.{field.name} is not updateable", name
+            )
+        if write.operation is WriteOperation.UPSERT and not (field.createable or field.updateable):
+            return _error(
+                "INVALID_FIELD_FOR_INSERT_UPDATE", f"{write.object}.{field.name} is read-only", name
+            )
+        if is_blank(value):
+            if field.required:
+                return _error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{field.name}]", name)
+            continue
+        if (
+            field.restricted_picklist
+            and field.picklist_values
+            and not _in_picklist(value, field.picklist_values)
+        ):
+            return _error(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"bad value for restricted picklist field {field.name}: {value!r} "
+                f"(allowed: {', '.join(field.picklist_values)})",
+                name,
+            )
+        too_long = (
+            field.length is not None
+            and field.type in _TEXT_TYPES
+            and isinstance(value, str)
+            and len(value) > field.length
+        )
+        if too_long:
+            return _error(
+                "STRING_TOO_LONG",
+                f"{field.name}: data value too large: {len(value)} characters, max length={field.length}",
+                name,
+            )
+    if creating:
+        # The runner upserts only records it plans to create, so an upsert must be a valid create.
+        missing = [
+            field.name
+            for field in description.fields.values()
+            if field.required and is_blank(_get(write.fields, field.name))
+        ]
+        if missing:
+            return _error(
+                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", *missing
+            )
+    return None
+
+
+def _in_picklist(value: Any, allowed: tuple[str, ...]) -> bool:
+    if isinstance(value, str) and ";" in value:  # multi-select picklists join values with ';'
+        return all(part in allowed for part in value.split(";"))
+    return str(value) in allowed
+
+
+def _get(fields: Any, name: str) -> Any:
+    if name in fields:
+        return fields[name]
+    lowered = name.lower()
+    for candidate, value in fields.items():
+        if candidate.lower() == lowered:
+            return value
+    return None

@@ -1,0 +1,131 @@
+"""SOQL literals and ``WHERE ... IN (...)`` chunking that keeps each query URL short.
+
+A query travels in the URL (``GET /query?q=...``); Salesforce refuses URIs much over 16 KB
+(414), and an ``IN`` list is also capped. Chunks are cut on the URL-encoded length.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote_plus
+
+__all__ = [
+    "MAX_IN_VALUES",
+    "MAX_URL_LENGTH",
+    "chunk_conditions",
+    "in_clause_chunks",
+    "like_contains",
+    "literal",
+    "quote_string",
+]
+
+MAX_URL_LENGTH = 16_000
+MAX_IN_VALUES = 2000
+
+_STRING_ESCAPES = {
+    "\\": "\\\\",
+    "'": "\\'",
+    '"': '\\"',
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+}
+_NUMERIC_TYPES = frozenset({"double", "int", "currency", "percent", "long"})
+
+
+def quote_string(value: str) -> str:
+    """A SOQL string literal: ``O'Brien`` -> ``'O\\'Brien'``."""
+    return "'" + "".join(_STRING_ESCAPES.get(char, char) for char in value) + "'"
+
+
+def literal(value: Any, field_type: str = "string") -> str:
+    """The SOQL literal for ``value`` compared with a field of ``field_type``.
+
+    Numbers and booleans stay bare for numeric/boolean fields; dates use ISO form; everything
+    else is a quoted string (a number matched against a text field is quoted, as SOQL requires).
+    """
+    if value is None:
+        return "null"
+    if field_type == "boolean" and isinstance(value, bool):
+        return "true" if value else "false"
+    if (
+        field_type in _NUMERIC_TYPES
+        and isinstance(value, (int, float, Decimal))
+        and not isinstance(value, bool)
+    ):
+        return str(value)
+    if field_type == "datetime" and isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if field_type == "date" and isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return quote_string("true" if value else "false")
+    return quote_string(str(value))
+
+
+def like_contains(value: str) -> str:
+    """A ``LIKE`` pattern matching any text that contains ``value`` (``%`` and ``_`` escaped)."""
+    escaped = quote_string(value)[1:-1].replace("%", "\\%").replace("_", "\\_")
+    return f"'%{escaped}%'"
+
+
+def _encoded_length(text: str) -> int:
+    return len(quote_plus(text))
+
+
+def chunk_conditions(
+    prefix: str,
+    items: Sequence[str],
+    *,
+    joiner: str,
+    suffix: str = "",
+    base_length: int = 0,
+    max_url_length: int = MAX_URL_LENGTH,
+    max_items: int = MAX_IN_VALUES,
+) -> Iterator[str]:
+    """Whole queries ``prefix + joiner.join(chunk) + suffix`` whose URL stays under the limit.
+
+    ``base_length`` is the length of the URL before the encoded query (``https://host/.../query?q=``).
+    A single item too long for any URL still gets its own query (Salesforce will say why).
+    """
+    fixed = base_length + _encoded_length(prefix) + _encoded_length(suffix)
+    joiner_length = _encoded_length(joiner)
+    chunk: list[str] = []
+    length = fixed
+    for item in items:
+        item_length = _encoded_length(item) + (joiner_length if chunk else 0)
+        if chunk and (length + item_length > max_url_length or len(chunk) >= max_items):
+            yield prefix + joiner.join(chunk) + suffix
+            chunk = []
+            length = fixed
+            item_length = _encoded_length(item)
+        chunk.append(item)
+        length += item_length
+    if chunk:
+        yield prefix + joiner.join(chunk) + suffix
+
+
+def in_clause_chunks(
+    select: str,
+    field: str,
+    literals: Iterable[str],
+    *,
+    base_length: int = 0,
+    max_url_length: int = MAX_URL_LENGTH,
+    max_items: int = MAX_IN_VALUES,
+) -> Iterator[str]:
+    """``{select} WHERE {field} IN (...)`` queries covering every literal, each URL-short."""
+    return chunk_conditions(
+        f"{select} WHERE {field} IN (",
+        sorted(set(literals)),
+        joiner=", ",
+        suffix=")",
+        base_length=base_length,
+        max_url_length=max_url_length,
+        max_items=max_items,
+    )

@@ -1,0 +1,161 @@
+"""The Salesforce :class:`~fieldline.contracts.TargetAdapter`.
+
+``describe`` is cached per adapter; ``lookup`` answers many match keys with a few chunked SOQL
+queries; ``apply`` pre-flights every write against describe, then sends the valid ones through
+sObject Collections (or Bulk API 2.0 above ``bulk_threshold``) and returns one result per
+write, in request order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from fieldline.adapters.salesforce.apply import CollectionsWriter
+from fieldline.adapters.salesforce.budget import ApiBudget
+from fieldline.adapters.salesforce.bulk import BulkWriter
+from fieldline.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
+from fieldline.adapters.salesforce.describe import object_description
+from fieldline.adapters.salesforce.lookup import build_queries, match_records
+from fieldline.adapters.salesforce.options import TargetOptions, parse_options
+from fieldline.adapters.salesforce.preflight import preflight
+from fieldline.adapters.salesforce.retry import RetryPolicy
+from fieldline.adapters.salesforce.settings import SalesforceSettings, load_settings
+from fieldline.contracts import (
+    LookupRequest,
+    LookupResult,
+    ObjectDescription,
+    Write,
+    WriteOperation,
+    WriteResult,
+)
+from fieldline.errors import AdapterError, FatalAdapterError
+
+__all__ = ["SalesforceTarget", "create_target"]
+
+
+class SalesforceTarget:
+    """Writes records into a Salesforce org (or the emulator) through simple-salesforce.
+
+    ``options`` are the spec's ``target.options``; ``settings`` default to the environment /
+    config file. ``sleep`` and ``clock`` are injectable so retry and polling tests never wait.
+    Nothing connects until the first call.
+    """
+
+    name = "salesforce"
+
+    def __init__(
+        self,
+        options: Mapping[str, Any] | None = None,
+        *,
+        settings: SalesforceSettings | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.options: TargetOptions = parse_options(options)
+        base = settings if settings is not None else load_settings()
+        self.settings = base.with_api_version(self.options.api_version)
+        self.retry = RetryPolicy(max_retries=self.options.max_retries, sleep=sleep)
+        self.client = SalesforceClient(
+            self.settings, retry=self.retry, budget=ApiBudget(share=self.options.budget_share)
+        )
+        self._collections = CollectionsWriter(
+            self.client, batch_size=self.options.batch_size, retry=self.retry
+        )
+        self._bulk = BulkWriter(self.client, sleep=sleep, clock=clock)
+        self._descriptions: dict[str, ObjectDescription] = {}
+
+    # --- describe -------------------------------------------------------------------------
+
+    def describe(self, object_name: str) -> ObjectDescription:
+        """The object's fields (one describe call per object per adapter)."""
+        cached = self._descriptions.get(object_name.lower())
+        if cached is not None:
+            return cached
+        try:
+            raw = self.client.restful(
+                "GET", f"sobjects/{quote(object_name, safe='')}/describe", what=f"describe {object_name}"
+            )
+        except SalesforceRequestError as exc:
+            if exc.context.get("status") == 404:
+                raise FatalAdapterError(
+                    f"Salesforce has no object {object_name!r}",
+                    hint="check the object's API name (custom objects end in __c) and the user's access",
+                    object=object_name,
+                ) from exc
+            raise
+        description = object_description(raw or {})
+        self._descriptions[object_name.lower()] = description
+        return description
+
+    # --- lookup ---------------------------------------------------------------------------
+
+    def lookup(self, requests: Sequence[LookupRequest]) -> LookupResult:
+        """Every match key of the batch in as few chunked SOQL queries as possible."""
+        if not requests:
+            return {}
+        descriptions = {request.object: self.describe(request.object) for request in requests}
+        for request in requests:
+            if descriptions[request.object].field(request.field) is None:
+                raise FatalAdapterError(
+                    f"{request.object} has no field {request.field!r} to match on",
+                    hint=f"check the match rule against `fieldline describe {request.object}`",
+                    object=request.object,
+                    field=request.field,
+                )
+        base_length = len(self.client.base_url) + len("query/?q=")
+        queries, groups = build_queries(requests, descriptions, base_length=base_length)
+        found: dict[Any, list[Mapping[str, Any]]] = {}
+        for query in queries:
+            records = self.client.call(f"lookup {query.key[0]} by {query.key[1]}", _query_all(query.soql))
+            found.setdefault(query.key, []).extend(records)
+        return match_records(groups, found)
+
+    # --- apply ----------------------------------------------------------------------------
+
+    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
+        """One result per write, in order. Invalid records are refused before sending.
+
+        A transport failure or exhausted budget raises; the results of the writes already
+        done ride along in the error's ``context["results"]`` (in request order).
+        """
+        results: dict[int, WriteResult] = {}
+        try:
+            groups: dict[tuple[str, WriteOperation, str | None], list[tuple[int, Write]]] = {}
+            for index, write in enumerate(writes):
+                problem = preflight(write, self.describe(write.object))
+                if problem is not None:
+                    results[index] = WriteResult(key=write.key, ok=False, error=problem)
+                    continue
+                slot = (write.object, write.operation, write.external_id_field)
+                groups.setdefault(slot, []).append((index, write))
+            for items in groups.values():
+                if len(items) > self.options.bulk_threshold:
+                    retry = self._bulk.write(items, results)
+                    if retry:
+                        self._collections.write(retry, results)
+                else:
+                    self._collections.write(items, results)
+        except AdapterError as exc:
+            exc.context["results"] = [results[index] for index in sorted(results)]
+            raise
+        return [results[index] for index in range(len(writes))]
+
+    def close(self) -> None:
+        """Close connections; safe to call more than once."""
+        self.client.close()
+
+
+def _query_all(text: str) -> Callable[[Any], list[Mapping[str, Any]]]:
+    def run(sf: Any) -> list[Mapping[str, Any]]:
+        records: list[Mapping[str, Any]] = sf.query_all(text)["records"]
+        return records
+
+    return run
+
+
+def create_target(options: Mapping[str, Any]) -> SalesforceTarget:
+    """The registered factory: settings from the environment/config, options from the spec."""
+    return SalesforceTarget(options)
