@@ -1,0 +1,161 @@
+"""Where each node of a spec document stands in its text, so every problem gets ``file:line:col``.
+
+The loader records one :class:`NodePosition` per node while it turns the YAML tree into plain
+data; checks then ask for the position of a JSON path (``("records", 1, "fields", "Name")``),
+or of a character inside a scalar (an expression's syntax error).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["NodePosition", "PathKey", "PositionIndex", "format_path"]
+
+PathKey = tuple[str | int, ...]
+"""A JSON path as a tuple of mapping keys and list indexes."""
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """``("records", 1, "fields", "Status__c")`` -> ``records[1].fields.Status__c``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _IDENTIFIER.match(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(part)}]"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class NodePosition:
+    """0-based positions of one node: its mapping key (if any) and its value.
+
+    ``style`` is the scalar style of a string value: ``""`` plain, ``"'"`` or ``'"'`` quoted,
+    ``"|"`` or ``">"`` block; ``None`` for anything else.
+    """
+
+    line: int
+    col: int
+    key_line: int | None = None
+    key_col: int | None = None
+    style: str | None = None
+
+
+class PositionIndex:
+    """JSON path -> :class:`NodePosition` for one spec text. Lookups return 1-based positions."""
+
+    def __init__(self, text: str = "") -> None:
+        self._text = text
+        self._nodes: dict[PathKey, NodePosition] = {}
+        self._line_starts = [0] + [match.end() for match in re.finditer(r"\r\n|\n|\r", text)]
+
+    def add(self, path: PathKey, position: NodePosition) -> None:
+        self._nodes[path] = position
+
+    def get(self, path: PathKey) -> NodePosition | None:
+        return self._nodes.get(tuple(path))
+
+    def locate(self, path: Sequence[str | int], *, at_key: bool = False) -> tuple[int | None, int | None]:
+        """1-based ``(line, col)`` of the node at ``path`` (its key when ``at_key``), or of the
+        nearest ancestor the text has (a missing key is reported where its parent is)."""
+        current = tuple(path)
+        while True:
+            node = self._nodes.get(current)
+            if node is not None:
+                if at_key and node.key_line is not None and node.key_col is not None:
+                    return node.key_line + 1, node.key_col + 1
+                return node.line + 1, node.col + 1
+            if not current:
+                return None, None
+            current = current[:-1]
+            at_key = False
+
+    def locate_in_scalar(
+        self, path: Sequence[str | int], value: str, offset: int
+    ) -> tuple[int | None, int | None]:
+        """1-based ``(line, col)`` of character ``offset`` of the string ``value`` at ``path``.
+
+        Follows the scalar's style: quotes, ``''`` and backslash escapes, folded lines and
+        block indentation, so a JMESPath error points at the exact character in the file.
+        """
+        node = self._nodes.get(tuple(path))
+        if node is None or node.style is None or not self._text:
+            return self.locate(path)
+        if node.line >= len(self._line_starts):
+            return self.locate(path)
+        start = self._line_starts[node.line] + node.col
+        index = _source_index(self._text, start, node.style, value, max(0, min(offset, len(value))))
+        line = bisect.bisect_right(self._line_starts, index) - 1
+        return line + 1, index - self._line_starts[line] + 1
+
+
+def _source_index(text: str, start: int, style: str, value: str, offset: int) -> int:
+    """Index in ``text`` of character ``offset`` of the scalar ``value`` that starts at ``start``."""
+    index = start
+    indent = 0
+    if style in ("'", '"'):
+        index += 1
+    elif style in ("|", ">"):
+        newline = text.find("\n", index)
+        if newline < 0:
+            return start
+        index = newline + 1
+        indent = _block_indent(text, index)
+        index = _skip_indent(text, index, indent)
+    consumed = 0
+    end = len(text)
+    while consumed < offset and index < end:
+        char = value[consumed]
+        source = text[index]
+        if style == "'" and source == "'" and text.startswith("''", index):
+            index += 2
+            consumed += 1
+        elif style == '"' and source == "\\":
+            following = text[index + 1 : index + 2]
+            if following in ("\n", "\r"):  # an escaped line break joins the lines
+                index = _skip_blank(text, index + 2)
+            else:
+                index += {"x": 4, "u": 6, "U": 10}.get(following, 2)
+                consumed += 1
+        elif source in "\r\n":
+            if char == "\n" and style == "|":
+                index = _skip_indent(text, index + (2 if text.startswith("\r\n", index) else 1), indent)
+            else:  # a folded line break reads as one space (or newline) in the value
+                index = _skip_blank(text, index + 1)
+            if char in " \n":
+                consumed += 1
+        elif source in " \t" and char != source:
+            index += 1  # white space before a folded line break is not part of the value
+        else:
+            index += 1
+            consumed += 1
+    return min(index, max(end - 1, 0)) if end else 0
+
+
+def _block_indent(text: str, index: int) -> int:
+    for line in text[index:].splitlines():
+        if line.strip():
+            return len(line) - len(line.lstrip(" "))
+    return 0
+
+
+def _skip_indent(text: str, index: int, indent: int) -> int:
+    skipped = 0
+    while skipped < indent and index < len(text) and text[index] == " ":
+        index += 1
+        skipped += 1
+    return index
+
+
+def _skip_blank(text: str, index: int) -> int:
+    while index < len(text) and text[index] in " \t\r\n":
+        index += 1
+    return index
