@@ -204,7 +204,10 @@ class PassFortClient:
             body = None
         codes = error_codes(body)
         numbers = [code for code, _ in codes if code is not None]
-        detail = "; ".join(f"error {code}: {text}" if text else f"error {code}" for code, text in codes)
+        detail = "; ".join(
+            f"error {code}: {text}" if text else f"error {code}" if code is not None else text
+            for code, text in codes
+        )
         message = f"{where}: HTTP {status}" + (f" ({detail})" if detail else "")
         context: dict[str, Any] = {"status": status, "codes": numbers, "attempts": attempts}
         if INVALID_API_KEY in numbers or status == 401:
