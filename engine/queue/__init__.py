@@ -165,7 +165,7 @@ class QueueStatus:
     """A snapshot of the queue for ``GET /status`` and ``fieldline status``."""
 
     health: QueueHealth
-    counts: Mapping[str, int]
+    counts: Mapping[JobState, int]
     oldest_waiting_age: float | None
     last_processed_at: float | None
     recent_failures: tuple[FailureInfo, ...] = ()

@@ -377,7 +377,7 @@ class SQLiteJobQueue:
 
     def backoff_delay(self, attempts: int, retry_after: float | None = None) -> float:
         """Seconds before the next attempt: exponential with jitter, never below ``retry_after``."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** max(0, attempts - 1))
+        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** max(0, attempts - 1))
         delay = ceiling / 2 + self._rng.uniform(0, ceiling / 2)
         if retry_after is not None:
             delay = max(delay, retry_after)

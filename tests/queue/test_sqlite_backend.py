@@ -1,0 +1,147 @@
+"""SQLite-specific behaviour: URLs, errors, several worker processes on one file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fieldline.contracts import SourceEvent
+from fieldline.errors import ConfigError, QueueError
+from fieldline.plugins import get_plugin_manager
+from fieldline.queue import JobQueue, JobState, open_queue
+from fieldline.queue.sqlite import SQLiteJobQueue, sqlite_path_from_url
+from fieldline.testing.queue import event
+
+
+@pytest.mark.parametrize(
+    ("url", "path", "options"),
+    [
+        pytest.param("sqlite:///queue.db", "queue.db", {}, id="relative"),
+        pytest.param("sqlite:////var/lib/q.db", "/var/lib/q.db", {}, id="absolute"),
+        pytest.param("sqlite:///q.db?max_attempts=9", "q.db", {"max_attempts": "9"}, id="options"),
+    ],
+)
+def test_sqlite_urls(url: str, path: str, options: dict[str, str]) -> None:
+    assert sqlite_path_from_url(url) == (path, options)
+
+
+def test_open_queue_by_url_and_by_path(tmp_path: Path) -> None:
+    by_url = open_queue(f"sqlite:///{tmp_path}/q.db?max_attempts=7&synchronous=normal")
+    by_path = open_queue(str(tmp_path / "q.db"))
+    try:
+        assert isinstance(by_url, SQLiteJobQueue)
+        assert isinstance(by_url, JobQueue)
+        assert by_url.max_attempts == 7
+        by_url.enqueue([event("e1", "a")], source="pf")
+        assert by_path.enqueue([event("e1", "a")], source="pf").duplicates == 1
+    finally:
+        by_url.close()
+        by_path.close()
+
+
+def test_unknown_scheme_names_the_installed_backends() -> None:
+    with pytest.raises(ConfigError, match="no queue backend for 'redis'") as caught:
+        open_queue("redis://localhost/0", plugin_manager=get_plugin_manager(load_entrypoints=False))
+    assert caught.value.hint == "installed backends: sqlite"
+
+
+def test_plugins_can_register_backends(tmp_path: Path) -> None:
+    from fieldline import hookimpl
+
+    opened: list[str] = []
+
+    class MemoryPlugin:
+        @hookimpl
+        def register_queue_backends(self) -> dict[str, object]:
+            def factory(url: str) -> SQLiteJobQueue:
+                opened.append(url)
+                return SQLiteJobQueue(tmp_path / "plugin.db")
+
+            return {"mem": factory}
+
+    manager = get_plugin_manager(load_entrypoints=False, plugins=(MemoryPlugin(),))
+    queue = open_queue("mem://x", plugin_manager=manager)
+    queue.close()
+    assert opened == ["mem://x"]
+
+
+def test_bad_url_options_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="max_attempts"):
+        SQLiteJobQueue.from_url(f"sqlite:///{tmp_path}/q.db?max_attempts=lots")
+    with pytest.raises(ConfigError, match="names no file"):
+        SQLiteJobQueue.from_url("sqlite://")
+
+
+def test_unopenable_database_is_a_queue_error(tmp_path: Path) -> None:
+    with pytest.raises(QueueError, match="cannot open the SQLite database") as caught:
+        SQLiteJobQueue(tmp_path / "missing-dir" / "q.db")
+    assert caught.value.hint is not None
+
+
+def test_closed_queue_refuses_work(tmp_path: Path) -> None:
+    queue = SQLiteJobQueue(tmp_path / "q.db")
+    queue.close()
+    with pytest.raises(QueueError, match="closed"):
+        queue.enqueue([event("e1", "a")], source="pf")
+
+
+WORKER = textwrap.dedent(
+    """
+    import os, sys
+    from fieldline.queue.sqlite import SQLiteJobQueue
+    queue = SQLiteJobQueue(sys.argv[1], synchronous="NORMAL")
+    log = os.open(sys.argv[2], os.O_WRONLY | os.O_APPEND)
+    idle = 0
+    while idle < 20:
+        jobs = queue.claim(sys.argv[3], limit=int(sys.argv[4]), lease_seconds=60)
+        if not jobs:
+            idle += 1
+            continue
+        idle = 0
+        for job in jobs:
+            os.write(log, f"{job.lock_key} {job.payload['seq']} {job.id}\\n".encode())
+        queue.complete(jobs)
+    queue.close()
+    """
+)
+
+
+def test_several_processes_keep_per_key_order_and_never_share_a_job(tmp_path: Path) -> None:
+    database = tmp_path / "q.db"
+    log = tmp_path / "log.txt"
+    log.touch()
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    queue = SQLiteJobQueue(database, synchronous="NORMAL")
+    total = 3000
+    events = [
+        SourceEvent(
+            id=f"e{index}", type="T", entity_key=f"k{index % 25}", occurred_at=index, payload={"seq": index}
+        )
+        for index in range(total)
+    ]
+    for start in range(0, total, 500):
+        queue.enqueue(events[start : start + 500], source="pf")
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(database), str(log), f"w{index}", str(limit)],
+        )
+        for index, limit in enumerate((7, 20, 50))
+    ]
+    for worker in workers:
+        assert worker.wait(timeout=120) == 0
+    lines = [line.split() for line in log.read_text().splitlines()]
+    job_ids = [int(line[2]) for line in lines]
+    assert len(job_ids) == total
+    assert len(set(job_ids)) == total, "a job was handed out twice"
+    per_key: dict[str, list[int]] = {}
+    for key, seq, _ in lines:
+        per_key.setdefault(key, []).append(int(seq))
+    for key, sequence in per_key.items():
+        assert sequence == sorted(sequence), f"key {key} processed out of order"
+    assert queue.status().counts == {JobState.DONE: total}
+    queue.close()
