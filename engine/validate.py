@@ -170,7 +170,7 @@ class SpecChecker:
             self.report(
                 path,
                 f"unknown {kind.value} adapter {name!r}",
-                hint=f"{hint} ({listing})" if hint else listing,
+                hint=f"{hint} {listing}" if hint else listing,
                 code="adapter",
             )
             return
@@ -244,7 +244,13 @@ class SpecChecker:
         if isinstance(match, list):
             for i, rule in enumerate(match):
                 if isinstance(rule, Mapping):
-                    self.check_match_rule(rule, (*path, "match", i), field_names, isinstance(fields, Mapping))
+                    self.check_match_rule(
+                        rule,
+                        (*path, "match", i),
+                        field_names,
+                        fields_known=isinstance(fields, Mapping),
+                        mode=mode,
+                    )
         has_match = isinstance(match, list) and bool(match)
         if "on_many" in record and not has_match:
             self.warn(
@@ -342,27 +348,32 @@ class SpecChecker:
         self.report(
             path,
             f"unknown record {ref!r}",
-            hint=f"{suggestion} ({listing})" if suggestion else listing,
+            hint=f"{suggestion} {listing}" if suggestion else listing,
             code="reference",
         )
 
     def check_match_rule(
-        self, rule: Mapping[str, Any], path: PathKey, field_names: list[str], fields_known: bool
+        self, rule: Mapping[str, Any], path: PathKey, field_names: list[str], *, fields_known: bool, mode: Any
     ) -> None:
         self.expression((*path, "value"), rule.get("value"))
         target_field = rule.get("field")
+        # A created record must carry its match key, or the next sync would not find it and
+        # create a duplicate. Update-only records may match on fields they never write.
         if (
             isinstance(target_field, str)
             and target_field
             and fields_known
+            and mode in _CREATING_MODES
             and target_field != "Id"
             and target_field not in field_names
         ):
             suggestion = did_you_mean(target_field, [*field_names, "Id"])
             self.report(
                 (*path, "field"),
-                f"match field {target_field!r} is not mapped under fields",
-                hint=suggestion or f"map {target_field!r} under fields too, or match on Id",
+                f"match field {target_field!r} is not mapped under fields, so records this spec "
+                "creates would not be found again",
+                hint=suggestion
+                or f"map {target_field!r} under fields too, match on Id, or use mode: update_only",
                 code="reference",
             )
         normalize = rule.get("normalize")
@@ -382,7 +393,7 @@ class SpecChecker:
         self.report(
             path,
             f"unknown normalizer {name!r}",
-            hint=f"{suggestion} ({listing})" if suggestion else listing,
+            hint=f"{suggestion} {listing}" if suggestion else listing,
             code="reference",
         )
 

@@ -92,7 +92,9 @@ class PositionIndex:
         if node.line >= len(self._line_starts):
             return self.locate(path)
         start = self._line_starts[node.line] + node.col
-        index = _source_index(self._text, start, node.style, value, max(0, min(offset, len(value))))
+        # an error at the very end points just after the last visible character
+        offset = max(0, min(offset, len(value.rstrip())))
+        index = _source_index(self._text, start, node.style, value, offset)
         line = bisect.bisect_right(self._line_starts, index) - 1
         return line + 1, index - self._line_starts[line] + 1
 
