@@ -1,0 +1,328 @@
+"""Pure parts of the adapter: describe parsing, pre-flight, lookup matching, budget, retry, bulk errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fieldline.adapters.salesforce.budget import ApiBudget
+from fieldline.adapters.salesforce.bulk import _bulk_error, csv_cell
+from fieldline.adapters.salesforce.describe import object_description
+from fieldline.adapters.salesforce.lookup import build_queries, match_records
+from fieldline.adapters.salesforce.options import parse_options
+from fieldline.adapters.salesforce.preflight import preflight
+from fieldline.adapters.salesforce.retry import RetryPolicy
+from fieldline.adapters.salesforce.session import ApiUsage, SalesforceSession, parse_api_usage
+from fieldline.contracts import LookupRequest, Write, WriteOperation
+from fieldline.errors import BudgetExhaustedError, ConfigError
+
+DESCRIBE: dict[str, Any] = {
+    "name": "Thing__c",
+    "label": "Thing",
+    "createable": True,
+    "updateable": True,
+    "fields": [
+        {
+            "name": "Id",
+            "type": "id",
+            "nillable": False,
+            "createable": False,
+            "updateable": False,
+            "defaultedOnCreate": True,
+            "length": 18,
+        },
+        {
+            "name": "Name",
+            "type": "string",
+            "nillable": False,
+            "createable": True,
+            "updateable": True,
+            "defaultedOnCreate": False,
+            "length": 10,
+        },
+        {
+            "name": "Ext__c",
+            "type": "string",
+            "nillable": True,
+            "createable": True,
+            "updateable": True,
+            "externalId": True,
+            "unique": True,
+            "length": 36,
+        },
+        {
+            "name": "Status__c",
+            "type": "picklist",
+            "nillable": True,
+            "createable": True,
+            "updateable": True,
+            "restrictedPicklist": True,
+            "picklistValues": [
+                {"value": "Open", "active": True},
+                {"value": "Closed", "active": True},
+                {"value": "Old", "active": False},
+            ],
+        },
+        {
+            "name": "Owner__c",
+            "type": "reference",
+            "referenceTo": ["Account"],
+            "nillable": True,
+            "createable": True,
+            "updateable": False,
+        },
+        {
+            "name": "Flag__c",
+            "type": "boolean",
+            "nillable": False,
+            "createable": True,
+            "updateable": True,
+            "defaultedOnCreate": False,
+        },
+        {"name": "Count__c", "type": "double", "nillable": True, "length": 0},
+    ],
+}
+DESCRIPTION = object_description(DESCRIBE)
+
+
+def test_describe_translation() -> None:
+    assert DESCRIPTION.blank_is_null
+    name = DESCRIPTION.fields["Name"]
+    assert name.required
+    assert name.length == 10
+    assert not DESCRIPTION.fields["Id"].required  # defaulted on create
+    assert not DESCRIPTION.fields["Flag__c"].required  # booleans default to false
+    assert DESCRIPTION.fields["Ext__c"].external_id
+    assert DESCRIPTION.fields["Status__c"].picklist_values == ("Open", "Closed")
+    assert DESCRIPTION.fields["Status__c"].restricted_picklist
+    assert DESCRIPTION.fields["Owner__c"].reference_to == ("Account",)
+    assert DESCRIPTION.fields["Count__c"].length is None
+    assert DESCRIPTION.field("ext__C") is DESCRIPTION.fields["Ext__c"]
+
+
+def _write(operation: WriteOperation, fields: dict[str, Any], **extra: Any) -> Write:
+    return Write(key="k", object="Thing__c", operation=operation, fields=fields, **extra)
+
+
+@pytest.mark.parametrize(
+    ("write", "code"),
+    [
+        pytest.param(_write(WriteOperation.CREATE, {"Name": "ok"}), None, id="valid-create"),
+        pytest.param(
+            _write(WriteOperation.CREATE, {"Ext__c": "x"}), "REQUIRED_FIELD_MISSING", id="missing-required"
+        ),
+        pytest.param(
+            _write(WriteOperation.CREATE, {"Name": ""}), "REQUIRED_FIELD_MISSING", id="blank-required"
+        ),
+        pytest.param(
+            _write(WriteOperation.CREATE, {"Name": "a", "Status__c": "Nope"}),
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            id="picklist",
+        ),
+        pytest.param(
+            _write(WriteOperation.CREATE, {"Name": "a", "Status__c": "Old"}),
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            id="inactive-value",
+        ),
+        pytest.param(
+            _write(WriteOperation.CREATE, {"Name": "a", "Status__c": None}), None, id="null-picklist"
+        ),
+        pytest.param(_write(WriteOperation.CREATE, {"Name": "x" * 11}), "STRING_TOO_LONG", id="too-long"),
+        pytest.param(
+            _write(WriteOperation.CREATE, {"Name": "a", "Nope__c": 1}), "INVALID_FIELD", id="unknown-field"
+        ),
+        pytest.param(
+            _write(WriteOperation.CREATE, {"Name": "a", "Id": "001"}),
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            id="not-createable",
+        ),
+        pytest.param(
+            _write(WriteOperation.UPDATE, {"Owner__c": "001"}, target_id="a0X1"),
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            id="not-updateable",
+        ),
+        pytest.param(
+            _write(WriteOperation.UPDATE, {"Status__c": "Open"}, target_id="a0X1"), None, id="valid-update"
+        ),
+        pytest.param(
+            _write(WriteOperation.UPDATE, {"Status__c": "Open"}), "MISSING_ID", id="update-without-id"
+        ),
+        pytest.param(
+            _write(WriteOperation.UPSERT, {"Name": "a", "Ext__c": "e"}, external_id_field="Ext__c"),
+            None,
+            id="valid-upsert",
+        ),
+        pytest.param(
+            _write(WriteOperation.UPSERT, {"Name": "a"}, external_id_field="Ext__c"),
+            "REQUIRED_FIELD_MISSING",
+            id="upsert-no-key",
+        ),
+        pytest.param(
+            _write(WriteOperation.UPSERT, {"Name": "a"}, external_id_field="Name"),
+            "INVALID_FIELD",
+            id="upsert-not-external",
+        ),
+    ],
+)
+def test_preflight(write: Write, code: str | None) -> None:
+    error = preflight(write, DESCRIPTION)
+    if code is None:
+        assert error is None
+    else:
+        assert error is not None
+        assert error.code == code
+        assert error.stage == "preflight"
+        assert not error.retriable
+
+
+def _request(
+    field: str, values: set[Any], normalize: tuple[str, ...] = (), normalizer: Any = None
+) -> LookupRequest:
+    return LookupRequest(
+        object="Thing__c",
+        field=field,
+        values=frozenset(values),
+        fields=frozenset({"Name", "Nope__c"}),
+        normalize=normalize,
+        normalizer=normalizer,
+    )
+
+
+def test_lookup_queries_select_only_known_fields_and_merge_requests() -> None:
+    requests = [_request("Ext__c", {"a", "b"}), _request("Ext__c", {"c", None, ""})]
+    queries, _ = build_queries(requests, {"Thing__c": DESCRIPTION})
+    assert [query.soql for query in queries] == [
+        "SELECT Id, Ext__c, Name FROM Thing__c WHERE Ext__c IN ('a', 'b', 'c')"
+    ]
+
+
+def test_lookup_normalized_uses_like() -> None:
+    queries, _ = build_queries(
+        [_request("Name", {"test.com", "x_y.org"}, ("root_domain",), str.lower)], {"Thing__c": DESCRIPTION}
+    )
+    assert [query.soql for query in queries] == [
+        r"SELECT Id, Name FROM Thing__c WHERE Name LIKE '%test.com%' OR Name LIKE '%x\_y.org%'"
+    ]
+
+
+def test_match_records_case_insensitive_ids_and_sorting() -> None:
+    request = _request("Ext__c", {"ABC", "missing"})
+    id_request = _request("Id", {"a0X000000000001"})
+    queries, groups = build_queries([request, id_request], {"Thing__c": DESCRIPTION})
+    found = {
+        queries[0].key: [
+            {"attributes": {"type": "Thing__c"}, "Id": "a0X000000000009AAA", "Ext__c": "abc"},
+            {"attributes": {"type": "Thing__c"}, "Id": "a0X000000000002AAA", "Ext__c": "Abc"},
+        ],
+        queries[1].key: [{"Id": "a0X000000000001AAA"}],
+    }
+    result = match_records(groups, found)
+    matches = result[("Thing__c", "Ext__c", ())]
+    assert [record["Id"] for record in matches["ABC"]] == ["a0X000000000002AAA", "a0X000000000009AAA"]
+    assert "attributes" not in matches["ABC"][0]
+    assert not matches.get("missing")
+    assert [record["Id"] for record in result[("Thing__c", "Id", ())]["a0X000000000001"]] == [
+        "a0X000000000001AAA"
+    ]
+
+
+def test_match_records_normalizes_target_side() -> None:
+    def root(value: Any) -> Any:
+        return value.lower().removeprefix("https://").removeprefix("www.").split("/")[0]
+
+    request = _request("Name", {"test.com"}, ("root_domain",), root)
+    queries, groups = build_queries([request], {"Thing__c": DESCRIPTION})
+    found = {
+        queries[0].key: [
+            {"Id": "2", "Name": "https://www.TEST.com/app"},
+            {"Id": "1", "Name": "https://test.com.evil.org"},  # contains the text, different root
+        ]
+    }
+    result = match_records(groups, found)[("Thing__c", "Name", ("root_domain",))]
+    assert [record["Id"] for record in result["test.com"]] == ["2"]
+
+
+def test_budget_share_caps_calls() -> None:
+    budget = ApiBudget(share=0.5)
+    budget.add(1)
+    budget.observe(ApiUsage(used=91, limit=100))  # 10 left before this run's first call
+    assert budget.cap == 5
+    budget.add(3)
+    budget.check()
+    budget.add(1)
+    with pytest.raises(BudgetExhaustedError) as caught:
+        budget.check()
+    assert caught.value.context["cap"] == 5
+
+
+def test_budget_stops_when_org_limit_is_used_up() -> None:
+    budget = ApiBudget()
+    budget.observe(ApiUsage(used=100, limit=100))
+    with pytest.raises(BudgetExhaustedError, match="daily API limit"):
+        budget.check()
+
+
+def test_api_usage_header() -> None:
+    assert parse_api_usage("api-usage=18/5000") == ApiUsage(18, 5000)
+    assert parse_api_usage("api-usage=18/5000; per-app-api-usage=17/250(appName=x)") == ApiUsage(18, 5000)
+    assert parse_api_usage("per-app-api-usage=17/250(appName=x)") is None
+    assert parse_api_usage(None) is None
+
+
+def test_retry_policy_backs_off_and_honours_retry_after() -> None:
+    slept: list[float] = []
+    policy = RetryPolicy(base_delay=1.0, max_delay=8.0, jitter=0.0, sleep=slept.append)
+    for attempt in range(5):
+        policy.wait(attempt)
+    policy.wait(0, retry_after=7.0)
+    policy.wait(0, retry_after=10_000.0)
+    assert slept == [1.0, 2.0, 4.0, 8.0, 8.0, 7.0, 300.0]
+
+
+def test_session_rewrites_https_to_plain_http_emulator_only() -> None:
+    with SalesforceSession(plain_http_base="http://127.0.0.1:8123") as session:
+        assert (
+            session.rewrite("https://127.0.0.1:8123/services/data/") == "http://127.0.0.1:8123/services/data/"
+        )
+        assert session.rewrite("https://login.salesforce.com/x") == "https://login.salesforce.com/x"
+    with SalesforceSession() as session:
+        assert session.rewrite("https://127.0.0.1:8123/x") == "https://127.0.0.1:8123/x"
+
+
+def test_bulk_error_and_cells() -> None:
+    error = _bulk_error(
+        "UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record or 1 records: 001:--"
+    )
+    assert error.code == "UNABLE_TO_LOCK_ROW"
+    assert error.retriable
+    assert error.message.startswith("unable to obtain")
+    assert error.fields == ()
+    error = _bulk_error("REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name")
+    assert error.fields == ("Name",)
+    assert not error.retriable
+    assert csv_cell(None) == "#N/A"
+    assert csv_cell(False) == "false"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({"batch_size": 201}, id="batch-too-big"),
+        pytest.param({"budget_share": 0}, id="share-zero"),
+        pytest.param({"budget_share": 1.5}, id="share-too-big"),
+        pytest.param({"bulk_threshold": "many"}, id="threshold-type"),
+        pytest.param({"batchsize": 10}, id="unknown"),
+    ],
+)
+def test_bad_options(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        parse_options(options)
+
+
+def test_options_defaults() -> None:
+    parsed = parse_options({"api_version": "v60", "budget_share": 0.25})
+    assert parsed.api_version == "60.0"
+    assert parsed.batch_size == 200
+    assert parsed.bulk_threshold == 2000
+    assert parsed.budget_share == 0.25
