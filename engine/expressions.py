@@ -455,11 +455,10 @@ def _wrap(function: JmespathFunction) -> Any:
         high = function.max_args
         if high is not None and len(args) > high:
             raise jmespath_exceptions.ArityError(high, len(args), function.name)
-        for index, value in enumerate(args):
-            check = checks[min(index, len(checks) - 1)]
-            if not isinstance(value, Expref) and type(value).__name__ != "_Expression":
-                check.check(function.name, index + 1, value)
-        return function.func(*args)
+        resolved = [_as_expref(value) for value in args]
+        for index, value in enumerate(resolved):
+            checks[min(index, len(checks) - 1)].check(function.name, index + 1, value)
+        return function.func(*resolved)
 
     # jmespath checks arity itself; types we check above ('any' and optional arguments are
     # beyond its signature language). Optional arguments: the required ones, last one variadic.
@@ -469,6 +468,13 @@ def _wrap(function: JmespathFunction) -> Any:
     if not function.signature:
         specs = []
     return jmespath_functions.signature(*specs)(method)  # type: ignore[arg-type]  # stubs want TypedDicts
+
+
+def _as_expref(value: Any) -> Any:
+    """jmespath's own ``_Expression`` as an :class:`Expref` (plugins see one kind only)."""
+    if type(value).__name__ != "_Expression":
+        return value
+    return Expref(value.expression, lambda item: value.visit(value.expression, item))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1042,7 +1048,10 @@ def _parse(text: str) -> Any:
         raise ExpressionError(_incomplete_message(text), expression=text, position=len(text)) from exc
     except jmespath_exceptions.ParseError as exc:
         message, position = _parse_message(text, exc)
-        raise ExpressionError(message, expression=text, position=position) from exc
+        hint = None
+        if (exc.token_type or "").lower() == "number":
+            hint = f"write a number as a JSON literal in backticks: `{exc.token_value}`"
+        raise ExpressionError(message, expression=text, position=position, hint=hint) from exc
     except jmespath_exceptions.JMESPathError as exc:
         raise ExpressionError(f"invalid JMESPath expression: {exc}", expression=text, position=0) from exc
 
@@ -1139,7 +1148,7 @@ def _tokens(text: str) -> list[dict[str, Any]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PendingDeprecationWarning)
-            return list(Lexer().tokenize(text))
+            return [dict(token) for token in Lexer().tokenize(text)]
     except jmespath_exceptions.JMESPathError:
         return []
 
