@@ -1,0 +1,114 @@
+"""The OAuth token endpoint and the emulator's own control endpoints under ``/_emulator``.
+
+Neither counts toward api-usage. Control endpoints are not part of Salesforce: they exist for tests,
+benchmarks and ``make demo`` (stats, faults, a dump of all records).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fieldline.adapters.salesforce.emulator.auth import OAuthError
+from fieldline.adapters.salesforce.emulator.context import Emulator, json_response
+from fieldline.errors import ConfigError
+
+__all__ = ["apply_faults", "routes", "stats_body"]
+
+
+def _emulator(request: Request) -> Emulator:
+    emu: Emulator = request.app.state.emulator
+    return emu
+
+
+def base_url(request: Request) -> str:
+    """The emulator's own URL as the client reached it (``http://127.0.0.1:PORT``)."""
+    return str(request.base_url).rstrip("/")
+
+
+async def token(request: Request) -> Response:
+    """``POST /services/oauth2/token`` (form-urlencoded)."""
+    emu = _emulator(request)
+    emu.count("oauth")
+    form = await request.form()
+    values = {key: str(value) for key, value in form.items()}
+    await form.close()
+    try:
+        body = emu.sessions.grant(values, request.headers.get("authorization"), base_url(request))
+    except OAuthError as exc:
+        return json_response({"error": exc.error, "error_description": exc.description}, exc.status)
+    return json_response(body)
+
+
+def stats_body(emu: Emulator) -> dict[str, Any]:
+    """The ``GET /_emulator/stats`` document."""
+    return {
+        "total": emu.stats.total,
+        "api_usage": emu.stats.api_usage,
+        "by_kind": dict(emu.stats.by_kind),
+        "writes": emu.store.writes,
+        "records": emu.store.counts(),
+        "faults": emu.faults.as_dict(),
+    }
+
+
+def apply_faults(emu: Emulator, values: dict[str, Any]) -> None:
+    """Set faults (see :data:`~fieldline.adapters.salesforce.emulator.state.FAULT_NAMES`)."""
+    values = dict(values)
+    expire = bool(values.pop("expire_sessions", False))
+    emu.faults.update(values)
+    if expire:
+        emu.sessions.expire_all()
+
+
+async def stats(request: Request) -> Response:
+    return json_response(stats_body(_emulator(request)))
+
+
+async def reset_stats(request: Request) -> Response:
+    emu = _emulator(request)
+    emu.stats.reset()
+    emu.store.writes = 0
+    return json_response(stats_body(emu))
+
+
+async def faults(request: Request) -> Response:
+    emu = _emulator(request)
+    if request.method == "GET":
+        return json_response(emu.faults.as_dict())
+    try:
+        body = await request.json()
+    except ValueError:
+        return json_response({"error": "the body must be a JSON object of faults"}, 400)
+    if not isinstance(body, dict):
+        return json_response({"error": "the body must be a JSON object of faults"}, 400)
+    try:
+        apply_faults(emu, body)
+    except (ConfigError, TypeError, ValueError) as exc:
+        return json_response({"error": str(exc)}, 400)
+    return json_response(emu.faults.as_dict())
+
+
+async def records(request: Request) -> Response:
+    emu = _emulator(request)
+    table = emu.store.table(request.path_params["obj"])
+    if table is None:
+        return json_response({"error": f"unknown object {request.path_params['obj']!r}"}, 404)
+    return json_response(list(table.rows.values()))
+
+
+async def healthz(request: Request) -> Response:
+    return json_response({"ok": True})
+
+
+routes = [
+    Route("/services/oauth2/token", token, methods=["POST"]),
+    Route("/_emulator/stats", stats, methods=["GET"]),
+    Route("/_emulator/stats/reset", reset_stats, methods=["POST"]),
+    Route("/_emulator/faults", faults, methods=["GET", "POST"]),
+    Route("/_emulator/records/{obj}", records, methods=["GET"]),
+    Route("/_emulator/healthz", healthz, methods=["GET"]),
+]

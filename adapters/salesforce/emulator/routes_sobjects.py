@@ -1,0 +1,299 @@
+"""sObject resources: describe, create/read/update/delete by id, get/upsert/delete by external id."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fieldline.adapters.salesforce.emulator.context import (
+    ApiFailure,
+    Emulator,
+    api_endpoint,
+    json_response,
+    not_found,
+    read_json,
+)
+from fieldline.adapters.salesforce.emulator.describe import (
+    describe_global,
+    describe_object,
+    object_summary,
+    render_record,
+)
+from fieldline.adapters.salesforce.emulator.ids import normalize_id
+from fieldline.adapters.salesforce.emulator.org import FieldDef
+from fieldline.adapters.salesforce.emulator.store import Record, Table
+from fieldline.adapters.salesforce.emulator.validation import TYPE_ERROR, ApiError, prepare
+
+__all__ = ["routes", "version_of"]
+
+BASE = "/services/data/{version}"
+
+
+def version_of(request: Request) -> str:
+    return str(request.path_params["version"])[1:]
+
+
+def get_table(emu: Emulator, name: str) -> Table:
+    table = emu.store.table(name)
+    if table is None:
+        raise not_found()
+    return table
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise ApiFailure(
+            400,
+            ApiError("JSON_PARSER_ERROR", "Cannot deserialize instance of SObject from a non-object value"),
+        )
+    return body
+
+
+def raise_single(errors: list[ApiError]) -> None:
+    """Top-level 400 for validation errors of a single-record call (type errors are parse errors)."""
+    if errors:
+        first = errors[0]
+        if first.code == TYPE_ERROR:
+            first = ApiError("JSON_PARSER_ERROR", f"Cannot deserialize value: {first.message}", first.fields)
+        raise ApiFailure(400, first, *errors[1:])
+
+
+def raise_fault(emu: Emulator, record_id: str | None = None) -> None:
+    fault = emu.write_fault(record_id)
+    if fault is not None:
+        raise ApiFailure(400 if fault.code == "UNABLE_TO_LOCK_ROW" else 500, fault)
+
+
+def parse_fields(table: Table, raw: str | None) -> list[str] | None:
+    """Canonical names of a ``fields=A,B`` parameter; 400 ``INVALID_FIELD`` for unknown ones."""
+    if raw is None:
+        return None
+    names = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        field = table.obj.field(part)
+        if field is None:
+            raise ApiFailure(
+                400,
+                ApiError("INVALID_FIELD", f"No such column '{part}' on entity '{table.obj.name}'. If you are"
+                         " attempting to use a custom field, be sure to append the '__c' after the custom field"
+                         " name. Please reference your WSDL or the describe call for the appropriate names."),
+            )  # fmt: skip
+        names.append(field.name)
+    return names
+
+
+def find_live(emu: Emulator, table: Table, record_id: str) -> Record:
+    canonical = normalize_id(record_id)
+    record = table.rows.get(canonical) if canonical else None
+    if record is None:
+        if canonical and canonical in table.deleted:
+            raise ApiFailure(404, ApiError("ENTITY_IS_DELETED", "entity is deleted"))
+        raise not_found()
+    return record
+
+
+def save_result(record_id: str | None, created: bool | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": record_id, "success": True, "errors": []}
+    if created is not None:
+        body["created"] = created
+    return body
+
+
+# -- describe ----------------------------------------------------------------------------------
+@api_endpoint("describe_global")
+async def global_describe(request: Request, emu: Emulator) -> Response:
+    return json_response(describe_global(emu.org, version_of(request)))
+
+
+@api_endpoint("describe")
+async def sobject_describe(request: Request, emu: Emulator) -> Response:
+    table = get_table(emu, request.path_params["obj"])
+    return json_response(describe_object(emu.org, table.obj, version_of(request)))
+
+
+@api_endpoint("describe")
+async def sobject_info(request: Request, emu: Emulator) -> Response:
+    table = get_table(emu, request.path_params["obj"])
+    return json_response(
+        {"objectDescribe": object_summary(table.obj, version_of(request)), "recentItems": []}
+    )
+
+
+# -- by id ---------------------------------------------------------------------------------------
+@api_endpoint("sobject_create")
+async def sobject_create(request: Request, emu: Emulator) -> Response:
+    table = get_table(emu, request.path_params["obj"])
+    body = await json_object(request)
+    return create_one(emu, table, body)
+
+
+def create_one(emu: Emulator, table: Table, body: dict[str, Any]) -> Response:
+    raise_fault(emu)
+    values, errors = prepare(emu.store, table, body)
+    raise_single(errors)
+    record = emu.store.insert(table, values)
+    emu.store.flush()
+    return json_response(save_result(record["Id"]), 201)
+
+
+@api_endpoint("sobject_get")
+async def sobject_get(request: Request, emu: Emulator) -> Response:
+    table = get_table(emu, request.path_params["obj"])
+    fields = parse_fields(table, request.query_params.get("fields"))
+    record = find_live(emu, table, request.path_params["record_id"])
+    return json_response(render_record(table.obj, record, version_of(request), fields))
+
+
+@api_endpoint("sobject_update")
+async def sobject_update(request: Request, emu: Emulator) -> Response:
+    table = get_table(emu, request.path_params["obj"])
+    record = find_live(emu, table, request.path_params["record_id"])
+    body = await json_object(request)
+    raise_fault(emu, record["Id"])
+    values, errors = prepare(emu.store, table, body, existing=record)
+    raise_single(errors)
+    emu.store.update(table, record["Id"], values)
+    emu.store.flush()
+    return Response(status_code=204)
+
+
+@api_endpoint("sobject_delete")
+async def sobject_delete(request: Request, emu: Emulator) -> Response:
+    table = get_table(emu, request.path_params["obj"])
+    record = find_live(emu, table, request.path_params["record_id"])
+    raise_fault(emu, record["Id"])
+    emu.store.delete(table, record["Id"])
+    emu.store.flush()
+    return Response(status_code=204)
+
+
+@api_endpoint("sobject_upsert")
+async def sobject_create_as_upsert(request: Request, emu: Emulator) -> Response:
+    """``POST /sobjects/{Obj}/Id``: create, treating Id as an external id with a null value."""
+    table = get_table(emu, request.path_params["obj"])
+    if request.path_params["record_id"].lower() != "id":
+        raise ApiFailure(
+            405,
+            ApiError("METHOD_NOT_ALLOWED", "HTTP Method 'POST' not allowed. Allowed are GET,PATCH,DELETE"),
+        )
+    body = await json_object(request)
+    return create_one(emu, table, body)
+
+
+# -- by external id --------------------------------------------------------------------------------
+def external_field(table: Table, name: str) -> FieldDef:
+    field = table.obj.field(name)
+    if field is None or not (field.external_id or field.id_lookup):
+        raise not_found(f"Provided external ID field does not exist or is not accessible: {name}")
+    return field
+
+
+def external_value(request: Request) -> str:
+    """The value segment(s) after ``/sobjects/{Obj}/{Field}/``, decoded like Salesforce (``+`` = space)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    segments = raw.decode("latin-1").split("?", 1)[0].split("/")
+    return unquote_plus("/".join(segments[7:]))
+
+
+def matches(table: Table, field: FieldDef, value: str) -> list[str]:
+    return table.find(field.name, value) if value != "" else []
+
+
+def multiple_choices(table: Table, ids: list[str], version: str) -> Response:
+    urls = [f"/services/data/v{version}/sobjects/{table.obj.name}/{i}" for i in ids]
+    return json_response(urls, 300)
+
+
+@api_endpoint("sobject_get")
+async def external_get(request: Request, emu: Emulator) -> Response:
+    table = get_table(emu, request.path_params["obj"])
+    field = external_field(table, request.path_params["field"])
+    fields = parse_fields(table, request.query_params.get("fields"))
+    ids = matches(table, field, external_value(request))
+    if not ids:
+        raise not_found()
+    if len(ids) > 1:
+        return multiple_choices(table, ids, version_of(request))
+    return json_response(render_record(table.obj, table.rows[ids[0]], version_of(request), fields))
+
+
+@api_endpoint("sobject_upsert")
+async def external_upsert(request: Request, emu: Emulator) -> Response:
+    table = get_table(emu, request.path_params["obj"])
+    field = external_field(table, request.path_params["field"])
+    value = external_value(request)
+    body = await json_object(request)
+    version = version_of(request)
+    for key, given in body.items():
+        if key.lower() == field.name.lower() and given is not None and str(given).lower() != value.lower():
+            raise ApiFailure(
+                400,
+                ApiError("INVALID_FIELD", f"The value of the external ID field {field.name} in the body does not"
+                         " match the value in the URL", (field.name,)),
+            )  # fmt: skip
+    ids = matches(table, field, value)
+    if len(ids) > 1:
+        return multiple_choices(table, ids, version)
+    if ids:
+        raise_fault(emu, ids[0])
+        values, errors = prepare(
+            emu.store, table, body, existing=table.rows[ids[0]], ignore=frozenset({"id"})
+        )
+        raise_single(errors)
+        emu.store.update(table, ids[0], values)
+        emu.store.flush()
+        if int(version.split(".")[0]) < 46:
+            return Response(status_code=204)
+        return json_response(save_result(ids[0], created=False), 200)
+    if request.query_params.get("updateOnly", "").lower() == "true" or field.type == "id":
+        raise not_found()
+    raise_fault(emu)
+    body = {k: v for k, v in body.items() if k.lower() != field.name.lower()}
+    body[field.name] = value
+    values, errors = prepare(emu.store, table, body)
+    raise_single(errors)
+    record = emu.store.insert(table, values)
+    emu.store.flush()
+    return json_response(save_result(record["Id"], created=True), 201)
+
+
+@api_endpoint("sobject_delete")
+async def external_delete(request: Request, emu: Emulator) -> Response:
+    table = get_table(emu, request.path_params["obj"])
+    field = external_field(table, request.path_params["field"])
+    ids = matches(table, field, external_value(request))
+    if not ids:
+        raise not_found()
+    if len(ids) > 1:
+        return multiple_choices(table, ids, version_of(request))
+    raise_fault(emu, ids[0])
+    emu.store.delete(table, ids[0])
+    emu.store.flush()
+    return Response(status_code=204)
+
+
+routes = [
+    Route(f"{BASE}/sobjects", global_describe, methods=["GET"]),
+    Route(f"{BASE}/sobjects/", global_describe, methods=["GET"]),
+    Route(f"{BASE}/sobjects/{{obj}}/describe", sobject_describe, methods=["GET"]),
+    Route(f"{BASE}/sobjects/{{obj}}/describe/", sobject_describe, methods=["GET"]),
+    Route(f"{BASE}/sobjects/{{obj}}", sobject_info, methods=["GET"]),
+    Route(f"{BASE}/sobjects/{{obj}}/", sobject_info, methods=["GET"]),
+    Route(f"{BASE}/sobjects/{{obj}}", sobject_create, methods=["POST"]),
+    Route(f"{BASE}/sobjects/{{obj}}/", sobject_create, methods=["POST"]),
+    Route(f"{BASE}/sobjects/{{obj}}/{{record_id}}", sobject_get, methods=["GET"]),
+    Route(f"{BASE}/sobjects/{{obj}}/{{record_id}}", sobject_update, methods=["PATCH"]),
+    Route(f"{BASE}/sobjects/{{obj}}/{{record_id}}", sobject_delete, methods=["DELETE"]),
+    Route(f"{BASE}/sobjects/{{obj}}/{{record_id}}", sobject_create_as_upsert, methods=["POST"]),
+    Route(f"{BASE}/sobjects/{{obj}}/{{field}}/{{value:path}}", external_get, methods=["GET"]),
+    Route(f"{BASE}/sobjects/{{obj}}/{{field}}/{{value:path}}", external_upsert, methods=["PATCH"]),
+    Route(f"{BASE}/sobjects/{{obj}}/{{field}}/{{value:path}}", external_delete, methods=["DELETE"]),
+]

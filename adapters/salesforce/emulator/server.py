@@ -1,0 +1,192 @@
+"""Build the emulator app, and run it on a free loopback port for tests, demos and benchmarks::
+
+with running_emulator("mappings/passfort-salesforce.org.yaml") as sf:
+    httpx.get(f"{sf.url}/services/data/v59.0/sobjects",
+              headers={"Authorization": f"Bearer {sf.token}"})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+
+from fieldline.adapters.salesforce.emulator import (
+    routes_bulk,
+    routes_collections,
+    routes_control,
+    routes_query,
+    routes_sobjects,
+)
+from fieldline.adapters.salesforce.emulator.auth import Sessions
+from fieldline.adapters.salesforce.emulator.context import Emulator, json_response
+from fieldline.adapters.salesforce.emulator.org import Org, load_org
+from fieldline.adapters.salesforce.emulator.state import EmulatorSettings, Faults
+from fieldline.adapters.salesforce.emulator.store import Store
+
+__all__ = ["EmulatorHandle", "EmulatorSettings", "create_app", "running_emulator"]
+
+
+def _faults_from(settings: EmulatorSettings) -> Faults:
+    return Faults(
+        write_error_rate=settings.write_error_rate,
+        lock_error_rate=settings.lock_error_rate,
+        unavailable_next=settings.unavailable_next,
+        retry_after=settings.retry_after,
+        latency_ms=settings.latency_ms,
+        daily_limit=settings.daily_limit,
+        rng=random.Random(settings.seed),
+    )
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    body = [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+    return json_response(body, 404)
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    body = [{"message": f"HTTP Method '{request.method}' not allowed.", "errorCode": "METHOD_NOT_ALLOWED"}]
+    return json_response(body, 405)
+
+
+def create_app(
+    org: Org | None = None, *, state_path: str | None = None, settings: EmulatorSettings | None = None
+) -> Starlette:
+    """A Starlette app emulating one Salesforce org (``org`` defaults to the standard objects).
+
+    Records live in memory, or in the SQLite file ``state_path`` (kept across restarts).
+    ``app.state.emulator`` is the live :class:`~fieldline.adapters.salesforce.emulator.context.Emulator`.
+    """
+    org = org if org is not None else load_org(None)
+    settings = settings or EmulatorSettings()
+    store = Store(org, state_path)
+    emu = Emulator(
+        org=org, store=store, settings=settings, sessions=Sessions(settings), faults=_faults_from(settings)
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            for task in list(emu.tasks):
+                task.cancel()
+            if emu.tasks:
+                await asyncio.gather(*emu.tasks, return_exceptions=True)
+            store.close()
+
+    app = Starlette(
+        routes=[
+            *routes_control.routes,
+            *routes_query.routes,
+            *routes_sobjects.routes,
+            *routes_collections.routes,
+            *routes_bulk.routes,
+        ],
+        exception_handlers={404: _not_found, 405: _method_not_allowed},
+        lifespan=lifespan,
+    )
+    app.router.redirect_slashes = False
+    app.state.emulator = emu
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorHandle:
+    """A running emulator: its URL, live state, and the built-in user's credentials."""
+
+    url: str
+    emulator: Emulator
+    token: str
+
+    @property
+    def org(self) -> Store:
+        """The in-memory store (``.org`` holds the metadata, ``.tables`` the records) for inspection."""
+        return self.emulator.store
+
+    @property
+    def store(self) -> Store:
+        return self.emulator.store
+
+    def stats(self) -> dict[str, Any]:
+        """The same document as ``GET /_emulator/stats``."""
+        return routes_control.stats_body(self.emulator)
+
+    def set_faults(self, **faults: Any) -> None:
+        """Change faults now (names as for ``POST /_emulator/faults``)."""
+        routes_control.apply_faults(self.emulator, faults)
+
+    def reset_stats(self) -> None:
+        self.emulator.stats.reset()
+        self.emulator.store.writes = 0
+
+    def records(self, object_name: str) -> list[dict[str, Any]]:
+        """All live records of ``object_name`` (copies)."""
+        table = self.emulator.store.table(object_name)
+        return [] if table is None else [dict(r) for r in table.rows.values()]
+
+    def new_token(self) -> str:
+        """Another valid access token (e.g. after ``set_faults(expire_sessions=True)``)."""
+        return self.emulator.sessions.issue()
+
+    @property
+    def username(self) -> str:
+        return self.emulator.sessions.credentials.username
+
+    @property
+    def password(self) -> str:
+        return self.emulator.sessions.credentials.password
+
+    @property
+    def security_token(self) -> str:
+        return self.emulator.sessions.credentials.security_token
+
+    @property
+    def consumer_key(self) -> str:
+        return self.emulator.sessions.credentials.consumer_key
+
+    @property
+    def client_id(self) -> str:
+        return self.emulator.sessions.credentials.consumer_key
+
+    @property
+    def client_secret(self) -> str:
+        return self.emulator.sessions.credentials.client_secret
+
+    @property
+    def refresh_token(self) -> str:
+        return self.emulator.sessions.credentials.refresh_token
+
+    @property
+    def jwt_private_key_pem(self) -> str | None:
+        """The generated key's private half (``None`` when a public key was configured)."""
+        return self.emulator.sessions.credentials.jwt_private_key_pem
+
+
+@contextmanager
+def running_emulator(
+    org_file: str | Path | None = None, *, state_path: str | Path | None = None, **settings: Any
+) -> Iterator[EmulatorHandle]:
+    """Serve an emulator on ``127.0.0.1`` (free port) until the block ends.
+
+    ``settings`` are :class:`EmulatorSettings` fields (faults such as ``lock_error_rate`` included).
+    """
+    from fieldline.testing.server import serve_in_thread
+
+    app = create_app(
+        load_org(org_file),
+        state_path=None if state_path is None else str(state_path),
+        settings=EmulatorSettings.from_kwargs(**settings),
+    )
+    emu: Emulator = app.state.emulator
+    with serve_in_thread(app) as url:
+        emu.base_url = url
+        yield EmulatorHandle(url=url, emulator=emu, token=emu.sessions.issue())

@@ -1,0 +1,748 @@
+"""A SOQL subset: tokenizer, parser, and an evaluator over the emulator's store.
+
+Supported::
+
+    SELECT f1, Parent__r.Name | COUNT() FROM Obj
+      [WHERE a = 'x' AND (b IN ('y','z') OR c LIKE '%d\\%%') AND NOT d != null ...]
+      [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]
+
+Operators ``= != <> < > <= >= IN, NOT IN, LIKE``; literals: strings (with ``\\'``, ``\\\\``, ``\\n``
+... escapes; ``\\%`` and ``\\_`` only inside LIKE), numbers, ``true``/``false``, ``null``, dates,
+datetimes and the date literals ``TODAY``, ``YESTERDAY``, ``TOMORROW``, ``LAST_N_DAYS:n``,
+``NEXT_N_DAYS:n``. Text comparisons are case-insensitive, as in Salesforce.
+
+Errors are :class:`SoqlError` carrying Salesforce's ``errorCode`` (``MALFORMED_QUERY``,
+``INVALID_FIELD``, ``INVALID_TYPE``, ...) and a message in Salesforce's caret layout.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fieldline.adapters.salesforce.emulator.ids import normalize_id
+from fieldline.adapters.salesforce.emulator.org import FieldDef, ObjectDef
+from fieldline.adapters.salesforce.emulator.store import Record, Store, Table
+from fieldline.adapters.salesforce.emulator.validation import parse_datetime
+
+__all__ = ["CompiledQuery", "SoqlError", "compile_query", "parse"]
+
+
+class SoqlError(Exception):
+    """A query Salesforce would refuse; ``code`` is its ``errorCode``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# -- tokens ------------------------------------------------------------------------------------
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<string>'(?:[^'\\]|\\.)*')
+  | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))
+  | (?P<date>\d{4}-\d{2}-\d{2}(?![\d:T]))
+  | (?P<number>[+-]?\d+(?:\.\d+)?)
+  | (?P<dateliteral>[A-Za-z_]+:\d+)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+  | (?P<op>!=|<>|<=|>=|=|<|>)
+  | (?P<punct>[(),])
+    """,
+    re.VERBOSE,
+)
+_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str
+    text: str
+    pos: int
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A decoded string literal; ``pattern`` is its LIKE regex, ``like_only`` if it used ``\\%``/``\\_``."""
+
+    value: str
+    pattern: str
+    like_only: bool
+
+
+def _decode_string(raw: str, pos: int, soql: str) -> Text:
+    body = raw[1:-1]
+    value: list[str] = []
+    pattern: list[str] = []
+    like_only = False
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\":
+            nxt = body[i + 1]
+            if nxt in _ESCAPES:
+                value.append(_ESCAPES[nxt])
+                pattern.append(re.escape(_ESCAPES[nxt]))
+                i += 2
+            elif nxt in "%_":
+                like_only = True
+                value.append(nxt)
+                pattern.append(re.escape(nxt))
+                i += 2
+            elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
+                decoded = chr(int(body[i + 2 : i + 6], 16))
+                value.append(decoded)
+                pattern.append(re.escape(decoded))
+                i += 6
+            else:
+                raise _malformed(
+                    soql,
+                    pos + i + 1,
+                    "Invalid string literal "
+                    + raw
+                    + ". Illegal character sequence '\\"
+                    + nxt
+                    + "' in string literal.",
+                )
+        else:
+            value.append(char)
+            pattern.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+            i += 1
+    return Text("".join(value), "".join(pattern), like_only)
+
+
+def _caret(soql: str, pos: int) -> str:
+    return f"\n{soql}\n{' ' * pos}^\nERROR at Row:1:Column:{pos + 1}\n"
+
+
+def _malformed(soql: str, pos: int, detail: str) -> SoqlError:
+    return SoqlError("MALFORMED_QUERY", _caret(soql, pos) + detail)
+
+
+def tokenize(soql: str) -> list[Token]:
+    """Split ``soql`` into tokens; raises ``MALFORMED_QUERY`` on a character it cannot read."""
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(soql):
+        match = _TOKEN.match(soql, pos)
+        if match is None:
+            if soql[pos] == "'":
+                raise _malformed(
+                    soql, pos, "line 1:" + str(pos) + " mismatched character '<EOF>' expecting '''"
+                )
+            raise _malformed(soql, pos, f"unexpected token: '{soql[pos]}'")
+        kind = match.lastgroup or ""
+        if kind != "ws":
+            tokens.append(Token(kind, match.group(), pos))
+        pos = match.end()
+    return tokens
+
+
+# -- syntax tree ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Literal:
+    kind: str  # string | number | boolean | null | date | datetime | dateliteral
+    value: Any
+    pos: int
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    path: str
+    op: str  # = != < > <= >= IN NOT IN LIKE
+    value: Literal | tuple[Literal, ...]
+    pos: int
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp:
+    op: str  # AND | OR
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    item: Condition
+
+
+Condition = Comparison | BoolOp | Not
+
+
+@dataclass(frozen=True, slots=True)
+class OrderKey:
+    path: str
+    descending: bool
+    nulls_first: bool
+    pos: int
+
+
+@dataclass(frozen=True, slots=True)
+class SelectItem:
+    path: str
+    pos: int
+    aggregate: str | None = None  # COUNT for COUNT(field)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    object_name: str
+    object_pos: int
+    select: tuple[SelectItem, ...]
+    count_only: bool
+    where: Condition | None
+    order: tuple[OrderKey, ...]
+    limit: int | None
+    offset: int | None
+
+
+_KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "ASC", "DESC",
+             "NULLS", "FIRST", "LAST", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE", "GROUP", "HAVING",
+             "WITH", "FOR", "INCLUDES", "EXCLUDES"}  # fmt: skip
+
+
+class _Parser:
+    def __init__(self, soql: str) -> None:
+        self.soql = soql
+        self.tokens = tokenize(soql)
+        self.i = 0
+
+    def peek(self, offset: int = 0) -> Token | None:
+        j = self.i + offset
+        return self.tokens[j] if j < len(self.tokens) else None
+
+    def at_keyword(self, *words: str) -> bool:
+        token = self.peek()
+        return token is not None and token.kind == "ident" and token.text.upper() in words
+
+    def error(self, token: Token | None = None, detail: str | None = None) -> SoqlError:
+        token = token or self.peek()
+        if token is None:
+            return _malformed(self.soql, len(self.soql), detail or "unexpected token: '<EOF>'")
+        return _malformed(self.soql, token.pos, detail or f"unexpected token: '{token.text}'")
+
+    def take(self) -> Token:
+        token = self.peek()
+        if token is None:
+            raise self.error()
+        self.i += 1
+        return token
+
+    def expect_keyword(self, word: str) -> Token:
+        token = self.peek()
+        if token is None or token.kind != "ident" or token.text.upper() != word:
+            raise self.error(token)
+        return self.take()
+
+    def expect_punct(self, char: str) -> Token:
+        token = self.peek()
+        if token is None or token.text != char:
+            raise self.error(token)
+        return self.take()
+
+    def identifier(self) -> Token:
+        token = self.peek()
+        if token is None or token.kind != "ident" or token.text.upper() in _KEYWORDS:
+            raise self.error(token)
+        return self.take()
+
+    def parse(self) -> Query:
+        self.expect_keyword("SELECT")
+        select: list[SelectItem] = []
+        count_only = False
+        while True:
+            token = self.peek()
+            if token is not None and token.kind == "ident" and token.text.upper() == "COUNT":
+                nxt = self.peek(1)
+                if nxt is not None and nxt.text == "(":
+                    self.take()
+                    self.take()
+                    inner = self.peek()
+                    if inner is not None and inner.text == ")":
+                        self.take()
+                        count_only = True
+                    else:
+                        path = self.identifier()
+                        self.expect_punct(")")
+                        select.append(SelectItem(path.text, path.pos, aggregate="COUNT"))
+                else:
+                    tok = self.identifier()
+                    select.append(SelectItem(tok.text, tok.pos))
+            else:
+                tok = self.identifier()
+                select.append(SelectItem(tok.text, tok.pos))
+            nxt = self.peek()
+            if nxt is not None and nxt.text == ",":
+                self.take()
+                continue
+            break
+        if count_only and select:
+            raise self.error(None, "COUNT() cannot be combined with other fields")
+        self.expect_keyword("FROM")
+        obj = self.identifier()
+        where = None
+        if self.at_keyword("WHERE"):
+            self.take()
+            where = self.condition()
+        order: list[OrderKey] = []
+        if self.at_keyword("ORDER"):
+            self.take()
+            self.expect_keyword("BY")
+            while True:
+                tok = self.identifier()
+                descending = False
+                if self.at_keyword("ASC", "DESC"):
+                    descending = self.take().text.upper() == "DESC"
+                nulls_first = not descending
+                if self.at_keyword("NULLS"):
+                    self.take()
+                    which = self.take()
+                    if which.text.upper() not in ("FIRST", "LAST"):
+                        raise self.error(which)
+                    nulls_first = which.text.upper() == "FIRST"
+                order.append(OrderKey(tok.text, descending, nulls_first, tok.pos))
+                nxt = self.peek()
+                if nxt is not None and nxt.text == ",":
+                    self.take()
+                    continue
+                break
+        limit = offset = None
+        if self.at_keyword("LIMIT"):
+            self.take()
+            limit = self.integer()
+        if self.at_keyword("OFFSET"):
+            self.take()
+            offset = self.integer()
+            if offset > 2000:
+                raise SoqlError("NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000")
+        if self.peek() is not None:
+            raise self.error()
+        return Query(obj.text, obj.pos, tuple(select), count_only, where, tuple(order), limit, offset)
+
+    def integer(self) -> int:
+        token = self.take()
+        if token.kind != "number" or not token.text.isdigit():
+            raise self.error(token)
+        return int(token.text)
+
+    def condition(self) -> Condition:
+        items = [self.conjunction()]
+        while self.at_keyword("OR"):
+            self.take()
+            items.append(self.conjunction())
+        return items[0] if len(items) == 1 else BoolOp("OR", tuple(items))
+
+    def conjunction(self) -> Condition:
+        items = [self.negation()]
+        while self.at_keyword("AND"):
+            self.take()
+            items.append(self.negation())
+        return items[0] if len(items) == 1 else BoolOp("AND", tuple(items))
+
+    def negation(self) -> Condition:
+        if self.at_keyword("NOT"):
+            self.take()
+            return Not(self.negation())
+        token = self.peek()
+        if token is not None and token.text == "(":
+            self.take()
+            inner = self.condition()
+            self.expect_punct(")")
+            return inner
+        return self.comparison()
+
+    def comparison(self) -> Comparison:
+        field = self.identifier()
+        token = self.peek()
+        if token is None:
+            raise self.error()
+        if token.kind == "op":
+            self.take()
+            op = "!=" if token.text == "<>" else token.text
+            return Comparison(field.text, op, self.literal(), field.pos)
+        word = token.text.upper() if token.kind == "ident" else ""
+        if word == "NOT":
+            self.take()
+            self.expect_keyword("IN")
+            return Comparison(field.text, "NOT IN", self.literal_list(), field.pos)
+        if word == "IN":
+            self.take()
+            return Comparison(field.text, "IN", self.literal_list(), field.pos)
+        if word == "LIKE":
+            self.take()
+            value = self.literal()
+            if value.kind != "string":
+                raise self.error(None, "LIKE needs a string literal")
+            return Comparison(field.text, "LIKE", value, field.pos)
+        raise self.error(token)
+
+    def literal_list(self) -> tuple[Literal, ...]:
+        opening = self.peek()
+        if opening is not None and opening.kind == "ident" and opening.text.upper() == "SELECT":
+            raise self.error(opening, "semi-join sub-selects are not supported by the emulator")
+        self.expect_punct("(")
+        nxt = self.peek()
+        if nxt is not None and nxt.kind == "ident" and nxt.text.upper() == "SELECT":
+            raise self.error(nxt, "semi-join sub-selects are not supported by the emulator")
+        values = [self.literal()]
+        while True:
+            token = self.take()
+            if token.text == ")":
+                return tuple(values)
+            if token.text != ",":
+                raise self.error(token)
+            values.append(self.literal())
+
+    def literal(self) -> Literal:
+        token = self.take()
+        if token.kind == "string":
+            return Literal("string", _decode_string(token.text, token.pos, self.soql), token.pos)
+        if token.kind == "number":
+            number: float | int = float(token.text) if "." in token.text else int(token.text)
+            return Literal("number", number, token.pos)
+        if token.kind == "date":
+            try:
+                return Literal("date", date.fromisoformat(token.text), token.pos)
+            except ValueError as exc:
+                raise self.error(token, f"Invalid date: {token.text}") from exc
+        if token.kind == "datetime":
+            try:
+                return Literal("datetime", parse_datetime(token.text), token.pos)
+            except ValueError as exc:
+                raise self.error(token, f"Invalid datetime: {token.text}") from exc
+        if token.kind == "dateliteral":
+            name, _, number_text = token.text.partition(":")
+            if name.upper() not in ("LAST_N_DAYS", "NEXT_N_DAYS"):
+                raise self.error(token, f"Invalid date literal: {token.text}")
+            return Literal("dateliteral", (name.upper(), int(number_text)), token.pos)
+        if token.kind == "ident":
+            word = token.text.upper()
+            if word in ("TRUE", "FALSE"):
+                return Literal("boolean", word == "TRUE", token.pos)
+            if word == "NULL":
+                return Literal("null", None, token.pos)
+            if word in ("TODAY", "YESTERDAY", "TOMORROW"):
+                return Literal("dateliteral", (word, 0), token.pos)
+        raise self.error(token)
+
+
+def parse(soql: str) -> Query:
+    """Parse ``soql``; raises :class:`SoqlError` (``MALFORMED_QUERY``) when it is not valid."""
+    return _Parser(soql.strip()).parse()
+
+
+# -- compile against the org ---------------------------------------------------------------------
+Getter = Callable[[Record], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPath:
+    """A field path resolved against the org: ``hops`` reference fields, then ``field``."""
+
+    hops: tuple[FieldDef, ...]
+    field: FieldDef
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        rels = tuple(h.relationship_name or h.name for h in self.hops)
+        return (*rels, self.field.name)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    """A query ready to run: which table, which ids to consider, a predicate, order and shape."""
+
+    query: Query
+    table: Table
+    select: tuple[ResolvedPath, ...]
+    predicate: Callable[[Record], bool] | None
+    index_probe: tuple[str, tuple[Any, ...]] | None
+    sort_keys: tuple[tuple[Getter, bool, bool], ...]
+
+    def run(self, store: Store, *, include_deleted: bool = False) -> list[Record]:
+        """Matching records (live, plus deleted ones for ``queryAll``), ordered and limited."""
+        table = self.table
+        rows: Iterable[Record]
+        if self.index_probe is not None and not include_deleted:
+            field_name, values = self.index_probe
+            ids: set[str] = set()
+            for value in values:
+                ids.update(table.find(field_name, value))
+            rows = [table.rows[i] for i in sorted(ids)]
+        else:
+            rows = list(table.rows.values())
+            if include_deleted:
+                rows = [*rows, *table.deleted.values()]
+        predicate = self.predicate
+        matched = [r for r in rows if predicate(r)] if predicate is not None else list(rows)
+        for getter, descending, nulls_first in reversed(self.sort_keys):
+            present = [r for r in matched if getter(r) is not None]
+            absent = [r for r in matched if getter(r) is None]
+            present.sort(key=lambda r, g=getter: _sort_value(g(r)), reverse=descending)  # type: ignore[misc]
+            matched = absent + present if nulls_first else present + absent
+        offset = self.query.offset or 0
+        end = None if self.query.limit is None else offset + self.query.limit
+        return matched[offset:end]
+
+
+def _sort_value(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _no_column(query_text: str, pos: int, name: str, obj: ObjectDef) -> SoqlError:
+    return SoqlError(
+        "INVALID_FIELD",
+        _caret(query_text, pos)
+        + f"No such column '{name}' on entity '{obj.name}'. If you are attempting to use a custom field,"
+        " be sure to append the '__c' after the custom field name. Please reference your WSDL or the"
+        " describe call for the appropriate names.",
+    )
+
+
+def resolve_path(store: Store, obj: ObjectDef, path: str, soql: str, pos: int) -> ResolvedPath:
+    """Resolve ``Applicant__r.Name`` (or ``Name``) against ``obj``; INVALID_FIELD when unknown."""
+    parts = path.split(".")
+    if len(parts) > 1 and parts[0].lower() == obj.name.lower():
+        parts = parts[1:]  # SELECT Account.Name FROM Account
+    hops: list[FieldDef] = []
+    current = obj
+    for part in parts[:-1]:
+        hop = current.relationship(part)
+        if hop is None:
+            raise SoqlError(
+                "INVALID_FIELD",
+                _caret(soql, pos) + f"Didn't understand relationship '{part}' in field path. If you are"
+                " attempting to use a custom relationship, be sure to append the '__r' after the custom"
+                " relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+            )
+        target = store.org.get(hop.reference_to[0])
+        if target is None:
+            raise SoqlError("INVALID_FIELD", _caret(soql, pos) + f"Unknown relationship target for '{part}'")
+        hops.append(hop)
+        current = target
+    field = current.field(parts[-1])
+    if field is None:
+        raise _no_column(soql, pos, parts[-1], current)
+    return ResolvedPath(tuple(hops), field)
+
+
+def make_getter(store: Store, path: ResolvedPath) -> Getter:
+    """A function reading ``path`` from a record, following references through the store."""
+    name = path.field.name
+    if not path.hops:
+        return lambda record: record.get(name)
+    hop_names = [h.name for h in path.hops]
+
+    def follow(record: Record) -> Any:
+        current: Record | None = record
+        for hop in hop_names:
+            assert current is not None
+            ref = current.get(hop)
+            found = store.get(ref) if ref else None
+            if found is None:
+                return None
+            current = found[1]
+        return current.get(name) if current is not None else None
+
+    return follow
+
+
+def _date_range(name: str, days: int) -> tuple[datetime, datetime]:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    one = timedelta(days=1)
+    if name == "TODAY":
+        return today, today + one
+    if name == "YESTERDAY":
+        return today - one, today
+    if name == "TOMORROW":
+        return today + one, today + 2 * one
+    if name == "LAST_N_DAYS":
+        return today - days * one, today + one
+    return today, today + (days + 1) * one  # NEXT_N_DAYS
+
+
+def _filter_error(field: FieldDef, soql: str, pos: int, expected: str) -> SoqlError:
+    return SoqlError(
+        "INVALID_QUERY_FILTER_OPERATOR",
+        _caret(soql, pos) + f"value of filter criterion for field '{field.name}' must be of type {expected}"
+        + (" and should be enclosed in quotes" if expected == "string" else " and should not be enclosed in quotes"),
+    )  # fmt: skip
+
+
+def _convert_literal(field: FieldDef, literal: Literal, soql: str) -> Any:
+    """The comparable Python value of ``literal`` for ``field`` (or a (start, end) datetime range)."""
+    kind = literal.kind
+    if kind == "null":
+        return None
+    ftype = field.type
+    if field.is_text or ftype in ("id", "reference"):
+        if kind != "string":
+            raise _filter_error(field, soql, literal.pos, "string")
+        text: Text = literal.value
+        if text.like_only:
+            raise _malformed(
+                soql, literal.pos, "Invalid string literal: \\% and \\_ are only allowed in LIKE"
+            )
+        value = text.value
+        if ftype in ("id", "reference"):
+            value = normalize_id(value) or value
+        return value.lower()
+    if ftype == "boolean":
+        if kind != "boolean":
+            raise _filter_error(field, soql, literal.pos, "boolean")
+        return literal.value
+    if ftype in ("double", "currency", "percent", "int"):
+        if kind != "number":
+            raise _filter_error(field, soql, literal.pos, "number")
+        return literal.value
+    if ftype == "date":
+        if kind == "date":
+            return literal.value
+        if kind == "dateliteral":
+            start, end = _date_range(*literal.value)
+            return (start.date(), end.date())
+        raise _filter_error(field, soql, literal.pos, "date")
+    if ftype == "datetime":
+        if kind == "datetime":
+            return literal.value
+        if kind == "date":
+            return datetime.combine(literal.value, datetime.min.time(), UTC)
+        if kind == "dateliteral":
+            return _date_range(*literal.value)
+        raise _filter_error(field, soql, literal.pos, "datetime")
+    raise _filter_error(field, soql, literal.pos, ftype)
+
+
+def _normalizer(field: FieldDef) -> Callable[[Any], Any]:
+    """Turn a stored value into the form literals were converted to."""
+    if field.is_text or field.type in ("id", "reference"):
+        return lambda v: v.lower() if isinstance(v, str) else v
+    if field.type == "date":
+        return lambda v: date.fromisoformat(v) if isinstance(v, str) else v
+    if field.type == "datetime":
+        return lambda v: parse_datetime(v) if isinstance(v, str) else v
+    return lambda v: v
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    if isinstance(right, tuple):  # a date literal range [start, end)
+        start, end = right
+        if left is None:
+            return op == "!="
+        return {
+            "=": start <= left < end,
+            "!=": not (start <= left < end),
+            "<": left < start,
+            "<=": left < end,
+            ">": left >= end,
+            ">=": left >= start,
+        }[op]
+    if op == "=":
+        return bool(left == right)
+    if op == "!=":
+        return bool(left != right)
+    if left is None or right is None:
+        return False
+    try:
+        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+    except TypeError:
+        return False
+
+
+def _compile_condition(store: Store, obj: ObjectDef, cond: Condition, soql: str) -> Callable[[Record], bool]:
+    if isinstance(cond, BoolOp):
+        parts = [_compile_condition(store, obj, c, soql) for c in cond.items]
+        if cond.op == "AND":
+            return lambda r: all(p(r) for p in parts)
+        return lambda r: any(p(r) for p in parts)
+    if isinstance(cond, Not):
+        inner = _compile_condition(store, obj, cond.item, soql)
+        return lambda r: not inner(r)
+    resolved = resolve_path(store, obj, cond.path, soql, cond.pos)
+    field = resolved.field
+    raw_get = make_getter(store, resolved)
+    norm = _normalizer(field)
+
+    def get(record: Record) -> Any:
+        return norm(raw_get(record))
+
+    op = cond.op
+    if op == "LIKE":
+        literal = cond.value
+        assert isinstance(literal, Literal)
+        if not (field.is_text or field.type in ("id", "reference")):
+            raise _filter_error(field, soql, literal.pos, "string")
+        regex = re.compile(literal.value.pattern, re.IGNORECASE | re.DOTALL)
+
+        def like(record: Record) -> bool:
+            value = raw_get(record)
+            return value is not None and regex.fullmatch(str(value)) is not None
+
+        return like
+    if op in ("IN", "NOT IN"):
+        assert isinstance(cond.value, tuple)
+        values = [_convert_literal(field, lit, soql) for lit in cond.value]
+        if any(isinstance(v, tuple) for v in values):
+            raise _malformed(soql, cond.pos, "date literal ranges are not allowed in IN")
+        members = set(values)
+        if op == "IN":
+            return lambda r: get(r) in members
+        return lambda r: get(r) not in members
+    assert isinstance(cond.value, Literal)
+    right = _convert_literal(field, cond.value, soql)
+    if right is None and op not in ("=", "!="):
+        raise _malformed(soql, cond.value.pos, f"invalid operator on null: {op}")
+    return lambda r: _compare(op, get(r), right)
+
+
+def _index_probe(obj: ObjectDef, cond: Condition | None, soql: str) -> tuple[str, tuple[Any, ...]] | None:
+    """An indexed ``f = v`` / ``f IN (...)`` that every match must satisfy, to avoid a scan."""
+    if cond is None:
+        return None
+    candidates = cond.items if isinstance(cond, BoolOp) and cond.op == "AND" else (cond,)
+    for item in candidates:
+        if not isinstance(item, Comparison) or item.op not in ("=", "IN") or "." in item.path:
+            continue
+        field = obj.field(item.path)
+        if field is None or not field.indexed:
+            continue
+        literals = item.value if isinstance(item.value, tuple) else (item.value,)
+        if not all(lit.kind == "string" for lit in literals):
+            continue
+        return field.name, tuple(lit.value.value for lit in literals)
+    return None
+
+
+def compile_query(store: Store, soql: str) -> CompiledQuery:
+    """Parse ``soql`` and resolve it against the store's org."""
+    query = parse(soql)
+    text = soql.strip()
+    table = store.table(query.object_name)
+    if table is None:
+        raise SoqlError(
+            "INVALID_TYPE",
+            _caret(text, query.object_pos)
+            + f"sObject type '{query.object_name}' is not supported. If you are"
+            " attempting to use a custom object, be sure to append the '__c' after the entity name. Please"
+            " reference your WSDL or the describe call for the appropriate names.",
+        )
+    obj = table.obj
+    select = tuple(resolve_path(store, obj, item.path, text, item.pos) for item in query.select)
+    predicate = _compile_condition(store, obj, query.where, text) if query.where is not None else None
+    sort_keys = []
+    for key in query.order:
+        resolved = resolve_path(store, obj, key.path, text, key.pos)
+        getter = make_getter(store, resolved)
+        norm = _normalizer(resolved.field)
+        sort_keys.append(((lambda r, g=getter, n=norm: n(g(r))), key.descending, key.nulls_first))
+    return CompiledQuery(
+        query=query,
+        table=table,
+        select=select,
+        predicate=predicate,
+        index_probe=_index_probe(obj, query.where, text),
+        sort_keys=tuple(sort_keys),  # type: ignore[arg-type]
+    )
