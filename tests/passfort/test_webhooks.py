@@ -1,0 +1,321 @@
+"""Webhook parsing: envelopes, batches, the shared secret in each place, malformed bodies."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fieldline.adapters.passfort import webhooks
+from fieldline.adapters.passfort.settings import PassFortSettings
+from fieldline.adapters.passfort.source import PassFortSource
+from fieldline.adapters.passfort.webhooks import bearer_token, parse_webhook_body
+from fieldline.config import Secret
+from fieldline.errors import WebhookError
+from tests.passfort.conftest import SECRET
+
+# The documented PRODUCT_STATUS_CHANGED sample, verbatim but for the secret.
+SAMPLE: dict[str, Any] = {
+    "id": "33bae6b8-5689-b96b-143c-06e93ab8527e",
+    "event": "PRODUCT_STATUS_CHANGED",
+    "secret": SECRET,
+    "timestamp": 1568997222,
+    "data": {
+        "apikey": {"name": "KEY_NAME"},
+        "application_id": "b0ce7c17-2cab-86e7-9a83-ebee0d4d5dc8",
+        "customer_ref": None,
+        "new_status": "CANCELLED",
+        "product": {
+            "alias": "forexo_basic",
+            "id": "edc23993-eb6a-9d89-bb79-5b8925b33224",
+            "name": "Forexo Basic Account",
+        },
+        "profile_id": "a2c4393a-e219-67a4-5ab4-2186952e9038",
+        "user": {
+            "email": "morgan.rose@forexo.com",
+            "id": "ec1565b6-82c7-0577-8b3a-94462b67c97a",
+            "name": "Morgan Rose",
+        },
+    },
+}
+BEARER = {"Authorization": f"Bearer {SECRET}"}
+
+
+def envelope(number: int = 1, event: str = "PRODUCT_STATUS_CHANGED", **changes: Any) -> dict[str, Any]:
+    item = json.loads(json.dumps(SAMPLE))
+    item["id"] = f"event-{number}"
+    item["event"] = event
+    item["data"]["profile_id"] = f"profile-{number}"
+    item.update(changes)
+    return item
+
+
+def parse(body: Any, headers: dict[str, str] | None = None) -> list[Any]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return parse_webhook_body(headers or {}, raw, secret=Secret(SECRET), clock=lambda: 1000.0)
+
+
+def test_documented_sample_becomes_one_event() -> None:
+    (event,) = parse(SAMPLE, BEARER)
+    assert event.id == SAMPLE["id"]
+    assert event.type == "PRODUCT_STATUS_CHANGED"
+    assert event.entity_key == "a2c4393a-e219-67a4-5ab4-2186952e9038"
+    assert event.occurred_at == 1568997222.0
+    assert event.payload == SAMPLE["data"]
+    assert "secret" not in event.payload
+
+
+def test_batch_list_keeps_delivery_order() -> None:
+    body = [envelope(number) for number in (3, 1, 2)]
+    events = parse(body, BEARER)
+    assert [event.id for event in events] == ["event-3", "event-1", "event-2"]
+    assert [event.entity_key for event in events] == ["profile-3", "profile-1", "profile-2"]
+
+
+def test_events_wrapper_is_accepted() -> None:
+    events = parse({"events": [envelope(1), envelope(2)]}, BEARER)
+    assert [event.id for event in events] == ["event-1", "event-2"]
+
+
+def test_empty_batch_with_bearer_is_no_events() -> None:
+    assert parse([], BEARER) == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "body_secret"),
+    [
+        pytest.param(BEARER, SECRET, id="both"),
+        pytest.param(BEARER, None, id="header-only"),
+        pytest.param({}, SECRET, id="body-only"),
+        pytest.param({"authorization": f"bearer {SECRET}"}, None, id="header-any-case"),
+    ],
+)
+def test_either_place_suffices(headers: dict[str, str], body_secret: str | None) -> None:
+    item = envelope()
+    if body_secret is None:
+        del item["secret"]
+    assert len(parse(item, headers)) == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "body_secret"),
+    [
+        pytest.param({"Authorization": "Bearer wrong"}, SECRET, id="wrong-header-right-body"),
+        pytest.param(BEARER, "wrong", id="right-header-wrong-body"),
+        pytest.param({}, "wrong", id="wrong-body-only"),
+        pytest.param({"Authorization": "Bearer wrong"}, None, id="wrong-header-only"),
+        pytest.param({}, None, id="none"),
+        pytest.param({"Authorization": f"Basic {SECRET}"}, None, id="other-scheme-is-none"),
+        pytest.param(BEARER, 12345, id="non-string-body-secret"),
+        pytest.param({"Authorization": "Bearer "}, None, id="empty-bearer"),
+    ],
+)
+def test_missing_or_wrong_secret_is_401(headers: dict[str, str], body_secret: Any) -> None:
+    item = envelope()
+    if body_secret is None:
+        del item["secret"]
+    else:
+        item["secret"] = body_secret
+    with pytest.raises(WebhookError) as caught:
+        parse(item, headers)
+    assert caught.value.status == 401
+    assert SECRET not in str(caught.value)
+
+
+def test_one_wrong_secret_in_a_batch_refuses_the_request() -> None:
+    body = [envelope(1), envelope(2, secret="nope"), envelope(3)]
+    with pytest.raises(WebhookError, match=r"\$\[1\]\.secret") as caught:
+        parse(body, BEARER)
+    assert caught.value.status == 401
+
+
+def test_batch_without_header_needs_every_body_secret() -> None:
+    second = envelope(2)
+    del second["secret"]
+    with pytest.raises(WebhookError) as caught:
+        parse([envelope(1), second])
+    assert caught.value.status == 401
+
+
+def test_unauthenticated_malformed_envelope_is_401_not_400() -> None:
+    with pytest.raises(WebhookError) as caught:
+        parse({"event": "X"})
+    assert caught.value.status == 401
+
+
+def test_secret_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[bytes, bytes]] = []
+    original = hmac.compare_digest
+
+    def spy(given: bytes, expected: bytes) -> bool:
+        calls.append((given, expected))
+        return original(given, expected)
+
+    monkeypatch.setattr(webhooks.hmac, "compare_digest", spy)
+    parse(envelope(), BEARER)
+    assert calls == [(SECRET.encode(), SECRET.encode())] * 2  # header, then body
+
+
+def test_non_ascii_secret_does_not_crash() -> None:
+    with pytest.raises(WebhookError) as caught:
+        parse(envelope(secret="sécret ☃"), {"Authorization": "Bearer ✓"})
+    assert caught.value.status == 401
+
+
+def test_no_configured_secret_refuses_with_503() -> None:
+    with pytest.raises(WebhookError, match="not configured") as caught:
+        parse_webhook_body(BEARER, json.dumps(SAMPLE).encode(), secret=None)
+    assert caught.value.status == 503
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        pytest.param(b"{not json", "$", id="not-json"),
+        pytest.param(b"\xff\xfe\x00", "$", id="not-utf8"),
+        pytest.param(b'{"id": NaN}', "$", id="nan-literal"),
+        pytest.param(b'"a string"', "$", id="scalar"),
+        pytest.param([envelope(), 7], "$[1]", id="batch-item-not-object"),
+    ],
+)
+def test_malformed_body_is_400(body: Any, path: str) -> None:
+    with pytest.raises(WebhookError) as caught:
+        parse(body, BEARER)
+    assert caught.value.status == 400
+    assert caught.value.context["json_path"] == path
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path"),
+    [
+        pytest.param(lambda e: e.pop("id"), "$.id", id="no-id"),
+        pytest.param(lambda e: e.update(id=""), "$.id", id="empty-id"),
+        pytest.param(lambda e: e.update(id=5), "$.id", id="numeric-id"),
+        pytest.param(lambda e: e.pop("event"), "$.event", id="no-event"),
+        pytest.param(lambda e: e.pop("data"), "$.data", id="no-data"),
+        pytest.param(lambda e: e.update(data=[1]), "$.data", id="data-list"),
+        pytest.param(lambda e: e["data"].pop("profile_id"), "$.data.profile_id", id="no-profile-id"),
+        pytest.param(lambda e: e.update(timestamp=True), "$.timestamp", id="bool-timestamp"),
+        pytest.param(lambda e: e.update(timestamp="soon"), "$.timestamp", id="text-timestamp"),
+        pytest.param(lambda e: e.update(timestamp=10**400), "$.timestamp", id="huge-timestamp"),
+    ],
+)
+def test_missing_fields_are_400_naming_the_path(mutate: Any, path: str) -> None:
+    item = envelope()
+    mutate(item)
+    with pytest.raises(WebhookError) as caught:
+        parse(item, BEARER)
+    assert caught.value.status == 400
+    assert caught.value.context["json_path"] == path
+    assert path in str(caught.value)
+
+
+def test_batch_error_names_the_item() -> None:
+    broken = envelope(2)
+    del broken["data"]["profile_id"]
+    with pytest.raises(WebhookError) as caught:
+        parse([envelope(1), broken], BEARER)
+    assert caught.value.context["json_path"] == "$[1].data.profile_id"
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected"),
+    [
+        pytest.param(1568997222.5, 1568997222.5, id="float"),
+        pytest.param("1568997222", 1568997222.0, id="numeric-text"),
+        pytest.param("2019-09-20T16:33:42Z", 1568997222.0, id="iso"),
+        pytest.param(None, 1000.0, id="absent-is-receipt-time"),
+    ],
+)
+def test_timestamp_forms(timestamp: Any, expected: float) -> None:
+    item = envelope()
+    if timestamp is None:
+        del item["timestamp"]
+    else:
+        item["timestamp"] = timestamp
+    (event,) = parse(item, BEARER)
+    assert event.occurred_at == expected
+
+
+def test_unknown_events_are_returned_but_not_enabled(settings: PassFortSettings) -> None:
+    source = PassFortSource(settings)
+    try:
+        body = [envelope(1), envelope(2, "SOMETHING_NEW"), envelope(3, "PRODUCT_FLAG_CHANGED")]
+        events = source.parse_webhook(BEARER, json.dumps(body).encode())
+        assert [event.type for event in events] == [
+            "PRODUCT_STATUS_CHANGED",
+            "SOMETHING_NEW",
+            "PRODUCT_FLAG_CHANGED",
+        ]
+        assert [source.is_enabled(event.type) for event in events] == [True, False, True]
+    finally:
+        source.close()
+
+
+def test_enabled_events_come_from_options(settings: PassFortSettings) -> None:
+    source = PassFortSource(settings, events=["COLLECTED_DATA_CHANGED", "product_badge_changed"])
+    try:
+        assert source.is_enabled("COLLECTED_DATA_CHANGED")
+        assert source.is_enabled("PRODUCT_FLAG_CHANGED")  # alias of the badge event
+        assert not source.is_enabled("PRODUCT_STATUS_CHANGED")
+    finally:
+        source.close()
+
+
+def test_bearer_token_parsing() -> None:
+    assert bearer_token({"AUTHORIZATION": "Bearer  abc "}) == "abc"
+    assert bearer_token({"authorization": "Token abc"}) is None
+    assert bearer_token({}) is None
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+ENVELOPE_LIKE = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": JSON | st.text(max_size=8),
+        "event": JSON | st.sampled_from(["PRODUCT_STATUS_CHANGED", "X"]),
+        "secret": st.sampled_from([SECRET, "wrong"]) | JSON,
+        "timestamp": JSON,
+        "data": st.fixed_dictionaries({}, optional={"profile_id": JSON | st.text(max_size=8)}) | JSON,
+    },
+)
+HEADERS = st.sampled_from([{}, BEARER, {"Authorization": "Bearer wrong"}, {"Authorization": "garbage"}])
+
+
+def _outcome(headers: dict[str, str], body: bytes) -> None:
+    refused: WebhookError | None = None
+    events = []
+    try:
+        events = parse_webhook_body(headers, body, secret=Secret(SECRET))
+    except WebhookError as error:
+        refused = error
+    if refused is not None:
+        assert refused.status in (400, 401)
+    else:
+        for event in events:
+            assert isinstance(event.id, str)
+            assert isinstance(event.entity_key, str)
+            assert event.entity_key
+            assert isinstance(event.occurred_at, float)
+
+
+@settings(max_examples=200, deadline=None)
+@given(headers=HEADERS, body=st.binary(max_size=200))
+def test_arbitrary_bytes_give_events_or_webhook_error(headers: dict[str, str], body: bytes) -> None:
+    _outcome(headers, body)
+
+
+@settings(max_examples=200, deadline=None)
+@given(headers=HEADERS, document=ENVELOPE_LIKE | st.lists(ENVELOPE_LIKE, max_size=3) | JSON)
+def test_arbitrary_json_gives_events_or_webhook_error(headers: dict[str, str], document: Any) -> None:
+    _outcome(headers, json.dumps(document).encode())
