@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import requests
+import requests.adapters
 
 from fieldline.adapters.salesforce.auth import Token, fetch_token
 from fieldline.adapters.salesforce.budget import ApiBudget
@@ -66,8 +67,11 @@ class SalesforceClient:
         *,
         retry: RetryPolicy | None = None,
         budget: ApiBudget | None = None,
+        transport: requests.adapters.BaseAdapter | None = None,
     ) -> None:
         self.settings = settings
+        # A requests transport adapter mounted for every URL (tests fake Salesforce with one).
+        self.transport = transport
         self.retry = retry or RetryPolicy()
         self.budget = budget or ApiBudget()
         self._session: SalesforceSession | None = None
@@ -82,10 +86,15 @@ class SalesforceClient:
     def session(self) -> SalesforceSession:
         """The HTTP session API calls use (created on first use)."""
         if self._session is None:
-            self._session = SalesforceSession(
-                plain_http_base=self.settings.emulator_url, timeout=self.settings.timeout
-            )
+            self._session = self._new_session()
         return self._session
+
+    def _new_session(self) -> SalesforceSession:
+        session = SalesforceSession(plain_http_base=self.settings.emulator_url, timeout=self.settings.timeout)
+        if self.transport is not None:
+            session.mount("https://", self.transport)
+            session.mount("http://", self.transport)
+        return session
 
     def connection(self) -> Any:
         """The ``simple_salesforce.Salesforce`` object, logging in on first use."""
@@ -97,9 +106,7 @@ class SalesforceClient:
         from simple_salesforce.api import Salesforce
 
         if self._auth_session is None:
-            self._auth_session = SalesforceSession(
-                plain_http_base=self.settings.emulator_url, timeout=self.settings.timeout
-            )
+            self._auth_session = self._new_session()
         self._token = fetch_token(self.settings, self._auth_session)
         self.logins += 1
         self._sf = Salesforce(

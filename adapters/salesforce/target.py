@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+import requests.adapters
+
 from fieldline.adapters.salesforce.apply import CollectionsWriter
 from fieldline.adapters.salesforce.budget import ApiBudget
 from fieldline.adapters.salesforce.bulk import BulkWriter
@@ -40,8 +42,9 @@ class SalesforceTarget:
     """Writes records into a Salesforce org (or the emulator) through simple-salesforce.
 
     ``options`` are the spec's ``target.options``; ``settings`` default to the environment /
-    config file. ``sleep`` and ``clock`` are injectable so retry and polling tests never wait.
-    Nothing connects until the first call.
+    config file. ``sleep`` and ``clock`` are injectable so retry and polling tests never wait;
+    ``transport`` (a requests transport adapter) lets tests fake Salesforce. Nothing connects
+    until the first call.
     """
 
     name = "salesforce"
@@ -53,13 +56,17 @@ class SalesforceTarget:
         settings: SalesforceSettings | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        transport: requests.adapters.BaseAdapter | None = None,
     ) -> None:
         self.options: TargetOptions = parse_options(options)
         base = settings if settings is not None else load_settings()
         self.settings = base.with_api_version(self.options.api_version)
         self.retry = RetryPolicy(max_retries=self.options.max_retries, sleep=sleep)
         self.client = SalesforceClient(
-            self.settings, retry=self.retry, budget=ApiBudget(share=self.options.budget_share)
+            self.settings,
+            retry=self.retry,
+            budget=ApiBudget(share=self.options.budget_share),
+            transport=transport,
         )
         self._collections = CollectionsWriter(
             self.client, batch_size=self.options.batch_size, retry=self.retry

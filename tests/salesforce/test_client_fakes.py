@@ -1,0 +1,229 @@
+"""Client policy against a fake Salesforce: login flows, re-login, retries, limits, per-record retries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fieldline.adapters.salesforce.settings import SalesforceSettings
+from fieldline.adapters.salesforce.target import SalesforceTarget
+from fieldline.config import Secret
+from fieldline.contracts import Write, WriteOperation
+from fieldline.errors import BudgetExhaustedError, FatalAdapterError, TransientAdapterError
+from tests.salesforce.fakes import FakeTransport, Reply, Seen
+
+INSTANCE = "https://acme.my.salesforce.com"
+PASSWORD_SETTINGS = SalesforceSettings(
+    username="int@acme.com",
+    password=Secret("pw-secret"),
+    security_token=Secret("TOKEN123"),
+    client_id="cid",
+    client_secret=Secret("csecret"),
+)
+DESCRIBE = {
+    "name": "Thing__c",
+    "fields": [
+        {
+            "name": "Id",
+            "type": "id",
+            "nillable": False,
+            "createable": False,
+            "updateable": False,
+            "defaultedOnCreate": True,
+        },
+        {"name": "Name", "type": "string", "length": 80, "nillable": True},
+    ],
+}
+SESSION_EXPIRED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+
+
+class FakeOrg:
+    """Routes requests; ``script`` lists replies for the next data calls (then success)."""
+
+    def __init__(self, script: list[Reply] | None = None) -> None:
+        self.script = list(script or [])
+        self.tokens = 0
+        self.creates: list[list[dict[str, Any]]] = []
+        self.lock_plan: list[set[str]] = []  # per create call: names answered UNABLE_TO_LOCK_ROW
+
+    def __call__(self, seen: Seen) -> Reply:
+        if seen.path == "/services/oauth2/token":
+            self.tokens += 1
+            return 200, {"access_token": f"token-{self.tokens}", "instance_url": INSTANCE}
+        if self.script:
+            return self.script.pop(0)
+        if seen.path.endswith("/describe"):
+            return 200, DESCRIBE
+        if seen.path.endswith("/composite/sobjects") and seen.method == "POST":
+            records = seen.json["records"]
+            self.creates.append(records)
+            locked = self.lock_plan.pop(0) if self.lock_plan else set()
+            return 200, [
+                {
+                    "id": None,
+                    "success": False,
+                    "errors": [{"statusCode": "UNABLE_TO_LOCK_ROW", "message": "locked", "fields": []}],
+                }
+                if record["Name"] in locked
+                else {"id": f"a0X{record['Name']:0>15}", "success": True, "errors": []}
+                for record in records
+            ]
+        return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+
+
+def _target(
+    org: FakeOrg, settings: SalesforceSettings = PASSWORD_SETTINGS, **options: Any
+) -> tuple[SalesforceTarget, FakeTransport, list[float]]:
+    slept: list[float] = []
+    transport = FakeTransport(org)
+    target = SalesforceTarget(options, settings=settings, sleep=slept.append, transport=transport)
+    return target, transport, slept
+
+
+def _creates(*names: str) -> list[Write]:
+    return [
+        Write(key=name, object="Thing__c", operation=WriteOperation.CREATE, fields={"Name": name})
+        for name in names
+    ]
+
+
+def test_password_login_then_bearer_calls() -> None:
+    org = FakeOrg()
+    target, transport, _ = _target(org)
+    target.describe("Thing__c")
+    target.describe("thing__c")  # cached, case-insensitively
+    login, describe = transport.seen
+    assert login.form == {
+        "grant_type": "password",
+        "username": "int@acme.com",
+        "password": "pw-secretTOKEN123",
+        "client_id": "cid",
+        "client_secret": "csecret",
+    }
+    assert login.url == "https://login.salesforce.com/services/oauth2/token"
+    assert describe.url == f"{INSTANCE}/services/data/v59.0/sobjects/Thing__c/describe"
+    assert describe.headers["Authorization"] == "Bearer token-1"
+    target.close()
+
+
+def test_expired_session_logs_in_again_and_repeats_the_write() -> None:
+    org = FakeOrg(script=[(200, DESCRIBE), (401, SESSION_EXPIRED)])
+    target, transport, _ = _target(org)
+    results = target.apply(_creates("a", "b"))
+    assert [result.ok for result in results] == [True, True]
+    assert org.tokens == 2
+    assert len(org.creates) == 1  # the refused call never reached the org; the retry did
+    create_calls = [seen for seen in transport.seen if seen.path.endswith("/composite/sobjects")]
+    assert [seen.headers["Authorization"] for seen in create_calls] == ["Bearer token-1", "Bearer token-2"]
+    assert create_calls[0].json == create_calls[1].json
+    target.close()
+
+
+def test_fixed_access_token_cannot_log_in_again() -> None:
+    settings = SalesforceSettings(instance_url=INSTANCE, access_token=Secret("fixed-secret-token"))
+    org = FakeOrg(script=[(401, SESSION_EXPIRED)])
+    target, _, _ = _target(org, settings)
+    with pytest.raises(FatalAdapterError) as caught:
+        target.describe("Thing__c")
+    assert "ACCESS_TOKEN" in str(caught.value)
+    assert "fixed-secret-token" not in str(caught.value)
+    assert org.tokens == 0
+    target.close()
+
+
+def test_login_failure_is_fatal_and_keeps_secrets_out() -> None:
+    def refuse(seen: Seen) -> Reply:
+        return 400, {"error": "invalid_grant", "error_description": "authentication failure"}
+
+    target = SalesforceTarget({}, settings=PASSWORD_SETTINGS, transport=FakeTransport(refuse))
+    with pytest.raises(FatalAdapterError) as caught:
+        target.describe("Thing__c")
+    text = str(caught.value)
+    assert "invalid_grant: authentication failure" in text
+    assert "pw-secret" not in text
+    assert "TOKEN123" not in text
+    target.close()
+
+
+def test_503_retry_after_is_honoured() -> None:
+    busy: Reply = (503, [{"errorCode": "SERVER_UNAVAILABLE", "message": "busy"}], {"Retry-After": "7"})
+    org = FakeOrg(script=[busy, busy])
+    target, _, slept = _target(org)
+    assert target.describe("Thing__c").name == "Thing__c"
+    assert slept == [7.0, 7.0]
+    target.close()
+
+
+def test_persistent_5xx_becomes_transient_error_with_retry_after() -> None:
+    busy: Reply = (503, [{"errorCode": "SERVER_UNAVAILABLE", "message": "busy"}], {"Retry-After": "3"})
+    org = FakeOrg(script=[busy] * 10)
+    target, transport, slept = _target(org, max_retries=2)
+    with pytest.raises(TransientAdapterError) as caught:
+        target.describe("Thing__c")
+    assert caught.value.retry_after == 3.0
+    assert len(slept) == 2
+    assert len(transport.seen) == 1 + 3  # login + three attempts
+    target.close()
+
+
+def test_request_limit_exceeded_is_not_retried() -> None:
+    org = FakeOrg(
+        script=[(403, [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}])]
+    )
+    target, transport, slept = _target(org)
+    with pytest.raises(BudgetExhaustedError, match="TotalRequests"):
+        target.describe("Thing__c")
+    assert slept == []
+    assert len(transport.seen) == 2
+    target.close()
+
+
+def test_locked_records_are_resent_alone() -> None:
+    org = FakeOrg()
+    org.lock_plan = [{"b", "d"}, {"d"}]
+    target, _, slept = _target(org)
+    results = target.apply(_creates("a", "b", "c", "d"))
+    assert [result.key for result in results] == ["a", "b", "c", "d"]
+    assert all(result.ok for result in results)
+    assert [[record["Name"] for record in call] for call in org.creates] == [
+        ["a", "b", "c", "d"],
+        ["b", "d"],
+        ["d"],
+    ]
+    assert results[3].target_id == "a0X00000000000000d"
+    assert len(slept) == 2
+    target.close()
+
+
+def test_lock_errors_out_of_retries_are_retriable_failures() -> None:
+    org = FakeOrg()
+    org.lock_plan = [{"b"}] * 5
+    target, _, _ = _target(org, max_retries=2)
+    results = target.apply(_creates("a", "b"))
+    assert results[0].ok
+    assert not results[1].ok
+    assert results[1].error is not None
+    assert results[1].error.code == "UNABLE_TO_LOCK_ROW"
+    assert results[1].error.retriable
+    assert results[1].error.stage == "target"
+    target.close()
+
+
+def test_budget_share_stops_the_run_with_partial_results() -> None:
+    def usage(seen: Seen) -> Reply:
+        reply = org(seen)
+        return reply[0], reply[1], {"Sforce-Limit-Info": "api-usage=96/100"}  # 4 left
+
+    org = FakeOrg()
+    target = SalesforceTarget(
+        {"budget_share": 0.5, "batch_size": 2}, settings=PASSWORD_SETTINGS, transport=FakeTransport(usage)
+    )
+    # describe (1 call) + one create call use the 2 allowed calls; the next chunk must not go out.
+    with pytest.raises(BudgetExhaustedError) as caught:
+        target.apply(_creates("a", "b", "c", "d"))
+    partial = caught.value.context["results"]
+    assert [result.key for result in partial] == ["a", "b"]
+    assert all(result.ok for result in partial)
+    assert len(org.creates) == 1
+    target.close()
