@@ -227,8 +227,12 @@ def _yaml_problem(exc: MarkedYAMLError, file: str | None) -> Problem:
             message=f"duplicate key {key!r}", file=file, line=line, col=col, hint=hint, code="yaml"
         )
     context = (exc.context or "").strip()
-    advice: str | None = context or None
-    if "\t" in problem_text or "tab" in problem_text:
+    advice: str | None = None
+    if context and exc.context_mark is not None:
+        advice = f"{context} that starts at line {exc.context_mark.line + 1}"
+    elif context:
+        advice = context
+    if "\\t" in problem_text or "\t" in problem_text:
         advice = "YAML indents with spaces, never tabs"
     return Problem(
         message=f"invalid YAML: {problem_text}", file=file, line=line, col=col, hint=advice, code="yaml"

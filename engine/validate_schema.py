@@ -165,9 +165,11 @@ class _Translator:
             if not present:
                 self.add(path, "a field needs one of 'value', 'const' or 'ref'", hint=_FIELD_HINT)
             else:
+                names = [repr(key) for key in present]
+                listed = ", ".join(names[:-1]) + " and " + names[-1]
                 self.add(
                     path,
-                    f"a field takes exactly one of 'value', 'const' or 'ref', not {one_of(present)}",
+                    f"a field takes exactly one of 'value', 'const' or 'ref'; this one has {listed}",
                     hint="keep one of them",
                 )
         elif error.context:
