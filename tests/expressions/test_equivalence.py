@@ -1,0 +1,108 @@
+"""Property: the compiled evaluator agrees with jmespath's tree interpreter on any document.
+
+The reference is ``jmespath`` itself, with the same extra functions plugged in through
+``FunctionRegistry.options``. Where jmespath.py crashes with a raw Python error (ordering a
+string against a number, ``merge`` on a non-object past the first argument) fieldline either
+returns JMESPath's answer (null) or raises an ``EvaluationError``, never a raw exception.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jmespath
+import pytest
+from hypothesis import given, settings
+from jmespath.exceptions import JMESPathError
+
+from fieldline.errors import EvaluationError
+from fieldline.expressions import FunctionRegistry, compile_expression
+from tests.expressions.strategies import documents
+
+EXPRESSIONS = (
+    # paths, indexes, slices
+    "a", "a.b", "a.b.c", "foo.bar.a.b", '"a"', "@", "@.a", "a[0]", "a[-1]", "a[1].b", "a[0][0]",
+    "a[1:]", "a[::-1]", "a[:2].b", "a[::2][0]",
+    # projections and flatten
+    "a[*]", "a[*].b", "a[*].b[0]", "*", "*.a", "a.*", "a.*.b", "a[]", "a[].b", "a[][]", "[]",
+    "a[*][*]", "a[*].*", "[*].a",
+    # filters and comparisons
+    "a[?b]", "a[?b == `1`]", "a[?b != 'foo']", "a[?b > `0`]", "a[?b <= `1.5`]", "a[?@ == `1`]",
+    "a[?b < c]", "a[?a >= 'a']", "a[?!b]", "a[?b && c].a", "a[?b || c] | [0]",
+    "a == b", "a != b", "a < b", "a > `1`", "a == `0`", "a == `false`", "a == `[1]`",
+    # logic
+    "a || b", "a && b", "!a", "!!a", "a || b && c", "(a || b).c", "!(a == b)",
+    # multiselects and pipes
+    "[a, b]", "{x: a, y: b}", "{x: a.b, y: c[0]}", "a.[b, c]", "a.{x: b}", "a | b", "a[*] | [0]",
+    "a[*].[b, c]", "a[*].{x: b}", "[a, b][]",
+    # JMESPath functions
+    "length(a)", "keys(a)", "values(a)", "type(a)", "to_string(a)", "to_number(a)", "to_array(a)",
+    "not_null(a, b, c)", "sort(a)", "sum(a)", "avg(a)", "max(a)", "min(a)", "reverse(a)",
+    "abs(a)", "ceil(a)", "floor(a)", "contains(a, 'a')", "contains(a, b)", "starts_with(a, 'f')",
+    "ends_with(a, b)", "join(',', a)", "merge(a, b)", "map(&b, a)", "sort_by(a, &b)", "max_by(a, &b)",
+    "min_by(a, &a)", "length(a[?b])",
+    # fieldline functions
+    "lower(a)", "upper(b)", "trim(a)", "trim(a, 'a')", "trim_left(a)", "trim_right(a, b)",
+    "split(a, 'a')", "split(a, '', `1`)", "replace(a, 'o', '0')", "pad_left(a, `3`, '.')",
+    "pad_right(a, `2`)", "find_first(a, 'o')", "find_last(a, 'a', `0`, `5`)", "coalesce(a, b, c)",
+    "root_domain(a)", "to_date(a)", "to_datetime(b)", "format_date(c, '%Y')",
+    "a[*].lower(b)", "{x: upper(a), y: coalesce(b, `false`)}",
+)  # fmt: skip
+
+
+def _outcome_reference(text: str, document: Any, registry: FunctionRegistry) -> tuple[str, Any]:
+    try:
+        return "value", jmespath.search(text, document, options=registry.options)
+    except (JMESPathError, EvaluationError):
+        return "error", None
+    except (TypeError, ValueError, OverflowError) as exc:  # jmespath.py's own crashes
+        return "crash", type(exc).__name__
+
+
+def _outcome_fast(text: str, document: Any, registry: FunctionRegistry) -> tuple[str, Any]:
+    try:
+        return "value", compile_expression(text, registry).search(document)
+    except EvaluationError:
+        return "error", None
+
+
+@pytest.fixture(scope="module")
+def module_registry() -> FunctionRegistry:
+    from fieldline.plugins import function_registry, get_plugin_manager
+
+    return function_registry(get_plugin_manager(load_entrypoints=False))
+
+
+@settings(max_examples=150, deadline=None)
+@given(document=documents())
+def test_fast_evaluator_matches_jmespath(document: Any, module_registry: FunctionRegistry) -> None:
+    for text in EXPRESSIONS:
+        expected = _outcome_reference(text, document, module_registry)
+        actual = _outcome_fast(text, document, module_registry)
+        if expected[0] == "crash":
+            assert actual[0] in ("value", "error"), text
+            continue
+        assert actual[0] == expected[0], (text, actual, expected)
+        assert json.dumps(actual[1], sort_keys=True) == json.dumps(expected[1], sort_keys=True), text
+
+
+def test_every_node_type_is_exercised(module_registry: FunctionRegistry) -> None:
+    seen: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict) and "type" in node:
+            seen.add(node["type"])
+            if node["type"] != "literal":
+                for child in node.get("children", ()):
+                    walk(child)
+
+    for text in EXPRESSIONS:
+        walk(compile_expression(text, module_registry).parsed)
+    expected = {
+        "field", "subexpression", "index_expression", "index", "slice", "projection",
+        "value_projection", "filter_projection", "flatten", "literal", "current", "identity",
+        "multi_select_list", "multi_select_dict", "key_val_pair", "comparator", "or_expression",
+        "and_expression", "not_expression", "pipe", "function_expression", "expref",
+    }  # fmt: skip
+    assert expected <= seen
