@@ -51,7 +51,7 @@ def describe_field(field: FieldDef) -> dict[str, Any]:
                 "value": value,
             }
             for value in field.picklist
-        ],  # fmt: skip
+        ],
         "polymorphicForeignKey": False,
         "precision": field.precision if field.type in ("double", "currency", "percent") else 0,
         "referenceTo": list(field.reference_to),
@@ -115,8 +115,14 @@ def _child_relationships(org: Org, obj: ObjectDef) -> Iterable[dict[str, Any]]:
             if field.type == "reference" and obj.name in field.reference_to:
                 plural = child.label_plural.replace(" ", "_")
                 name = f"{plural}__r" if child.custom or field.custom else f"{child.name}s"
-                yield {"cascadeDelete": False, "childSObject": child.name, "deprecatedAndHidden": False,
-                       "field": field.name, "relationshipName": name, "restrictedDelete": False}  # fmt: skip
+                yield {
+                    "cascadeDelete": False,
+                    "childSObject": child.name,
+                    "deprecatedAndHidden": False,
+                    "field": field.name,
+                    "relationshipName": name,
+                    "restrictedDelete": False,
+                }
 
 
 def describe_object(org: Org, obj: ObjectDef, version: str) -> dict[str, Any]:

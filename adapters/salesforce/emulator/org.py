@@ -165,10 +165,27 @@ def _system_fields() -> list[FieldDef]:
 
 
 INDUSTRIES = (
-    "Agriculture", "Banking", "Chemicals", "Communications", "Construction", "Consulting", "Education",
-    "Electronics", "Energy", "Engineering", "Finance", "Healthcare", "Insurance", "Manufacturing",
-    "Media", "Retail", "Technology", "Telecommunications", "Transportation", "Other",
-)  # fmt: skip
+    "Agriculture",
+    "Banking",
+    "Chemicals",
+    "Communications",
+    "Construction",
+    "Consulting",
+    "Education",
+    "Electronics",
+    "Energy",
+    "Engineering",
+    "Finance",
+    "Healthcare",
+    "Insurance",
+    "Manufacturing",
+    "Media",
+    "Retail",
+    "Technology",
+    "Telecommunications",
+    "Transportation",
+    "Other",
+)
 ACCOUNT_TYPES = ("Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other")
 LEAD_STATUSES = (
     "Open - Not Contacted",
@@ -192,8 +209,16 @@ def _object(name: str, prefix: str, fields: Iterable[FieldDef], label: str | Non
 
 
 def _calculated_name() -> FieldDef:
-    return _f("Name", "string", length=121, label="Full Name", createable=False, updateable=False,
-              calculated=True, name_field=True)  # fmt: skip
+    return _f(
+        "Name",
+        "string",
+        length=121,
+        label="Full Name",
+        createable=False,
+        updateable=False,
+        calculated=True,
+        name_field=True,
+    )
 
 
 def standard_org() -> Org:
@@ -268,12 +293,20 @@ def standard_org() -> Org:
                 _f("Country", length=80),
                 _f("Description", "textarea"),
                 _f("LeadSource", "picklist", length=255, picklist=LEAD_SOURCES),
-                _f("Status", "picklist", length=255, picklist=LEAD_STATUSES, restricted=True,
-                   defaulted_on_create=True, default_value=LEAD_STATUSES[0], label="Lead Status"),
+                _f(
+                    "Status",
+                    "picklist",
+                    length=255,
+                    picklist=LEAD_STATUSES,
+                    restricted=True,
+                    defaulted_on_create=True,
+                    default_value=LEAD_STATUSES[0],
+                    label="Lead Status",
+                ),
                 _f("NumberOfEmployees", "int", precision=8, label="Employees"),
             ],
         )
-    )  # fmt: skip
+    )
     return org
 
 
@@ -361,10 +394,10 @@ def apply_org_document(org: Org, document: Any, *, source: str = "<org>") -> Org
         return org
     if not isinstance(document, Mapping) or not isinstance(document.get("objects", {}), Mapping):
         raise ConfigError(f"{source}: an org file is a mapping with an 'objects' mapping")
-    for obj_name, raw_obj in (document.get("objects") or {}).items():
-        obj_name = str(obj_name)
+    for key, value in (document.get("objects") or {}).items():
+        obj_name = str(key)
         where = f"{source}: objects.{obj_name}"
-        raw_obj = raw_obj or {}
+        raw_obj = value or {}
         if not isinstance(raw_obj, Mapping):
             raise ConfigError(f"{where}: an object must be a mapping (label, key_prefix, fields)")
         existing = org.get(obj_name)
@@ -383,8 +416,9 @@ def apply_org_document(org: Org, document: Any, *, source: str = "<org>") -> Org
             prefix = str(raw_obj.get("key_prefix") or _next_custom_prefix(org))
             if len(prefix) != 3 or org.by_prefix(prefix) is not None:
                 raise ConfigError(f"{where}.key_prefix: {prefix!r} must be 3 characters and unused")
-            base = _object(obj_name, prefix, [_f("Name", length=80, name_field=True)],
-                           label=raw_obj.get("label"))  # fmt: skip
+            base = _object(
+                obj_name, prefix, [_f("Name", length=80, name_field=True)], label=raw_obj.get("label")
+            )
             existing = base
         fields = dict(existing.fields)
         fields.update(new_fields)
@@ -398,7 +432,8 @@ def load_org(path: str | Path | None = None) -> Org:
     org = standard_org()
     if path is None:
         return org
-    from ruamel.yaml import YAML, YAMLError
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
 
     try:
         text = Path(path).read_text(encoding="utf-8")

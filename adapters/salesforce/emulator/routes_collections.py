@@ -197,9 +197,14 @@ async def collections_upsert(request: Request, emu: Emulator) -> Response:
             )
         ids = table.find(field.name, value)
         if len(ids) > 1:
-            return failure(None, ApiError("DUPLICATE_EXTERNAL_ID",
-                                          f"{field.name}: more than one record found for external id field: {ids}",
-                                          (field.name,)))  # fmt: skip
+            return failure(
+                None,
+                ApiError(
+                    "DUPLICATE_EXTERNAL_ID",
+                    f"{field.name}: more than one record found for external id field: {ids}",
+                    (field.name,),
+                ),
+            )
         if ids:
             fault = emu.write_fault(ids[0])
             if fault is not None:

@@ -74,18 +74,21 @@ def parse_fields(table: Table, raw: str | None) -> list[str] | None:
     if raw is None:
         return None
     names = []
-    for part in raw.split(","):
-        part = part.strip()
+    for piece in raw.split(","):
+        part = piece.strip()
         if not part:
             continue
         field = table.obj.field(part)
         if field is None:
             raise ApiFailure(
                 400,
-                ApiError("INVALID_FIELD", f"No such column '{part}' on entity '{table.obj.name}'. If you are"
-                         " attempting to use a custom field, be sure to append the '__c' after the custom field"
-                         " name. Please reference your WSDL or the describe call for the appropriate names."),
-            )  # fmt: skip
+                ApiError(
+                    "INVALID_FIELD",
+                    f"No such column '{part}' on entity '{table.obj.name}'. If you are"
+                    " attempting to use a custom field, be sure to append the '__c' after the custom field"
+                    " name. Please reference your WSDL or the describe call for the appropriate names.",
+                ),
+            )
         names.append(field.name)
     return names
 
@@ -236,9 +239,13 @@ async def external_upsert(request: Request, emu: Emulator) -> Response:
         if key.lower() == field.name.lower() and given is not None and str(given).lower() != value.lower():
             raise ApiFailure(
                 400,
-                ApiError("INVALID_FIELD", f"The value of the external ID field {field.name} in the body does not"
-                         " match the value in the URL", (field.name,)),
-            )  # fmt: skip
+                ApiError(
+                    "INVALID_FIELD",
+                    f"The value of the external ID field {field.name} in the body does not"
+                    " match the value in the URL",
+                    (field.name,),
+                ),
+            )
     ids = matches(table, field, value)
     if len(ids) > 1:
         return multiple_choices(table, ids, version)

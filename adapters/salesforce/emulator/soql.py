@@ -17,6 +17,7 @@ Errors are :class:`SoqlError` carrying Salesforce's ``errorCode`` (``MALFORMED_Q
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -199,9 +200,34 @@ class Query:
     offset: int | None
 
 
-_KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "ASC", "DESC",
-             "NULLS", "FIRST", "LAST", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE", "GROUP", "HAVING",
-             "WITH", "FOR", "INCLUDES", "EXCLUDES"}  # fmt: skip
+_KEYWORDS = {
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "LIKE",
+    "ORDER",
+    "BY",
+    "ASC",
+    "DESC",
+    "NULLS",
+    "FIRST",
+    "LAST",
+    "LIMIT",
+    "OFFSET",
+    "NULL",
+    "TRUE",
+    "FALSE",
+    "GROUP",
+    "HAVING",
+    "WITH",
+    "FOR",
+    "INCLUDES",
+    "EXCLUDES",
+}
 
 
 class _Parser:
@@ -516,7 +542,8 @@ def resolve_path(store: Store, obj: ObjectDef, path: str, soql: str, pos: int) -
                 "INVALID_FIELD",
                 _caret(soql, pos) + f"Didn't understand relationship '{part}' in field path. If you are"
                 " attempting to use a custom relationship, be sure to append the '__r' after the custom"
-                " relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+                " relationship name. Please reference your WSDL or the describe call for the appropriate"
+                " names.",
             )
         target = store.org.get(hop.reference_to[0])
         if target is None:
@@ -567,9 +594,14 @@ def _date_range(name: str, days: int) -> tuple[datetime, datetime]:
 def _filter_error(field: FieldDef, soql: str, pos: int, expected: str) -> SoqlError:
     return SoqlError(
         "INVALID_QUERY_FILTER_OPERATOR",
-        _caret(soql, pos) + f"value of filter criterion for field '{field.name}' must be of type {expected}"
-        + (" and should be enclosed in quotes" if expected == "string" else " and should not be enclosed in quotes"),
-    )  # fmt: skip
+        _caret(soql, pos)
+        + f"value of filter criterion for field '{field.name}' must be of type {expected}"
+        + (
+            " and should be enclosed in quotes"
+            if expected == "string"
+            else " and should not be enclosed in quotes"
+        ),
+    )
 
 
 def _convert_literal(field: FieldDef, literal: Literal, soql: str) -> Any:
@@ -627,19 +659,31 @@ def _normalizer(field: FieldDef) -> Callable[[Any], Any]:
     return lambda v: v
 
 
+# Against a date range: "<" is before the start, "<=" before the end,
+# ">" at/after the end, ">=" at/after the start.
+_ORDERING: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.lt,
+    ">": operator.ge,
+    ">=": operator.ge,
+}
+_PLAIN_ORDERING: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
 def _compare(op: str, left: Any, right: Any) -> bool:
     if isinstance(right, tuple):  # a date literal range [start, end)
         start, end = right
         if left is None:
             return op == "!="
-        return {
-            "=": start <= left < end,
-            "!=": not (start <= left < end),
-            "<": left < start,
-            "<=": left < end,
-            ">": left >= end,
-            ">=": left >= start,
-        }[op]
+        inside = bool(start <= left < end)
+        if op in ("=", "!="):
+            return inside == (op == "=")
+        return bool(_ORDERING[op](left, start if op in ("<", ">=") else end))
     if op == "=":
         return bool(left == right)
     if op == "!=":
@@ -647,7 +691,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if left is None or right is None:
         return False
     try:
-        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+        return bool(_PLAIN_ORDERING[op](left, right))
     except TypeError:
         return False
 
@@ -744,5 +788,5 @@ def compile_query(store: Store, soql: str) -> CompiledQuery:
         select=select,
         predicate=predicate,
         index_probe=_index_probe(obj, query.where, text),
-        sort_keys=tuple(sort_keys),  # type: ignore[arg-type]
+        sort_keys=tuple(sort_keys),
     )

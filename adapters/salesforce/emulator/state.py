@@ -41,6 +41,7 @@ class EmulatorSettings:
     session_seconds: float | None = None  # access tokens live forever unless set
     refresh_token_rotation: bool = False
     bulk_chunk_size: int = 10_000
+    bulk_delay_ms: int = 0  # pause per chunk, so tests can watch a job InProgress
     write_error_rate: float = 0.0
     lock_error_rate: float = 0.0
     unavailable_next: int = 0

@@ -182,9 +182,9 @@ def prepare(
         return values, errors
     if creating:
         for field in obj.fields.values():
-            if field.defaulted_on_create and field.createable and values.get(field.name) is None:
-                if field.default_value is not None:
-                    values[field.name] = field.default_value
+            defaulted = field.defaulted_on_create and field.default_value is not None
+            if defaulted and field.createable and values.get(field.name) is None:
+                values[field.name] = field.default_value
             if field.type == "boolean" and field.createable and field.name not in values:
                 values[field.name] = bool(field.default_value)
     missing = [
@@ -195,8 +195,13 @@ def prepare(
         and (values.get(f.name) is None if creating or f.name in values else False)
     ]
     if missing:
-        return values, [ApiError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
-                                 tuple(missing))]  # fmt: skip
+        return values, [
+            ApiError(
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                tuple(missing),
+            )
+        ]
     conflict = unique_conflicts(table, values, None if existing is None else existing["Id"])
     return values, [conflict] if conflict else []
 
@@ -207,8 +212,13 @@ def _check_values(store: Store, obj: ObjectDef, values: Record) -> list[ApiError
             continue
         field = obj.fields[name.lower()]
         if field.is_text and field.length and len(value) > field.length:
-            return [ApiError("STRING_TOO_LONG", f"{_label(field)}: data value too large: {value} (max length={field.length})",
-                             (field.name,))]  # fmt: skip
+            return [
+                ApiError(
+                    "STRING_TOO_LONG",
+                    f"{_label(field)}: data value too large: {value} (max length={field.length})",
+                    (field.name,),
+                )
+            ]
         if field.type == "email" and not _EMAIL.match(value):
             return [
                 ApiError(
@@ -216,8 +226,13 @@ def _check_values(store: Store, obj: ObjectDef, values: Record) -> list[ApiError
                 )
             ]
         if field.type == "picklist" and field.restricted and value not in field.picklist:
-            return [ApiError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                             f"{_label(field)}: bad value for restricted picklist field: {value}", (field.name,))]  # fmt: skip
+            return [
+                ApiError(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{_label(field)}: bad value for restricted picklist field: {value}",
+                    (field.name,),
+                )
+            ]
         if field.type == "reference":
             canonical = normalize_id(value)
             if canonical is None:

@@ -1,0 +1,272 @@
+"""Bulk API 2.0 ingest jobs: the job model and the background processing of uploaded CSV.
+
+A job moves ``Open -> UploadComplete -> InProgress -> JobComplete`` (or ``Failed``/``Aborted``).
+Processing runs as an asyncio task in chunks (``bulk_chunk_size`` rows), yielding to the event loop
+between chunks so polls answer while a large job runs and see ``InProgress``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fieldline.adapters.salesforce.emulator.context import Emulator
+from fieldline.adapters.salesforce.emulator.ids import normalize_id
+from fieldline.adapters.salesforce.emulator.org import FieldDef
+from fieldline.adapters.salesforce.emulator.store import Table, now_iso
+from fieldline.adapters.salesforce.emulator.validation import ApiError, prepare
+
+__all__ = ["DELIMITERS", "OPERATIONS", "Job", "process_job"]
+
+DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
+OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
+TERMINAL = ("JobComplete", "Failed", "Aborted")
+_job_numbers = itertools.count(1)
+
+
+def new_job_id() -> str:
+    return f"7508d0000{next(_job_numbers):06d}AAA"
+
+
+@dataclass(slots=True)
+class Job:
+    """One ingest job and its results (rows keep the uploaded column order)."""
+
+    id: str
+    table: Table
+    operation: str
+    external_id_field: FieldDef | None
+    column_delimiter: str
+    line_ending: str
+    api_version: str
+    created_date: str = field(default_factory=now_iso)
+    state: str = "Open"
+    uploads: list[bytes] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    next_row: int = 0
+    successes: list[tuple[str, bool, int]] = field(default_factory=list)  # (id, created, row index)
+    failures: list[tuple[str, str, int]] = field(default_factory=list)  # (id, sf__Error, row index)
+    error_message: str | None = None
+    started: float | None = None
+    finished: float | None = None
+    modstamp: str = field(default_factory=now_iso)
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.modstamp = now_iso()
+
+    def info(self, *, detailed: bool) -> dict[str, Any]:
+        """The job info JSON (``detailed`` adds the counters a GET returns)."""
+        body: dict[str, Any] = {
+            "id": self.id,
+            "operation": self.operation,
+            "object": self.table.obj.name,
+            "createdById": "0058d000000EMUUSR",
+            "createdDate": self.created_date,
+            "systemModstamp": self.modstamp,
+            "state": self.state,
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": float(self.api_version),
+            "jobType": "V2Ingest",
+            "contentUrl": f"services/data/v{self.api_version}/jobs/ingest/{self.id}/batches",
+            "lineEnding": self.line_ending,
+            "columnDelimiter": self.column_delimiter,
+        }
+        if self.external_id_field is not None:
+            body["externalIdFieldName"] = self.external_id_field.name
+        if detailed:
+            millis = 0
+            if self.started is not None:
+                millis = int(((self.finished or time.monotonic()) - self.started) * 1000)
+            body.update(
+                {
+                    "numberRecordsProcessed": len(self.successes) + len(self.failures),
+                    "numberRecordsFailed": len(self.failures),
+                    "retries": 0,
+                    "totalProcessingTime": millis,
+                    "apiActiveProcessingTime": millis,
+                    "apexProcessingTime": 0,
+                }
+            )
+            if self.error_message:
+                body["errorMessage"] = self.error_message
+        return body
+
+    # -- results ---------------------------------------------------------------------------------
+    def _csv(self, header: list[str], lines: list[list[str]]) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(lines)
+        return out.getvalue()
+
+    def successful_csv(self) -> str:
+        lines = [[i, "true" if c else "false", *self.rows[n]] for i, c, n in self.successes]
+        return self._csv(["sf__Id", "sf__Created", *self.header], lines)
+
+    def failed_csv(self) -> str:
+        lines = [[i, e, *self.rows[n]] for i, e, n in self.failures]
+        return self._csv(["sf__Id", "sf__Error", *self.header], lines)
+
+    def unprocessed_csv(self) -> str:
+        if self.state == "Open" and not self.rows:
+            self.parse()
+        start = self.next_row if self.state in ("Aborted", "Failed") else len(self.rows)
+        if self.state in ("Open", "UploadComplete"):
+            start = 0
+        return self._csv(self.header, self.rows[start:])
+
+    def parse(self) -> None:
+        """Split the uploaded CSV into header and rows (once)."""
+        if self.header:
+            return
+        text = b"".join(self.uploads).decode("utf-8-sig")
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[self.column_delimiter])
+        rows = [row for row in reader if row]
+        if rows:
+            self.header = rows[0]
+            self.rows = rows[1:]
+
+
+def _error_text(error: ApiError) -> str:
+    fields = ",".join(error.fields)
+    return f"{error.code}:{error.message}:{fields} --" if fields else f"{error.code}:{error.message}:--"
+
+
+def _columns(job: Job) -> list[FieldDef] | str:
+    """The field of each column, or the error message that fails the job."""
+    fields: list[FieldDef] = []
+    for name in job.header:
+        field = job.table.obj.field(name.strip())
+        if field is None:
+            return f"InvalidBatch : Field name not found : {name}"
+        fields.append(field)
+    names = {f.name.lower() for f in fields}
+    if job.operation in ("delete", "hardDelete") and names != {"id"}:
+        return "InvalidBatch : The 'delete' batch must contain only 'Id'"
+    if job.operation == "update" and "id" not in names:
+        return "InvalidBatch : Field name not found : Id"
+    if job.operation == "upsert":
+        assert job.external_id_field is not None
+        if job.external_id_field.name.lower() not in names:
+            return f"InvalidBatch : Field name not found : {job.external_id_field.name}"
+    return fields
+
+
+def _process_row(emu: Emulator, job: Job, fields: list[FieldDef], index: int) -> None:
+    row = job.rows[index]
+    store = emu.store
+    table = job.table
+    body: dict[str, Any] = {}
+    for column, raw in zip(fields, row, strict=False):
+        if raw == "":
+            continue  # an empty cell leaves the field alone; #N/A clears it
+        body[column.name] = None if raw == "#N/A" else raw
+    operation = job.operation
+    if operation == "insert":
+        target_id = None
+        created = True
+    else:
+        key_field = job.external_id_field if operation == "upsert" else table.obj.fields["id"]
+        assert key_field is not None
+        key = body.get(key_field.name)
+        if key is None:
+            job.failures.append(
+                (
+                    "",
+                    _error_text(
+                        ApiError("MISSING_ARGUMENT", f"{key_field.name} not specified", (key_field.name,))
+                    ),
+                    index,
+                )
+            )
+            return
+        if key_field.type == "id" and normalize_id(str(key)) is None:
+            job.failures.append(
+                ("", _error_text(ApiError("MALFORMED_ID", f"invalid record id: {key}", ("Id",))), index)
+            )
+            return
+        ids = table.find(key_field.name, key)
+        if len(ids) > 1:
+            error = ApiError(
+                "DUPLICATE_EXTERNAL_ID",
+                f"{key_field.name}: more than one record found for external id field: {ids}",
+            )
+            job.failures.append(("", _error_text(error), index))
+            return
+        if not ids and operation != "upsert":
+            canonical = normalize_id(str(key)) or ""
+            error = (
+                ApiError("ENTITY_IS_DELETED", "entity is deleted")
+                if canonical in table.deleted
+                else ApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+            )
+            job.failures.append((canonical, _error_text(error), index))
+            return
+        target_id = ids[0] if ids else None
+        created = target_id is None
+    fault = emu.write_fault(target_id)
+    if fault is not None:
+        job.failures.append((target_id or "", _error_text(fault), index))
+        return
+    if operation in ("delete", "hardDelete"):
+        assert target_id is not None
+        store.delete(table, target_id)
+        if operation == "hardDelete":
+            table.deleted.pop(target_id, None)
+        job.successes.append((target_id, False, index))
+        return
+    if target_id is None:
+        values, errors = prepare(store, table, body)
+        if not errors:
+            target_id = store.insert(table, values)["Id"]
+    else:
+        values, errors = prepare(store, table, body, existing=table.rows[target_id], ignore=frozenset({"id"}))
+        if not errors:
+            store.update(table, target_id, values)
+    if errors:
+        job.failures.append((target_id or "", _error_text(errors[0]), index))
+        return
+    assert target_id is not None
+    job.successes.append((target_id, created, index))
+
+
+async def process_job(emu: Emulator, job: Job) -> None:
+    """Process an ``UploadComplete`` job to a terminal state (runs as a background task)."""
+    await asyncio.sleep(0)
+    if job.state != "UploadComplete":
+        return
+    job.set_state("InProgress")
+    job.started = time.monotonic()
+    try:
+        job.parse()
+        columns = _columns(job) if job.header else "InvalidBatch : No data was uploaded"
+        if isinstance(columns, str):
+            job.error_message = columns
+            job.set_state("Failed")
+            return
+        chunk = max(1, emu.settings.bulk_chunk_size)
+        delay = emu.settings.bulk_delay_ms / 1000
+        while job.next_row < len(job.rows):
+            end = min(job.next_row + chunk, len(job.rows))
+            for index in range(job.next_row, end):
+                _process_row(emu, job, columns, index)
+            job.next_row = end
+            emu.store.flush()
+            await asyncio.sleep(delay)
+            if job.state != "InProgress":
+                return  # aborted meanwhile
+        if delay:
+            await asyncio.sleep(delay)
+        if job.state == "InProgress":
+            job.set_state("JobComplete")
+    finally:
+        job.finished = time.monotonic()
+        emu.store.flush()
