@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DeadLetter",
+    "EnqueueGroup",
     "EnqueueResult",
     "FailureInfo",
     "Job",
@@ -99,6 +100,15 @@ class EnqueueResult:
     @property
     def accepted(self) -> int:
         return self.queued + self.duplicates + self.ignored
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueGroup:
+    """Events from one request, for a group commit of many requests in one transaction."""
+
+    source: str
+    events: Sequence[SourceEvent]
+    ignored: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +237,11 @@ class JobQueue(Protocol):
         An event whose ``(source, id)`` is already known is acknowledged, not stored again.
         Events whose id is in ``ignored`` are stored as ``ignored`` (recorded, never handed out).
         """
+        ...
+
+    def enqueue_groups(self, groups: Sequence[EnqueueGroup]) -> list[EnqueueResult]:
+        """Like :meth:`enqueue` for several requests at once, committed in one transaction
+        (group commit); one result per group, in order."""
         ...
 
     def claim(self, worker_id: str, *, limit: int = 100, lease_seconds: float = 60.0) -> list[Job]:

@@ -25,6 +25,7 @@ from fieldline.contracts import SourceEvent
 from fieldline.errors import ConfigError, QueueError
 from fieldline.queue import (
     DeadLetter,
+    EnqueueGroup,
     EnqueueResult,
     FailureInfo,
     Job,
@@ -248,42 +249,50 @@ class SQLiteJobQueue:
     def enqueue(
         self, events: Sequence[SourceEvent], *, source: str, ignored: Iterable[str] = ()
     ) -> EnqueueResult:
-        """Store events durably in one transaction (group commit); dedupe by (source, id)."""
-        ignored_ids = frozenset(ignored)
+        """Store events durably in one transaction; dedupe by (source, id)."""
+        return self.enqueue_groups([EnqueueGroup(source, events, frozenset(ignored))])[0]
+
+    def enqueue_groups(self, groups: Sequence[EnqueueGroup]) -> list[EnqueueResult]:
+        """Store several requests' events in one transaction (group commit), one result each."""
         now = self.clock()
-        queued = duplicates = ignored_count = 0
-        job_ids: list[int] = []
+        results: list[EnqueueResult] = []
         with self._transaction() as connection:
-            for event in events:
-                status = JobState.IGNORED if event.id in ignored_ids else JobState.TODO
-                row = connection.execute(
-                    "INSERT INTO fieldline_jobs (source, event_id, event_type, lock_key, payload,"
-                    " occurred_at, status, run_after, enqueued_at, finished_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (source, event_id) DO NOTHING RETURNING id",
-                    (
-                        source,
-                        event.id,
-                        event.type,
-                        event.entity_key,
-                        payload_json(event.payload),
-                        float(event.occurred_at),
-                        status.value,
-                        now,
-                        now,
-                        now if status is JobState.IGNORED else None,
-                    ),
-                ).fetchone()
-                if row is None:
-                    duplicates += 1
-                elif status is JobState.IGNORED:
-                    ignored_count += 1
-                else:
-                    queued += 1
-                    job_ids.append(int(row[0]))
-        return EnqueueResult(
-            queued=queued, duplicates=duplicates, ignored=ignored_count, job_ids=tuple(job_ids)
-        )
+            for group in groups:
+                queued = duplicates = ignored_count = 0
+                job_ids: list[int] = []
+                for event in group.events:
+                    status = JobState.IGNORED if event.id in group.ignored else JobState.TODO
+                    row = connection.execute(
+                        "INSERT INTO fieldline_jobs (source, event_id, event_type, lock_key, payload,"
+                        " occurred_at, status, run_after, enqueued_at, finished_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (source, event_id) DO NOTHING RETURNING id",
+                        (
+                            group.source,
+                            event.id,
+                            event.type,
+                            event.entity_key,
+                            payload_json(event.payload),
+                            float(event.occurred_at),
+                            status.value,
+                            now,
+                            now,
+                            now if status is JobState.IGNORED else None,
+                        ),
+                    ).fetchone()
+                    if row is None:
+                        duplicates += 1
+                    elif status is JobState.IGNORED:
+                        ignored_count += 1
+                    else:
+                        queued += 1
+                        job_ids.append(int(row[0]))
+                results.append(
+                    EnqueueResult(
+                        queued=queued, duplicates=duplicates, ignored=ignored_count, job_ids=tuple(job_ids)
+                    )
+                )
+        return results
 
     # --- consuming ------------------------------------------------------------------------
 

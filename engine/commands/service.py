@@ -1,0 +1,395 @@
+"""``fieldline serve | worker | status | logs | replay``: the webhook service and its queue."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from fieldline.commands._common import load_spec_or_exit
+from fieldline.errors import ConfigError
+
+if TYPE_CHECKING:
+    from fieldline.service.runtime import ServiceContext
+
+DEFAULT_DB = "fieldline.db"
+
+_SPEC = click.option(
+    "--spec",
+    "spec_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The mapping spec (e.g. mappings/passfort-salesforce.yaml).",
+)
+_DB = click.option(
+    "--db",
+    default=DEFAULT_DB,
+    show_default=True,
+    envvar="FIELDLINE_DB",
+    help="The SQLite file holding the queue, run log and sync state (or a queue URL).",
+)
+_BATCH = click.option(
+    "--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000), help="Jobs per claim."
+)
+_MAX_ATTEMPTS = click.option(
+    "--max-attempts",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Attempts before a job becomes a dead letter.",
+)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _db_url(db: str, *, max_attempts: int | None = None) -> str:
+    from fieldline.service.runtime import queue_url
+
+    url = queue_url(db)
+    if max_attempts is not None and url.startswith("sqlite:") and "max_attempts=" not in url:
+        url += ("&" if "?" in url else "?") + f"max_attempts={max_attempts}"
+    return url
+
+
+def _existing_db(db: str) -> str:
+    """Commands that only read the queue refuse a missing file rather than create one."""
+    if "://" not in db and not Path(db).is_file():
+        raise ConfigError(
+            f"no queue database at {db!r}",
+            hint="pass the --db that `fieldline serve` uses (or set FIELDLINE_DB)",
+        )
+    return db
+
+
+def _open_context(
+    spec_path: Path, db: str, *, max_attempts: int, batch_size: int, **worker: Any
+) -> ServiceContext:
+    from fieldline.plugins import get_plugin_manager
+    from fieldline.service.runtime import open_context
+    from fieldline.service.worker import WorkerSettings
+
+    manager = get_plugin_manager()
+    spec = load_spec_or_exit(spec_path, manager)
+    return open_context(
+        spec,
+        _db_url(db, max_attempts=max_attempts),
+        plugin_manager=manager,
+        worker_settings=WorkerSettings(batch_size=batch_size, **worker),
+    )
+
+
+@click.command()
+@_SPEC
+@_DB
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Worker threads in this process (0: only receive; run `fieldline worker` elsewhere).",
+)
+@_BATCH
+@_MAX_ATTEMPTS
+@click.option("--max-body-bytes", default=5 * 1024 * 1024, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"])
+)
+def serve(
+    *,
+    spec_path: Path,
+    db: str,
+    host: str,
+    port: int,
+    workers: int,
+    batch_size: int,
+    max_attempts: int,
+    max_body_bytes: int,
+    log_level: str,
+) -> None:
+    """Receive webhooks at POST /webhooks/SOURCE and apply them to the target.
+
+    Each accepted event is committed to the queue before the 200 answer. Workers (threads here,
+    or `fieldline worker` processes on the same --db) apply events in order per profile, retry
+    transient failures with backoff and keep poison events as dead letters. SIGTERM or Ctrl-C
+    stops receiving, lets in-flight work finish, then exits. GET /status shows the queue.
+    """
+    import uvicorn
+
+    from fieldline.service.app import ServiceSettings
+
+    _configure_logging(log_level)
+    context = _open_context(spec_path, db, max_attempts=max_attempts, batch_size=batch_size)
+    try:
+        app = context.create_app(
+            workers=workers, service_settings=ServiceSettings(max_body_bytes=max_body_bytes)
+        )
+        click.echo(
+            f"fieldline serve: POST http://{host}:{port}/webhooks/{context.source_name} -> {db} "
+            f"({workers} worker thread{'s' if workers != 1 else ''})",
+            err=True,
+        )
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            lifespan="on",
+            log_level=log_level,
+            access_log=False,
+            timeout_graceful_shutdown=30,
+        )
+        uvicorn.Server(config).run()
+    finally:
+        context.close()
+
+
+@click.command()
+@_SPEC
+@_DB
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@_BATCH
+@_MAX_ATTEMPTS
+@click.option(
+    "--lease-seconds", default=120.0, show_default=True, type=click.FloatRange(1), help="Job lease."
+)
+@click.option(
+    "--poll-interval", default=0.25, show_default=True, type=click.FloatRange(0.001), help="Idle wait."
+)
+@click.option("--exit-when-empty", is_flag=True, help="Stop once nothing is waiting (drain, then exit).")
+@click.option(
+    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"])
+)
+def worker(
+    *,
+    spec_path: Path,
+    db: str,
+    workers: int,
+    batch_size: int,
+    max_attempts: int,
+    lease_seconds: float,
+    poll_interval: float,
+    exit_when_empty: bool,
+    log_level: str,
+) -> None:
+    """Apply queued events in a separate process (several may share one --db).
+
+    SIGTERM or Ctrl-C: stop claiming, finish the batch in hand, exit. A worker killed outright
+    loses nothing: its jobs return to the queue when their lease expires.
+    """
+    import os
+
+    _configure_logging(log_level)
+    context = _open_context(
+        spec_path,
+        db,
+        max_attempts=max_attempts,
+        batch_size=batch_size,
+        lease_seconds=lease_seconds,
+        poll_interval=poll_interval,
+    )
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        threads = context.start_workers(workers, stop, prefix=f"worker-{os.getpid()}")
+        while any(thread.is_alive() for thread in threads):
+            if exit_when_empty and not stop.is_set() and context.queue.status().waiting == 0:
+                stop.set()
+            stop.wait(poll_interval if exit_when_empty else 0.5)
+            if stop.is_set():
+                for thread in threads:
+                    thread.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        context.close()
+
+
+@click.command()
+@_DB
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option(
+    "--stalled-after",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds before 'stalled'.",
+)
+@click.option("--dead-letters", "dead_limit", default=20, show_default=True, type=click.IntRange(0))
+def status(db: str, as_json: bool, stalled_after: float, dead_limit: int) -> None:
+    """Show the queue: Empty / Waiting N / Stalled, last processed, recent failures, dead letters.
+
+    Exit status 1 when the queue is stalled (handy for monitoring).
+    """
+    from rich.console import Console
+
+    from fieldline.queue import QueueHealth, open_queue
+    from fieldline.render import print_json
+    from fieldline.service.status import status_renderable
+
+    queue = open_queue(_db_url(_existing_db(db)))
+    try:
+        snapshot = queue.status(stalled_after=stalled_after)
+        dead = queue.dead_letters(dead_limit) if dead_limit else []
+    finally:
+        queue.close()
+    console = Console()
+    if as_json:
+        document: dict[str, Any] = dict(snapshot.as_json())
+        document["dead_letter_jobs"] = [
+            {
+                "job_id": letter.job_id,
+                "event_id": letter.event_id,
+                "type": letter.event_type,
+                "key": letter.lock_key,
+                "attempts": letter.attempts,
+                "error": letter.error,
+                "failed_at": letter.failed_at,
+            }
+            for letter in dead
+        ]
+        print_json(console, document)
+    else:
+        console.print(status_renderable(snapshot, dead))
+    if snapshot.health is QueueHealth.STALLED:
+        sys.exit(1)
+
+
+@click.command()
+@_DB
+@click.option("--profile", help="Only entries for this profile (entity key).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def logs(db: str, profile: str | None, limit: int, as_json: bool) -> None:
+    """Show the run log, newest first: what each event did to each record, and why it failed."""
+    import json
+
+    from rich.console import Console
+
+    from fieldline.service.runtime import _store_path
+    from fieldline.service.status import log_table
+    from fieldline.store import RunStore
+
+    with RunStore(_store_path(_existing_db(db))) as store:
+        entries = store.entries(profile=profile, limit=limit)
+    if as_json:
+        for entry in entries:
+            click.echo(json.dumps(entry.as_json(), default=str, sort_keys=True))
+        return
+    Console().print(log_table(entries))
+
+
+@click.command()
+@_DB
+@click.argument("job_ids", nargs=-1, type=int)
+@click.option("--all", "replay_all", is_flag=True, help="Every dead letter.")
+@click.option("--dry-run", is_flag=True, help="Show the plan each would produce now; requeue nothing.")
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The (fixed) spec: checked before requeueing; needed for --dry-run.",
+)
+@click.option("--keep-attempts", is_flag=True, help="Do not reset the attempt counters.")
+def replay(
+    *,
+    db: str,
+    job_ids: tuple[int, ...],
+    replay_all: bool,
+    dry_run: bool,
+    spec_path: Path | None,
+    keep_attempts: bool,
+) -> None:
+    """Send dead letters back to the queue (e.g. after fixing the spec or the data).
+
+    Give JOB_IDs (see `fieldline status`) or --all. With --dry-run nothing is requeued: each
+    profile is fetched and planned with --spec, and the plan is shown.
+    """
+    from rich.console import Console
+
+    from fieldline.queue import open_queue
+
+    if replay_all == bool(job_ids):
+        raise click.UsageError("give JOB_IDs or --all (not both)")
+    if dry_run and spec_path is None:
+        raise click.UsageError("--dry-run needs --spec to plan with")
+    queue = open_queue(_db_url(_existing_db(db)))
+    console = Console()
+    try:
+        if replay_all:
+            letters = queue.dead_letters(limit=1_000_000)
+        else:
+            known = {letter.job_id: letter for letter in queue.dead_letters(limit=1_000_000)}
+            missing = [job_id for job_id in job_ids if job_id not in known]
+            if missing:
+                states = {job_id: queue.state_of(job_id) for job_id in missing}
+                described = ", ".join(
+                    f"{job_id} ({state.value if state else 'unknown'})" for job_id, state in states.items()
+                )
+                raise ConfigError(
+                    f"not dead letters: {described}", hint="`fieldline status` lists the dead letters"
+                )
+            letters = [known[job_id] for job_id in job_ids]
+        if not letters:
+            console.print("No dead letters to replay.")
+            return
+        if spec_path is not None:
+            _check_or_plan(spec_path, [letter.lock_key for letter in letters], plan=dry_run, console=console)
+        if dry_run:
+            console.print(f"Dry run: {len(letters)} dead letter(s) would be requeued; nothing changed.")
+            return
+        count = queue.requeue(
+            None if replay_all else [letter.job_id for letter in letters], reset_attempts=not keep_attempts
+        )
+        console.print(f"Requeued {count} dead letter(s); workers will apply them in order per profile.")
+    finally:
+        queue.close()
+
+
+def _check_or_plan(spec_path: Path, keys: list[str], *, plan: bool, console: Any) -> None:
+    """Load the spec (exit on problems); with ``plan``, fetch each profile and show its plan."""
+    from fieldline.plugins import get_plugin_manager
+
+    manager = get_plugin_manager()
+    spec = load_spec_or_exit(spec_path, manager)
+    if not plan:
+        return
+    from fieldline.contracts import SourceDocument
+    from fieldline.render import plan_table, summary_table
+    from fieldline.runner import Runner
+    from fieldline.runtime import build_source, build_target
+
+    source = build_source(spec, manager)
+    try:
+        target = build_target(spec, manager)
+        try:
+            documents: list[SourceDocument] = []
+            for key in dict.fromkeys(keys):
+                document = source.fetch(key)
+                if document is None:
+                    console.print(f"profile {key}: the source no longer has it; it would complete as gone")
+                else:
+                    documents.append(document)
+            result = Runner(spec, target, plugin_manager=manager).plan(documents)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    console.print(plan_table(result, title=f"replay plan: {spec.name}"))
+    console.print(summary_table(result.counts()))

@@ -1,0 +1,160 @@
+"""Wiring for ``serve`` and ``worker``: a spec, a queue and a run store -> app and workers."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pluggy
+from starlette.applications import Starlette
+
+from fieldline.contracts import WebhookSource
+from fieldline.errors import ConfigError
+from fieldline.queue import JobQueue, open_queue
+from fieldline.service.app import ServiceSettings, create_app
+from fieldline.service.worker import Worker, WorkerSettings
+from fieldline.spec import Spec
+from fieldline.store import RunStore
+
+__all__ = ["ServiceContext", "open_context", "queue_url"]
+
+
+def queue_url(db: str | Path) -> str:
+    """``--db`` as a queue URL: a plain path means the embedded SQLite backend."""
+    text = str(db)
+    return text if "://" in text else f"sqlite:///{text}"
+
+
+def _store_path(db: str | Path) -> str:
+    text = str(db)
+    if text.startswith("sqlite:///"):
+        return text.removeprefix("sqlite:///").split("?", 1)[0]
+    if "://" in text:
+        raise ConfigError(
+            f"the run log needs a SQLite file, got {text!r}",
+            hint="give --db a file path; other queue backends keep their own run log (not yet)",
+        )
+    return text
+
+
+@dataclass
+class ServiceContext:
+    """Everything ``serve`` and ``worker`` share: build workers and the app from it."""
+
+    spec: Spec
+    plugin_manager: pluggy.PluginManager
+    queue: JobQueue
+    store: RunStore
+    worker_settings: WorkerSettings = field(default_factory=WorkerSettings)
+    runner_batch_size: int = 500
+
+    @property
+    def source_name(self) -> str:
+        if self.spec.source is None:
+            raise ConfigError(f"{self.spec.file or self.spec.name}: the spec has no source")
+        return self.spec.source.adapter
+
+    def make_worker(self, worker_id: str) -> Worker:
+        """A worker with its own source, target and runner (adapters are not shared)."""
+        from fieldline.runner import Runner
+        from fieldline.runtime import build_source, build_target
+
+        source = build_source(self.spec, self.plugin_manager)
+        try:
+            target = build_target(self.spec, self.plugin_manager)
+        except Exception:
+            source.close()
+            raise
+        runner = Runner(
+            self.spec, target, plugin_manager=self.plugin_manager, batch_size=self.runner_batch_size
+        )
+        return Worker(
+            self.queue,
+            self.store,
+            source,
+            runner,
+            worker_id=worker_id,
+            settings=self.worker_settings,
+            resources=(source, target),
+        )
+
+    def start_workers(
+        self, count: int, stop: threading.Event, *, prefix: str, wake: threading.Event | None = None
+    ) -> list[threading.Thread]:
+        """``count`` worker threads running until ``stop`` is set."""
+        threads: list[threading.Thread] = []
+        for index in range(count):
+            worker = self.make_worker(f"{prefix}-{index}")
+            thread = threading.Thread(
+                target=worker.run, args=(stop,), kwargs={"wake": wake}, name=f"fieldline-{worker.worker_id}"
+            )
+            thread.start()
+            threads.append(thread)
+        return threads
+
+    def create_app(
+        self, *, workers: int, service_settings: ServiceSettings | None = None, prefix: str = "serve"
+    ) -> Starlette:
+        """The webhook app; ``workers`` threads start and stop with it (0: receive only)."""
+        from fieldline.runtime import build_source
+
+        source = build_source(self.spec, self.plugin_manager)
+        if not isinstance(source, WebhookSource):
+            source.close()
+            raise ConfigError(
+                f"the source adapter {self.source_name!r} cannot receive webhooks",
+                hint="use `fieldline sync` for sources without webhooks",
+            )
+        stop = threading.Event()
+        wake = threading.Event()
+        threads: list[threading.Thread] = []
+
+        def on_startup() -> None:
+            threads.extend(self.start_workers(workers, stop, prefix=prefix, wake=wake))
+
+        def on_shutdown() -> None:
+            stop.set()
+            wake.set()
+            for thread in threads:
+                thread.join(timeout=60)
+            source.close()
+
+        return create_app(
+            queue=self.queue,
+            source=source,
+            source_name=self.source_name,
+            settings=service_settings,
+            on_startup=on_startup,
+            on_shutdown=on_shutdown,
+            wake=wake,
+        )
+
+    def close(self) -> None:
+        self.queue.close()
+        self.store.close()
+
+
+def open_context(
+    spec: Spec,
+    db: str | Path,
+    *,
+    plugin_manager: pluggy.PluginManager,
+    worker_settings: WorkerSettings | None = None,
+    runner_batch_size: int = 500,
+) -> ServiceContext:
+    """Open the queue and run store at ``db`` (one SQLite file holds both)."""
+    queue = open_queue(queue_url(db), plugin_manager=plugin_manager)
+    try:
+        store = RunStore(_store_path(db))
+    except Exception:
+        queue.close()
+        raise
+    return ServiceContext(
+        spec=spec,
+        plugin_manager=plugin_manager,
+        queue=queue,
+        store=store,
+        worker_settings=worker_settings or WorkerSettings(),
+        runner_batch_size=runner_batch_size,
+    )
