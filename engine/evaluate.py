@@ -130,7 +130,7 @@ def _getter(expression: CompiledExpression, *, missing: bool) -> _Getter:
         (only,) = path
 
         def one(document: Any) -> Any:
-            if type(document) is dict:
+            if isinstance(document, dict):
                 return document.get(only, absent)
             return absent
 
@@ -139,7 +139,7 @@ def _getter(expression: CompiledExpression, *, missing: bool) -> _Getter:
     def walk(document: Any) -> Any:
         current = document
         for key in path:
-            if type(current) is not dict or key not in current:
+            if not isinstance(current, dict) or key not in current:
                 return absent
             current = current[key]
         return current

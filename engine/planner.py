@@ -364,6 +364,9 @@ class _RecordPlanner:
             return self._skip(
                 intent, "exists and mode is create_only", target_id=target_id, matched_by=match.matched_by
             )
+        if existing is None and intent.match and mode is not Mode.DISABLED:
+            if all(key.value is None for key in intent.match):
+                return self._skip(intent, _no_key_reason(intent.match))
         changes, writes = self._changes(intent.fields, existing, resolved)
         if mode is Mode.DISABLED:
             return self._skip(
@@ -471,6 +474,11 @@ class _RecordPlanner:
         if field.strategy is Strategy.IF_EMPTY:
             return Decision.KEPT, _KEPT
         return Decision.NOT_ON_UPDATE, _NOT_ON_UPDATE
+
+
+def _no_key_reason(keys: tuple[MatchKey, ...]) -> str:
+    fields = ", ".join(key.field for key in keys)
+    return f"no match key has a value ({fields}); creating it would duplicate the record on every run"
 
 
 def _version_rank(version: float | None) -> float:

@@ -223,9 +223,22 @@ def documents(draw: st.DrawFn, *, anything: bool = False, max_size: int = 4) -> 
 @st.composite
 def _field_specs(draw: st.DrawFn, match_paths: Sequence[tuple[str, str]]) -> list[FieldSpec]:
     fields: list[FieldSpec] = []
-    # match fields are mapped from the same path, so a created record is found again
+    # Match fields are mapped from the same path, so a created record is found again. With a
+    # fallback chain they are written once (if_empty / on_create): a record found by its second
+    # key must not get its first key rewritten, or the next run would look elsewhere
+    # (docs/planning.md, "Match keys").
+    key_strategies = [Strategy.IF_EMPTY, Strategy.ON_CREATE]
+    if len(match_paths) == 1:
+        key_strategies.append(Strategy.OVERRIDE)
     for target_field, path in match_paths:
-        fields.append(value_field(target_field, path, nulls=draw(st.sampled_from(Nulls))))
+        fields.append(
+            value_field(
+                target_field,
+                path,
+                strategy=draw(st.sampled_from(key_strategies)),
+                nulls=draw(st.sampled_from(Nulls)),
+            )
+        )
     for index in range(draw(st.integers(0, 4))):
         name = f"F{index}__c"
         kind = draw(st.sampled_from(["value", "value", "map", "const", "default"]))
