@@ -108,7 +108,8 @@ class SalesforceClient:
         if self._auth_session is None:
             self._auth_session = self._new_session()
         self._token = fetch_token(self.settings, self._auth_session)
-        self.logins += 1
+        if self._token.renewable:
+            self.logins += 1  # OAuth token requests made (a configured token needs none)
         self._sf = Salesforce(
             instance_url=self._token.instance_url,
             session_id=self._token.access_token.reveal(),
