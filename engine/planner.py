@@ -364,9 +364,13 @@ class _RecordPlanner:
             return self._skip(
                 intent, "exists and mode is create_only", target_id=target_id, matched_by=match.matched_by
             )
-        if existing is None and intent.match and mode is not Mode.DISABLED:
-            if all(key.value is None for key in intent.match):
-                return self._skip(intent, _no_key_reason(intent.match))
+        if (
+            existing is None
+            and intent.match
+            and mode is not Mode.DISABLED
+            and all(key.value is None for key in intent.match)
+        ):
+            return self._skip(intent, _no_key_reason(intent.match))
         changes, writes = self._changes(intent.fields, existing, resolved)
         if mode is Mode.DISABLED:
             return self._skip(

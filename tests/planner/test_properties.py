@@ -88,7 +88,7 @@ def test_disabled_never_writes(case: PlanningCase) -> None:
 @SETTINGS
 @given(planning_cases())
 def test_nulls_skip_never_clears(case: PlanningCase) -> None:
-    intents, _, result = _run(case.spec, case.documents, _target(case))
+    _, _, result = _run(case.spec, case.documents, _target(case))
     for record_plan in result.records:
         for change in record_plan.changes:
             if change.new is None and change.decision is Decision.WRITE:
@@ -154,13 +154,19 @@ def test_any_document_plans_or_fails_with_a_fieldline_error(
     # documents of any shape (the data at the root may not even be an object)
     if docs and data.draw(st.booleans()):
         docs[0] = SourceDocument(docs[0].key, data.draw(json_values()), docs[0].version)
+    failure: FieldlineError | None = None
     try:
         intents = evaluate(spec, docs, normalizers=NORMALIZERS)
         requests = lookup_requests(spec, intents, normalizers=NORMALIZERS)
         result = plan(spec, intents, MemoryTarget().lookup(requests))
     except FieldlineError as exc:  # allowed, but it must say where
-        assert exc.context or "records." in str(exc), exc
+        failure = exc
+    if failure is not None:
+        assert failure.context or "records." in str(failure), failure
         return
     assert len(result.records) == len(intents)
     for record_plan in result.by_action(Action.ERROR):
-        assert record_plan.reasons and record_plan.reasons[0], record_plan
+        assert record_plan.reasons, record_plan
+    for intent in intents:
+        if intent.error is not None:  # says which record, and which field or clause
+            assert intent.error.startswith(f"records.{intent.record}: "), intent.error
