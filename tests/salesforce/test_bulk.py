@@ -1,0 +1,144 @@
+"""Bulk API 2.0 path: above bulk_threshold, results mapped back to their writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
+from fieldline.adapters.salesforce.target import SalesforceTarget
+from fieldline.contracts import Write, WriteOperation
+from tests.salesforce.fakes import FakeTransport, Reply, Seen
+from tests.salesforce.test_client_fakes import DESCRIBE, INSTANCE, PASSWORD_SETTINGS
+
+APP = "PassFort_Application__c"
+
+
+def _upserts(count: int, **fields: Any) -> list[Write]:
+    return [
+        Write(
+            key=f"k{i}",
+            object=APP,
+            operation=WriteOperation.UPSERT,
+            fields={"Application_ID__c": f"bulk-{i}", "Status__c": "Applied", **fields},
+            external_id_field="Application_ID__c",
+        )
+        for i in range(count)
+    ]
+
+
+def _stored(handle: EmulatorHandle) -> dict[str, dict[str, Any]]:
+    return {str(record["Application_ID__c"]): record for record in handle.records(APP)}
+
+
+def test_bulk_upsert_then_update_maps_ids(emulator: EmulatorHandle, make_target: Any) -> None:
+    target = make_target(emulator, bulk_threshold=50)
+    results = target.apply(_upserts(120, Flag__c="x"))
+    assert all(result.ok and result.created for result in results)
+    stored = _stored(emulator)
+    assert len(stored) == 120
+    for i, result in enumerate(results):
+        assert stored[f"bulk-{i}"]["Id"] == result.target_id
+    by_kind = emulator.stats()["by_kind"]
+    assert by_kind["bulk_create_job"] == 1
+    assert by_kind.get("collections_upsert", 0) == 0
+    calls = sum(count for kind, count in by_kind.items() if kind.startswith("bulk_"))
+    assert calls <= 10
+    updates = [
+        Write(
+            key=f"u{i}",
+            object=APP,
+            operation=WriteOperation.UPDATE,
+            fields={"Flag__c": None if i % 2 else "y"},
+            target_id=result.target_id,
+        )
+        for i, result in enumerate(results)
+    ]
+    updated = target.apply(updates)
+    assert all(result.ok and not result.created for result in updated)
+    assert [result.target_id for result in updated] == [result.target_id for result in results]
+    stored = _stored(emulator)
+    assert stored["bulk-0"]["Flag__c"] == "y"
+    assert stored["bulk-1"]["Flag__c"] is None  # "#N/A" clears the field
+    assert emulator.stats()["by_kind"]["bulk_create_job"] == 2
+
+
+def test_bulk_insert_of_identical_rows_gets_distinct_ids(emulator: EmulatorHandle, make_target: Any) -> None:
+    target = make_target(emulator, bulk_threshold=5)
+    writes = [
+        Write(key=f"same{i}", object="Account", operation=WriteOperation.CREATE, fields={"Name": "Twin"})
+        for i in range(8)
+    ]
+    results = target.apply(writes)
+    assert all(result.ok and result.created for result in results)
+    assert len({result.target_id for result in results}) == 8
+    assert len(emulator.records("Account")) == 8
+
+
+def test_bulk_failures_map_to_the_right_keys(emulator: EmulatorHandle, make_target: Any) -> None:
+    emulator.set_faults(write_error_rate=0.25, seed=5)
+    target = make_target(emulator, bulk_threshold=20)
+    results = target.apply(_upserts(200))
+    emulator.set_faults(write_error_rate=0.0)
+    stored = _stored(emulator)
+    failed = [result for result in results if not result.ok]
+    assert 10 < len(failed) < 100
+    for i, result in enumerate(results):
+        assert (f"bulk-{i}" in stored) == result.ok
+        if not result.ok:
+            assert result.error is not None
+            assert result.error.code == "UNKNOWN_EXCEPTION"
+            assert result.error.stage == "target"
+
+
+def test_bulk_lock_errors_are_retried_through_collections(emulator: EmulatorHandle, make_target: Any) -> None:
+    emulator.set_faults(lock_error_rate=0.2, seed=9)
+    target = make_target(emulator, bulk_threshold=20, max_retries=12)
+    results = target.apply(_upserts(100))
+    assert all(result.ok for result in results), [result.error for result in results if not result.ok]
+    assert len(_stored(emulator)) == 100
+    assert emulator.stats()["by_kind"]["collections_upsert"] >= 1
+
+
+def test_failed_job_reports_unprocessed_rows_as_retriable() -> None:
+    def org(seen: Seen) -> Reply:
+        if seen.path.endswith("/oauth2/token"):
+            return 200, {"access_token": "t", "instance_url": INSTANCE}
+        if seen.path.endswith("/describe"):
+            return 200, DESCRIBE
+        if seen.path.endswith("/jobs/ingest") and seen.method == "POST":
+            return 200, {"id": "750x", "state": "Open"}
+        if seen.path.endswith("/batches"):
+            return 201, None
+        if seen.method == "PATCH":
+            return 200, {"id": "750x", "state": "UploadComplete"}
+        if seen.path.endswith("/jobs/ingest/750x"):
+            return 200, {
+                "id": "750x",
+                "state": "Failed",
+                "numberRecordsProcessed": 0,
+                "numberRecordsFailed": 0,
+                "errorMessage": "InvalidBatch: too many retries",
+            }
+        return 404, [{"errorCode": "NOT_FOUND", "message": "no"}]
+
+    slept: list[float] = []
+    transport = FakeTransport(org)
+    target = SalesforceTarget(
+        {"bulk_threshold": 2}, settings=PASSWORD_SETTINGS, transport=transport, sleep=slept.append
+    )
+    writes = [
+        Write(key=f"n{i}", object="Thing__c", operation=WriteOperation.CREATE, fields={"Name": f"n{i}"})
+        for i in range(3)
+    ]
+    results = target.apply(writes)
+    target.close()
+    assert [result.key for result in results] == ["n0", "n1", "n2"]
+    for result in results:
+        assert not result.ok
+        assert result.error is not None
+        assert result.error.code == "UNPROCESSED"
+        assert result.error.retriable
+        assert "too many retries" in result.error.message
+    upload = next(seen for seen in transport.seen if seen.path.endswith("/batches"))
+    assert upload.body == "Name\nn0\nn1\nn2\n"
+    assert slept == [0.25]
