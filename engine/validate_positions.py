@@ -94,13 +94,20 @@ class PositionIndex:
         start = self._line_starts[node.line] + node.col
         # an error at the very end points just after the last visible character
         offset = max(0, min(offset, len(value.rstrip())))
-        index = _source_index(self._text, start, node.style, value, offset)
+        parent_indent = node.key_col if node.key_col is not None else node.col
+        index = _source_index(
+            self._text, start, node.style, value, offset=offset, parent_indent=parent_indent
+        )
         line = bisect.bisect_right(self._line_starts, index) - 1
         return line + 1, index - self._line_starts[line] + 1
 
 
-def _source_index(text: str, start: int, style: str, value: str, offset: int) -> int:
-    """Index in ``text`` of character ``offset`` of the scalar ``value`` that starts at ``start``."""
+def _source_index(text: str, start: int, style: str, value: str, *, offset: int, parent_indent: int) -> int:
+    """Index in ``text`` of character ``offset`` of the scalar ``value`` that starts at ``start``.
+
+    ``parent_indent`` is the indentation of the node holding the scalar (for a block scalar's
+    explicit indentation indicator, ``|2``).
+    """
     index = start
     indent = 0
     if style in ("'", '"'):
@@ -109,8 +116,10 @@ def _source_index(text: str, start: int, style: str, value: str, offset: int) ->
         newline = text.find("\n", index)
         if newline < 0:
             return start
+        header = text[index:newline].split("#", 1)[0]  # "|2-", ">+1", never a comment
+        indicator = next((char for char in header if char.isdigit()), None)
         index = newline + 1
-        indent = _block_indent(text, index)
+        indent = parent_indent + int(indicator) if indicator else _block_indent(text, index)
         index = _skip_indent(text, index, indent)
     consumed = 0
     end = len(text)
