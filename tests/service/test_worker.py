@@ -1,0 +1,195 @@
+"""Workers: one fetch per profile, one sync per batch, every job settled by the rules."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fieldline.errors import (
+    BudgetExhaustedError,
+    EvaluationError,
+    FatalAdapterError,
+    TransientAdapterError,
+)
+from fieldline.queue import JobState
+from fieldline.queue.sqlite import SQLiteJobQueue
+from fieldline.service.worker import Worker, WorkerSettings
+from fieldline.store import RunStore
+from fieldline.testing.queue import FakeClock
+from tests.service.fakes import FakeRunner, FakeSource, event, failed, make_queue
+
+
+class Rig:
+    def __init__(self, directory: Path) -> None:
+        self.clock = FakeClock()
+        self.queue: SQLiteJobQueue = make_queue(directory, self.clock)
+        self.store = RunStore(directory / "q.db", clock=self.clock)
+        self.source = FakeSource(profiles={key: {"name": f"Name {key}"} for key in ("p1", "p2", "p3")})
+        self.runner = FakeRunner()
+        self.worker = Worker(
+            self.queue,
+            self.store,
+            self.source,
+            self.runner,
+            worker_id="w1",
+            settings=WorkerSettings(batch_size=50, fetch_concurrency=2, budget_pause=120),
+            resources=(self.source,),
+        )
+
+    def state(self, job_id: int) -> JobState | None:
+        return self.queue.state_of(job_id)
+
+    def close(self) -> None:
+        self.queue.close()
+        self.store.close()
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    built = Rig(tmp_path)
+    yield built
+    built.close()
+
+
+def test_batch_fetches_each_profile_once_and_syncs_once(rig: Rig) -> None:
+    result = rig.queue.enqueue(
+        [event("e1", "p1", 100), event("e2", "p2", 100), event("e3", "p1", 105, application_id="a1")],
+        source="fake",
+    )
+    batch = rig.worker.run_once()
+    assert (batch.completed, batch.handled) == (3, 3)
+    assert sorted(rig.source.fetched) == ["p1", "p2"]
+    [documents] = rig.runner.calls
+    assert {document.key: document.version for document in documents} == {"p1": 105.0, "p2": 100.0}
+    assert all(rig.state(job_id) is JobState.DONE for job_id in result.job_ids)
+    assert rig.store.applied_versions(["p1", "p2"]) == {"p1": 105.0, "p2": 100.0}
+    assert rig.store.application_version("a1") == 105.0
+    [entry] = rig.store.entries(profile="p1")
+    assert (entry.action, entry.target_id, entry.event_ids) == ("update", "001p1", ("e1", "e3"))
+    assert entry.written == {"Name": "Name p1", "Api_Token__c": "***"}, "secrets never reach the log"
+
+
+def test_older_event_than_applied_is_completed_as_stale_without_writing(rig: Rig) -> None:
+    rig.store.record([], applied={"p1": 200.0})
+    [stale_id, fresh_id] = rig.queue.enqueue(
+        [event("old", "p1", 150), event("new", "p1", 200)], source="fake"
+    ).job_ids
+    batch = rig.worker.run_once()
+    assert (batch.stale, batch.completed) == (1, 1)
+    assert rig.queue.note_of(stale_id) == "stale"
+    assert rig.queue.note_of(fresh_id) == "applied"
+    assert [document.key for document in rig.runner.calls[0]] == ["p1"]
+    assert "stale" in [entry.action for entry in rig.store.entries(profile="p1")]
+
+
+def test_only_stale_events_never_reach_source_or_target(rig: Rig) -> None:
+    rig.store.record([], applied={"p1": 200.0})
+    rig.queue.enqueue([event("old", "p1", 150)], source="fake")
+    assert rig.worker.run_once().stale == 1
+    assert rig.source.fetched == []
+    assert rig.runner.calls == []
+
+
+def test_transient_fetch_error_retries_that_profile_only(rig: Rig) -> None:
+    rig.source.errors["p2"] = TransientAdapterError("PassFort answered 503", retry_after=40)
+    ids = rig.queue.enqueue([event("e1", "p1"), event("e2", "p2")], source="fake").job_ids
+    batch = rig.worker.run_once()
+    assert (batch.completed, batch.retried) == (1, 1)
+    assert rig.state(ids[0]) is JobState.DONE
+    assert rig.state(ids[1]) is JobState.TODO
+    rig.clock.advance(39)
+    assert rig.queue.claim("other", limit=5) == [], "Retry-After is honoured"
+    assert "PassFort answered 503" in rig.queue.status().recent_failures[0].error
+
+
+def test_profile_gone_from_source_completes_as_gone(rig: Rig) -> None:
+    [job_id] = rig.queue.enqueue([event("e1", "deleted")], source="fake").job_ids
+    assert rig.worker.run_once().gone == 1
+    assert rig.queue.note_of(job_id) == "gone"
+    assert rig.runner.calls == []
+
+
+def test_transient_target_error_retries_the_batch_after_retry_after(rig: Rig) -> None:
+    rig.runner.raises = TransientAdapterError("REQUEST_LIMIT_EXCEEDED", retry_after=30)
+    ids = rig.queue.enqueue([event("e1", "p1"), event("e2", "p2")], source="fake").job_ids
+    assert rig.worker.run_once().retried == 2
+    rig.clock.advance(29)
+    assert rig.worker.run_once().handled == 0
+    rig.clock.advance(600)
+    rig.runner.raises = None
+    assert rig.worker.run_once().completed == 2
+    assert [rig.state(job_id) for job_id in ids] == [JobState.DONE, JobState.DONE]
+
+
+def test_budget_exhausted_puts_jobs_back_and_pauses(rig: Rig) -> None:
+    rig.runner.raises = BudgetExhaustedError("daily API limit reached")
+    ids = rig.queue.enqueue([event("e1", "p1")], source="fake").job_ids
+    batch = rig.worker.run_once()
+    assert (batch.released, batch.paused) == (1, True)
+    assert rig.state(ids[0]) is JobState.TODO
+    rig.clock.advance(121)
+    rig.runner.raises = None
+    [job] = rig.queue.claim("w2", limit=1)
+    assert job.attempts == 1, "a budget pause does not use up an attempt"
+
+
+def test_record_errors_dead_letter_or_retry_per_profile(rig: Rig) -> None:
+    rig.runner.rules["p1"] = failed("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Status__c", retriable=False)
+    rig.runner.rules["p2"] = failed("UNABLE_TO_LOCK_ROW", retriable=True)
+    ids = rig.queue.enqueue([event("e1", "p1"), event("e2", "p2"), event("e3", "p3")], source="fake").job_ids
+    batch = rig.worker.run_once()
+    assert (batch.dead, batch.retried, batch.completed) == (1, 1, 1)
+    assert [rig.state(job_id) for job_id in ids] == [JobState.DEAD, JobState.TODO, JobState.DONE]
+    [dead] = rig.queue.dead_letters()
+    assert "Status__c" in dead.error
+    assert dead.error.startswith("application p1[0]:")
+    assert rig.store.applied_version("p1") is None, "a failed profile's version does not move"
+    assert [entry.action for entry in rig.store.entries(profile="p1")] == ["error"]
+
+
+@pytest.mark.parametrize(
+    ("error", "state"),
+    [
+        pytest.param(FatalAdapterError("INVALID_SESSION_ID"), JobState.DEAD, id="fatal-dead-letter"),
+        pytest.param(EvaluationError("boom"), JobState.TODO, id="fieldline-error-retried"),
+        pytest.param(RuntimeError("bug"), JobState.TODO, id="unexpected-retried"),
+    ],
+)
+def test_runner_exceptions_never_lose_jobs(rig: Rig, error: Exception, state: JobState) -> None:
+    rig.runner.raises = error
+    [job_id] = rig.queue.enqueue([event("e1", "p1")], source="fake").job_ids
+    rig.worker.run_once()
+    assert rig.state(job_id) is state
+    assert rig.queue.status().recent_failures[0].error.endswith(str(error))
+
+
+def test_settling_after_the_lease_was_taken_back_does_not_double_settle(rig: Rig) -> None:
+    [job_id] = rig.queue.enqueue([event("e1", "p1")], source="fake").job_ids
+    jobs = rig.queue.claim("w1", limit=5, lease_seconds=10)
+    rig.clock.advance(11)
+    [taken] = rig.queue.claim("w2", limit=5, lease_seconds=60)
+    batch = rig.worker.process(jobs)
+    assert (batch.completed, batch.lost) == (0, 1)
+    assert rig.state(job_id) is JobState.DOING
+    assert rig.queue.complete([taken]) == [job_id]
+
+
+def test_run_loop_stops_on_request_and_closes_its_adapters(rig: Rig) -> None:
+    rig.queue.enqueue([event(f"e{i}", f"p{i % 3 + 1}") for i in range(10)], source="fake")
+    stop = threading.Event()
+    wake = threading.Event()
+    thread = threading.Thread(target=rig.worker.run, args=(stop,), kwargs={"wake": wake})
+    thread.start()
+    for _ in range(500):
+        if rig.queue.status().counts.get(JobState.DONE) == 10:
+            break
+        wake.wait(0.01)
+    stop.set()
+    wake.set()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert rig.queue.status().counts.get(JobState.DONE) == 10
+    assert rig.source.closed
