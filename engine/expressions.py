@@ -526,7 +526,8 @@ class _Compiler:
 
     def __init__(self, registry: FunctionRegistry) -> None:
         self.registry = registry
-        self.needs_root = False
+        self.needs_root = False  # a function reads current_root(): bind the searched document
+        self.may_raise = False  # a function or a zero-step slice can raise EvaluationError
 
     def compile(self, node: dict[str, Any]) -> Evaluator:
         method: Callable[[dict[str, Any]], Evaluator] = getattr(self, f"_{node['type']}")
@@ -565,6 +566,7 @@ class _Compiler:
     def _slice(self, node: dict[str, Any]) -> Evaluator:
         start, stop, step = node["children"]
         if step == 0:
+            self.may_raise = True
 
             def zero_step(value: Any) -> Any:
                 if not isinstance(value, list):
@@ -670,24 +672,13 @@ class _Compiler:
                 return None
             return [part(value) for part in parts]
 
+        paths = [_plain_path(child) for child in node["children"]]
+        if all(path is not None for path in paths):
+            return _generated_select(paths, None, select_list)
         return select_list
 
     def _multi_select_dict(self, node: dict[str, Any]) -> Evaluator:
         pairs = [(child["value"], child["children"][0]) for child in node["children"]]
-        if all(child["type"] == "field" for _, child in pairs):
-            # {a: x, b: y} of plain fields: one dict comprehension over the source dict.
-            names = tuple((key, child["value"]) for key, child in pairs)
-
-            def select_fields(value: Any) -> Any:
-                if value is None:
-                    return None
-                try:
-                    get = value.get
-                except AttributeError:
-                    return dict.fromkeys((key for key, _ in names), None)
-                return {key: get(name) for key, name in names}
-
-            return select_fields
         compiled = tuple((key, self.compile(child)) for key, child in pairs)
 
         def select_dict(value: Any) -> Any:
@@ -695,6 +686,9 @@ class _Compiler:
                 return None
             return {key: part(value) for key, part in compiled}
 
+        paths = [_plain_path(child) for _, child in pairs]
+        if all(path is not None for path in paths):
+            return _generated_select(paths, [key for key, _ in pairs], select_dict)
         return select_dict
 
     def _key_val_pair(self, node: dict[str, Any]) -> Evaluator:
@@ -767,6 +761,7 @@ class _Compiler:
         function = self.registry.lookup(name)
         if function is None:  # compile_expression checks names first; kept for direct callers
             raise EvaluationError(f"unknown function '{name}()'", reason="unknown-function")
+        self.may_raise = True
         if function.needs_root:
             self.needs_root = True
         arguments = tuple(self.compile(child) for child in node["children"])
@@ -834,6 +829,54 @@ def _field_path(keys: tuple[str, ...]) -> Evaluator:
         return value
 
     return field_n
+
+
+def _rest_of_path(value: Any, keys: tuple[str, ...]) -> Any:
+    """The generic ``.get`` walk, for generated code that met something other than a dict."""
+    try:
+        for key in keys:
+            value = value.get(key)
+    except AttributeError:
+        return None
+    return value
+
+
+def _generated_select(
+    paths: Sequence[list[str] | None], keys: list[str] | None, generic: Evaluator
+) -> Evaluator:
+    """``{k: a.b, ...}`` or ``[a.b, ...]`` of plain paths as one generated Python function.
+
+    The hot shape of a mapping (many fields read from one document) becomes a single dict or
+    list display of ``dict.get`` calls. Anything that is not exactly a ``dict`` on the way
+    takes the generic closures, so semantics stay jmespath's.
+    """
+    counter = itertools.count()
+
+    def path_code(base: str, path: list[str]) -> str:
+        lookup = f"{base}.get({path[0]!r})"
+        if len(path) == 1:
+            return lookup
+        temp = f"_t{next(counter)}"
+        rest = tuple(path[1:])
+        return (
+            f"({path_code(temp, path[1:])} if type({temp} := {lookup}) is dict else _rest({temp}, {rest!r}))"
+        )
+
+    values = [path_code("value", path) for path in paths if path is not None]
+    if keys is None:
+        display = "[" + ", ".join(values) + "]"
+    else:
+        display = "{" + ", ".join(f"{key!r}: {code}" for key, code in zip(keys, values, strict=True)) + "}"
+    source = (
+        "def select(value):\n"
+        "    if type(value) is not dict:\n"
+        "        return generic(value)\n"
+        f"    return {display}\n"
+    )
+    namespace: dict[str, Any] = {"generic": generic, "_rest": _rest_of_path, "dict": dict, "type": type}
+    exec(compile(source, "<fieldline multiselect>", "exec"), namespace)
+    selector: Evaluator = namespace["select"]
+    return selector
 
 
 def _missing_path(keys: tuple[str, ...]) -> Evaluator:
@@ -940,52 +983,33 @@ def _plain_path(node: dict[str, Any]) -> list[str] | None:
 
 @dataclass(frozen=True, slots=True)
 class CompiledExpression:
-    """A parsed JMESPath expression bound to its function registry, compiled to closures."""
+    """A parsed JMESPath expression bound to its function registry, compiled to closures.
+
+    ``search(document)`` evaluates with JMESPath semantics and raises :class:`EvaluationError`
+    (naming the expression) on type and value errors. ``search_or_missing(document)`` is the
+    same, but gives ``MISSING`` when a plain field path (``a.b.c``) names an absent key.
+
+    Both are callables chosen once, at compile time, for the expression's shape (no function
+    call can fail in ``a.b``, so its ``search`` is the bare closure): they are attributes, not
+    methods, so a hot loop pays one Python call per document.
+    """
 
     text: str
     parsed: Any
     registry: FunctionRegistry
-    evaluator: Evaluator = field(default=_identity, compare=False, repr=False)
-    missing_evaluator: Evaluator | None = field(default=None, compare=False, repr=False)
-    needs_root: bool = field(default=False, compare=False, repr=False)
-    compiled: bool = field(default=False, compare=False, repr=False)
+    search: Evaluator = field(init=False, repr=False, compare=False)
+    search_or_missing: Evaluator = field(init=False, repr=False, compare=False)
+    needs_root: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.compiled:
-            return
-        # Built directly from a parsed tree (not through compile_expression): compile now.
+        _check_functions(self.text, self.parsed, self.registry)
         compiler = _Compiler(self.registry)
         evaluator = compiler.compile(self.parsed)
+        search = _guarded(evaluator, self.text, needs_root=compiler.needs_root, may_raise=compiler.may_raise)
         path = _plain_path(self.parsed)
-        object.__setattr__(self, "evaluator", evaluator)
-        object.__setattr__(self, "missing_evaluator", None if path is None else _missing_path(tuple(path)))
+        object.__setattr__(self, "search", search)
+        object.__setattr__(self, "search_or_missing", search if path is None else _missing_path(tuple(path)))
         object.__setattr__(self, "needs_root", compiler.needs_root)
-        object.__setattr__(self, "compiled", True)
-
-    def search(self, document: Any) -> Any:
-        """Evaluate with JMESPath semantics. Raises :class:`EvaluationError` on type errors."""
-        try:
-            if self.needs_root:
-                token = _search_root.set(document)
-                try:
-                    return self.evaluator(document)
-                finally:
-                    _search_root.reset(token)
-            return self.evaluator(document)
-        except EvaluationError as exc:
-            if "expression" in exc.context:
-                raise
-            raise _located(exc, self.text) from exc
-        except RecursionError as exc:
-            raise EvaluationError(
-                f"expression {self.text!r} nests too deeply for this document", expression=self.text
-            ) from exc
-
-    def search_or_missing(self, document: Any) -> Any:
-        """Like :meth:`search`, but ``MISSING`` when a plain field path is absent."""
-        if self.missing_evaluator is not None:
-            return self.missing_evaluator(document)
-        return self.search(document)
 
     def search_reference(self, document: Any) -> Any:
         """Evaluate with jmespath's own tree interpreter (slow; for tests and benchmarks)."""
@@ -993,6 +1017,26 @@ class CompiledExpression:
             return self.registry.interpreter.visit(self.parsed, document)
         except jmespath_exceptions.JMESPathError as exc:
             raise EvaluationError(f"expression {self.text!r} failed: {exc}", expression=self.text) from exc
+
+
+def _guarded(evaluator: Evaluator, text: str, *, needs_root: bool, may_raise: bool) -> Evaluator:
+    """``evaluator`` with what this expression needs around it, and nothing more."""
+    if not needs_root and not may_raise:
+        return evaluator
+
+    def search(document: Any) -> Any:
+        token = _search_root.set(document) if needs_root else None
+        try:
+            return evaluator(document)
+        except EvaluationError as exc:
+            if "expression" in exc.context:
+                raise
+            raise _located(exc, text) from exc
+        finally:
+            if token is not None:
+                _search_root.reset(token)
+
+    return search
 
 
 def _located(exc: EvaluationError, text: str) -> EvaluationError:
@@ -1013,19 +1057,7 @@ def compile_expression(text: str, registry: FunctionRegistry) -> CompiledExpress
     functions (with a 'did you mean' hint) and calls with the wrong number of arguments.
     """
     parsed = _parse(text)
-    _check_functions(text, parsed, registry)
-    compiler = _Compiler(registry)
-    evaluator = compiler.compile(parsed)
-    path = _plain_path(parsed)
-    return CompiledExpression(
-        text=text,
-        parsed=parsed,
-        registry=registry,
-        evaluator=evaluator,
-        missing_evaluator=None if path is None else _missing_path(tuple(path)),
-        needs_root=compiler.needs_root,
-        compiled=True,
-    )
+    return CompiledExpression(text=text, parsed=parsed, registry=registry)
 
 
 def _parse(text: str) -> Any:

@@ -199,3 +199,14 @@ def test_literals_are_not_confused_with_nodes(registry: FunctionRegistry) -> Non
     # A JSON literal that looks like an AST node must not be checked as a function call.
     literal = '`{"type": "function_expression", "value": "nope", "children": []}`'
     assert compile_expression(literal, registry).search(None)["value"] == "nope"
+
+
+def test_generated_multiselect_keeps_odd_keys_and_non_dict_steps(registry: FunctionRegistry) -> None:
+    text = """{"it's": a.b, "quote\\"d": a, "new\\nline": c.d.e, plain: a.b.c}"""
+    expression = compile_expression(text, registry)
+    document = {"a": {"b": [1]}, "c": {"d": "text"}}
+    expected = {"it's": [1], 'quote"d': {"b": [1]}, "new\nline": None, "plain": None}
+    assert expression.search(document) == expected
+    assert expression.search_reference(document) == expected
+    assert expression.search(None) is None
+    assert expression.search([1]) == dict.fromkeys(expected)

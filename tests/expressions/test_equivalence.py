@@ -35,7 +35,8 @@ EXPRESSIONS = (
     "a || b", "a && b", "!a", "!!a", "a || b && c", "(a || b).c", "!(a == b)",
     # multiselects and pipes
     "[a, b]", "{x: a, y: b}", "{x: a.b, y: c[0]}", "a.[b, c]", "a.{x: b}", "a | b", "a[*] | [0]",
-    "a[*].[b, c]", "a[*].{x: b}", "[a, b][]",
+    "a[*].[b, c]", "a[*].{x: b}", "[a, b][]", "{x: a.b.c, y: foo.bar, z: a, x2: b.a.c.b}",
+    "[a.b, b.c.a, c]", "a[*].{x: b.c, y: a}", '{"a b": a, "\\"": b.c}',
     # JMESPath functions
     "length(a)", "keys(a)", "values(a)", "type(a)", "to_string(a)", "to_number(a)", "to_array(a)",
     "not_null(a, b, c)", "sort(a)", "sum(a)", "avg(a)", "max(a)", "min(a)", "reverse(a)",
