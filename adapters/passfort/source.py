@@ -89,12 +89,20 @@ class PassFortSource:
     def from_options(
         cls, options: Mapping[str, Any], *, environ: Mapping[str, str] | None = None
     ) -> PassFortSource:
-        """Build from spec ``options``; credentials from the environment or config file."""
+        """Build from spec ``options``; credentials from the environment or config file.
+
+        A relative ``profile_ids_file`` is resolved against the spec's folder.
+        """
+        from fieldline.runtime import spec_directory
+
+        ids_file = options.get("profile_ids_file")
+        if ids_file is not None and not Path(ids_file).is_absolute():
+            ids_file = spec_directory() / ids_file
         return cls(
             load_settings(options, environ=environ),
             events=options.get("events"),
             profile_ids=options.get("profile_ids"),
-            profile_ids_file=options.get("profile_ids_file"),
+            profile_ids_file=ids_file,
             concurrency=int(options.get("concurrency", 4)),
         )
 
