@@ -130,4 +130,7 @@ def describe(object_name: str, spec_path: Path | None, target_name: str | None, 
         return
     from rich.console import Console
 
-    Console().print(render_description(description))
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 200))  # piped: keep long API names whole
+    console.print(render_description(description))
