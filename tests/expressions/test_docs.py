@@ -80,9 +80,16 @@ def test_documented_normalizer_examples(name: str) -> None:
 
 
 def test_plugin_example_works() -> None:
-    (source,) = _blocks("python")
+    (source,) = [block for block in _blocks("python") if "@hookimpl" in block]
     plugin = types.ModuleType("docs_example_plugin")
     exec(compile(source, str(DOC), "exec"), plugin.__dict__)
     registry = function_registry(get_plugin_manager(load_entrypoints=False, plugins=(plugin,)))
     assert compile_expression("initials(name)", registry).search({"name": "Jane Mary Doe"}) == "JMD"
     assert compile_expression("initials(name)", registry).search({}) is None
+
+
+def test_python_api_example_works() -> None:
+    (source,) = [block for block in _blocks("python") if "compile_expression(" in block]
+    namespace: dict[str, Any] = {}
+    exec(compile(source, str(DOC), "exec"), namespace)
+    assert namespace["expression"].search({"customer": {"email": "Jane@Example.com"}}) == "jane@example.com"
