@@ -48,7 +48,8 @@ def check_against_target(
     Raises :class:`~fieldline.errors.AdapterError` when the target cannot be reached (not a
     problem of the spec).
     """
-    return _TargetChecker(spec, target, positions, file).check()
+    problems = _TargetChecker(spec, target, positions, file).check()
+    return sorted(problems, key=lambda problem: (problem.line or 0, problem.col or 0))
 
 
 class _TargetChecker:
@@ -235,7 +236,8 @@ def _value_problem(value: Any, found: FieldDescription) -> str | None:
     if kind == "boolean" and not isinstance(value, bool):
         return f"{found.name} is a boolean field; {shown} is not true or false"
     if kind in _NUMBER_TYPES and (isinstance(value, bool) or not isinstance(value, int | float)):
-        return f"{found.name} is a {kind} field; {shown} is not a number"
+        article = "an" if kind[:1] in "aeiou" else "a"
+        return f"{found.name} is {article} {kind} field; {shown} is not a number"
     if kind == "date" and not (isinstance(value, str) and _DATE.match(value)):
         return f"{found.name} is a date field; {shown} is not a YYYY-MM-DD date"
     if kind == "datetime" and not (isinstance(value, str) and _DATETIME.match(value)):
