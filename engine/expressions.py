@@ -2,18 +2,20 @@
 
 Public surface (kept stable for the loader, validator and planner):
 
-- :class:`FunctionRegistry` - the extra JMESPath functions (from the ``register_functions`` hook).
+- :class:`FunctionRegistry` - JMESPath's functions plus the extras from ``register_functions``.
+- :class:`JmespathFunction` - one function: name, callable, per-argument JMESPath types.
 - :func:`compile_expression` - parse text into a :class:`CompiledExpression` or raise a located
   :class:`~fieldline.errors.ExpressionError` (syntax errors, unknown functions, wrong arity).
-- :meth:`CompiledExpression.search` - JMESPath semantics (missing and null both give ``None``).
-- :meth:`CompiledExpression.search_or_missing` - the same, but ``MISSING`` when a plain field
+- ``CompiledExpression.search(doc)`` - JMESPath semantics (missing and null both give ``None``).
+- ``CompiledExpression.search_or_missing(doc)`` - the same, but ``MISSING`` when a plain field
   path names a key the document does not have, so the planner can tell "absent" from "null".
 - :func:`document_scope` - binds the whole source document for ``root()`` while a ``for_each``
   element is being evaluated; :func:`current_root` reads it (for functions such as ``root()``).
 
 Evaluation does not walk the jmespath AST per document: nested closures are built once per
-expression (see ``_Compiler``), which is several times faster than
-``TreeInterpreter.visit`` and gives the same results on the whole JMESPath compliance suite.
+expression (``_Compiler``), and multiselects of plain paths become one generated function.
+That is about 10x faster than ``TreeInterpreter.visit`` and gives the same results on the
+whole JMESPath compliance suite (``tests/expressions/test_compliance.py``).
 """
 
 from __future__ import annotations
