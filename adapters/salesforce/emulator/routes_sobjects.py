@@ -93,11 +93,12 @@ def parse_fields(table: Table, raw: str | None) -> list[str] | None:
     return names
 
 
-def find_live(emu: Emulator, table: Table, record_id: str) -> Record:
+def find_live(emu: Emulator, table: Table, record_id: str, *, writing: bool = True) -> Record:
+    """The live record ``record_id``; 404 ``NOT_FOUND``, or ``ENTITY_IS_DELETED`` when writing one in the bin."""
     canonical = normalize_id(record_id)
     record = table.rows.get(canonical) if canonical else None
     if record is None:
-        if canonical and canonical in table.deleted:
+        if writing and canonical and canonical in table.deleted:
             raise ApiFailure(404, ApiError("ENTITY_IS_DELETED", "entity is deleted"))
         raise not_found()
     return record
@@ -151,7 +152,7 @@ def create_one(emu: Emulator, table: Table, body: dict[str, Any]) -> Response:
 async def sobject_get(request: Request, emu: Emulator) -> Response:
     table = get_table(emu, request.path_params["obj"])
     fields = parse_fields(table, request.query_params.get("fields"))
-    record = find_live(emu, table, request.path_params["record_id"])
+    record = find_live(emu, table, request.path_params["record_id"], writing=False)
     return json_response(render_record(table.obj, record, version_of(request), fields))
 
 
