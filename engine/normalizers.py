@@ -9,6 +9,7 @@ every normalizer is idempotent: ``n(n(x)) == n(x)`` (property-tested).
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -28,8 +29,10 @@ _NOT_DIGITS = re.compile(r"[^0-9]")
 
 
 def _scalar_key(value: Any) -> Any:
-    """Numbers stay keys as they are; booleans, containers and null are never keys."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    """Numbers stay keys as they are; booleans, containers, null, NaN and infinities never are."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
         return value
     return None
 

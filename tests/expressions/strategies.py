@@ -54,6 +54,6 @@ normalizer_inputs: st.SearchStrategy[Any] = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(),
-    st.floats(allow_nan=False),
+    st.floats(),
     st.lists(st.none(), max_size=1),
 )
