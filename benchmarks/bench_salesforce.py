@@ -1,0 +1,188 @@
+"""Salesforce API calls per sync, counted by the emulator (``api_usage``: OAuth not included).
+
+- ``sf_calls_first_sync_per_1000``: 1,000 PassFort-shaped profiles (1 Account + 2 applications
+  each; half the Accounts already exist) synced through the runner (batches of 1,000).
+  Target <= 30.
+- ``sf_calls_resync_unchanged_per_1000``: the same profiles again from a fresh process-like
+  start (new adapter, so describes count too); nothing changed, so no writes. Target <= 15.
+- ``sf_writes_resync_unchanged``: records written by that re-sync (must be 0).
+- ``sf_calls_first_sync_batch500_per_1000``: the first sync with the CLI's default batch size.
+- ``sf_calls_bulk_100k``: 100,000 application upserts through Bulk API 2.0 (one object).
+  Target <= 10. ``sf_bulk_100k_seconds``: wall time of that apply.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
+from fieldline.adapters.salesforce.settings import AuthMethod, SalesforceSettings
+from fieldline.adapters.salesforce.target import SalesforceTarget
+from fieldline.config import Secret
+from fieldline.contracts import SourceDocument, Write, WriteOperation
+from fieldline.loader import load_spec_text
+from fieldline.plugins import get_plugin_manager
+from fieldline.runner import Runner
+
+PROFILES = 1000
+BULK_RECORDS = 100_000
+ORG_FILE = "mappings/passfort-salesforce.org.yaml"
+
+SPEC = """
+fieldline: 1
+name: bench-passfort-salesforce
+target: {adapter: salesforce}
+records:
+  - name: applicant
+    object: Account
+    match:
+      - {field: Id, value: customer_ref}
+      - {field: PassFort_Profile_Id__c, value: id}
+    fields:
+      PassFort_Profile_Id__c: id
+      Name: {value: display_name, strategy: if_empty}
+      BillingCountry: collected_data.metadata.country_of_incorporation
+  - name: application
+    object: PassFort_Application__c
+    for_each: applications[]
+    match:
+      - {field: Application_ID__c, value: id}
+    fields:
+      Application_ID__c: id
+      Name: {value: product.name, strategy: on_create}
+      Status__c:
+        value: status
+        map: {APPLIED: Applied, IN_REVIEW: In review, APPROVED: Approved}
+      Flag__c: {value: flag, nulls: clear}
+      Product_Name__c: product.name
+      Product_Alias__c: product.alias
+      Applicant__c: {ref: applicant}
+"""
+
+
+def _settings(handle: EmulatorHandle) -> SalesforceSettings:
+    return SalesforceSettings(
+        emulator_url=handle.url,
+        auth=AuthMethod.PASSWORD,
+        username=handle.username,
+        password=Secret(handle.password),
+        security_token=Secret(handle.security_token),
+        client_id=handle.client_id,
+        client_secret=Secret(handle.client_secret),
+    )
+
+
+def _profiles() -> list[SourceDocument]:
+    documents = []
+    for index in range(PROFILES):
+        profile_id = str(uuid.UUID(int=index + 1))
+        applications = [
+            {
+                "id": str(uuid.UUID(int=10**9 + index * 2 + offset)),
+                "product": {"name": f"Product {offset}", "alias": f"product_{offset}"},
+                "status": ("APPLIED", "IN_REVIEW", "APPROVED")[(index + offset) % 3],
+                "flag": "AUTOMATING" if offset else None,
+            }
+            for offset in range(2)
+        ]
+        data = {
+            "id": profile_id,
+            "display_name": f"Company {index}",
+            "collected_data": {"metadata": {"country_of_incorporation": "GBR"}},
+            "applications": applications,
+        }
+        documents.append(SourceDocument(key=profile_id, data=data))
+    return documents
+
+
+def _preexisting(target: SalesforceTarget, documents: list[SourceDocument]) -> None:
+    writes = [
+        Write(
+            key=document.key,
+            object="Account",
+            operation=WriteOperation.CREATE,
+            fields={"Name": f"Existing {document.key[:8]}", "PassFort_Profile_Id__c": document.key},
+        )
+        for document in documents[::2]
+    ]
+    results = target.apply(writes)
+    if not all(result.ok for result in results):
+        raise RuntimeError("could not seed the pre-existing Accounts")
+
+
+def _sync(handle: EmulatorHandle, documents: list[SourceDocument], batch_size: int) -> tuple[int, int, bool]:
+    """(API calls, records written, every record ok) for one sync with a fresh adapter."""
+    spec = load_spec_text(SPEC)
+    target = SalesforceTarget({}, settings=_settings(handle))
+    handle.reset_stats()
+    try:
+        report = Runner(spec, target, plugin_manager=get_plugin_manager(), batch_size=batch_size).sync(
+            documents
+        )
+    finally:
+        target.close()
+    stats = handle.stats()
+    return int(stats["api_usage"]), int(stats["writes"]), report.ok
+
+
+def _first_and_resync(batch_size: int) -> tuple[int, int, int, bool]:
+    documents = _profiles()
+    with running_emulator(ORG_FILE) as handle:
+        seed = SalesforceTarget({}, settings=_settings(handle))
+        try:
+            _preexisting(seed, documents)
+        finally:
+            seed.close()
+        first_calls, _, first_ok = _sync(handle, documents, batch_size)
+        resync_calls, resync_writes, resync_ok = _sync(handle, documents, batch_size)
+        applications = len(handle.records("PassFort_Application__c"))
+    ok = first_ok and resync_ok and applications == 2 * PROFILES
+    return first_calls, resync_calls, resync_writes, ok
+
+
+def _bulk() -> tuple[int, float, bool]:
+    writes = [
+        Write(
+            key=f"app-{index}",
+            object="PassFort_Application__c",
+            operation=WriteOperation.UPSERT,
+            fields={
+                "Application_ID__c": str(uuid.UUID(int=index + 1)),
+                "Status__c": "Applied",
+                "Product_Name__c": "Business Current Account",
+                "Flag__c": None,
+            },
+            external_id_field="Application_ID__c",
+        )
+        for index in range(BULK_RECORDS)
+    ]
+    with running_emulator(ORG_FILE) as handle:
+        target = SalesforceTarget({}, settings=_settings(handle))
+        try:
+            target.describe("PassFort_Application__c")
+            handle.reset_stats()
+            started = time.perf_counter()
+            results = target.apply(writes)
+            elapsed = time.perf_counter() - started
+        finally:
+            target.close()
+        stats = handle.stats()
+    return int(stats["api_usage"]), elapsed, all(result.ok for result in results)
+
+
+def run() -> dict[str, float]:
+    first, resync, resync_writes, ok = _first_and_resync(batch_size=1000)
+    first_500, _, _, ok_500 = _first_and_resync(batch_size=500)
+    bulk_calls, bulk_seconds, bulk_ok = _bulk()
+    figures: dict[str, Any] = {
+        "sf_calls_first_sync_per_1000": first,
+        "sf_calls_resync_unchanged_per_1000": resync,
+        "sf_writes_resync_unchanged": resync_writes,
+        "sf_calls_first_sync_batch500_per_1000": first_500,
+        "sf_calls_bulk_100k": bulk_calls,
+        "sf_bulk_100k_seconds": round(bulk_seconds, 2),
+        "sf_bench_all_records_ok": 1 if (ok and ok_500 and bulk_ok) else 0,
+    }
+    return figures
