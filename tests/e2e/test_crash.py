@@ -1,0 +1,106 @@
+"""A worker process killed with SIGKILL mid-batch: after a restart every event is applied once in
+effect, nothing is lost, and no Salesforce record is duplicated."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from fieldline.queue import JobState
+from tests.e2e.harness import SPEC_FILE, Stack, running_stack
+from tests.e2e.test_pipeline import application_ids, assert_salesforce_matches_passfort
+
+pytestmark = pytest.mark.timeout(120)
+
+FIELDLINE = str(Path(sys.executable).with_name("fieldline"))
+
+
+def start_worker(stack: Stack, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """``fieldline worker`` as its own process on the service's database (env already set)."""
+    command = [
+        FIELDLINE,
+        "worker",
+        "--spec",
+        str(SPEC_FILE),
+        "--db",
+        str(stack.db),
+        "--batch-size",
+        "4",
+        "--lease-seconds",
+        "1",
+        "--poll-interval",
+        "0.05",
+        "--log-level",
+        "warning",
+        *extra,
+    ]
+    with log.open("ab") as output:
+        return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(0.01)
+
+
+def test_sigkill_mid_batch_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
+    with running_stack(tmp_path, workers=0, sf_settings={"latency_ms": 15}) as stack:
+        pairs = application_ids(stack)
+        events = 0
+        for status in ("IN_REVIEW", "APPROVED", "IN_REVIEW", "REJECTED"):
+            for _, application_id in pairs:
+                events += len(stack.pf.set_status(application_id, status))
+        stack.pf.wait_delivered(timeout=30)
+        assert stack.counts() == {JobState.TODO: events}
+
+        log = tmp_path / "worker.log"
+        victim = start_worker(stack, log)
+        try:
+            # Kill it while it holds a batch, after it has finished at least one.
+            wait_for(
+                lambda: (
+                    stack.counts().get(JobState.DONE, 0) >= 4 and stack.counts().get(JobState.DOING, 0) > 0
+                )
+            )
+        finally:
+            victim.kill()
+            victim.wait(timeout=10)
+        counts = stack.counts()
+        assert counts.get(JobState.DONE, 0) < events, "the worker was killed before finishing"
+
+        survivor = start_worker(stack, log, "--exit-when-empty")
+        assert survivor.wait(timeout=90) == 0, log.read_text()
+
+        counts = stack.counts()
+        assert counts == {JobState.DONE: events}, f"{counts} (log: {log.read_text()[-2000:]})"
+        assert_salesforce_matches_passfort(stack)
+        accounts = [account["PassFort_Profile_Id__c"] for account in stack.records("Account")]
+        assert len(accounts) == len(set(accounts)) == len(stack.pf.profile_ids())
+        assert len(stack.records("PassFort_Application__c")) == len(pairs)
+
+
+def test_sigterm_finishes_the_batch_in_hand_then_exits(tmp_path: Path) -> None:
+    with running_stack(tmp_path, workers=0, sf_settings={"latency_ms": 15}) as stack:
+        for _, application_id in application_ids(stack):
+            stack.pf.set_status(application_id, "APPROVED")
+        stack.pf.wait_delivered(timeout=30)
+        worker = start_worker(stack, tmp_path / "worker.log", "--lease-seconds", "60")
+        try:
+            wait_for(lambda: stack.counts().get(JobState.DOING, 0) > 0)
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=30) == 0
+        finally:
+            worker.kill()
+            worker.wait()
+        counts = stack.counts()
+        assert counts.get(JobState.DOING, 0) == 0, "in-flight jobs were finished, not abandoned"
+        assert counts.get(JobState.DONE, 0) >= 1
