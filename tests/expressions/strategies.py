@@ -57,3 +57,48 @@ normalizer_inputs: st.SearchStrategy[Any] = st.one_of(
     st.floats(),
     st.lists(st.none(), max_size=1),
 )
+
+
+_LEAVES = ("a", "b", "c", "foo", "bar", "@", "a.b", "foo.bar", "`1`", "`0`", '`"a"`', "'b'", "`null`")
+_LEAVES_MORE = ("`true`", "`false`", "`[1, 2]`", '`{"a": 1}`', "`[]`", "`2.5`", "''")
+_UNARY_FUNCTIONS = (
+    "length", "type", "to_string", "to_number", "to_array", "not_null", "keys", "values", "sort",
+    "reverse", "abs", "sum", "avg", "max", "min", "ceil", "lower", "upper", "trim", "coalesce",
+    "root_domain",
+)  # fmt: skip
+_BINARY_FUNCTIONS = (
+    "contains", "starts_with", "ends_with", "join", "merge", "not_null", "coalesce", "split",
+    "trim_left", "find_first",
+)  # fmt: skip
+_OPERATORS = ("|", "||", "&&", "==", "!=", "<", "<=", ">", ">=")
+
+
+def _extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    keys = st.sampled_from(KEYS)
+    return st.one_of(
+        st.builds("({}).{}".format, inner, keys),
+        st.builds("({})[{}]".format, inner, st.sampled_from(["0", "-1", "1"])),
+        st.builds("({})[{}]".format, inner, st.sampled_from(["1:", ":-1", "::-1", "::2", ":0"])),
+        st.builds("({})[*]".format, inner),
+        st.builds("({})[]".format, inner),
+        st.builds("({}).*".format, inner),
+        st.builds("({})[*].{}".format, inner, keys),
+        st.builds("({})[?{}]".format, inner, inner),
+        st.builds("({}) {} ({})".format, inner, st.sampled_from(_OPERATORS), inner),
+        st.builds("({}) || ({})".format, inner, inner),
+        st.builds("({}) && ({})".format, inner, inner),
+        st.builds("({})[?@ {} {}]".format, inner, st.sampled_from(_OPERATORS[3:]), inner),
+        st.builds("({})[?@]".format, inner),
+        st.builds("!({})".format, inner),
+        st.builds("[{}, {}]".format, inner, inner),
+        st.builds("{{k1: {}, k2: {}}}".format, inner, inner),
+        st.builds("{}({})".format, st.sampled_from(_UNARY_FUNCTIONS), inner),
+        st.builds("{}({}, {})".format, st.sampled_from(_BINARY_FUNCTIONS), inner, inner),
+        st.builds("{}({}, &({}))".format, st.sampled_from(["sort_by", "min_by", "max_by"]), inner, inner),
+        st.builds("map(&({}), {})".format, inner, inner),
+    )
+
+
+expressions: st.SearchStrategy[str] = st.recursive(
+    st.sampled_from(_LEAVES + _LEAVES_MORE), _extend, max_leaves=8
+)

@@ -18,7 +18,7 @@ from jmespath.exceptions import JMESPathError
 
 from fieldline.errors import EvaluationError
 from fieldline.expressions import FunctionRegistry, compile_expression
-from tests.expressions.strategies import documents
+from tests.expressions.strategies import documents, expressions
 
 EXPRESSIONS = (
     # paths, indexes, slices
@@ -107,3 +107,17 @@ def test_every_node_type_is_exercised(module_registry: FunctionRegistry) -> None
         "and_expression", "not_expression", "pipe", "function_expression", "expref",
     }  # fmt: skip
     assert expected <= seen
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=expressions, document=documents(max_leaves=8))
+def test_generated_expressions_match_jmespath(
+    text: str, document: Any, module_registry: FunctionRegistry
+) -> None:
+    expected = _outcome_reference(text, document, module_registry)
+    actual = _outcome_fast(text, document, module_registry)
+    if expected[0] == "crash":
+        assert actual[0] in ("value", "error")
+        return
+    assert actual[0] == expected[0], (actual, expected)
+    assert json.dumps(actual[1], sort_keys=True) == json.dumps(expected[1], sort_keys=True)
