@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import click
@@ -74,9 +75,18 @@ def passfort(
         backoff_cap=backoff_cap,
     )
     app = create_app(store=store, delivery=config, api_key=api_key)
-    click.echo(
-        f"PassFort emulator: {len(store)} profiles; API http://{host}:{port}/4.0 "
-        f"(apikey header); webhooks -> {deliver_to or 'nowhere (set --deliver-to)'}",
-        err=True,
-    )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}", hint="pick another --port"
+        ) from exc
+    url = f"http://{host}:{sock.getsockname()[1]}"  # the real port, also for --port 0
+    click.echo(f"PassFort emulator on {url}")
+    click.echo(f"  API         {url}/4.0  (apikey header; {len(store)} profiles)")
+    click.echo(f"  webhooks -> {deliver_to or 'nowhere yet (POST /_emulator/delivery or --deliver-to)'}")
+    click.echo(f"  queue       {url}/_emulator/deliveries", nl=True)
+    server_config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    uvicorn.Server(server_config).run(sockets=[sock])
