@@ -111,6 +111,16 @@ class JmespathFunction:
         """The most arguments a call may pass; ``None`` for variadic functions."""
         return None if self.variadic else len(self.signature)
 
+    def usage(self) -> str:
+        """``split(string|null, string[, number])``: the call shape, for hints."""
+        parts = ["|".join(types) for types in self.signature]
+        required = ", ".join(parts[: self.min_args])
+        optional = "".join(f"[, {part}" for part in parts[self.min_args :]) + "]" * self.optional
+        if not required and optional:
+            optional = "[" + optional.removeprefix("[, ")  # f([a]) rather than f([, a])
+        more = ", ..." if self.variadic else ""
+        return f"{self.name}({required}{optional}{more})"
+
     def arity_text(self) -> str:
         """``1 argument``, ``1 to 3 arguments``, ``at least 1 argument``."""
         low, high = self.min_args, self.max_args
@@ -1208,6 +1218,7 @@ def _check_functions(text: str, parsed: dict[str, Any], registry: FunctionRegist
                 f"{name}() takes {function.arity_text()}, got {count}",
                 expression=text,
                 position=_function_position(text, name),
+                hint=f"usage: {function.usage()}",
             )
 
 

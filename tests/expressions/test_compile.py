@@ -92,6 +92,24 @@ def test_wrong_arity_is_a_compile_error(text: str, message: str, registry: Funct
         compile_expression(f"x.{text}", registry)
     assert caught.value.message == message
     assert caught.value.position == 2
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith(f"usage: {text.split('(', maxsplit=1)[0]}(")
+
+
+@pytest.mark.parametrize(
+    ("function", "usage"),
+    [
+        pytest.param(
+            JmespathFunction("f", len, (("string", "null"), ("number",)), optional=1),
+            "f(string|null[, number])",
+        ),
+        pytest.param(JmespathFunction("f", len, (("any",),), optional=1), "f([any])"),
+        pytest.param(JmespathFunction("f", len, (("object",),), variadic=True), "f(object, ...)"),
+        pytest.param(JmespathFunction("f", len, ()), "f()"),
+    ],
+)
+def test_usage_text(function: JmespathFunction, usage: str) -> None:
+    assert function.usage() == usage
 
 
 def test_deprecated_bare_literal_compiles_without_warning(registry: FunctionRegistry) -> None:
