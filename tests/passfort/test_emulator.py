@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,3 +190,29 @@ def test_bad_seed_file_is_a_config_error(tmp_path: Path) -> None:
     bad.write_text('{"profiles": 3}')
     with pytest.raises(ConfigError, match="expected a JSON list"):
         load_seed(bad)
+
+
+def test_cli_serves_on_the_port_it_prints() -> None:
+    command = [
+        sys.executable,
+        "-c",
+        "from fieldline.cli import main; main()",
+        "emulator",
+        "passfort",
+        "--port",
+        "0",
+        "--api-key",
+        "cli-key",
+    ]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            first_line = process.stdout.readline()
+            url = first_line.split()[-1]
+            assert url.startswith("http://127.0.0.1:")
+            response = httpx.get(f"{url}/4.0/profiles/{COMPANY}", headers={"apikey": "cli-key"}, timeout=10)
+            assert response.status_code == 200
+            assert response.json()["display_name"] == "PassFort Limited"
+        finally:
+            process.terminate()
+            process.communicate(timeout=15)
