@@ -163,6 +163,7 @@ routes = [
     Route(JOBS, create_job, methods=["POST"]),
     Route(f"{JOBS}/", create_job, methods=["POST"]),
     Route(JOBS, list_jobs, methods=["GET"]),
+    Route(f"{JOBS}/", list_jobs, methods=["GET"]),
     Route(f"{JOBS}/{{job_id}}", get_job, methods=["GET"]),
     Route(f"{JOBS}/{{job_id}}", set_state, methods=["PATCH"]),
     Route(f"{JOBS}/{{job_id}}", delete_job, methods=["DELETE"]),

@@ -1,0 +1,169 @@
+"""Bulk API 2.0 ingest, through simple-salesforce's ``bulk2`` and raw HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+import httpx
+import pytest
+from simple_salesforce import Salesforce
+
+from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
+from tests.salesforce_emulator.conftest import start
+
+
+def rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_insert_update_upsert_delete_via_bulk2(sf: Salesforce, emulator: EmulatorHandle) -> None:
+    data = [{"Name": f"N{i}", "PassFort_Profile_Id__c": f"p{i}"} for i in range(500)]
+    data.append({"Name": "", "PassFort_Profile_Id__c": "no-name"})
+    (result,) = sf.bulk2.Account.insert(records=data, wait=0.05)
+    assert (result["numberRecordsProcessed"], result["numberRecordsFailed"]) == (501, 1)
+    failed = rows(sf.bulk2.Account.get_failed_records(result["job_id"]))
+    assert failed == [{"sf__Id": "", "sf__Error": "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --",
+                       "Name": "", "PassFort_Profile_Id__c": "no-name"}]  # fmt: skip
+    succeeded = rows(sf.bulk2.Account.get_successful_records(result["job_id"]))
+    assert len(succeeded) == 500 and succeeded[0]["sf__Created"] == "true"
+    assert list(succeeded[0]) == ["sf__Id", "sf__Created", "Name", "PassFort_Profile_Id__c"]
+    first_id = succeeded[0]["sf__Id"]
+
+    (updated,) = sf.bulk2.Account.update(records=[{"Id": first_id, "Phone": "555"}], wait=0.05)
+    assert updated["numberRecordsFailed"] == 0
+    assert sf.Account.get(first_id)["Phone"] == "555"
+
+    upsert = [
+        {"PassFort_Profile_Id__c": "P1", "Name": "renamed"},
+        {"PassFort_Profile_Id__c": "fresh", "Name": "F"},
+    ]
+    (upserted,) = sf.bulk2.Account.upsert(
+        records=upsert, external_id_field="PassFort_Profile_Id__c", wait=0.05
+    )
+    created = [r["sf__Created"] for r in rows(sf.bulk2.Account.get_successful_records(upserted["job_id"]))]
+    assert created == ["false", "true"]
+    assert sf.Account.get_by_custom_id("PassFort_Profile_Id__c", "p1")["Name"] == "renamed"
+
+    (deleted,) = sf.bulk2.Account.delete(records=[{"Id": first_id}, {"Id": "001000000000000AAA"}], wait=0.05)
+    assert (deleted["numberRecordsProcessed"], deleted["numberRecordsFailed"]) == (2, 1)
+    assert emulator.stats()["records"]["Account"] == 500
+    kinds = emulator.stats()["by_kind"]
+    assert kinds["bulk_create_job"] == 4 and kinds["bulk_upload"] == 4 and kinds["bulk_close"] == 4
+
+
+def api(emulator: EmulatorHandle) -> httpx.Client:
+    return httpx.Client(base_url=f"{emulator.url}/services/data/v59.0/jobs/ingest",
+                        headers={"Authorization": f"Bearer {emulator.token}"})  # fmt: skip
+
+
+def poll_until(client: httpx.Client, job_id: str, states: tuple[str, ...]) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        info: dict[str, Any] = client.get(f"/{job_id}").json()
+        if info["state"] in states:
+            return info
+        time.sleep(0.01)
+    raise AssertionError(f"job {job_id} never reached {states}")
+
+
+def test_job_lifecycle_over_http() -> None:
+    with start(bulk_chunk_size=100, bulk_delay_ms=50) as emulator, api(emulator) as client:
+        created = client.post("", json={"object": "account", "operation": "insert", "lineEnding": "CRLF",
+                                        "columnDelimiter": "PIPE"})  # fmt: skip
+        assert created.status_code == 200
+        job = created.json()
+        assert (job["state"], job["object"], job["contentUrl"]) == (
+            "Open", "Account", f"services/data/v59.0/jobs/ingest/{job['id']}/batches")  # fmt: skip
+        body = "Name|NumberOfEmployees\r\n" + "".join(f"N{i}|{i}\r\n" for i in range(300)) + "bad|many\r\n"
+        upload = client.put(f"/{job['id']}/batches", content=body, headers={"Content-Type": "text/csv"})
+        assert upload.status_code == 201
+        unprocessed = rows(client.get(f"/{job['id']}/unprocessedrecords").text.replace("|", ","))
+        assert len(unprocessed) == 301
+        closed = client.patch(f"/{job['id']}", json={"state": "UploadComplete"})
+        assert closed.json()["state"] == "UploadComplete"
+        assert poll_until(client, job["id"], ("InProgress",))["state"] == "InProgress"
+        done = poll_until(client, job["id"], ("JobComplete", "Failed"))
+        assert (done["state"], done["numberRecordsProcessed"], done["numberRecordsFailed"]) == (
+            "JobComplete",
+            301,
+            1,
+        )
+        error = rows(client.get(f"/{job['id']}/failedResults").text)[0]["sf__Error"]
+        assert error.startswith("INVALID_TYPE_ON_FIELD_IN_RECORD:")
+        assert (
+            client.put(
+                f"/{job['id']}/batches", content="Name\nx\n", headers={"Content-Type": "text/csv"}
+            ).status_code
+            == 409
+        )
+        assert client.delete(f"/{job['id']}").status_code == 204
+        assert client.get(f"/{job['id']}").status_code == 404
+
+
+def test_abort_leaves_rows_unprocessed() -> None:
+    with start(bulk_chunk_size=50, bulk_delay_ms=100) as emulator, api(emulator) as client:
+        job = client.post("", json={"object": "Account", "operation": "insert"}).json()
+        body = "Name\n" + "".join(f"N{i}\n" for i in range(500))
+        client.put(f"/{job['id']}/batches", content=body, headers={"Content-Type": "text/csv"})
+        client.patch(f"/{job['id']}", json={"state": "UploadComplete"})
+        poll_until(client, job["id"], ("InProgress",))
+        assert client.patch(f"/{job['id']}", json={"state": "Aborted"}).json()["state"] == "Aborted"
+        time.sleep(0.2)
+        info = client.get(f"/{job['id']}").json()
+        assert info["state"] == "Aborted" and info["numberRecordsProcessed"] < 500
+        unprocessed = rows(client.get(f"/{job['id']}/unprocessedrecords").text)
+        assert len(unprocessed) + info["numberRecordsProcessed"] == 500
+        assert client.patch(f"/{job['id']}", json={"state": "UploadComplete"}).status_code == 409
+
+
+def test_unknown_column_fails_the_job(emulator: EmulatorHandle) -> None:
+    with api(emulator) as client:
+        job = client.post("", json={"object": "Account", "operation": "insert"}).json()
+        client.put(
+            f"/{job['id']}/batches", content="Name,Nope__c\na,b\n", headers={"Content-Type": "text/csv"}
+        )
+        client.patch(f"/{job['id']}", json={"state": "UploadComplete"})
+        info = poll_until(client, job["id"], ("Failed", "JobComplete"))
+        assert (
+            info["state"] == "Failed"
+            and info["errorMessage"] == "InvalidBatch : Field name not found : Nope__c"
+        )
+
+
+def test_lock_errors_are_per_row(emulator: EmulatorHandle, sf: Salesforce) -> None:
+    emulator.set_faults(lock_error_rate=1.0)
+    (result,) = sf.bulk2.Account.insert(records=[{"Name": "a"}, {"Name": "b"}], wait=0.05)
+    assert result["numberRecordsFailed"] == 2
+    errors = [r["sf__Error"] for r in rows(sf.bulk2.Account.get_failed_records(result["job_id"]))]
+    assert all(e.startswith("UNABLE_TO_LOCK_ROW:unable to obtain exclusive access") for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param({"object": "Nope__c", "operation": "insert"}, "Unable to find object", id="object"),
+        pytest.param({"object": "Account", "operation": "merge"}, "Invalid operation", id="operation"),
+        pytest.param({"object": "Account", "operation": "upsert"}, "External ID was blank", id="no-external-id"),
+        pytest.param({"object": "Account", "operation": "upsert", "externalIdFieldName": "Name"}, "not an external id",
+                     id="not-external-id"),
+        pytest.param({"object": "Account", "operation": "insert", "columnDelimiter": "DASH"}, "delimiter", id="delim"),
+    ],
+)  # fmt: skip
+def test_create_job_errors(emulator: EmulatorHandle, body: dict[str, Any], message: str) -> None:
+    with api(emulator) as client:
+        response = client.post("", json=body)
+        assert response.status_code == 400
+        assert response.json()[0]["errorCode"] == "INVALIDJOB" and message in response.json()[0]["message"]
+
+
+def test_upload_needs_csv_and_a_known_job(emulator: EmulatorHandle) -> None:
+    with api(emulator) as client:
+        job = client.post("", json={"object": "Account", "operation": "insert"}).json()
+        assert client.put(f"/{job['id']}/batches", json={"a": 1}).status_code == 415
+        assert client.get("/750000000000000AAA").status_code == 404
+        assert client.patch(f"/{job['id']}", json={"state": "Bogus"}).status_code == 400
+        assert client.delete(f"/{job['id']}").status_code == 409
+        assert [j["id"] for j in client.get("").json()["records"]] == [job["id"]]
