@@ -9,6 +9,7 @@ retries run out they are reported as retriable errors.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,8 @@ from fieldline.contracts import Write, WriteError, WriteOperation, WriteResult
 __all__ = ["CollectionsWriter", "json_ready", "record_error"]
 
 Indexed = tuple[int, Write]
+
+logger = logging.getLogger("fieldline.salesforce")
 
 
 def json_ready(value: Any) -> Any:
@@ -94,6 +97,11 @@ class CollectionsWriter:
                 else:
                     results[index] = outcome
             if retry:
+                logger.warning(
+                    "%d %s record(s) locked (UNABLE_TO_LOCK_ROW); sending them again",
+                    len(retry),
+                    retry[0][1].object,
+                )
                 self.retry.wait(attempt)
                 attempt += 1
             pending = retry

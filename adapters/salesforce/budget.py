@@ -42,7 +42,11 @@ class ApiBudget:
         self.used += calls
 
     def check(self) -> None:
-        """Raise :class:`BudgetExhaustedError` when the next call would pass the cap."""
+        """Raise :class:`BudgetExhaustedError` when the next call would pass the cap.
+
+        The org's own daily limit is left to Salesforce (403 ``REQUEST_LIMIT_EXCEEDED``): the
+        usage header is a rolling window, so a long-lived worker must not refuse on stale news.
+        """
         if self.cap is not None and self.used >= self.cap:
             raise BudgetExhaustedError(
                 f"this run used its Salesforce API budget: {self.used} of {self.cap} calls "
@@ -50,11 +54,4 @@ class ApiBudget:
                 hint="raise target.options.budget_share or run again after the daily limit resets",
                 used=self.used,
                 cap=self.cap,
-            )
-        if self.last_usage is not None and self.last_usage.remaining <= 0:
-            raise BudgetExhaustedError(
-                f"the org's daily API limit is used up ({self.last_usage.used}/{self.last_usage.limit})",
-                hint="wait for the rolling 24-hour window, or ask Salesforce for a higher limit",
-                used=self.last_usage.used,
-                limit=self.last_usage.limit,
             )

@@ -13,6 +13,7 @@ simple-salesforce and requests exceptions become fieldline errors, once:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -29,6 +30,8 @@ from fieldline.errors import BudgetExhaustedError, FatalAdapterError, TransientA
 __all__ = ["SalesforceClient", "SalesforceRequestError", "error_code", "error_message"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("fieldline.salesforce")
 
 _RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _MAX_RELOGINS = 2
@@ -163,6 +166,7 @@ class SalesforceClient:
                         hint="check the connected app's session policies and the user's permissions",
                         status=401,
                     ) from exc
+                logger.info("Salesforce session expired during %s; logging in again", what)
                 self._login()
                 continue
             except SalesforceError as exc:
@@ -193,6 +197,14 @@ class SalesforceClient:
                         status=status,
                         code=code,
                     ) from exc
+                logger.warning(
+                    "Salesforce answered %s to %s (%s); retry %d of %d",
+                    status,
+                    what,
+                    code or "no code",
+                    attempt + 1,
+                    self.retry.max_retries,
+                )
                 self.retry.wait(attempt, self.session.last_retry_after)
                 attempt += 1
             except requests.RequestException as exc:
@@ -201,6 +213,7 @@ class SalesforceClient:
                         f"cannot reach Salesforce for {what}: {type(exc).__name__}",
                         hint="check the network; the run can be retried safely",
                     ) from exc
+                logger.warning("cannot reach Salesforce for %s (%s); retrying", what, type(exc).__name__)
                 self.retry.wait(attempt)
                 attempt += 1
             finally:

@@ -256,11 +256,11 @@ def test_budget_share_caps_calls() -> None:
     assert caught.value.context["cap"] == 5
 
 
-def test_budget_stops_when_org_limit_is_used_up() -> None:
+def test_budget_without_share_never_refuses() -> None:
     budget = ApiBudget()
+    budget.add(10_000)
     budget.observe(ApiUsage(used=100, limit=100))
-    with pytest.raises(BudgetExhaustedError, match="daily API limit"):
-        budget.check()
+    budget.check()  # the org's limit is Salesforce's to enforce (403), not a stale header's
 
 
 def test_api_usage_header() -> None:
