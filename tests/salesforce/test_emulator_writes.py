@@ -303,3 +303,27 @@ def test_normalized_website_lookup(emulator: EmulatorHandle, make_target: Any) -
     assert [record["Name"] for record in found["other.io"]] == ["d"]
     assert not found.get("absent.net")
     assert emulator.stats()["by_kind"]["query"] == 1
+
+
+def test_logs_say_what_happened_and_keep_secrets_out(
+    emulator: EmulatorHandle, make_target: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    target = make_target(emulator)
+    target.describe(APP)
+    emulator.set_faults(expire_sessions=True, unavailable_next=1, retry_after=2)
+    assert all(result.ok for result in target.apply(_upserts(3)))
+    text = caplog.text
+    assert "logging in again" in text
+    assert "503" in text
+    for secret in (emulator.password, emulator.security_token, emulator.client_secret, emulator.token):
+        assert secret not in text
+
+
+def test_spec_api_version_is_used(emulator: EmulatorHandle, make_target: Any) -> None:
+    target = make_target(emulator, api_version="58.0")
+    target.describe(APP)
+    assert target.client.base_url.endswith("/services/data/v58.0/")
+    assert all(result.ok for result in target.apply(_upserts(2)))
