@@ -14,6 +14,7 @@ are injectable so tests never wait.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
@@ -91,14 +92,16 @@ class PassFortClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        if settings.api_key is None or not settings.api_key:
+        if not settings.api_key:
             raise ConfigError(
-                "no PassFort API key is configured", hint=f"set {KEY_HINT.removeprefix('check ')}"
+                "no PassFort API key is configured",
+                hint="set FIELDLINE_PASSFORT_API_KEY (or api_key in the [passfort] config table)",
             )
         self.settings = settings
         self._sleep = sleep
         self._rng = rng
         self.requests_sent = 0  # every attempt, retries included (for benchmarks and tests)
+        self._count_lock = threading.Lock()  # read() fetches from several threads
         self._http = httpx.Client(
             base_url=settings.base_url.rstrip("/") + "/",
             auth=_ApiKeyAuth(settings.api_key),
@@ -158,7 +161,8 @@ class PassFortClient:
         while True:
             cause: Exception | None = None
             try:
-                self.requests_sent += 1
+                with self._count_lock:
+                    self.requests_sent += 1
                 response = self._http.request(method, path, json=json, headers=headers)
             except httpx.TimeoutException as exc:
                 cause = exc
