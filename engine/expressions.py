@@ -1007,8 +1007,8 @@ class CompiledExpression:
     """
 
     text: str
-    parsed: Any
-    registry: FunctionRegistry
+    parsed: Any = field(repr=False)  # jmespath's AST; shared with jmespath's parse cache: never mutate
+    registry: FunctionRegistry = field(repr=False)
     search: Evaluator = field(init=False, repr=False, compare=False)
     search_or_missing: Evaluator = field(init=False, repr=False, compare=False)
     needs_root: bool = field(init=False, repr=False, compare=False)
