@@ -41,7 +41,7 @@ def plan_table(plan: Plan, *, changes_only: bool = False, title: str | None = No
         table.add_column(column, overflow="fold")
     for record in plan.records:
         style = _ACTION_STYLES[record.action]
-        header = [record.record, record.key, Text(record.action.value, style=style)]
+        header: list[str | Text] = [record.record, record.key, Text(record.action.value, style=style)]
         why = "; ".join(record.reasons)
         if record.matched_by:
             why = f"matched {record.matched_by}" + (f"; {why}" if why else "")

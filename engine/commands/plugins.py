@@ -17,7 +17,7 @@ def plugins(as_json: bool) -> None:
     from fieldline.render import print_json
 
     manager = get_plugin_manager()
-    loaded = []
+    loaded: list[dict[str, str]] = []
     for name, plugin in sorted(manager.list_name_plugin(), key=lambda item: str(item[0])):
         hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or ())
         module = getattr(plugin, "__name__", type(plugin).__name__)
@@ -29,7 +29,9 @@ def plugins(as_json: bool) -> None:
             ),
             "",
         )
-        loaded.append({"name": name, "module": module, "distribution": distribution, "hooks": hooks})
+        loaded.append(
+            {"name": name, "module": module, "distribution": distribution, "hooks": ", ".join(hooks)}
+        )
     adapters = [
         {"name": info.name, "kind": info.kind.value, "description": info.description}
         for info in adapter_registry(manager).values()
@@ -48,7 +50,7 @@ def plugins(as_json: bool) -> None:
     for column in ("name", "module", "distribution", "hooks"):
         table.add_column(column, overflow="fold")
     for entry in loaded:
-        table.add_row(entry["name"], entry["module"], entry["distribution"], ", ".join(entry["hooks"]))
+        table.add_row(entry["name"], entry["module"], entry["distribution"], entry["hooks"])
     console.print(table)
     adapter_table = Table(title="adapters")
     for column in ("name", "kind", "description"):
