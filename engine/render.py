@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -34,38 +34,49 @@ def format_value(value: Any, *, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def plan_table(plan: Plan, *, changes_only: bool = False, title: str | None = None) -> Table:
-    """One row per field of every record: record, key, action, field, old -> new, strategy, why."""
-    table = Table(title=title, show_lines=False, expand=False)
-    for column in ("record", "key", "action", "field", "old → new", "strategy", "why"):
-        table.add_column(column, overflow="fold")
+def plan_table(plan: Plan, *, changes_only: bool = False, title: str | None = None) -> Group:
+    """The plan as one block per record: a header line (record, key, action, how it matched or why
+    it is skipped), then one row per field: field, old -> new, strategy, decision and reason."""
+    blocks: list[Text | Table] = []
+    if title:
+        blocks.append(Text(title, style="bold underline"))
     for record in plan.records:
-        style = _ACTION_STYLES[record.action]
-        header: list[str | Text] = [record.record, record.key, Text(record.action.value, style=style)]
-        why = "; ".join(record.reasons)
-        if record.matched_by:
-            why = f"matched {record.matched_by}" + (f"; {why}" if why else "")
+        header = Text.assemble(
+            (record.record, "bold"),
+            " ",
+            record.key,
+            "  ",
+            (record.action.value, _ACTION_STYLES[record.action]),
+        )
+        notes = ([f"matched {record.matched_by}"] if record.matched_by else []) + list(record.reasons)
+        if record.target_id and not record.matched_by:
+            notes.insert(0, f"id {record.target_id}")
+        if notes:
+            header.append("  (" + "; ".join(notes) + ")", style="italic")
+        blocks.append(header)
         changes = [
             change for change in record.changes if not changes_only or change.decision is Decision.WRITE
         ]
         if not changes:
-            table.add_row(*header, "", "", "", why)
             continue
-        if why:
-            table.add_row(*header, "", "", "", why)
-            header = ["", "", ""]
+        rows = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False)
+        rows.add_column("field", style="bold", no_wrap=True)
+        rows.add_column("old → new", overflow="fold")
+        rows.add_column("strategy", style="magenta", no_wrap=True)
+        rows.add_column("why", overflow="fold")
         for change in changes:
             written = change.decision is Decision.WRITE
-            arrow = f"{format_value(change.old)} → {format_value(change.new)}"
-            table.add_row(
-                *header,
-                change.field,
-                Text(arrow, style="green" if written else "dim"),
+            rows.add_row(
+                "  " + change.field,
+                Text(
+                    f"{format_value(change.old)} → {format_value(change.new)}",
+                    style="green" if written else "dim",
+                ),
                 change.strategy.value,
                 f"{change.decision.value}: {change.reason}" if change.reason else change.decision.value,
             )
-            header = ["", "", ""]
-    return table
+        blocks.append(rows)
+    return Group(*blocks)
 
 
 def summary_table(counts: dict[str, int], *, title: str = "summary") -> Table:
