@@ -23,8 +23,13 @@ def token(emulator: EmulatorHandle, **form: str) -> httpx.Response:
 
 
 def assertion(emulator: EmulatorHandle, private_key: str, **claims: Any) -> str:
-    payload = {"iss": emulator.consumer_key, "sub": emulator.username, "aud": "https://login.salesforce.com",
-               "exp": int(time.time()) + 180, **claims}  # fmt: skip
+    payload = {
+        "iss": emulator.consumer_key,
+        "sub": emulator.username,
+        "aud": "https://login.salesforce.com",
+        "exp": int(time.time()) + 180,
+        **claims,
+    }
     return jwt.encode(payload, private_key, algorithm="RS256")
 
 
@@ -41,8 +46,10 @@ def test_jwt_bearer_with_the_generated_key() -> None:
         )
         assert response.status_code == 200, response.text
         body = response.json()
-        assert body["instance_url"] == emulator.url and body["token_type"] == "Bearer"
-        assert "refresh_token" not in body and body["id"].startswith(f"{emulator.url}/id/00D")
+        assert body["instance_url"] == emulator.url
+        assert body["token_type"] == "Bearer"
+        assert "refresh_token" not in body
+        assert body["id"].startswith(f"{emulator.url}/id/00D")
         assert works(emulator, body["access_token"])
         own_audience = assertion(emulator, emulator.jwt_private_key_pem, aud=emulator.url)
         assert token(emulator, grant_type=JWT_GRANT, assertion=own_audience).status_code == 200
@@ -54,8 +61,12 @@ def test_jwt_bearer_through_simple_salesforce() -> None:
     with running_emulator(ORG_FILE) as emulator:
         session = LoopbackSession(emulator.url)
         try:
-            sf = Salesforce(username=emulator.username, consumer_key=emulator.consumer_key,
-                            privatekey=emulator.jwt_private_key_pem, session=session)  # fmt: skip
+            sf = Salesforce(
+                username=emulator.username,
+                consumer_key=emulator.consumer_key,
+                privatekey=emulator.jwt_private_key_pem,
+                session=session,
+            )
             assert sf.query("SELECT Id FROM Account")["totalSize"] == 0
         finally:
             session.close()
@@ -90,11 +101,18 @@ def test_jwt_signed_by_another_key_is_refused(emulator: EmulatorHandle) -> None:
 
 
 def test_password_flow(emulator: EmulatorHandle) -> None:
-    good = {"grant_type": "password", "client_id": emulator.client_id, "client_secret": emulator.client_secret,
-            "username": emulator.username, "password": emulator.password + emulator.security_token}  # fmt: skip
+    good = {
+        "grant_type": "password",
+        "client_id": emulator.client_id,
+        "client_secret": emulator.client_secret,
+        "username": emulator.username,
+        "password": emulator.password + emulator.security_token,
+    }
     response = token(emulator, **good)
-    assert response.status_code == 200 and works(emulator, response.json()["access_token"])
-    assert "refresh_token" not in response.json() and response.json()["issued_at"].isdigit()
+    assert response.status_code == 200
+    assert works(emulator, response.json()["access_token"])
+    assert "refresh_token" not in response.json()
+    assert response.json()["issued_at"].isdigit()
     no_token = token(emulator, **{**good, "password": emulator.password})
     assert no_token.json() == {"error": "invalid_grant", "error_description": "authentication failure"}
     bad_client = token(emulator, **{**good, "client_secret": "nope"})
@@ -108,7 +126,8 @@ def test_refresh_token_flow(emulator: EmulatorHandle) -> None:
         refresh_token=emulator.refresh_token,
         client_id=emulator.client_id,
     )
-    assert response.status_code == 200 and works(emulator, response.json()["access_token"])
+    assert response.status_code == 200
+    assert works(emulator, response.json()["access_token"])
     refused = token(emulator, grant_type="refresh_token", refresh_token="stale", client_id=emulator.client_id)
     assert refused.json() == {"error": "invalid_grant", "error_description": "expired access/refresh token"}
     wrong_client = token(
@@ -146,16 +165,26 @@ def test_refresh_token_rotation() -> None:
 
 def test_client_credentials_with_basic_auth(emulator: EmulatorHandle) -> None:
     basic = base64.b64encode(f"{emulator.client_id}:{emulator.client_secret}".encode()).decode()
-    response = httpx.post(f"{emulator.url}/services/oauth2/token", data={"grant_type": "client_credentials"},
-                          headers={"Authorization": f"Basic {basic}"})  # fmt: skip
-    assert response.status_code == 200 and works(emulator, response.json()["access_token"])
+    response = httpx.post(
+        f"{emulator.url}/services/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert response.status_code == 200
+    assert works(emulator, response.json()["access_token"])
     assert token(emulator, grant_type="client_credentials", client_id=emulator.client_id).status_code == 400
     assert token(emulator, grant_type="magic").json()["error"] == "unsupported_grant_type"
 
 
 def test_every_api_route_needs_a_valid_session(emulator: EmulatorHandle) -> None:
-    paths = [("GET", "/sobjects"), ("GET", "/query?q=SELECT+Id+FROM+Account"), ("POST", "/composite/sobjects"),
-             ("POST", "/jobs/ingest"), ("GET", "/limits"), ("GET", "/sobjects/Account/describe")]  # fmt: skip
+    paths = [
+        ("GET", "/sobjects"),
+        ("GET", "/query?q=SELECT+Id+FROM+Account"),
+        ("POST", "/composite/sobjects"),
+        ("POST", "/jobs/ingest"),
+        ("GET", "/limits"),
+        ("GET", "/sobjects/Account/describe"),
+    ]
     for header in ({}, {"Authorization": "Bearer forged"}, {"Authorization": "Basic abc"}):
         for method, path in paths:
             response = httpx.request(method, f"{emulator.url}{API}{path}", headers=header)

@@ -25,10 +25,17 @@ def test_insert_update_upsert_delete_via_bulk2(sf: Salesforce, emulator: Emulato
     (result,) = sf.bulk2.Account.insert(records=data, wait=0.05)
     assert (result["numberRecordsProcessed"], result["numberRecordsFailed"]) == (501, 1)
     failed = rows(sf.bulk2.Account.get_failed_records(result["job_id"]))
-    assert failed == [{"sf__Id": "", "sf__Error": "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --",
-                       "Name": "", "PassFort_Profile_Id__c": "no-name"}]  # DictReader: order-free  # fmt: skip
+    assert failed == [
+        {
+            "sf__Id": "",
+            "sf__Error": "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --",
+            "Name": "",
+            "PassFort_Profile_Id__c": "no-name",
+        }
+    ]  # DictReader: order-free
     succeeded = rows(sf.bulk2.Account.get_successful_records(result["job_id"]))
-    assert len(succeeded) == 500 and succeeded[0]["sf__Created"] == "true"
+    assert len(succeeded) == 500
+    assert succeeded[0]["sf__Created"] == "true"
     # simple-salesforce orders the CSV columns itself; the results keep the uploaded order after sf__ columns
     assert list(succeeded[0])[:2] == ["sf__Id", "sf__Created"]
     assert set(list(succeeded[0])[2:]) == {"Name", "PassFort_Profile_Id__c"}
@@ -53,12 +60,16 @@ def test_insert_update_upsert_delete_via_bulk2(sf: Salesforce, emulator: Emulato
     assert (deleted["numberRecordsProcessed"], deleted["numberRecordsFailed"]) == (2, 1)
     assert emulator.stats()["records"]["Account"] == 500
     kinds = emulator.stats()["by_kind"]
-    assert kinds["bulk_create_job"] == 4 and kinds["bulk_upload"] == 4 and kinds["bulk_close"] == 4
+    assert kinds["bulk_create_job"] == 4
+    assert kinds["bulk_upload"] == 4
+    assert kinds["bulk_close"] == 4
 
 
 def api(emulator: EmulatorHandle) -> httpx.Client:
-    return httpx.Client(base_url=f"{emulator.url}/services/data/v59.0/jobs/ingest",
-                        headers={"Authorization": f"Bearer {emulator.token}"})  # fmt: skip
+    return httpx.Client(
+        base_url=f"{emulator.url}/services/data/v59.0/jobs/ingest",
+        headers={"Authorization": f"Bearer {emulator.token}"},
+    )
 
 
 def poll_until(client: httpx.Client, job_id: str, states: tuple[str, ...]) -> dict[str, Any]:
@@ -73,12 +84,22 @@ def poll_until(client: httpx.Client, job_id: str, states: tuple[str, ...]) -> di
 
 def test_job_lifecycle_over_http() -> None:
     with start(bulk_chunk_size=100, bulk_delay_ms=50) as emulator, api(emulator) as client:
-        created = client.post("", json={"object": "account", "operation": "insert", "lineEnding": "CRLF",
-                                        "columnDelimiter": "PIPE"})  # fmt: skip
+        created = client.post(
+            "",
+            json={
+                "object": "account",
+                "operation": "insert",
+                "lineEnding": "CRLF",
+                "columnDelimiter": "PIPE",
+            },
+        )
         assert created.status_code == 200
         job = created.json()
         assert (job["state"], job["object"], job["contentUrl"]) == (
-            "Open", "Account", f"services/data/v59.0/jobs/ingest/{job['id']}/batches")  # fmt: skip
+            "Open",
+            "Account",
+            f"services/data/v59.0/jobs/ingest/{job['id']}/batches",
+        )
         body = "Name|NumberOfEmployees\r\n" + "".join(f"N{i}|{i}\r\n" for i in range(300)) + "bad|many\r\n"
         upload = client.put(f"/{job['id']}/batches", content=body, headers={"Content-Type": "text/csv"})
         assert upload.status_code == 201
@@ -115,7 +136,8 @@ def test_abort_leaves_rows_unprocessed() -> None:
         assert client.patch(f"/{job['id']}", json={"state": "Aborted"}).json()["state"] == "Aborted"
         time.sleep(0.2)
         info = client.get(f"/{job['id']}").json()
-        assert info["state"] == "Aborted" and info["numberRecordsProcessed"] < 500
+        assert info["state"] == "Aborted"
+        assert info["numberRecordsProcessed"] < 500
         unprocessed = rows(client.get(f"/{job['id']}/unprocessedrecords").text)
         assert len(unprocessed) + info["numberRecordsProcessed"] == 500
         assert client.patch(f"/{job['id']}", json={"state": "UploadComplete"}).status_code == 409
@@ -129,10 +151,8 @@ def test_unknown_column_fails_the_job(emulator: EmulatorHandle) -> None:
         )
         client.patch(f"/{job['id']}", json={"state": "UploadComplete"})
         info = poll_until(client, job["id"], ("Failed", "JobComplete"))
-        assert (
-            info["state"] == "Failed"
-            and info["errorMessage"] == "InvalidBatch : Field name not found : Nope__c"
-        )
+        assert info["state"] == "Failed"
+        assert info["errorMessage"] == "InvalidBatch : Field name not found : Nope__c"
 
 
 def test_lock_errors_are_per_row(emulator: EmulatorHandle, sf: Salesforce) -> None:
@@ -148,17 +168,25 @@ def test_lock_errors_are_per_row(emulator: EmulatorHandle, sf: Salesforce) -> No
     [
         pytest.param({"object": "Nope__c", "operation": "insert"}, "Unable to find object", id="object"),
         pytest.param({"object": "Account", "operation": "merge"}, "Invalid operation", id="operation"),
-        pytest.param({"object": "Account", "operation": "upsert"}, "External ID was blank", id="no-external-id"),
-        pytest.param({"object": "Account", "operation": "upsert", "externalIdFieldName": "Name"}, "not an external id",
-                     id="not-external-id"),
-        pytest.param({"object": "Account", "operation": "insert", "columnDelimiter": "DASH"}, "delimiter", id="delim"),
+        pytest.param(
+            {"object": "Account", "operation": "upsert"}, "External ID was blank", id="no-external-id"
+        ),
+        pytest.param(
+            {"object": "Account", "operation": "upsert", "externalIdFieldName": "Name"},
+            "not an external id",
+            id="not-external-id",
+        ),
+        pytest.param(
+            {"object": "Account", "operation": "insert", "columnDelimiter": "DASH"}, "delimiter", id="delim"
+        ),
     ],
-)  # fmt: skip
+)
 def test_create_job_errors(emulator: EmulatorHandle, body: dict[str, Any], message: str) -> None:
     with api(emulator) as client:
         response = client.post("", json=body)
         assert response.status_code == 400
-        assert response.json()[0]["errorCode"] == "INVALIDJOB" and message in response.json()[0]["message"]
+        assert response.json()[0]["errorCode"] == "INVALIDJOB"
+        assert message in response.json()[0]["message"]
 
 
 def test_upload_needs_csv_and_a_known_job(emulator: EmulatorHandle) -> None:

@@ -13,7 +13,8 @@ from tests.salesforce_emulator.conftest import records
 
 ROLLED_BACK = {
     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-    "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+    "message": "Record rolled back because not all records were valid and the request was using AllOrNone"
+    " header",
     "fields": [],
 }
 
@@ -39,13 +40,19 @@ def test_create_in_order_with_per_record_errors(client: httpx.Client, emulator: 
         },
     )
     assert [r["success"] for r in results] == [True, False, False, False, False, True]
-    assert results[0]["id"].startswith("001") and results[5]["id"].startswith("003")
+    assert results[0]["id"].startswith("001")
+    assert results[5]["id"].startswith("003")
     assert results[1] == {
         "id": None,
         "success": False,
-        "errors": [{"statusCode": "REQUIRED_FIELD_MISSING", "message": "Required fields are missing: [LastName]",
-                    "fields": ["LastName"]}],
-    }  # fmt: skip
+        "errors": [
+            {
+                "statusCode": "REQUIRED_FIELD_MISSING",
+                "message": "Required fields are missing: [LastName]",
+                "fields": ["LastName"],
+            }
+        ],
+    }
     assert [r["errors"][0]["statusCode"] for r in results[2:5]] == [
         "INVALID_FIELD",
         "INVALID_TYPE",
@@ -137,8 +144,14 @@ def test_update_errors(client: httpx.Client) -> None:
     }
     results = client.patch("/composite/sobjects", json=body).json()
     codes = [r["errors"][0]["statusCode"] if r["errors"] else "OK" for r in results]
-    assert codes == ["MISSING_ARGUMENT", "MALFORMED_ID", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY",
-                     "INVALID_FIELD", "OK"]  # fmt: skip
+    assert codes == [
+        "MISSING_ARGUMENT",
+        "MALFORMED_ID",
+        "ENTITY_IS_DELETED",
+        "INVALID_CROSS_REFERENCE_KEY",
+        "INVALID_FIELD",
+        "OK",
+    ]
     assert results[5] == {"id": live, "success": True, "errors": []}
 
 
@@ -160,7 +173,11 @@ def test_upsert_created_flags_in_order(client: httpx.Client) -> None:
     assert [r.get("created") for r in results[:2]] == [True, False]
     assert [r["success"] for r in results] == [True, True, False, False, False, False]
     assert [r["errors"][0]["statusCode"] for r in results[2:]] == [
-        "MISSING_ARGUMENT", "DUPLICATE_EXTERNAL_ID", "DUPLICATE_EXTERNAL_ID", "STRING_TOO_LONG"]  # fmt: skip
+        "MISSING_ARGUMENT",
+        "DUPLICATE_EXTERNAL_ID",
+        "DUPLICATE_EXTERNAL_ID",
+        "STRING_TOO_LONG",
+    ]
     assert client.get("/sobjects/Account/PassFort_Profile_Id__c/old").json()["Name"] == "Old 2"
     wrong = client.patch(
         url, json={"records": records({"PassFort_Profile_Id__c": "z", "LastName": "x"}, type_name="Contact")}
@@ -175,7 +192,8 @@ def test_upsert_all_or_none(client: httpx.Client, emulator: EmulatorHandle) -> N
         "records": records({"PassFort_Profile_Id__c": "a", "Name": "A"}, {"PassFort_Profile_Id__c": "b"}),
     }
     results = client.patch("/composite/sobjects/Account/PassFort_Profile_Id__c", json=body).json()
-    assert results[0]["errors"] == [ROLLED_BACK] and results[0]["id"] is None
+    assert results[0]["errors"] == [ROLLED_BACK]
+    assert results[0]["id"] is None
     assert emulator.stats()["records"]["Account"] == 0
 
 

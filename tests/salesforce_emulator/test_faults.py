@@ -52,14 +52,16 @@ def test_seeded_faults_repeat(client: httpx.Client, emulator: EmulatorHandle) ->
         emulator.set_faults(write_error_rate=0.3, seed=42)
         body = {"records": records(*({"Name": str(i)} for i in range(50)))}
         outcomes.append([r["success"] for r in client.post("/composite/sobjects", json=body).json()])
-    assert outcomes[0] == outcomes[1] and not all(outcomes[0])
+    assert outcomes[0] == outcomes[1]
+    assert not all(outcomes[0])
 
 
 def test_write_errors_on_single_writes_are_500(sf: Salesforce, emulator: EmulatorHandle) -> None:
     emulator.set_faults(write_error_rate=1.0)
     with pytest.raises(SalesforceGeneralError) as info:
         sf.Account.create({"Name": "x"})
-    assert info.value.status == 500 and info.value.content[0]["errorCode"] == "UNKNOWN_EXCEPTION"
+    assert info.value.status == 500
+    assert info.value.content[0]["errorCode"] == "UNKNOWN_EXCEPTION"
 
 
 def test_unavailable_answers_503_with_retry_after(client: httpx.Client, emulator: EmulatorHandle) -> None:
@@ -68,7 +70,8 @@ def test_unavailable_answers_503_with_retry_after(client: httpx.Client, emulator
     ).raise_for_status()
     for _ in range(2):
         response = client.get("/sobjects")
-        assert response.status_code == 503 and response.headers["retry-after"] == "7"
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "7"
         assert response.json()[0]["errorCode"] == "SERVER_UNAVAILABLE"
     assert client.get("/sobjects").status_code == 200
     assert emulator.stats()["api_usage"] == 1  # refused calls are not counted
@@ -117,16 +120,20 @@ def test_control_endpoints(client: httpx.Client, emulator: EmulatorHandle) -> No
     client.post("/sobjects/Account/", json={"Name": "A"})
     client.get("/query", params={"q": "SELECT Id FROM Account"})
     stats = httpx.get(f"{emulator.url}/_emulator/stats").json()
-    assert stats["total"] == 2 and stats["api_usage"] == 2 and stats["writes"] == 1
+    assert stats["total"] == 2
+    assert stats["api_usage"] == 2
+    assert stats["writes"] == 1
     assert stats["by_kind"] == {"sobject_create": 1, "query": 1}
-    assert stats["records"]["Account"] == 1 and stats["records"]["PassFort_Application__c"] == 0
+    assert stats["records"]["Account"] == 1
+    assert stats["records"]["PassFort_Application__c"] == 0
     dumped = httpx.get(f"{emulator.url}/_emulator/records/account").json()
     assert [r["Name"] for r in dumped] == ["A"]
     assert httpx.get(f"{emulator.url}/_emulator/records/Nope").status_code == 404
     assert httpx.post(f"{emulator.url}/_emulator/stats/reset").json()["total"] == 0
     assert emulator.stats()["api_usage"] == 0
     bad = httpx.post(f"{emulator.url}/_emulator/faults", json={"lock_error_rate": 2})
-    assert bad.status_code == 400 and "between 0 and 1" in bad.json()["error"]
+    assert bad.status_code == 400
+    assert "between 0 and 1" in bad.json()["error"]
     assert httpx.post(f"{emulator.url}/_emulator/faults", json={"nope": 1}).status_code == 400
     assert httpx.post(f"{emulator.url}/_emulator/faults", content=b"[").status_code == 400
     assert httpx.get(f"{emulator.url}/_emulator/faults").json()["daily_limit"] == 1_000_000

@@ -15,17 +15,33 @@ from tests.salesforce_emulator.conftest import ORG_FILE
 def test_standard_objects_have_common_fields() -> None:
     org = standard_org()
     account, contact, lead = org.get("account"), org.get("CONTACT"), org.get("Lead")
-    assert account is not None and contact is not None and lead is not None
+    assert account is not None
+    assert contact is not None
+    assert lead is not None
     assert (account.key_prefix, contact.key_prefix, lead.key_prefix) == ("001", "003", "00Q")
-    for name in ("Id", "Name", "Website", "Phone", "Industry", "BillingCountry", "Type", "CreatedDate",
-                 "LastModifiedDate", "SystemModstamp"):  # fmt: skip
+    for name in (
+        "Id",
+        "Name",
+        "Website",
+        "Phone",
+        "Industry",
+        "BillingCountry",
+        "Type",
+        "CreatedDate",
+        "LastModifiedDate",
+        "SystemModstamp",
+    ):
         assert account.field(name.lower()) is not None, name
     last_name = contact.field("lastname")
-    assert last_name is not None and last_name.required and not last_name.nillable
+    assert last_name is not None
+    assert last_name.required
+    assert not last_name.nillable
     account_id = contact.field("AccountId")
-    assert account_id is not None and account_id.reference_to == ("Account",)
+    assert account_id is not None
+    assert account_id.reference_to == ("Account",)
     company = lead.field("Company")
-    assert company is not None and company.required
+    assert company is not None
+    assert company.required
 
 
 def test_shipped_org_file_adds_passfort_metadata() -> None:
@@ -36,16 +52,22 @@ def test_shipped_org_file_adds_passfort_metadata() -> None:
     assert profile is not None
     assert (profile.length, profile.external_id, profile.unique, profile.id_lookup) == (36, True, True, True)
     app = org.get("passfort_application__c")
-    assert app is not None and app.key_prefix == "a0X"
+    assert app is not None
+    assert app.key_prefix == "a0X"
     status = app.field("Status__c")
-    assert status is not None and status.restricted
+    assert status is not None
+    assert status.restricted
     assert status.picklist == ("Applied", "In review", "Approved", "Rejected", "Cancelled")
     applicant = app.field("Applicant__c")
-    assert applicant is not None and applicant.relationship_name == "Applicant__r"
+    assert applicant is not None
+    assert applicant.relationship_name == "Applicant__r"
     name = app.field("Name")
-    assert name is not None and not name.required and name.length == 80
+    assert name is not None
+    assert not name.required
+    assert name.length == 80
     last_event = app.field("Last_Event_At__c")
-    assert last_event is not None and last_event.type == "datetime"
+    assert last_event is not None
+    assert last_event.type == "datetime"
 
 
 @pytest.mark.parametrize(
@@ -80,14 +102,17 @@ def test_custom_objects_get_free_prefixes(tmp_path: Path) -> None:
     path.write_text("objects: {A__c: {}, B__c: {}}")
     org = load_org(path)
     a, b = org.get("A__c"), org.get("B__c")
-    assert a is not None and b is not None
-    assert a.key_prefix != b.key_prefix and a.key_prefix.startswith("a")
+    assert a is not None
+    assert b is not None
+    assert a.key_prefix != b.key_prefix
+    assert a.key_prefix.startswith("a")
 
 
 def test_ids_are_18_characters_with_a_case_checksum() -> None:
     ids = IdGenerator()
     first = ids.new("001")
-    assert len(first) == 18 and first.startswith("001")
+    assert len(first) == 18
+    assert first.startswith("001")
     assert normalize_id(first) == first
     assert normalize_id(first.lower()) == first
     assert normalize_id(first.upper()) == first

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
@@ -33,10 +34,12 @@ def test_pagination_with_next_records_url(
     assert (second["done"], len(second["records"]), second["records"][-1]["Name"]) == (True, 500, "N02499")
     assert "nextRecordsUrl" not in second
     everything = sf.query_all("SELECT Name FROM Account")
-    assert everything["totalSize"] == 2500 and len(everything["records"]) == 2500
+    assert everything["totalSize"] == 2500
+    assert len(everything["records"]) == 2500
     assert emulator.stats()["by_kind"]["query_more"] == 2
     stale = httpx.get(emulator.url + first["nextRecordsUrl"], headers=client.headers)
-    assert stale.status_code == 400 and stale.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+    assert stale.status_code == 400
+    assert stale.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
 
 
 def test_batch_size_header(client: httpx.Client) -> None:
@@ -44,7 +47,8 @@ def test_batch_size_header(client: httpx.Client) -> None:
     page = client.get(
         "/query", params={"q": "SELECT Id FROM Account"}, headers={"Sforce-Query-Options": "batchSize=200"}
     ).json()
-    assert len(page["records"]) == 200 and page["nextRecordsUrl"].endswith("-200")
+    assert len(page["records"]) == 200
+    assert page["nextRecordsUrl"].endswith("-200")
     tiny = client.get(
         "/query", params={"q": "SELECT Id FROM Account"}, headers={"Sforce-Query-Options": "batchSize=5"}
     ).json()
@@ -57,7 +61,10 @@ def test_relationship_fields_are_nested(client: httpx.Client) -> None:
     ]
     client.post("/sobjects/PassFort_Application__c/", json={"Name": "app", "Applicant__c": account})
     client.post("/sobjects/PassFort_Application__c/", json={"Name": "orphan"})
-    soql = "SELECT Name, Applicant__r.Name, Applicant__r.PassFort_Profile_Id__c FROM PassFort_Application__c ORDER BY Name"
+    soql = (
+        "SELECT Name, Applicant__r.Name, Applicant__r.PassFort_Profile_Id__c"
+        " FROM PassFort_Application__c ORDER BY Name"
+    )
     rows = client.get("/query", params={"q": soql}).json()["records"]
     assert rows[0]["Applicant__r"] == {
         "attributes": {"type": "Account", "url": f"{API}/sobjects/Account/{account}"},
@@ -93,12 +100,9 @@ def test_errors_have_the_documented_shape(client: httpx.Client, sf: Salesforce) 
     assert error["errorCode"] == "INVALID_FIELD"
     assert error["message"].startswith("\nSELECT Id, FullName FROM Account\n")
     assert "No such column 'FullName' on entity 'Account'" in error["message"]
-    try:
+    with pytest.raises(SalesforceMalformedRequest) as info:
         sf.query("SELECT Id FROM Account WHERE Name = 'unterminated")
-    except SalesforceMalformedRequest as exc:
-        assert exc.content[0]["errorCode"] == "MALFORMED_QUERY"
-    else:
-        raise AssertionError("expected MALFORMED_QUERY")
+    assert info.value.content[0]["errorCode"] == "MALFORMED_QUERY"
     assert client.get("/query").json()[0]["errorCode"] == "MALFORMED_QUERY"
 
 
@@ -118,7 +122,8 @@ def test_in_on_an_external_id_matches_case_insensitively(client: httpx.Client) -
 
 def test_versions_resources_and_limits(client: httpx.Client, emulator: EmulatorHandle) -> None:
     versions = httpx.get(emulator.url + "/services/data/")
-    assert versions.status_code == 200 and "sforce-limit-info" not in versions.headers
+    assert versions.status_code == 200
+    assert "sforce-limit-info" not in versions.headers
     assert {"label": "v59.0", "url": "/services/data/v59.0", "version": "59.0"} in versions.json()
     assert httpx.get(emulator.url + "/services/data/v59.0/").status_code == 401
     assert client.get("/").json()["query"] == f"{API}/query"

@@ -19,26 +19,34 @@ from tests.salesforce_emulator.conftest import API
 def create(client: httpx.Client, obj: str, body: dict[str, Any]) -> str:
     response = client.post(f"/sobjects/{obj}/", json=body)
     assert response.status_code == 201, response.text
-    assert response.json()["success"] is True and response.json()["errors"] == []
+    assert response.json()["success"] is True
+    assert response.json()["errors"] == []
     return str(response.json()["id"])
 
 
 def test_crud_round_trip(client: httpx.Client, emulator: EmulatorHandle) -> None:
     account_id = create(client, "Account", {"Name": "Acme", "Industry": "Banking", "Website": ""})
-    assert account_id.startswith("001") and len(account_id) == 18
+    assert account_id.startswith("001")
+    assert len(account_id) == 18
     got = client.get(f"/sobjects/Account/{account_id}").json()
     assert got["attributes"] == {"type": "Account", "url": f"{API}/sobjects/Account/{account_id}"}
-    assert got["Name"] == "Acme" and got["Website"] is None  # "" is stored as null
-    assert got["CreatedDate"].endswith("+0000") and got["IsDeleted"] is False
+    assert got["Name"] == "Acme"
+    assert got["Website"] is None
+    assert got["CreatedDate"].endswith("+0000")
+    assert got["IsDeleted"] is False
     response = client.patch(f"/sobjects/account/{account_id.lower()}", json={"name": "Acme 2"})
-    assert response.status_code == 204 and response.content == b""
+    assert response.status_code == 204
+    assert response.content == b""
     partial = client.get(f"/sobjects/Account/{account_id[:15]}", params={"fields": "name,Industry"}).json()
-    assert list(partial) == ["attributes", "Name", "Industry"] and partial["Name"] == "Acme 2"
+    assert list(partial) == ["attributes", "Name", "Industry"]
+    assert partial["Name"] == "Acme 2"
     assert client.delete(f"/sobjects/Account/{account_id}").status_code == 204
     gone = client.get(f"/sobjects/Account/{account_id}")
-    assert gone.status_code == 404 and gone.json()[0]["errorCode"] == "NOT_FOUND"
+    assert gone.status_code == 404
+    assert gone.json()[0]["errorCode"] == "NOT_FOUND"
     again = client.delete(f"/sobjects/Account/{account_id}")
-    assert again.status_code == 404 and again.json()[0]["errorCode"] == "ENTITY_IS_DELETED"
+    assert again.status_code == 404
+    assert again.json()[0]["errorCode"] == "ENTITY_IS_DELETED"
     assert emulator.stats()["by_kind"]["sobject_get"] == 3
 
 
@@ -53,36 +61,97 @@ def test_unknown_object_and_resource_are_not_found(client: httpx.Client) -> None
 def error_of(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 400, response.text
     body = response.json()
-    assert isinstance(body, list) and set(body[0]) == {"message", "errorCode", "fields"}
+    assert isinstance(body, list)
+    assert set(body[0]) == {"message", "errorCode", "fields"}
     return dict(body[0])
 
 
 @pytest.mark.parametrize(
     ("obj", "body", "code", "fields", "message"),
     [
-        pytest.param("Account", {"Nme": "x"}, "INVALID_FIELD", [], "No such column 'Nme' on sobject of type Account",
-                     id="unknown-field"),
-        pytest.param("Contact", {"FirstName": "A"}, "REQUIRED_FIELD_MISSING", ["LastName"],
-                     "Required fields are missing: [LastName]", id="required"),
-        pytest.param("Account", {"Name": "x" * 256}, "STRING_TOO_LONG", ["Name"], "Account Name: data value too large",
-                     id="too-long"),
-        pytest.param("PassFort_Application__c", {"Status__c": "Nope"}, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                     ["Status__c"], "Status: bad value for restricted picklist field: Nope", id="picklist"),
-        pytest.param("Account", {"Name": "x", "CreatedDate": "2024-01-01T00:00:00Z"}, "INVALID_FIELD_FOR_INSERT_UPDATE",
-                     ["CreatedDate"], "Unable to create/update fields: CreatedDate", id="read-only"),
-        pytest.param("Contact", {"LastName": "x", "AccountId": "nope"}, "MALFORMED_ID", ["AccountId"],
-                     "id value of incorrect type", id="malformed-reference"),
-        pytest.param("Contact", {"LastName": "x", "AccountId": "001000000000000AAA"}, "INVALID_CROSS_REFERENCE_KEY",
-                     ["AccountId"], "invalid cross reference id", id="missing-reference"),
-        pytest.param("Account", {"Name": "x", "NumberOfEmployees": "many"}, "JSON_PARSER_ERROR", ["NumberOfEmployees"],
-                     "many", id="type"),
-        pytest.param("Contact", {"LastName": "x", "Email": "not-an-email"}, "INVALID_EMAIL_ADDRESS", ["Email"],
-                     "invalid email address", id="email"),
-        pytest.param("Account", {"Name": "x", "Id": "001000000000000AAA"}, "INVALID_FIELD_FOR_INSERT_UPDATE", ["Id"],
-                     "cannot specify Id in an insert call", id="id-on-insert"),
+        pytest.param(
+            "Account",
+            {"Nme": "x"},
+            "INVALID_FIELD",
+            [],
+            "No such column 'Nme' on sobject of type Account",
+            id="unknown-field",
+        ),
+        pytest.param(
+            "Contact",
+            {"FirstName": "A"},
+            "REQUIRED_FIELD_MISSING",
+            ["LastName"],
+            "Required fields are missing: [LastName]",
+            id="required",
+        ),
+        pytest.param(
+            "Account",
+            {"Name": "x" * 256},
+            "STRING_TOO_LONG",
+            ["Name"],
+            "Account Name: data value too large",
+            id="too-long",
+        ),
+        pytest.param(
+            "PassFort_Application__c",
+            {"Status__c": "Nope"},
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            ["Status__c"],
+            "Status: bad value for restricted picklist field: Nope",
+            id="picklist",
+        ),
+        pytest.param(
+            "Account",
+            {"Name": "x", "CreatedDate": "2024-01-01T00:00:00Z"},
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            ["CreatedDate"],
+            "Unable to create/update fields: CreatedDate",
+            id="read-only",
+        ),
+        pytest.param(
+            "Contact",
+            {"LastName": "x", "AccountId": "nope"},
+            "MALFORMED_ID",
+            ["AccountId"],
+            "id value of incorrect type",
+            id="malformed-reference",
+        ),
+        pytest.param(
+            "Contact",
+            {"LastName": "x", "AccountId": "001000000000000AAA"},
+            "INVALID_CROSS_REFERENCE_KEY",
+            ["AccountId"],
+            "invalid cross reference id",
+            id="missing-reference",
+        ),
+        pytest.param(
+            "Account",
+            {"Name": "x", "NumberOfEmployees": "many"},
+            "JSON_PARSER_ERROR",
+            ["NumberOfEmployees"],
+            "many",
+            id="type",
+        ),
+        pytest.param(
+            "Contact",
+            {"LastName": "x", "Email": "not-an-email"},
+            "INVALID_EMAIL_ADDRESS",
+            ["Email"],
+            "invalid email address",
+            id="email",
+        ),
+        pytest.param(
+            "Account",
+            {"Name": "x", "Id": "001000000000000AAA"},
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            ["Id"],
+            "cannot specify Id in an insert call",
+            id="id-on-insert",
+        ),
     ],
-)  # fmt: skip
-def test_create_validation(
+)
+def test_create_validation(  # noqa: PLR0917 - one argument per parametrize column
     client: httpx.Client, obj: str, body: dict[str, Any], code: str, fields: list[str], message: str
 ) -> None:
     error = error_of(client.post(f"/sobjects/{obj}/", json=body))
@@ -161,7 +230,8 @@ def test_upsert_status_codes(client: httpx.Client) -> None:
     assert updated.status_code == 200
     assert updated.json() == {"id": created.json()["id"], "success": True, "errors": [], "created": False}
     got = client.get(url).json()
-    assert got["Name"] == "B" and got["PassFort_Profile_Id__c"] == "p/1"
+    assert got["Name"] == "B"
+    assert got["PassFort_Profile_Id__c"] == "p/1"
     old = client.patch(str(client.base_url).rstrip("/").replace("v59.0", "v45.0") + url, json={"Name": "C"})
     assert old.status_code == 204
 
@@ -170,11 +240,13 @@ def test_upsert_update_only_and_unknown_field(client: httpx.Client) -> None:
     missing = client.patch(
         "/sobjects/Account/PassFort_Profile_Id__c/zz", params={"updateOnly": "true"}, json={}
     )
-    assert missing.status_code == 404 and missing.json()[0]["errorCode"] == "NOT_FOUND"
+    assert missing.status_code == 404
+    assert missing.json()[0]["errorCode"] == "NOT_FOUND"
     assert client.get("/sobjects/Account/", params={"q": ""}).status_code == 200
     for field in ("Nope__c", "Name"):
         response = client.patch(f"/sobjects/Account/{field}/x", json={"Name": "x"})
-        assert response.status_code == 404 and response.json()[0]["errorCode"] == "NOT_FOUND"
+        assert response.status_code == 404
+        assert response.json()[0]["errorCode"] == "NOT_FOUND"
 
 
 def test_upsert_body_must_agree_with_url(client: httpx.Client) -> None:
@@ -243,7 +315,8 @@ def test_describe_object(sf: Salesforce) -> None:
     )
     fields = {f["name"]: f for f in described["fields"]}
     status = fields["Status__c"]
-    assert status["type"] == "picklist" and status["restrictedPicklist"] is True
+    assert status["type"] == "picklist"
+    assert status["restrictedPicklist"] is True
     assert [p["value"] for p in status["picklistValues"]] == [
         "Applied",
         "In review",
@@ -259,11 +332,32 @@ def test_describe_object(sf: Salesforce) -> None:
         36,
     )
     applicant = fields["Applicant__c"]
-    assert applicant["referenceTo"] == ["Account"] and applicant["relationshipName"] == "Applicant__r"
-    assert fields["Id"]["createable"] is False and fields["CreatedDate"]["updateable"] is False
-    required = {"name", "label", "type", "length", "createable", "updateable", "nillable", "defaultedOnCreate",
-                "unique", "externalId", "idLookup", "referenceTo", "relationshipName", "picklistValues",
-                "restrictedPicklist", "calculated", "autoNumber", "filterable", "soapType", "custom"}  # fmt: skip
+    assert applicant["referenceTo"] == ["Account"]
+    assert applicant["relationshipName"] == "Applicant__r"
+    assert fields["Id"]["createable"] is False
+    assert fields["CreatedDate"]["updateable"] is False
+    required = {
+        "name",
+        "label",
+        "type",
+        "length",
+        "createable",
+        "updateable",
+        "nillable",
+        "defaultedOnCreate",
+        "unique",
+        "externalId",
+        "idLookup",
+        "referenceTo",
+        "relationshipName",
+        "picklistValues",
+        "restrictedPicklist",
+        "calculated",
+        "autoNumber",
+        "filterable",
+        "soapType",
+        "custom",
+    }
     assert required <= set(status)
     last_name = {f["name"]: f for f in sf.Contact.describe()["fields"]}["LastName"]
     assert (last_name["nillable"], last_name["createable"], last_name["defaultedOnCreate"]) == (

@@ -152,20 +152,30 @@ def test_quoted_values_round_trip(value: str) -> None:
         pytest.param("SELECT Name FROM Account WHERE", "MALFORMED_QUERY", id="dangling-where"),
         pytest.param("SELECT Name FROM Account WHERE Name = 'x", "MALFORMED_QUERY", id="open-string"),
         pytest.param("SELECT Name FROM Account WHERE Name = 'a\\qb'", "MALFORMED_QUERY", id="bad-escape"),
-        pytest.param("SELECT Name FROM Account WHERE Name = 'a\\%'", "MALFORMED_QUERY", id="like-escape-outside-like"),
+        pytest.param(
+            "SELECT Name FROM Account WHERE Name = 'a\\%'", "MALFORMED_QUERY", id="like-escape-outside-like"
+        ),
         pytest.param("SELECT Name FROM Account LIMIT x", "MALFORMED_QUERY", id="bad-limit"),
         pytest.param("SELECT Name FROM Account WHERE Name > null", "MALFORMED_QUERY", id="null-ordering"),
-        pytest.param("SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact)", "MALFORMED_QUERY",
-                     id="semi-join"),
+        pytest.param(
+            "SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact)",
+            "MALFORMED_QUERY",
+            id="semi-join",
+        ),
         pytest.param("SELECT FullName FROM Account", "INVALID_FIELD", id="unknown-field"),
         pytest.param("SELECT Name FROM Account WHERE Foo__c = 1", "INVALID_FIELD", id="unknown-where-field"),
         pytest.param("SELECT Nope__r.Name FROM Account", "INVALID_FIELD", id="unknown-relationship"),
         pytest.param("SELECT Name FROM Nope__c", "INVALID_TYPE", id="unknown-object"),
-        pytest.param("SELECT Name FROM Account WHERE Name = 5", "INVALID_QUERY_FILTER_OPERATOR", id="type-mismatch"),
-        pytest.param("SELECT Name FROM Account WHERE NumberOfEmployees = '5'", "INVALID_QUERY_FILTER_OPERATOR",
-                     id="quoted-number"),
+        pytest.param(
+            "SELECT Name FROM Account WHERE Name = 5", "INVALID_QUERY_FILTER_OPERATOR", id="type-mismatch"
+        ),
+        pytest.param(
+            "SELECT Name FROM Account WHERE NumberOfEmployees = '5'",
+            "INVALID_QUERY_FILTER_OPERATOR",
+            id="quoted-number",
+        ),
     ],
-)  # fmt: skip
+)
 def test_errors(store: Store, soql: str, code: str) -> None:
     with pytest.raises(SoqlError) as info:
         compile_query(store, soql)

@@ -94,7 +94,7 @@ def parse_fields(table: Table, raw: str | None) -> list[str] | None:
 
 
 def find_live(emu: Emulator, table: Table, record_id: str, *, writing: bool = True) -> Record:
-    """The live record ``record_id``; 404 ``NOT_FOUND``, or ``ENTITY_IS_DELETED`` when writing one in the bin."""
+    """The live record ``record_id``: 404 ``NOT_FOUND`` (``ENTITY_IS_DELETED`` when writing a deleted one)."""
     canonical = normalize_id(record_id)
     record = table.rows.get(canonical) if canonical else None
     if record is None:
