@@ -151,9 +151,25 @@ def serve(
             access_log=False,
             timeout_graceful_shutdown=30,
         )
-        uvicorn.Server(config).run()
+        _graceful_server(config).run()
     finally:
         context.close()
+
+
+def _graceful_server(config: Any) -> Any:
+    """A uvicorn server that exits 0 after a signal-requested graceful shutdown.
+
+    uvicorn re-raises the captured SIGTERM/SIGINT once it has shut down, which kills the process
+    before the queue database is closed and reports a failure to process supervisors.
+    """
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()  # stop uvicorn re-raising it after the shutdown
+
+    return GracefulServer(config)
 
 
 @click.command()

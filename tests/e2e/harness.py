@@ -105,6 +105,28 @@ class Stack:
         return dict(self.context.queue.status().counts)
 
 
+@dataclass
+class Emulators:
+    pf: PassFortEmulator
+    sf: EmulatorHandle
+    env: dict[str, str]
+
+
+@contextmanager
+def running_emulators(
+    *, batch: bool = False, sf_settings: Mapping[str, Any] | None = None
+) -> Iterator[Emulators]:
+    """Both emulators, and the environment pointing fieldline at them (set for the block)."""
+    with ExitStack() as stack:
+        sf = stack.enter_context(running_emulator(ORG_FILE, **(sf_settings or {})))
+        pf = stack.enter_context(
+            running_passfort_emulator(seed_file=SEED_FILE, secret=SECRET, api_key=API_KEY, batch=batch)
+        )
+        env = adapter_environment(pf, sf)
+        stack.enter_context(environment(env))
+        yield Emulators(pf=pf, sf=sf, env=env)
+
+
 @contextmanager
 def running_stack(
     directory: Path,
@@ -118,12 +140,7 @@ def running_stack(
     """Both emulators, the service with ``workers`` in-process workers, wired together."""
     db = directory / "fieldline.db"
     with ExitStack() as stack:
-        sf = stack.enter_context(running_emulator(ORG_FILE, **(sf_settings or {})))
-        pf = stack.enter_context(
-            running_passfort_emulator(seed_file=SEED_FILE, secret=SECRET, api_key=API_KEY, batch=batch)
-        )
-        env = adapter_environment(pf, sf)
-        stack.enter_context(environment(env))
+        emulators = stack.enter_context(running_emulators(batch=batch, sf_settings=sf_settings))
         manager = get_plugin_manager()
         spec = load_spec(SPEC_FILE, plugin_manager=manager)
         context = open_context(
@@ -135,5 +152,5 @@ def running_stack(
         stack.callback(context.close)
         app = context.create_app(workers=workers)
         url = stack.enter_context(serve_in_thread(app))
-        pf.configure_delivery(deliver_to=f"{url}/webhooks/passfort")
-        yield Stack(pf=pf, sf=sf, context=context, url=url, db=db, env=env)
+        emulators.pf.configure_delivery(deliver_to=f"{url}/webhooks/passfort")
+        yield Stack(pf=emulators.pf, sf=emulators.sf, context=context, url=url, db=db, env=emulators.env)

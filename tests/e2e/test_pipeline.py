@@ -172,9 +172,9 @@ def test_passfort_api_faults_are_retried_until_applied(stack: Stack) -> None:
 
 
 def test_salesforce_faults_are_retried_without_duplicates(tmp_path: Path) -> None:
-    with running_stack(tmp_path, sf_settings={"lock_error_rate": 0.3, "seed": 3}) as stack:
-        # More 503s than the adapter retries in-process: the queue's own retry takes over.
-        stack.sf.set_faults(unavailable_next=8, retry_after=0)
+    with running_stack(tmp_path, workers=1, sf_settings={"lock_error_rate": 0.1, "seed": 3}) as stack:
+        # More 503s in a row than the adapter's own attempts (5): the queue's retry takes over.
+        stack.sf.set_faults(unavailable_next=7, retry_after=0)
         for _, application_id in application_ids(stack):
             stack.pf.set_status(application_id, "IN_REVIEW")
         stack.wait_idle(timeout=60)
