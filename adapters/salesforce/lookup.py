@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
+from urllib.parse import quote_plus
 
 from fieldline.adapters.salesforce import soql
 from fieldline.contracts import LookupRequest, LookupResult, ObjectDescription, TargetRecord
@@ -35,9 +36,9 @@ class _Group:
 
 @dataclass(frozen=True, slots=True)
 class LookupQuery:
-    """One SOQL query and the lookup it serves."""
+    """One SOQL query and the lookups it serves (several match fields of one object share it)."""
 
-    key: LookupKey
+    keys: tuple[LookupKey, ...]
     soql: str
 
 
@@ -55,16 +56,90 @@ def _merge(requests: Sequence[LookupRequest]) -> dict[LookupKey, _Group]:
     return groups
 
 
-def _select(group: _Group, description: ObjectDescription) -> tuple[str, str]:
-    """The SELECT clause (only fields describe knows, Id first) and the match field's real name."""
-    match_field = description.field(group.field)
-    match_name = match_field.name if match_field is not None else group.field
+def _select(object_name: str, groups: Sequence[_Group], description: ObjectDescription) -> str:
+    """The SELECT clause: Id, the match fields and the wanted fields that describe knows."""
     names = ["Id"]
-    for name in sorted({match_name, *group.fields}):
+    wanted = {group.field for group in groups} | {name for group in groups for name in group.fields}
+    for name in sorted(wanted):
         found = description.field(name)
         if found is not None and found.name not in names:
             names.append(found.name)
-    return f"SELECT {', '.join(names)} FROM {description.name or group.object}", match_name
+    return f"SELECT {', '.join(names)} FROM {description.name or object_name}"
+
+
+def _encoded(text: str) -> int:
+    # quote_plus encodes character by character, so encoded lengths add up.
+    return len(quote_plus(text))
+
+
+@dataclass(slots=True)
+class _Clause:
+    key: LookupKey
+    field: str
+    like: bool
+    items: list[str] = dataclass_field(default_factory=list)
+
+    def text(self) -> str:
+        if self.like:
+            return " OR ".join(self.items)
+        return f"{self.field} IN ({', '.join(self.items)})"
+
+
+def _object_queries(
+    object_name: str,
+    groups: Sequence[tuple[LookupKey, _Group]],
+    description: ObjectDescription,
+    *,
+    base_length: int,
+    max_url_length: int,
+    max_items: int,
+) -> list[LookupQuery]:
+    """``SELECT ... WHERE A IN (...) OR B IN (...) OR C LIKE ...`` queries covering every value of
+    every group of one object, each URL under ``max_url_length`` and ``max_items`` values."""
+    prefix = _select(object_name, [group for _, group in groups], description) + " WHERE "
+    fixed = base_length + _encoded(prefix)
+    queries: list[LookupQuery] = []
+    clauses: list[_Clause] = []
+    length = fixed
+    count = 0
+
+    def flush() -> None:
+        nonlocal clauses, length, count
+        if clauses:
+            text = prefix + " OR ".join(clause.text() for clause in clauses)
+            keys = tuple(dict.fromkeys(clause.key for clause in clauses))
+            queries.append(LookupQuery(keys, text))
+        clauses, length, count = [], fixed, 0
+
+    for key, group in groups:
+        match_field = description.field(group.field)
+        name = match_field.name if match_field is not None else group.field
+        if group.normalize:
+            items = sorted({f"{name} LIKE {soql.like_contains(str(value))}" for value in group.values})
+        else:
+            field_type = match_field.type if match_field is not None else "string"
+            items = sorted({soql.literal(value, field_type) for value in group.values})
+        for item in items:
+            while True:
+                current = clauses[-1] if clauses and clauses[-1].key == key else None
+                if current is not None and not current.like:
+                    cost = _encoded(", ") + _encoded(item)
+                elif group.normalize:
+                    cost = (_encoded(" OR ") if clauses else 0) + _encoded(item)
+                else:
+                    cost = (_encoded(" OR ") if clauses else 0) + _encoded(f"{name} IN ()") + _encoded(item)
+                if count and (length + cost > max_url_length or count >= max_items):
+                    flush()
+                    continue  # re-price the item as the first of a fresh query
+                break
+            if current is None:
+                current = _Clause(key, name, bool(group.normalize))
+                clauses.append(current)
+            current.items.append(item)
+            length += cost
+            count += 1
+    flush()
+    return queries
 
 
 def build_queries(
@@ -75,39 +150,25 @@ def build_queries(
     max_url_length: int = soql.MAX_URL_LENGTH,
     max_items: int = soql.MAX_IN_VALUES,
 ) -> tuple[list[LookupQuery], dict[LookupKey, _Group]]:
-    """The queries that answer ``requests`` (each URL under ``max_url_length``)."""
+    """The queries that answer ``requests``: per object, every match field's values share
+    queries (OR-ed), cut so each URL stays under ``max_url_length``."""
     groups = _merge(requests)
-    queries: list[LookupQuery] = []
+    by_object: dict[str, list[tuple[LookupKey, _Group]]] = {}
     for key, group in groups.items():
-        if not group.values:
-            continue
-        description = descriptions[group.object]
-        select, match_name = _select(group, description)
-        match_field = description.field(match_name)
-        field_type = match_field.type if match_field is not None else "string"
-        if group.normalize:
-            patterns = sorted(
-                {f"{match_name} LIKE {soql.like_contains(str(value))}" for value in group.values}
-            )
-            texts = soql.chunk_conditions(
-                f"{select} WHERE ",
-                patterns,
-                joiner=" OR ",
+        if group.values:
+            by_object.setdefault(group.object, []).append((key, group))
+    queries: list[LookupQuery] = []
+    for object_name, object_groups in by_object.items():
+        queries.extend(
+            _object_queries(
+                object_name,
+                object_groups,
+                descriptions[object_name],
                 base_length=base_length,
                 max_url_length=max_url_length,
                 max_items=max_items,
             )
-        else:
-            literals = [soql.literal(value, field_type) for value in group.values]
-            texts = soql.in_clause_chunks(
-                select,
-                match_name,
-                literals,
-                base_length=base_length,
-                max_url_length=max_url_length,
-                max_items=max_items,
-            )
-        queries.extend(LookupQuery(key, text) for text in texts)
+        )
     return queries, groups
 
 

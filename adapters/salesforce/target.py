@@ -116,8 +116,10 @@ class SalesforceTarget:
         queries, groups = build_queries(requests, descriptions, base_length=base_length)
         found: dict[Any, list[Mapping[str, Any]]] = {}
         for query in queries:
-            records = self.client.call(f"lookup {query.key[0]} by {query.key[1]}", _query_all(query.soql))
-            found.setdefault(query.key, []).extend(records)
+            what = f"lookup {query.keys[0][0]} by {', '.join(key[1] for key in query.keys)}"
+            records = self.client.call(what, _query_all(query.soql))
+            for key in query.keys:
+                found.setdefault(key, []).extend(records)
         return match_records(groups, found)
 
     # --- apply ----------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from fieldline.adapters.salesforce import soql
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
+from fieldline.adapters.salesforce.lookup import build_queries
 from fieldline.contracts import LookupRequest, Write, WriteOperation
 from fieldline.errors import BudgetExhaustedError
 from fieldline.normalizers import BUILTIN_NORMALIZERS
@@ -224,13 +224,8 @@ def test_lookup_chunks_in_queries_and_counts_calls(emulator: EmulatorHandle, mak
     assert found[keys[8]][0]["Flag__c"] == "f1"
     by_kind = emulator.stats()["by_kind"]
     base = len(target.client.base_url) + len("query/?q=")
-    expected = len(
-        list(
-            soql.in_clause_chunks(
-                "x", "Application_ID__c", [soql.quote_string(v) for v in wanted], base_length=base
-            )
-        )
-    )
+    queries, _ = build_queries([request], {APP: target.describe(APP)}, base_length=base)
+    expected = len(queries)
     assert by_kind["query"] == expected
     assert 3 <= expected <= 5  # ~43 URL characters per id: at most ~370 per query
     assert by_kind.get("query_more", 0) == 0
@@ -327,3 +322,21 @@ def test_spec_api_version_is_used(emulator: EmulatorHandle, make_target: Any) ->
     target.describe(APP)
     assert target.client.base_url.endswith("/services/data/v58.0/")
     assert all(result.ok for result in target.apply(_upserts(2)))
+
+
+def test_two_match_fields_of_one_object_share_queries(emulator: EmulatorHandle, make_target: Any) -> None:
+    target = make_target(emulator)
+    results = target.apply(_upserts(4))
+    emulator.reset_stats()
+    by_id = LookupRequest(
+        object=APP, field="Id", values=frozenset({str(results[0].target_id)}), fields=frozenset({"Flag__c"})
+    )
+    by_external = LookupRequest(
+        object=APP, field="Application_ID__c", values=frozenset({"app-2", "app-3"}), fields=frozenset()
+    )
+    found = target.lookup([by_id, by_external])
+    assert [record["Application_ID__c"] for record in found[(APP, "Id", ())][str(results[0].target_id)]] == [
+        "app-0"
+    ]
+    assert set(found[(APP, "Application_ID__c", ())]) == {"app-2", "app-3"}
+    assert emulator.stats()["by_kind"]["query"] == 1

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from fieldline.adapters.salesforce import soql
 from fieldline.adapters.salesforce.budget import ApiBudget
 from fieldline.adapters.salesforce.bulk import _bulk_error, csv_cell
 from fieldline.adapters.salesforce.describe import object_description
@@ -210,13 +214,17 @@ def test_match_records_case_insensitive_ids_and_sorting() -> None:
     request = _request("Ext__c", {"ABC", "missing"})
     id_request = _request("Id", {"a0X000000000001"})
     queries, groups = build_queries([request, id_request], {"Thing__c": DESCRIPTION})
-    found = {
-        queries[0].key: [
-            {"attributes": {"type": "Thing__c"}, "Id": "a0X000000000009AAA", "Ext__c": "abc"},
-            {"attributes": {"type": "Thing__c"}, "Id": "a0X000000000002AAA", "Ext__c": "Abc"},
-        ],
-        queries[1].key: [{"Id": "a0X000000000001AAA"}],
-    }
+    assert [query.soql for query in queries] == [
+        "SELECT Id, Ext__c, Name FROM Thing__c "
+        "WHERE Ext__c IN ('ABC', 'missing') OR Id IN ('a0X000000000001')"
+    ]
+    shared = [
+        {"attributes": {"type": "Thing__c"}, "Id": "a0X000000000009AAA", "Ext__c": "abc"},
+        {"attributes": {"type": "Thing__c"}, "Id": "a0X000000000002AAA", "Ext__c": "Abc"},
+        {"Id": "a0X000000000001AAA", "Ext__c": None},
+    ]
+    # One query served both lookups: each gets all its records and keeps only its matches.
+    found = dict.fromkeys(queries[0].keys, shared)
     result = match_records(groups, found)
     matches = result[("Thing__c", "Ext__c", ())]
     assert [record["Id"] for record in matches["ABC"]] == ["a0X000000000002AAA", "a0X000000000009AAA"]
@@ -234,7 +242,7 @@ def test_match_records_normalizes_target_side() -> None:
     request = _request("Name", {"test.com"}, ("root_domain",), root)
     queries, groups = build_queries([request], {"Thing__c": DESCRIPTION})
     found = {
-        queries[0].key: [
+        queries[0].keys[0]: [
             {"Id": "2", "Name": "https://www.TEST.com/app"},
             {"Id": "1", "Name": "https://test.com.evil.org"},  # contains the text, different root
         ]
@@ -326,3 +334,71 @@ def test_options_defaults() -> None:
     assert parsed.batch_size == 200
     assert parsed.bulk_threshold == 2000
     assert parsed.budget_share == 0.25
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    exact=st.sets(st.text(max_size=40), max_size=150),
+    ids=st.sets(st.from_regex(r"a0X[0-9A-Za-z]{15}", fullmatch=True), max_size=150),
+    domains=st.sets(st.from_regex(r"[a-z%_]{1,20}\.com", fullmatch=True), max_size=60),
+    limit=st.integers(min_value=600, max_value=6000),
+)
+def test_combined_queries_cover_every_value_within_limits(
+    exact: set[str], ids: set[str], domains: set[str], limit: int
+) -> None:
+    requests = [
+        _request("Ext__c", set(exact)),
+        _request("Id", set(ids)),
+        _request("Name", set(domains), ("root_domain",), str.lower),
+    ]
+    base = 60
+    queries, _ = build_queries(
+        requests, {"Thing__c": DESCRIPTION}, base_length=base, max_url_length=limit, max_items=70
+    )
+    wanted = (
+        {soql.literal(value) for value in exact if value}
+        | {soql.literal(value) for value in ids}
+        | {f"Name LIKE {soql.like_contains(value)}" for value in domains}
+    )
+    seen: list[str] = []
+    for query in queries:
+        where = query.soql.split(" WHERE ", 1)[1]
+        items = _where_items(where)
+        assert 1 <= len(items) <= 70
+        if len(items) > 1:
+            assert base + len(quote_plus(query.soql)) <= limit
+        seen.extend(items)
+    assert sorted(seen) == sorted(wanted)
+
+
+def _where_items(where: str) -> list[str]:
+    """The literals of IN lists and the LIKE conditions of a WHERE clause built by build_queries."""
+    items: list[str] = []
+    position = 0
+    while position < len(where):
+        if where.startswith(" OR ", position):
+            position += 4
+            continue
+        field_end = where.index(" ", position)
+        operator = where[field_end + 1 : where.index(" ", field_end + 1)]
+        if operator == "LIKE":
+            start = field_end + len(" LIKE ")
+            end = _literal_end(where, start)
+            items.append(where[position:end])
+            position = end
+        else:  # IN ('a', 'b')
+            position = field_end + len(" IN (")
+            while where[position] != ")":
+                end = _literal_end(where, position)
+                items.append(where[position:end])
+                position = end + 2 if where.startswith(", ", end) else end
+            position += 1
+    return items
+
+
+def _literal_end(text: str, start: int) -> int:
+    assert text[start] == "'"
+    position = start + 1
+    while text[position] != "'":
+        position += 2 if text[position] == "\\" else 1
+    return position + 1
