@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import requests
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 
 from fieldline.adapters.salesforce.emulator.auth import generate_key_pair
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
@@ -62,14 +62,23 @@ def client(emulator: EmulatorHandle) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def sf(emulator: EmulatorHandle) -> Iterator[Salesforce]:
+def sf(emulator: EmulatorHandle) -> Iterator[Any]:
     session = LoopbackSession(emulator.url)
     try:
-        yield Salesforce(
-            instance_url=emulator.url, session_id=emulator.token, session=session, version="59.0"
-        )
+        yield connect(emulator, session)
     finally:
         session.close()
+
+
+def error_code(exc: Exception) -> str:
+    """The first ``errorCode`` of a simple-salesforce error (its ``content`` is the parsed JSON body)."""
+    content: Any = getattr(exc, "content", None)
+    return str(content[0]["errorCode"])
+
+
+def connect(handle: EmulatorHandle, session: requests.Session) -> Any:
+    """simple-salesforce on the emulator in session-id mode (typed ``Any``: its stubs are partial)."""
+    return Salesforce(instance_url=handle.url, session_id=handle.token, session=session, version="59.0")
 
 
 def records(*bodies: dict[str, Any], type_name: str = "Account") -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 
 from fieldline.adapters.salesforce.emulator.auth import generate_key_pair
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator

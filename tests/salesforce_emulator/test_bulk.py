@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from simple_salesforce import Salesforce
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from tests.salesforce_emulator.conftest import start
@@ -19,7 +18,7 @@ def rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_insert_update_upsert_delete_via_bulk2(sf: Salesforce, emulator: EmulatorHandle) -> None:
+def test_insert_update_upsert_delete_via_bulk2(sf: Any, emulator: EmulatorHandle) -> None:
     data = [{"Name": f"N{i}", "PassFort_Profile_Id__c": f"p{i}"} for i in range(500)]
     data.append({"Name": "", "PassFort_Profile_Id__c": "no-name"})
     (result,) = sf.bulk2.Account.insert(records=data, wait=0.05)
@@ -155,7 +154,7 @@ def test_unknown_column_fails_the_job(emulator: EmulatorHandle) -> None:
         assert info["errorMessage"] == "InvalidBatch : Field name not found : Nope__c"
 
 
-def test_lock_errors_are_per_row(emulator: EmulatorHandle, sf: Salesforce) -> None:
+def test_lock_errors_are_per_row(emulator: EmulatorHandle, sf: Any) -> None:
     emulator.set_faults(lock_error_rate=1.0)
     (result,) = sf.bulk2.Account.insert(records=[{"Name": "a"}, {"Name": "b"}], wait=0.05)
     assert result["numberRecordsFailed"] == 2

@@ -6,7 +6,6 @@ from typing import Any
 
 import httpx
 import pytest
-from simple_salesforce import Salesforce
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from tests.salesforce_emulator.conftest import records
@@ -197,7 +196,7 @@ def test_upsert_all_or_none(client: httpx.Client, emulator: EmulatorHandle) -> N
     assert emulator.stats()["records"]["Account"] == 0
 
 
-def test_get_and_delete(client: httpx.Client, sf: Salesforce) -> None:
+def test_get_and_delete(client: httpx.Client, sf: Any) -> None:
     ids = [r["id"] for r in post(client, {"records": records({"Name": "A", "Phone": "1"}, {"Name": "B"})})]
     got = client.get(
         "/composite/sobjects/Account",
@@ -223,7 +222,7 @@ def test_get_and_delete(client: httpx.Client, sf: Salesforce) -> None:
     assert client.get(f"/sobjects/Account/{ids[1]}").status_code == 200
 
 
-def test_simple_salesforce_restful_collections(sf: Salesforce) -> None:
+def test_simple_salesforce_restful_collections(sf: Any) -> None:
     result = sf.restful(
         "composite/sobjects", method="POST", json={"allOrNone": False, "records": records({"Name": "A"})}
     )

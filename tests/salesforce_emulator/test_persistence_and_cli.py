@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from fieldline.adapters.salesforce.emulator.cli import salesforce
 from fieldline.errors import ConfigError
-from tests.salesforce_emulator.conftest import API, ORG_FILE, records, start
+from tests.salesforce_emulator.conftest import API, ORG_FILE, LoopbackSession, connect, records, start
 
 
 def test_records_survive_a_restart(tmp_path: Path) -> None:
@@ -50,13 +50,9 @@ def test_records_survive_a_restart(tmp_path: Path) -> None:
 def test_bulk_jobs_persist_their_records(tmp_path: Path) -> None:
     state = tmp_path / "bulk.sqlite"
     with start(state_path=state) as first:
-        from simple_salesforce import Salesforce
-
-        from tests.salesforce_emulator.conftest import LoopbackSession
-
         session = LoopbackSession(first.url)
         try:
-            sf = Salesforce(instance_url=first.url, session_id=first.token, session=session)
+            sf = connect(first, session)
             sf.bulk2.Account.insert(records=[{"Name": f"N{i}"} for i in range(1000)], wait=0.05)
         finally:
             session.close()
