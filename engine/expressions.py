@@ -89,7 +89,7 @@ class JmespathFunction:
     ``array``, ``object``, ``boolean``, ``null``, ``expref``, ``any``, and typed arrays such as
     ``array-string``). ``variadic`` makes the last argument repeatable. ``optional`` is how many
     trailing arguments may be left out (JEP-14 style, e.g. ``trim(s[, chars])``).
-    ``needs_root`` asks :meth:`CompiledExpression.search` to bind the searched document for
+    ``needs_root`` asks ``CompiledExpression.search`` to bind the searched document for
     :func:`current_root` (only ``root()`` needs it; binding costs a little per search).
     """
 
@@ -100,6 +100,19 @@ class JmespathFunction:
     doc: str = ""
     optional: int = 0
     needs_root: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.optional <= len(self.signature) or (self.optional and self.variadic):
+            raise ConfigError(
+                f"JMESPath function {self.name!r}: optional={self.optional} does not fit its "
+                f"{len(self.signature)}-argument signature",
+                hint="optional counts trailing arguments and cannot be combined with variadic",
+            )
+        if self.variadic and not self.signature:
+            raise ConfigError(
+                f"JMESPath function {self.name!r} is variadic but has no argument to repeat",
+                hint="give the repeated argument's types in signature",
+            )
 
     @property
     def min_args(self) -> int:

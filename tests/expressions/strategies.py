@@ -67,7 +67,7 @@ _UNARY_FUNCTIONS = (
     "root_domain",
 )  # fmt: skip
 _BINARY_FUNCTIONS = (
-    "contains", "starts_with", "ends_with", "join", "merge", "not_null", "coalesce", "split",
+    "contains", "starts_with", "ends_with", "join", "not_null", "coalesce", "split",
     "trim_left", "find_first",
 )  # fmt: skip
 _OPERATORS = ("|", "||", "&&", "==", "!=", "<", "<=", ">", ">=")

@@ -228,3 +228,16 @@ def test_generated_multiselect_keeps_odd_keys_and_non_dict_steps(registry: Funct
     assert expression.search_reference(document) == expected
     assert expression.search(None) is None
     assert expression.search([1]) == dict.fromkeys(expected)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({"signature": (("any",),), "optional": 2}, id="more-optional-than-arguments"),
+        pytest.param({"signature": (("any",),), "optional": 1, "variadic": True}, id="optional-and-variadic"),
+        pytest.param({"signature": (), "variadic": True}, id="variadic-without-argument"),
+    ],
+)
+def test_inconsistent_function_declarations_are_refused(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="'bad'"):
+        JmespathFunction("bad", len, **options)

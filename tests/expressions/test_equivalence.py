@@ -4,6 +4,9 @@ The reference is ``jmespath`` itself, with the same extra functions plugged in t
 ``FunctionRegistry.options``. Where jmespath.py crashes with a raw Python error (ordering a
 string against a number, ``merge`` on a non-object past the first argument) fieldline either
 returns JMESPath's answer (null) or raises an ``EvaluationError``, never a raw exception.
+``merge`` is only called with a literal object after the first argument: jmespath.py checks
+the types of a variadic function's first argument only, fieldline checks them all (see
+``test_merge_checks_every_argument``).
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ EXPRESSIONS = (
     "length(a)", "keys(a)", "values(a)", "type(a)", "to_string(a)", "to_number(a)", "to_array(a)",
     "not_null(a, b, c)", "sort(a)", "sum(a)", "avg(a)", "max(a)", "min(a)", "reverse(a)",
     "abs(a)", "ceil(a)", "floor(a)", "contains(a, 'a')", "contains(a, b)", "starts_with(a, 'f')",
-    "ends_with(a, b)", "join(',', a)", "merge(a, b)", "map(&b, a)", "sort_by(a, &b)", "max_by(a, &b)",
-    "min_by(a, &a)", "length(a[?b])",
+    "ends_with(a, b)", "join(',', a)", 'merge(a, `{"x": 1}`)', "map(&b, a)", "sort_by(a, &b)",
+    "max_by(a, &b)", "min_by(a, &a)", "length(a[?b])",
     # fieldline functions
     "lower(a)", "upper(b)", "trim(a)", "trim(a, 'a')", "trim_left(a)", "trim_right(a, b)",
     "split(a, 'a')", "split(a, '', `1`)", "replace(a, 'o', '0')", "pad_left(a, `3`, '.')",
@@ -121,3 +124,10 @@ def test_generated_expressions_match_jmespath(
         return
     assert actual[0] == expected[0], (actual, expected)
     assert json.dumps(actual[1], sort_keys=True) == json.dumps(expected[1], sort_keys=True)
+
+
+def test_merge_checks_every_argument(module_registry: FunctionRegistry) -> None:
+    expression = compile_expression("merge(a, b)", module_registry)
+    with pytest.raises(EvaluationError, match=r"merge\(\) argument 2 must be an object, got array"):
+        expression.search({"a": {}, "b": [["k", "v"]]})
+    assert jmespath.search("merge(a, b)", {"a": {}, "b": [["k", "v"]]}) == {"k": "v"}  # the gap
