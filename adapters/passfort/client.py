@@ -149,13 +149,19 @@ class PassFortClient:
         json: Any = None,
         headers: dict[str, str] | None = None,
         none_on_404: bool = False,
+        idempotent: bool | None = None,
     ) -> httpx.Response | None:
         """Send one API request with retries; the response for 200/201.
 
         Raises :class:`TransientAdapterError` once retries are used up (``retry_after`` set
         from the server when it gave one), :class:`FatalAdapterError` for errors retrying
         will not fix, :class:`BudgetExhaustedError` for PassFort's chargeable limit.
+        ``idempotent`` (default: true for GET/HEAD/PUT/DELETE) allows retrying after a timeout
+        or a 5xx, when PassFort may already have acted; otherwise only refused connections,
+        429 and 503 are retried in place.
         """
+        if idempotent is None:
+            idempotent = method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
         attempt = 0
         where = f"PassFort {method} /{path.lstrip('/')}"
         while True:
@@ -187,7 +193,10 @@ class PassFortClient:
                 if not failure.retriable:
                     raise failure
             retry_after = failure.retry_after if isinstance(failure, TransientAdapterError) else None
-            if attempt >= self.settings.max_retries:
+            # A refused connection, 429 and 503 mean PassFort did nothing: safe to resend anything.
+            refused = failure.context.get("status") in (429, 503)
+            not_processed = refused or isinstance(cause, httpx.ConnectError)
+            if attempt >= self.settings.max_retries or not (idempotent or not_processed):
                 raise failure from cause
             delay = backoff_delay(
                 attempt, base=self.settings.backoff_base, cap=self.settings.backoff_cap, rng=self._rng

@@ -11,7 +11,7 @@ envelopes (the likely one) and an object whose ``events`` key holds that list (t
 wrapper of other batching webhook senders). They cannot be confused with one envelope, which
 always has ``event`` and ``data``.
 
-Order of checks: the JSON must parse (400), the bearer header must not be wrong (401), every
+Order of checks: a bearer header must not be wrong (401), the JSON must parse (400), every
 envelope must be authenticated (401), then every envelope must be well formed (400, naming the
 JSON path). So an unauthenticated sender learns nothing about what a valid envelope looks like.
 """

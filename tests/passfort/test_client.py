@@ -204,3 +204,21 @@ def test_empty_profile_id_is_refused(client: PassFortClient) -> None:
 )
 def test_error_codes(body: object, expected: list[tuple[int | None, str]]) -> None:
     assert error_codes(body) == expected
+
+
+def test_post_is_not_resent_after_a_500_but_is_after_a_503(settings: PassFortSettings) -> None:
+    answers = [500, 503, 200]
+    seen: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(answers[len(seen)])
+        return httpx.Response(seen[-1], json={"ok": True})
+
+    with PassFortClient(settings, transport=httpx.MockTransport(handler), sleep=lambda _: None) as passfort:
+        with pytest.raises(TransientAdapterError):
+            passfort.request("POST", "profiles", json={})  # PassFort may have acted: not resent
+        assert seen == [500]
+        response = passfort.request("POST", "profiles", json={})  # 503: nothing done, resent
+        assert response is not None
+        assert response.status_code == 200
+        assert seen == [500, 503, 200]

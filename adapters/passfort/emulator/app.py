@@ -242,17 +242,20 @@ async def control_application(request: Request) -> Response:
     body = await _json_body(request)
     if not isinstance(body, dict) or not ({"status", "flag"} & body.keys()):
         return _errors(400, INVALID_INPUT, 'give {"status": ...} and/or {"flag": ...}')
-    status = body.get("status")
-    user = body.get("user")
-    if (status is not None and not isinstance(status, str)) or (
-        user is not None and not isinstance(user, dict)
+    status, flag, user = body.get("status"), body.get("flag"), body.get("user")
+    if (
+        (status is not None and not isinstance(status, str))
+        or (flag is not None and not isinstance(flag, str))
+        or (user is not None and not isinstance(user, dict))
     ):
-        return _errors(400, INVALID_INPUT, "status must be a string and user an object")
+        return _errors(
+            400, INVALID_INPUT, "status and flag must be strings (flag may be null), user an object"
+        )
     try:
         application, envelopes = state.store.update_application(
             request.path_params["application_id"],
             status=status,
-            flag=body.get("flag"),
+            flag=flag,
             set_flag="flag" in body,
             user=user,
         )
