@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import pluggy
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
     FoldedScalarString,
@@ -204,12 +206,34 @@ def _parse(text: str, file: str | None) -> tuple[Any, list[Problem]]:
             return yaml.load(text), []
     except MarkedYAMLError as exc:
         return None, [_yaml_problem(exc, file)]
+    except ReaderError as exc:
+        line, col = _line_col(text, exc.position if isinstance(exc.position, int) else 0)
+        character = exc.character if isinstance(exc.character, int) else 0
+        return None, [
+            Problem(
+                message=f"invalid character U+{character:04X} in YAML",
+                file=file,
+                line=line,
+                col=col,
+                hint="remove it, or write it as an escape in a double-quoted string",
+                code="yaml",
+            )
+        ]
     except YAMLError as exc:
-        return None, [Problem(message=f"invalid YAML: {exc}", file=file, code="yaml")]
+        return None, [Problem(message=f"invalid YAML: {exc}", file=file, line=1, col=1, code="yaml")]
     except RecursionError:
-        return None, [Problem(message="the document is nested too deeply", file=file, code="yaml")]
+        return None, [
+            Problem(message="the document is nested too deeply", file=file, line=1, col=1, code="yaml")
+        ]
     except Exception as exc:  # ruamel raises assorted errors on odd input: report, never crash
-        return None, [Problem(message=f"cannot parse the spec: {exc}", file=file, code="yaml")]
+        return None, [Problem(message=f"cannot parse the spec: {exc}", file=file, line=1, col=1, code="yaml")]
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of character ``index`` (YAML counts \r\n, \r and \n as breaks)."""
+    before = text[:index].replace("\r\n", "\n").replace("\r", "\n")
+    line = before.count("\n") + 1
+    return line, len(before) - (before.rfind("\n") + 1) + 1
 
 
 def _yaml_problem(exc: MarkedYAMLError, file: str | None) -> Problem:
@@ -321,7 +345,7 @@ class _Converter:
         if node is None or isinstance(node, bool):
             return node
         if isinstance(node, str):
-            return str(node)
+            return _join_surrogates(str(node))
         if isinstance(node, int):
             return int(node)
         if isinstance(node, float):
@@ -348,7 +372,7 @@ def _lc(node: CommentedMap | CommentedSeq, kind: str, key: Any) -> tuple[int, in
 def _key_text(key: Any) -> str | None:
     """A mapping key as text; non-string scalars as their JSON text (``true``, ``1``)."""
     if isinstance(key, str):
-        return str(key)
+        return _join_surrogates(str(key))
     if key is None or isinstance(key, bool | int):
         return json.dumps(key if isinstance(key, bool) or key is None else int(key))
     if isinstance(key, float):
@@ -356,6 +380,17 @@ def _key_text(key: Any) -> str | None:
     if isinstance(key, datetime.date):
         return key.isoformat()
     return None
+
+
+def _join_surrogates(text: str) -> str:
+    """JSON escapes a character outside the BMP as two surrogates (``"\\ud83d\\ude00"``); the YAML
+    reader keeps them apart, a JSON reader joins them. Join them, as JSON means."""
+    if not _SURROGATES.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 # --- building --------------------------------------------------------------------------------
