@@ -1,9 +1,11 @@
 """Writes through sObject Collections: create, update and upsert, 200 records per call.
 
-Every call uses ``allOrNone: false`` so one bad record fails alone. Per-record results come back
-in request order and are mapped to their :class:`~fieldline.contracts.Write` by position.
-Records refused with ``UNABLE_TO_LOCK_ROW`` are sent again on their own, with backoff; when the
-retries run out they are reported as retriable errors.
+Every call uses ``allOrNone: false`` so one bad record fails alone; when Salesforce refuses a
+whole call (a body it cannot parse), the call is split in halves until the bad records are
+found. Per-record results come back in request order and are mapped to their
+:class:`~fieldline.contracts.Write` by position. Records refused with ``UNABLE_TO_LOCK_ROW`` are
+sent again on their own, with backoff; when the retries run out they are reported as retriable
+errors.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +25,18 @@ from fieldline.contracts import Write, WriteError, WriteOperation, WriteResult
 __all__ = ["CollectionsWriter", "json_ready", "record_error"]
 
 Indexed = tuple[int, Write]
+
+# Extra calls one ``write`` may spend isolating the records of a wholly refused call.
+MAX_BISECT_CALLS = 32
+
+
+class _Refused(Exception):
+    """Salesforce refused a whole Collections call; carries the error for its records."""
+
+    def __init__(self, error: WriteError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
 
 logger = logging.getLogger("fieldline.salesforce")
 
@@ -56,6 +71,16 @@ def record_error(raw: Mapping[str, Any] | None) -> WriteError:
     )
 
 
+def _share(chunk: Sequence[Indexed], error: WriteError, results: dict[int, WriteResult]) -> None:
+    """Every record of ``chunk`` failed with ``error`` (which says when it was not singled out)."""
+    if len(chunk) > 1:
+        error = replace(
+            error, message=f"{error.message} (refused together with {len(chunk) - 1} other records)"
+        )
+    for index, write in chunk:
+        results[index] = WriteResult(key=write.key, ok=False, error=error)
+
+
 def _body(write: Write) -> dict[str, Any]:
     record: dict[str, Any] = {"attributes": {"type": write.object}}
     for name, value in write.fields.items():
@@ -74,9 +99,11 @@ class CollectionsWriter:
         self.client = client
         self.batch_size = batch_size
         self.retry = retry
+        self._bisect_budget = MAX_BISECT_CALLS
 
     def write(self, items: Sequence[Indexed], results: dict[int, WriteResult]) -> None:
         """Write ``items`` (all of one object and operation), filling ``results`` by index."""
+        self._bisect_budget = MAX_BISECT_CALLS
         for start in range(0, len(items), self.batch_size):
             self._write_chunk(list(items[start : start + self.batch_size]), results)
 
@@ -84,7 +111,11 @@ class CollectionsWriter:
         pending = chunk
         attempt = 0
         while pending:
-            outcomes = self._send(pending)
+            try:
+                outcomes = self._send(pending)
+            except _Refused as refused:
+                self._isolate(pending, refused.error, results)
+                return
             retry: list[Indexed] = []
             for (index, write), outcome in zip(pending, outcomes, strict=True):
                 if (
@@ -106,6 +137,21 @@ class CollectionsWriter:
                 attempt += 1
             pending = retry
 
+    def _isolate(self, chunk: list[Indexed], error: WriteError, results: dict[int, WriteResult]) -> None:
+        """Salesforce refused a whole call (e.g. ``JSON_PARSER_ERROR`` for one bad value): split it
+        in halves to find the records at fault, within a budget of extra calls; records still
+        refused together when it runs out share the error, which says so."""
+        if len(chunk) == 1 or self._bisect_budget <= 0:
+            _share(chunk, error, results)
+            return
+        middle = len(chunk) // 2
+        for half in (chunk[:middle], chunk[middle:]):
+            if self._bisect_budget <= 0:
+                _share(half, error, results)
+                continue
+            self._bisect_budget -= 1
+            self._write_chunk(half, results)
+
     def _send(self, chunk: list[Indexed]) -> list[WriteResult]:
         first = chunk[0][1]
         records = [_body(write) for _, write in chunk]
@@ -122,15 +168,23 @@ class CollectionsWriter:
                 method, path, what=what, json={"allOrNone": False, "records": records}
             )
         except SalesforceRequestError as exc:
-            # The whole call was refused (e.g. a field the org does not have): every record
-            # of it failed for the same stated reason, none is hidden.
-            error = WriteError(
-                code=str(exc.context.get("code") or exc.context.get("status") or "REQUEST_REFUSED"),
-                message=exc.message,
-                retriable=False,
-                stage="target",
-            )
-            return [WriteResult(key=write.key, ok=False, error=error) for _, write in chunk]
+            if exc.context.get("status") != 400:
+                # 403/404 and the like concern the whole call (permissions, unknown object):
+                # splitting it would only repeat the refusal, so every record shares it.
+                error = WriteError(
+                    code=str(exc.context.get("code") or exc.context.get("status") or "REQUEST_REFUSED"),
+                    message=exc.message,
+                    stage="target",
+                )
+                return [WriteResult(key=write.key, ok=False, error=error) for _, write in chunk]
+            raise _Refused(
+                WriteError(
+                    code=str(exc.context.get("code") or exc.context.get("status") or "REQUEST_REFUSED"),
+                    message=exc.message,
+                    retriable=False,
+                    stage="target",
+                )
+            ) from exc
         if not isinstance(answer, list) or len(answer) != len(chunk):
             error = WriteError(
                 code="UNEXPECTED_RESPONSE",

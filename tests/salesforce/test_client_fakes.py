@@ -227,3 +227,61 @@ def test_budget_share_stops_the_run_with_partial_results() -> None:
     assert all(result.ok for result in partial)
     assert len(org.creates) == 1
     target.close()
+
+
+def _parser_error_org(bad: set[str]) -> tuple[FakeOrg, Any]:
+    org = FakeOrg()
+
+    def handler(seen: Seen) -> Reply:
+        if seen.path.endswith("/composite/sobjects") and any(r["Name"] in bad for r in seen.json["records"]):
+            return 400, [
+                {"errorCode": "JSON_PARSER_ERROR", "message": "Cannot deserialize instance of string"}
+            ]
+        return org(seen)
+
+    return org, handler
+
+
+def test_a_wholly_refused_call_is_split_to_find_the_bad_record() -> None:
+    org, handler = _parser_error_org({"n5"})
+    transport = FakeTransport(handler)
+    target = SalesforceTarget({}, settings=PASSWORD_SETTINGS, transport=transport)
+    results = target.apply(_creates(*(f"n{i}" for i in range(8))))
+    target.close()
+    assert [result.ok for result in results] == [True] * 5 + [False] + [True] * 2
+    error = results[5].error
+    assert error is not None
+    assert error.code == "JSON_PARSER_ERROR"
+    assert "other records" not in error.message
+    creates = [seen for seen in transport.seen if seen.path.endswith("/composite/sobjects")]
+    assert len(creates) <= 1 + 2 * 3  # halving 8 records takes at most three levels
+    assert sorted(record["Name"] for call in org.creates for record in call) == [
+        f"n{i}" for i in range(8) if i != 5
+    ]
+
+
+def test_isolation_is_bounded_when_everything_is_bad() -> None:
+    names = [f"n{i}" for i in range(200)]
+    _, handler = _parser_error_org(set(names))
+    transport = FakeTransport(handler)
+    target = SalesforceTarget({}, settings=PASSWORD_SETTINGS, transport=transport)
+    results = target.apply(_creates(*names))
+    target.close()
+    assert not any(result.ok for result in results)
+    assert all(result.error is not None and result.error.code == "JSON_PARSER_ERROR" for result in results)
+    creates = [seen for seen in transport.seen if seen.path.endswith("/composite/sobjects")]
+    assert len(creates) <= 1 + 32
+
+
+def test_forbidden_call_is_not_split() -> None:
+    def handler(seen: Seen) -> Reply:
+        if seen.path.endswith("/composite/sobjects"):
+            return 403, [{"errorCode": "INSUFFICIENT_ACCESS", "message": "no access to Thing__c"}]
+        return FakeOrg()(seen)
+
+    transport = FakeTransport(handler)
+    target = SalesforceTarget({}, settings=PASSWORD_SETTINGS, transport=transport)
+    results = target.apply(_creates("a", "b", "c"))
+    target.close()
+    assert [result.error.code if result.error else None for result in results] == ["INSUFFICIENT_ACCESS"] * 3
+    assert len([seen for seen in transport.seen if seen.path.endswith("/composite/sobjects")]) == 1
