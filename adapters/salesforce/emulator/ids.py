@@ -12,7 +12,6 @@ import re
 __all__ = ["IdGenerator", "normalize_id"]
 
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ID_SHAPE = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$", re.IGNORECASE)
 
 
@@ -47,18 +46,23 @@ def normalize_id(value: str) -> str | None:
 
 
 class IdGenerator:
-    """Hands out new ids per key prefix: ``001`` + pod-like ``8d000`` + a base-62 counter."""
+    """Hands out new ids: key prefix + pod-like ``8d000`` + a 7-digit hex counter (one per org).
+
+    The counter has no upper-case letters, so the case checksum depends on the prefix
+    alone and is computed once per prefix.
+    """
 
     def __init__(self, start: int = 1) -> None:
         self._counter = itertools.count(start)
         self.last = start - 1
+        self._suffixes: dict[str, str] = {}
 
     def new(self, prefix: str) -> str:
         number = next(self._counter)
         self.last = number
-        digits = []
-        for _ in range(7):
-            number, rest = divmod(number, 62)
-            digits.append(_BASE62[rest])
-        id15 = f"{prefix}8d000{''.join(reversed(digits))}"
-        return id15 + _suffix(id15)
+        digits = f"{number:07x}"  # lower-case hex: 268 million ids, and no upper-case letters
+        head = f"{prefix}8d000"
+        suffix = self._suffixes.get(prefix)
+        if suffix is None:
+            suffix = self._suffixes[prefix] = _suffix(head + "0000000")
+        return f"{head}{digits}{suffix}"

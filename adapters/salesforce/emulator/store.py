@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,10 +25,16 @@ __all__ = ["Record", "Store", "Table", "index_key", "now_iso"]
 Record = dict[str, Any]
 
 
+_last_stamp: list[Any] = [-1, ""]
+
+
 def now_iso() -> str:
     """The current time the way Salesforce writes datetimes: ``2024-05-01T10:00:00.000+0000``."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
+    millis = int(time.time() * 1000)
+    if millis != _last_stamp[0]:  # bulk loads stamp thousands of records within one millisecond
+        now = datetime.fromtimestamp(millis / 1000, UTC)
+        _last_stamp[:] = [millis, now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}+0000"]
+    return str(_last_stamp[1])
 
 
 def index_key(value: Any) -> Any:

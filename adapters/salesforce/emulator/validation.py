@@ -14,7 +14,7 @@ from typing import Any
 
 from fieldline.adapters.salesforce.emulator.ids import normalize_id
 from fieldline.adapters.salesforce.emulator.org import FieldDef, ObjectDef
-from fieldline.adapters.salesforce.emulator.store import Record, Store, Table
+from fieldline.adapters.salesforce.emulator.store import Record, Store, Table, index_key
 
 __all__ = ["ApiError", "coerce", "prepare", "unique_conflicts"]
 
@@ -126,6 +126,35 @@ def _label(field: FieldDef) -> str:
     return field.label or field.name
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Per-object facts ``prepare`` needs on every record, computed once."""
+
+    defaults: tuple[tuple[str, Any], ...]
+    required: tuple[str, ...]
+
+
+_PLANS: dict[int, tuple[ObjectDef, _Plan]] = {}
+
+
+def _plan(obj: ObjectDef) -> _Plan:
+    cached = _PLANS.get(id(obj))
+    if cached is not None and cached[0] is obj:
+        return cached[1]
+    defaults = []
+    for field in obj.fields.values():
+        if not field.createable:
+            continue
+        if field.defaulted_on_create and field.default_value is not None:
+            defaults.append((field.name, field.default_value))
+        elif field.type == "boolean":
+            defaults.append((field.name, bool(field.default_value)))
+    required = tuple(f.name for f in obj.fields.values() if f.required and f.createable)
+    plan = _Plan(tuple(defaults), required)
+    _PLANS[id(obj)] = (obj, plan)
+    return plan
+
+
 def prepare(
     store: Store,
     table: Table,
@@ -180,19 +209,13 @@ def prepare(
     errors = _check_values(store, obj, values)
     if errors:
         return values, errors
+    plan = _plan(obj)
     if creating:
-        for field in obj.fields.values():
-            defaulted = field.defaulted_on_create and field.default_value is not None
-            if defaulted and field.createable and values.get(field.name) is None:
-                values[field.name] = field.default_value
-            if field.type == "boolean" and field.createable and field.name not in values:
-                values[field.name] = bool(field.default_value)
+        for name, default in plan.defaults:
+            if values.get(name) is None:
+                values[name] = default
     missing = [
-        f.name
-        for f in obj.fields.values()
-        if f.required
-        and f.createable
-        and (values.get(f.name) is None if creating or f.name in values else False)
+        name for name in plan.required if (values.get(name) is None if creating or name in values else False)
     ]
     if missing:
         return values, [
@@ -257,7 +280,8 @@ def unique_conflicts(table: Table, values: Record, own_id: str | None) -> ApiErr
         value = values.get(field.name)
         if value is None:
             continue
-        others = [i for i in table.find(field.name, value) if i != own_id]
+        taken = table.indexes[lowered].get(index_key(value))
+        others = sorted(i for i in taken if i != own_id) if taken else None
         if others:
             return ApiError(
                 "DUPLICATE_VALUE",
