@@ -132,3 +132,41 @@ def test_missing_private_key_file_is_a_config_error(tmp_path: Path) -> None:
     settings = SalesforceSettings(username="u", consumer_key="k", private_key_file=str(tmp_path / "nope.pem"))
     with pytest.raises(ConfigError, match=r"nope\.pem"):
         settings.private_key_pem()
+
+
+def test_jwt_assertion_claims_for_a_sandbox() -> None:
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from fieldline.adapters.salesforce.auth import jwt_assertion
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    settings = settings_from_mapping(
+        {"domain": "test", "username": "int@acme.com.uat", "consumer_key": "3MVG9abc", "private_key": pem}
+    )
+    token = jwt_assertion(settings, now=1_700_000_000)
+    claims = jwt.decode(
+        token,
+        key.public_key(),
+        algorithms=["RS256"],
+        audience="https://test.salesforce.com",
+        options={"verify_exp": False},
+    )
+    assert claims == {
+        "iss": "3MVG9abc",
+        "sub": "int@acme.com.uat",
+        "aud": "https://test.salesforce.com",
+        "exp": 1_700_000_180,
+    }
+
+
+def test_unusable_private_key_is_a_config_error() -> None:
+    from fieldline.adapters.salesforce.auth import jwt_assertion
+
+    settings = settings_from_mapping({"username": "u", "consumer_key": "k", "private_key": "not a key"})
+    with pytest.raises(ConfigError, match="cannot sign"):
+        jwt_assertion(settings)
