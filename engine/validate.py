@@ -322,6 +322,25 @@ class SpecChecker:
                         at_key=True,
                     )
 
+    def check_ref_scope(self, ref: str, path: PathKey, parent_index: int, index: int) -> None:
+        """A for_each parent has one record per element: only a child iterating the same
+        elements can tell which one it means."""
+        records = self.data["records"]
+        parent_each = (
+            records[parent_index].get("for_each") if isinstance(records[parent_index], Mapping) else None
+        )
+        if not isinstance(parent_each, str) or not parent_each:
+            return
+        own_each = records[index].get("for_each")
+        if own_each != parent_each:
+            self.report(
+                path,
+                f"ref {ref!r} names a for_each record; only a record with the same for_each "
+                f"({parent_each!r}) can ref it",
+                hint=f"give this record 'for_each: {parent_each}', or ref a record without for_each",
+                code="reference",
+            )
+
     def check_ref(self, ref: str, path: PathKey, index: int, names: list[str | None]) -> None:
         own = names[index]
         if ref == own:
@@ -333,14 +352,16 @@ class SpecChecker:
             )
             return
         if ref in names:
-            later = names.index(ref)
-            if later > index:
+            parent_index = names.index(ref)
+            if parent_index > index:
                 self.report(
                     path,
-                    f"ref {ref!r} names a later record (records[{later}])",
+                    f"ref {ref!r} names a later record (records[{parent_index}])",
                     hint=f"move {ref!r} above {own!r}: parents are written before their children",
                     code="reference",
                 )
+            else:
+                self.check_ref_scope(ref, path, parent_index, index)
             return
         earlier = [name for name in names[:index] if name is not None]
         suggestion = did_you_mean(ref, [name for name in names if name is not None and name != own])
@@ -348,7 +369,7 @@ class SpecChecker:
         self.report(
             path,
             f"unknown record {ref!r}",
-            hint=f"{suggestion} {listing}" if suggestion else listing,
+            hint=suggestion or listing,
             code="reference",
         )
 
@@ -393,7 +414,7 @@ class SpecChecker:
         self.report(
             path,
             f"unknown normalizer {name!r}",
-            hint=f"{suggestion} {listing}" if suggestion else listing,
+            hint=suggestion or listing,
             code="reference",
         )
 
