@@ -48,8 +48,7 @@ def schema_keys(schema: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, A
     for definition in [schema, *schema.get("$defs", {}).values()]:
         for key, sub_schema in definition.get("properties", {}).items():
             yield key, sub_schema
-            for nested_key, nested in sub_schema.get("else", {}).get("properties", {}).items():
-                yield nested_key, nested
+            yield from sub_schema.get("else", {}).get("properties", {}).items()
 
 
 def test_every_schema_key_has_a_title_and_description_and_is_documented() -> None:
@@ -74,7 +73,8 @@ def documented_run() -> tuple[str, str, str]:
     text = CLI_DOC.read_text(encoding="utf-8")
     spec = re.search(r"<!-- example-spec -->\n```yaml\n(.*?)```", text, re.DOTALL)
     run = re.search(r"<!-- example-run -->\n```console\n\$ (.*?)\n(.*?)```", text, re.DOTALL)
-    assert spec is not None and run is not None
+    assert spec is not None
+    assert run is not None
     return spec.group(1), run.group(1), run.group(2)
 
 
