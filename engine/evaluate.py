@@ -147,108 +147,132 @@ def _getter(expression: CompiledExpression, *, missing: bool) -> _Getter:
     return walk
 
 
-def _search_guarded(getter: _Getter, text: str, context: Any) -> Any:
-    """Run ``getter``; a plugin function's own exception becomes an :class:`EvaluationError`."""
-    try:
-        return getter(context)
-    except FieldlineError:
-        raise
-    except Exception as exc:  # a plugin's JMESPath function failed: report it, never crash a batch
-        raise EvaluationError(
-            f"expression {text!r} failed: {type(exc).__name__}: {exc}", expression=text
-        ) from exc
-
-
 def _json_text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+# kinds of field programs
+_PLAIN = "plain"  # a value expression, no map, no default: the hot path
+_VALUE = "value"  # a value expression with map and/or default
+_CONST = "const"
+_REF = "ref"
+_SHARED_VALUES = 64  # a plain field with more distinct values than this is not worth sharing
+
+
 class _FieldProgram:
-    """How to compute one field's value from a context."""
+    """How to compute one field's :class:`FieldIntent` from a context.
+
+    Intents are immutable, so the ones that do not depend on the document (a ``const``, a
+    ``default``, each mapped value) are built once and shared.
+    """
 
     __slots__ = (
         "cache",
-        "const",
-        "default",
+        "const_intent",
+        "default_intent",
         "getter",
         "kind",
         "map",
         "name",
         "nulls",
+        "only",
         "ref",
+        "shared",
         "source",
-        "spec",
         "strategy",
-        "text",
         "unmapped",
         "unmapped_value",
     )
 
     def __init__(self, field: FieldSpec) -> None:
-        self.spec = field
         self.name = field.name
         self.strategy = field.strategy
         self.nulls = field.nulls
         self.source = field.source_text
         self.ref = field.ref
-        self.const = field.const
-        self.default = field.default
         self.unmapped = field.unmapped
         self.unmapped_value = field.unmapped_value
-        self.text = field.value.text if field.value is not None else ""
+        self.getter: _Getter | None = None
+        # the key of a one-step path (`id`), read inline by the record's loop
+        self.only: str | None = None
+        self.const_intent: FieldIntent | None = None
+        self.default_intent: FieldIntent | None = None
         if field.ref is not None:
-            self.kind = "ref"
-            self.getter: _Getter | None = None
+            self.kind = _REF
         elif field.value is not None:
-            self.kind = "value"
             self.getter = _getter(field.value, missing=True)
+            path = _plain_path(field.value.parsed)
+            if path is not None and len(path) == 1:
+                self.only = path[0]
+            plain = field.map is None and field.default is MISSING
+            self.kind = _PLAIN if plain else _VALUE
+            if field.default is not MISSING:
+                self.default_intent = self._field_intent(field.default, "default used")
         else:
-            self.kind = "const"
-            self.getter = None
+            self.kind = _CONST
+            self.const_intent = self._field_intent(field.const, None)
         self.map: dict[str, Any] | None = None
         if field.map is not None:
             self.map = {
                 (key if isinstance(key, str) else _json_text(key)): mapped
                 for key, mapped in field.map.items()
             }
-        # source value -> (mapped value, note); filled only with values found in `map`, so it
+        # text source value -> its mapped intent; filled only with values found in `map`, so it
         # stays as small as the map itself
-        self.cache: dict[str, tuple[Any, str]] = {}
+        self.cache: dict[str, FieldIntent] = {}
+        # text value -> its intent, for plain fields with few distinct values (countries,
+        # product names): sharing saves building the same immutable intent thousands of times.
+        # Dropped for good once the field proves to have many values (ids, names).
+        self.shared: dict[str, FieldIntent] | None = {} if self.kind is _PLAIN else None
 
-    def compute(self, context: Any, record: str) -> tuple[Any, str | None]:
-        """The field's value and a note for the dry run. Raises :class:`FieldlineError`."""
-        if self.kind == "const":
-            return self.const, None
+    def share(self, value: str) -> FieldIntent:
+        """The intent for a text ``value`` of a plain field, remembered while few are seen."""
+        intent = self._field_intent(value, None)
+        shared = self.shared
+        if shared is not None:
+            if len(shared) >= _SHARED_VALUES:
+                self.shared = None
+            else:
+                shared[value] = intent
+        return intent
+
+    def _field_intent(self, value: Any, note: str | None) -> FieldIntent:
+        return FieldIntent(self.name, value, self.strategy, self.nulls, self.source, note)
+
+    def compute(self, context: Any, record: str) -> FieldIntent:
+        """The field's intent for a map/default/const field. Raises :class:`FieldlineError`."""
+        if self.const_intent is not None:
+            return self.const_intent
         getter = self.getter
         if getter is None:  # a ref field: computed by the record, never here
-            return MISSING, None
-        value = _search_guarded(getter, self.text, context)
+            return self._field_intent(MISSING, None)
+        value = getter(context)
         if value is MISSING or value is None:
-            if self.default is not MISSING:
-                return self.default, "default used"
-            return value, None
+            if self.default_intent is not None:
+                return self.default_intent
+            return self._field_intent(value, None)
         table = self.map
         if table is None:
-            return value, None
+            return self._field_intent(value, None)
+        # True, 1 and 1.0 are equal Python keys but different map keys: only text is cached
         is_text = type(value) is str
         if is_text:
             cached = self.cache.get(value)
             if cached is not None:
                 return cached
-        # True, 1 and 1.0 are equal Python keys but different map keys: only text is cached
         lookup = value if is_text else _json_text(value)
         if lookup in table:
             mapped = table[lookup]
-            entry = (mapped, f"map {value!r} -> {mapped!r}")
+            intent = self._field_intent(mapped, f"map {value!r} -> {mapped!r}")
             if is_text:
-                self.cache[value] = entry
-            return entry
+                self.cache[value] = intent
+            return intent
         if self.unmapped is Unmapped.KEEP:
-            return value, f"unmapped {value!r} kept"
+            return self._field_intent(value, f"unmapped {value!r} kept")
         if self.unmapped is Unmapped.SKIP:
-            return MISSING, f"{UNMAPPED_SKIPPED_NOTE}: {value!r}"
+            return self._field_intent(MISSING, f"{UNMAPPED_SKIPPED_NOTE}: {value!r}")
         if self.unmapped is Unmapped.DEFAULT:
-            return self.unmapped_value, f"unmapped {value!r} -> {self.unmapped_value!r}"
+            return self._field_intent(self.unmapped_value, f"unmapped {value!r} -> {self.unmapped_value!r}")
         raise _UnmappedError(
             f"records.{record}: {self.name}: value {value!r} is not in map; "
             "add it to map or set unmapped: keep|skip|{const: X}"
@@ -278,7 +302,7 @@ class _MatchProgram:
     def key(self, context: Any) -> MatchKey:
         if self.error is not None:
             raise self.error
-        raw = _search_guarded(self.getter, self.text, context)
+        raw = self.getter(context)
         value = raw
         if self.normalizer is not None and raw is not None:
             try:
@@ -315,6 +339,10 @@ class _RecordProgram:
         self.when_text = record.when.text if record.when is not None else ""
         self.for_each = _getter(record.for_each, missing=False) if record.for_each is not None else None
         self.for_each_text = record.for_each.text if record.for_each is not None else None
+        # binding the document for root() costs a context switch per document: only when used
+        expressions = [field.value for field in record.fields if field.value is not None]
+        expressions += [rule.value for rule in record.match]
+        self.needs_root = any(getattr(expression, "needs_root", True) for expression in expressions)
         # parents this record refs: name -> the parent's for_each text (or None), or a problem
         earlier = {
             other.name: other for other in spec.records[: spec.records.index(record)] if other is not record
@@ -346,7 +374,7 @@ class _RecordProgram:
         data = document.data
         if self.when is not None:
             try:
-                condition = _search_guarded(self.when, self.when_text, data)
+                condition = self.when(data)
             except FieldlineError as exc:
                 intents.append(self._failed(document, document.key, f"when: {_message(exc)}"))
                 return {document.key}
@@ -356,7 +384,7 @@ class _RecordProgram:
             intents.append(self._intent(document, data, document.key, produced))
             return {document.key}
         try:
-            elements = _search_guarded(self.for_each, self.for_each_text or "", data)
+            elements = self.for_each(data)
         except FieldlineError as exc:
             intents.append(self._failed(document, document.key, f"for_each: {_message(exc)}"))
             return {document.key}
@@ -370,6 +398,12 @@ class _RecordProgram:
             intents.append(self._failed(document, document.key, message))
             return {document.key}
         keys: set[str] = set()
+        if not self.needs_root:
+            for index, element in enumerate(elements):
+                key = f"{document.key}[{index}]"
+                keys.add(key)
+                intents.append(self._intent(document, element, key, produced))
+            return keys
         with document_scope(data):
             for index, element in enumerate(elements):
                 key = f"{document.key}[{index}]"
@@ -399,26 +433,32 @@ class _RecordProgram:
     ) -> Intent:
         name = self.name
         fields: list[FieldIntent] = []
-        error: str | None = None
+        append = fields.append
         where = ""
         try:
             for program in self.fields:
-                where = program.name
-                if program.kind == "ref":
-                    fields.append(
-                        FieldIntent(
-                            program.name,
-                            self._ref(program.ref or "", document, key, produced),
-                            program.strategy,
-                            program.nulls,
-                            program.source,
+                kind = program.kind
+                if kind is _PLAIN:
+                    only = program.only
+                    if only is not None and context.__class__ is dict:  # `name`: the commonest
+                        value = context.get(only, MISSING)
+                    else:
+                        value = program.getter(context)  # type: ignore[misc]  # set when plain
+                    shared = program.shared
+                    if shared is not None and type(value) is str:
+                        field_intent = shared.get(value)
+                        if field_intent is None:
+                            field_intent = program.share(value)
+                        append(field_intent)
+                    else:
+                        append(
+                            FieldIntent(program.name, value, program.strategy, program.nulls, program.source)
                         )
-                    )
-                    continue
-                value, note = program.compute(context, name)
-                fields.append(
-                    FieldIntent(program.name, value, program.strategy, program.nulls, program.source, note)
-                )
+                elif kind is _REF:
+                    ref = self._ref(program.ref or "", document, key, produced)
+                    append(FieldIntent(program.name, ref, program.strategy, program.nulls, program.source))
+                else:
+                    append(program.compute(context, name))
             match: list[MatchKey] = []
             for rule in self.match:
                 where = f"match {rule.field}"
@@ -426,18 +466,20 @@ class _RecordProgram:
         except _UnmappedError as exc:
             return self._failed_with(document, key, exc.message, tuple(fields))
         except FieldlineError as exc:
+            if len(fields) < len(self.fields):  # the field being computed failed
+                where = self.fields[len(fields)].name
             error = f"records.{name}: {where}: {_message(exc)} (key {key})"
             return self._failed_with(document, key, error, tuple(fields))
         return Intent(
-            record=name,
-            object=self.object,
-            key=key,
-            document_key=document.key,
-            fields=tuple(fields),
-            match=tuple(match),
-            mode=self.mode,
-            on_many=self.on_many,
-            version=document.version,
+            name,
+            self.object,
+            key,
+            document.key,
+            tuple(fields),
+            tuple(match),
+            self.mode,
+            self.on_many,
+            document.version,
         )
 
     def _failed_with(

@@ -44,6 +44,10 @@ _SOURCE_MISSING = "source has no value"
 _UNCHANGED = "target already has this value"
 _PARENT_CREATED = "parent is created in this run"
 
+_SHARED_VALUES = 64  # a field with more distinct values than this gets no shared changes
+_UNSEEN: Any = object()
+_NOTHING_RESOLVED: dict[str, Any] = {}  # shared, never written: records without refs
+
 
 # --- lookup ------------------------------------------------------------------------------------
 
@@ -167,7 +171,7 @@ class _Match:
         key: MatchKey | None = None,
         ids: tuple[str, ...] = (),
     ) -> None:
-        self.status = status  # "found" | "none" | "many"
+        self.status = status  # "found" | "none" | "nokey" | "many"
         self.record = record
         self.key = key  # the rule that found it
         self.matched_by = _matched_by(key) if key is not None else None
@@ -177,6 +181,7 @@ class _Match:
 
 
 _NO_MATCH = _Match("none")
+_NO_KEY = _Match("nokey")  # no rule had a usable value
 
 
 def _matched_by(key: MatchKey) -> str:
@@ -212,14 +217,21 @@ class _RecordPlanner:
             field_description = description.field(field.name) if description is not None else None
             self.comparators[field.name] = comparator(field_description, blank_is_null=blank_is_null)
         self.untyped = comparator(None, blank_is_null=blank_is_null)
+        self.has_refs = any(field.ref is not None for field in record.fields)
+        self.with_notes: dict[tuple[str, str], str] = {}
+        # field name -> shared changes by value (None once the field has too many values)
+        self.created: dict[str, dict[Any, FieldChange] | None] = {}
+        self.same: dict[str, dict[Any, FieldChange] | None] = {}
 
     # -- match and supersede
 
     def _match(self, intent: Intent) -> _Match:
         existing = self.existing
+        usable = False
         for key in intent.match:
             if key.value is None:
                 continue
+            usable = True
             by_value = existing.get((intent.object, key.field, key.normalize))
             if not by_value:
                 continue
@@ -233,7 +245,7 @@ class _RecordPlanner:
             if intent.on_many is OnMany.FIRST:
                 return _Match("found", ordered[0], key, ids)
             return _Match("many", None, key, ids)
-        return _NO_MATCH
+        return _NO_MATCH if usable or not intent.match else _NO_KEY
 
     def _supersede(self, intents: Sequence[Intent], matches: Sequence[_Match]) -> dict[int, int]:
         """Index of each losing intent -> index of the intent that wins its target.
@@ -243,6 +255,8 @@ class _RecordPlanner:
         was found by) and that the others also carry. So two creates never share a key, and an
         update never writes a key that a create in the same batch is about to use.
         """
+        if not self._may_collide(intents, matches):
+            return {}
         parent: list[int] = list(range(len(intents)))
 
         def root(index: int) -> int:
@@ -262,7 +276,7 @@ class _RecordPlanner:
                     continue
                 identity = (key.field, key.normalize, key.value)
                 holders.setdefault(identity, []).append(index)
-                if match.status == "none":
+                if match.record is None:
                     owned.add(identity)
             if match.record is not None:
                 first = by_id.setdefault(_record_id(match.record), index)
@@ -286,6 +300,22 @@ class _RecordPlanner:
                 if index != winner:
                     losers[index] = winner
         return losers
+
+    @staticmethod
+    def _may_collide(intents: Sequence[Intent], matches: Sequence[_Match]) -> bool:
+        """Cheap check: does any matched id or usable key occur twice? (Usually not.)"""
+        seen: set[Any] = set()
+        add = seen.add
+        count = 0
+        for intent, match in zip(intents, matches, strict=True):
+            if match.record is not None:
+                add(match.record.get("Id"))
+                count += 1
+            for key in intent.match:
+                if key.value is not None:
+                    add((key.field, key.normalize, key.value))
+                    count += 1
+        return len(seen) != count
 
     def plan_all(self, intents: Sequence[Intent]) -> list[RecordPlan]:
         matches = [_NO_MATCH if intent.error is not None else self._match(intent) for intent in intents]
@@ -336,41 +366,21 @@ class _RecordPlanner:
     def _plan_one(self, intent: Intent, match: _Match) -> RecordPlan:
         if intent.error is not None:
             return self._skip(intent, intent.error, action=Action.ERROR)
-        resolved, problem = self._resolve_parents(intent)
-        if problem is not None:
-            return self._skip(intent, problem[1], action=problem[0])
-        if match.status == "many":
-            listed = ", ".join(match.ids)
-            if intent.on_many is OnMany.SKIP:
-                return self._skip(
-                    intent,
-                    f"{match.matched_by} matches {len(match.ids)} {intent.object} records ({listed}) "
-                    "and on_many is skip",
-                    matched_by=match.matched_by,
-                )
-            return self._skip(
-                intent,
-                f"{match.matched_by} matches {len(match.ids)} {intent.object} records ({listed}); "
-                "merge the duplicates or set on_many: first|skip",
-                action=Action.ERROR,
-                matched_by=match.matched_by,
-            )
+        resolved: dict[str, Any] = _NOTHING_RESOLVED
+        if self.has_refs:
+            resolved = {}
+            problem = self._resolve_parents(intent, resolved)
+            if problem is not None:
+                return self._skip(intent, problem[1], action=problem[0])
         existing = match.record
-        target_id = _record_id(existing) if existing is not None else None
+        if existing is None:
+            return self._plan_create(intent, match, resolved)
+        target_id = _record_id(existing)
         mode = intent.mode
-        if existing is None and mode is Mode.UPDATE_ONLY:
-            return self._skip(intent, "no match and mode is update_only")
-        if existing is not None and mode is Mode.CREATE_ONLY:
+        if mode is Mode.CREATE_ONLY:
             return self._skip(
                 intent, "exists and mode is create_only", target_id=target_id, matched_by=match.matched_by
             )
-        if (
-            existing is None
-            and intent.match
-            and mode is not Mode.DISABLED
-            and all(key.value is None for key in intent.match)
-        ):
-            return self._skip(intent, _no_key_reason(intent.match))
         changes, writes = self._changes(intent.fields, existing, resolved)
         if mode is Mode.DISABLED:
             return self._skip(
@@ -380,23 +390,48 @@ class _RecordPlanner:
                 matched_by=match.matched_by,
                 changes=changes,
             )
-        action = Action.CREATE if existing is None else Action.UPDATE if writes else Action.NOOP
         return RecordPlan(
-            record=intent.record,
-            object=intent.object,
-            key=intent.key,
-            action=action,
-            changes=changes,
-            target_id=target_id,
-            matched_by=match.matched_by,
-            reasons=(),
-            version=intent.version,
+            intent.record,
+            intent.object,
+            intent.key,
+            Action.UPDATE if writes else Action.NOOP,
+            changes,
+            target_id,
+            match.matched_by,
+            (),
+            intent.version,
         )
 
-    def _resolve_parents(self, intent: Intent) -> tuple[dict[str, Any], tuple[Action, str] | None]:
-        """Each ref field's value (a concrete id or a Ref to a created parent), or why the
-        record cannot be written."""
-        resolved: dict[str, Any] = {}
+    def _plan_create(self, intent: Intent, match: _Match, resolved: Mapping[str, Any]) -> RecordPlan:
+        if match.status == "many":
+            return self._plan_one_many(intent, match)
+        mode = intent.mode
+        if mode is Mode.UPDATE_ONLY:
+            return self._skip(intent, "no match and mode is update_only")
+        if match is _NO_KEY and mode is not Mode.DISABLED:
+            return self._skip(intent, _no_key_reason(intent.match))
+        changes, _ = self._changes(intent.fields, None, resolved)
+        if mode is Mode.DISABLED:
+            return self._skip(intent, "record is disabled", changes=changes)
+        return RecordPlan(
+            intent.record, intent.object, intent.key, Action.CREATE, changes, None, None, (), intent.version
+        )
+
+    def _plan_one_many(self, intent: Intent, match: _Match) -> RecordPlan:
+        listed = ", ".join(match.ids)
+        found = f"{match.matched_by} matches {len(match.ids)} {intent.object} records ({listed})"
+        if intent.on_many is OnMany.SKIP:
+            return self._skip(intent, f"{found} and on_many is skip", matched_by=match.matched_by)
+        return self._skip(
+            intent,
+            f"{found}; merge the duplicates or set on_many: first|skip",
+            action=Action.ERROR,
+            matched_by=match.matched_by,
+        )
+
+    def _resolve_parents(self, intent: Intent, resolved: dict[str, Any]) -> tuple[Action, str] | None:
+        """Fill ``resolved`` with each ref field's value (a concrete id, or a Ref to a parent
+        created in this run); or say why the record cannot be written."""
         for field in intent.fields:
             ref = field.value
             if not isinstance(ref, Ref):
@@ -404,21 +439,21 @@ class _RecordPlanner:
             key = self.winners.get((ref.record, ref.key), ref.key)
             parent = self.done.get((ref.record, key))
             if parent is None:
-                return resolved, (
+                return (
                     Action.ERROR,
                     f"parent {ref.record} {ref.key} is not planned in this batch; "
                     "plan parents and children together",
                 )
             if parent.action is Action.CREATE:
-                resolved[field.field] = Ref(ref.record, key)
+                resolved[field.field] = ref if key == ref.key else Ref(ref.record, key)
             elif parent.target_id is not None and parent.action is not Action.ERROR:
                 # update, noop, or skipped but matched (create_only, disabled): the record exists
                 resolved[field.field] = parent.target_id
             elif parent.action is Action.ERROR:
-                return resolved, (Action.ERROR, f"parent {ref.record} {key} has an error")
+                return (Action.ERROR, f"parent {ref.record} {key} has an error")
             else:
-                return resolved, (Action.SKIP, f"parent {ref.record} {key} is not written")
-        return resolved, None
+                return (Action.SKIP, f"parent {ref.record} {key} is not written")
+        return None
 
     def _changes(
         self,
@@ -427,43 +462,90 @@ class _RecordPlanner:
         resolved: Mapping[str, Any],
     ) -> tuple[tuple[FieldChange, ...], bool]:
         """Per-field decisions; the flag says whether anything is written."""
-        creating = existing is None
         comparators = self.comparators
+        untyped = self.untyped
+        with_notes = self.with_notes
+        created, same = self.created, self.same
+        write, unchanged = Decision.WRITE, Decision.UNCHANGED
+        override = Strategy.OVERRIDE
         changes: list[FieldChange] = []
+        append = changes.append
         writes = False
         for field in fields:
             name = field.field
             new = field.value
             if resolved and name in resolved:
                 new = resolved[name]
-            old = MISSING if existing is None else existing.get(name, MISSING)
             strategy = field.strategy
-            if new is MISSING:
-                if field.note is not None and field.note.startswith(UNMAPPED_SKIPPED_NOTE):
-                    decision, reason = Decision.UNMAPPED_SKIPPED, field.note
+            note = field.note
+            if existing is None:  # creating: every value is written, nothing else is sent
+                old: Any = MISSING
+                if new is MISSING or new is None:
+                    decision, reason = self._absent(field, new, old, creating=True)
                 else:
-                    decision, reason = Decision.MISSING, _SOURCE_MISSING
-            elif new is None:
-                decision, reason = self._null(field, old, creating)
-            elif creating:
-                decision, reason = Decision.WRITE, _NEW_RECORD
-            elif not isinstance(new, Ref) and comparators.get(name, self.untyped)(old, new):
-                decision, reason = Decision.UNCHANGED, _UNCHANGED
-            elif strategy is Strategy.OVERRIDE:
-                decision, reason = Decision.WRITE, _PARENT_CREATED if isinstance(new, Ref) else _CHANGED
-            elif strategy is Strategy.IF_EMPTY:
-                if old is MISSING or old is None or old == "":
-                    decision, reason = Decision.WRITE, _EMPTY_TARGET
-                else:
-                    decision, reason = Decision.KEPT, _KEPT
+                    decision, reason = write, _NEW_RECORD
             else:
-                decision, reason = Decision.NOT_ON_UPDATE, _NOT_ON_UPDATE
-            if decision is Decision.WRITE:
+                old = existing.get(name, MISSING)
+                if new is MISSING or new is None:
+                    decision, reason = self._absent(field, new, old, creating=False)
+                elif new.__class__ is not Ref and comparators.get(name, untyped)(old, new):
+                    decision, reason = unchanged, _UNCHANGED
+                elif strategy is override:
+                    decision, reason = write, _PARENT_CREATED if isinstance(new, Ref) else _CHANGED
+                elif strategy is Strategy.IF_EMPTY:
+                    if old is MISSING or old is None or old == "":
+                        decision, reason = write, _EMPTY_TARGET
+                    else:
+                        decision, reason = Decision.KEPT, _KEPT
+                else:
+                    decision, reason = Decision.NOT_ON_UPDATE, _NOT_ON_UPDATE
+            if decision is write:
                 writes = True
-            if field.note is not None and decision is not Decision.UNMAPPED_SKIPPED:
-                reason = f"{reason}; {field.note}"
-            changes.append(FieldChange(name, old, new, strategy, decision, reason, field.source))
+            # Changes are immutable: a created or unchanged text value of a field with few
+            # distinct values (a status, a country) is built once and shared.
+            bucket: dict[Any, FieldChange] | None = None
+            share_key: Any = None
+            if new.__class__ is str and (
+                (existing is None and decision is write)
+                or (decision is unchanged and old.__class__ is str and old == new)
+            ):
+                buckets = created if existing is None else same
+                bucket = buckets.get(name, _UNSEEN)
+                if bucket is _UNSEEN:
+                    bucket = buckets[name] = {}
+                if bucket is not None:
+                    share_key = new if note is None else (new, note)
+                    shared_change = bucket.get(share_key)
+                    if (
+                        shared_change is not None
+                        and shared_change.strategy is strategy
+                        and shared_change.source == field.source
+                    ):
+                        append(shared_change)
+                        continue
+            if note is not None and decision is not Decision.UNMAPPED_SKIPPED:
+                # few distinct (reason, note) pairs: share the strings
+                combined = with_notes.get((reason, note))
+                if combined is None:
+                    combined = with_notes[(reason, note)] = f"{reason}; {note}"
+                reason = combined
+            change = FieldChange(name, old, new, strategy, decision, reason, field.source)
+            append(change)
+            if bucket is not None:
+                if len(bucket) < _SHARED_VALUES:
+                    bucket[share_key] = change
+                else:  # many distinct values (ids, names): sharing would not pay
+                    (created if existing is None else same)[name] = None
         return tuple(changes), writes
+
+    @classmethod
+    def _absent(cls, field: FieldIntent, new: Any, old: Any, *, creating: bool) -> tuple[Decision, str]:
+        """The decision for a ``MISSING`` or ``None`` source value."""
+        if new is None:
+            return cls._null(field, old, creating)
+        if field.note is not None and field.note.startswith(UNMAPPED_SKIPPED_NOTE):
+            return Decision.UNMAPPED_SKIPPED, field.note
+        return Decision.MISSING, _SOURCE_MISSING
 
     @staticmethod
     def _null(field: FieldIntent, old: Any, creating: bool) -> tuple[Decision, str]:
