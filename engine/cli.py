@@ -7,6 +7,7 @@ and ``fieldline validate`` start fast. Plugins add commands through ``register_c
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -99,4 +100,18 @@ def main() -> None:
     except FieldlineError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        # A bug, not bad input: say so plainly; the traceback is one variable away.
+        if os.environ.get("FIELDLINE_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in fieldline or a plugin. Set FIELDLINE_DEBUG=1 to see the traceback "
+            "and please report it.",
+            err=True,
+        )
+        sys.exit(3)
     sys.exit(status if isinstance(status, int) else 0)
