@@ -5,6 +5,7 @@ Public API::
     load_spec(path, *, plugin_manager=None) -> Spec            # raises SpecError(problems=[...])
     load_spec_text(text, *, file=None, plugin_manager=None) -> Spec
     check_spec_file(path, *, plugin_manager=None) -> list[Problem]   # never raises for a bad spec
+    analyze_spec_text(text, *, file=None, plugin_manager=None) -> LoadResult  # spec, problems, positions
 
 Loading runs every check (YAML syntax, the JSON Schema, expressions, references, adapters) and
 collects *every* problem, each with ``file:line:col`` and a JSON path, before giving up.
@@ -54,7 +55,14 @@ from fieldline.validate_positions import NodePosition, PathKey, PositionIndex, f
 from fieldline.validate_schema import schema_problems
 from fieldline.values import MISSING
 
-__all__ = ["LoadResult", "check_spec_file", "load_spec", "load_spec_text", "read_spec_file"]
+__all__ = [
+    "LoadResult",
+    "analyze_spec_text",
+    "check_spec_file",
+    "load_spec",
+    "load_spec_text",
+    "read_spec_file",
+]
 
 _MAX_DEPTH = 64  # a spec is a few levels deep; deeper nesting is a mistake (or an attack)
 
