@@ -972,10 +972,35 @@ def _call(function: JmespathFunction, arguments: tuple[Evaluator, ...]) -> Evalu
 
         return call1
 
+    if len(arguments) == 2:  # the common f(x, 'literal') shape
+        first, second = arguments
+        first_check, second_check = checks
+
+        def call2(value: Any) -> Any:
+            one = first(value)
+            two = second(value)
+            if not first_check.any and type(one) not in first_check.fast:
+                first_check.check(name, 1, one)
+            if not second_check.any and type(two) not in second_check.fast:
+                second_check.check(name, 2, two)
+            try:
+                return impl(one, two)
+            except FieldlineError:
+                raise
+            except Exception as exc:
+                raise fail(exc) from exc
+
+        return call2
+
+    # Only the positions that accept less than anything need a look.
+    strict = tuple((position, check) for position, check in enumerate(checks) if not check.any)
+
     def call(value: Any) -> Any:
         resolved = [argument(value) for argument in arguments]
-        for position, (check, item) in enumerate(zip(checks, resolved, strict=True), start=1):
-            check.check(name, position, item)
+        for position, check in strict:
+            item = resolved[position]
+            if type(item) not in check.fast:
+                check.check(name, position + 1, item)
         try:
             return impl(*resolved)
         except FieldlineError:
