@@ -65,6 +65,7 @@ __all__ = [
 ]
 
 _MAX_DEPTH = 64  # a spec is a few levels deep; deeper nesting is a mistake (or an attack)
+_MAX_NODES = 200_000  # YAML aliases can expand a small text exponentially ("billion laughs")
 
 
 @dataclass(slots=True)
@@ -168,7 +169,9 @@ def analyze_spec_text(
     converter = _Converter(positions, file)
     data = converter.convert(tree, (), None, None)
     problems.extend(converter.problems)
-    if data is None:
+    if converter.problems and any(problem.code == "too-large" for problem in converter.problems):
+        return LoadResult(None, problems, None, positions)
+    if tree is None:
         problems.append(
             Problem(
                 message="the spec is empty",
@@ -287,6 +290,7 @@ class _Converter:
         self.file = file
         self.problems: list[Problem] = []
         self._active: set[int] = set()
+        self._nodes = 0
 
     def problem(self, path: PathKey, message: str, hint: str | None = None) -> None:
         line, col = self.positions.locate(path)
@@ -297,6 +301,20 @@ class _Converter:
     def convert(
         self, node: Any, path: PathKey, key_pos: tuple[int, int] | None, value_pos: tuple[int, int] | None
     ) -> Any:
+        self._nodes += 1
+        if self._nodes > _MAX_NODES:
+            if self._nodes == _MAX_NODES + 1:
+                self.problems.append(
+                    Problem(
+                        f"the spec expands to more than {_MAX_NODES} values",
+                        self.file,
+                        1,
+                        1,
+                        hint="YAML aliases (*name) repeat what they point to; use fewer of them",
+                        code="too-large",
+                    )
+                )
+            return None
         if value_pos is None:
             lc = getattr(node, "lc", None)
             value_pos = (lc.line or 0, lc.col or 0) if lc is not None and lc.line is not None else (0, 0)

@@ -349,3 +349,13 @@ def test_spec_error_message_names_the_file_and_lists_every_problem(manager: plug
         "x.yaml:4:1: extra: unknown key 'extra' "
         "(allowed keys here: $schema, fieldline, name, source, target, records)",
     ]
+
+
+def test_aliases_that_expand_exponentially_are_refused(manager: pluggy.PluginManager) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    with pytest.raises(SpecError) as caught:
+        load("\n".join(lines) + "\n", manager)
+    (problem,) = caught.value.problems
+    assert problem.message == "the spec expands to more than 200000 values"
+    assert (problem.line, problem.col, problem.code) == (1, 1, "too-large")
