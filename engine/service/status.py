@@ -31,9 +31,11 @@ def _shorten(text: str, limit: int = 90) -> str:
 
 def status_renderable(status: QueueStatus, dead_letters: Sequence[DeadLetter] = ()) -> RenderableType:
     """The queue at a glance: health line, counts, recent failures, dead letters."""
+    age = status.oldest_waiting_age
     headline = Text.assemble(
         ("Queue: ", "bold"),
         (status.summary, _HEALTH_STYLE[status.health]),
+        f"   oldest waiting: {age:.0f} s" if age is not None else "",
         f"   last processed: {format_time(status.last_processed_at)}",
     )
     counts = Table(title="jobs by state", title_justify="left")
@@ -44,7 +46,7 @@ def status_renderable(status: QueueStatus, dead_letters: Sequence[DeadLetter] = 
 
     failures = Table(title="10 most recent failures", title_justify="left")
     for column in ("time", "event id", "key", "attempts", "error"):
-        failures.add_column(column)
+        failures.add_column(column, overflow="fold")  # ids are copied from here: never cut them
     for failure in status.recent_failures:
         failures.add_row(
             format_time(failure.failed_at),
@@ -58,7 +60,7 @@ def status_renderable(status: QueueStatus, dead_letters: Sequence[DeadLetter] = 
     if dead_letters:
         dead = Table(title=f"dead letters ({status.dead_letters})", title_justify="left")
         for column in ("job", "event id", "type", "key", "attempts", "failed", "error"):
-            dead.add_column(column)
+            dead.add_column(column, overflow="fold")
         for letter in dead_letters:
             dead.add_row(
                 str(letter.job_id),
@@ -78,7 +80,7 @@ def log_table(entries: Sequence[RunLogEntry]) -> Table:
     """Run-log entries, newest first, one row each."""
     table = Table(title="run log", title_justify="left")
     for column in ("time", "profile", "record", "action", "target id", "written", "error"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for entry in entries:
         written = json.dumps(dict(entry.written), default=str, sort_keys=True) if entry.written else ""
         table.add_row(
