@@ -119,6 +119,9 @@ class SpecChecker:
                 position=self.positions.locate_in_scalar(path, text, offset),
             )
             return None
+        except Exception as exc:  # a failing expression engine must not crash validation
+            self.report(path, f"cannot compile the expression: {exc}", code="expression")
+            return None
         unknown = self.unknown_function(path, text, compiled)
         if unknown:
             return None
@@ -159,13 +162,18 @@ class SpecChecker:
             installed = sorted(adapter for adapter, adapter_kind in self.adapters if adapter_kind is kind)
             other = next((k for k in AdapterKind if k is not kind and (name, k) in self.adapters), None)
             if other is not None:
-                self.report(path, f"{name!r} is a {other.value} adapter, not a {kind.value} adapter")
+                self.report(
+                    path,
+                    f"{name!r} is a {other.value} adapter, not a {kind.value} adapter",
+                    hint=f"installed {kind.value} adapters: {', '.join(installed) or 'none'}",
+                    code="adapter",
+                )
                 return
             hint = did_you_mean(name, installed)
             listing = (
                 f"installed {kind.value} adapters: {', '.join(installed)}"
                 if installed
-                else (f"no {kind.value} adapter is installed")
+                else f"no {kind.value} adapter is installed"
             )
             self.report(
                 path,
