@@ -196,3 +196,19 @@ def test_upload_needs_csv_and_a_known_job(emulator: EmulatorHandle) -> None:
         assert client.patch(f"/{job['id']}", json={"state": "Bogus"}).status_code == 400
         assert client.delete(f"/{job['id']}").status_code == 409
         assert [j["id"] for j in client.get("").json()["records"]] == [job["id"]]
+
+
+def test_relationship_columns_by_external_id(emulator: EmulatorHandle, sf: Any) -> None:
+    sf.Account.upsert("PassFort_Profile_Id__c/p1", {"Name": "A"})
+    data = [
+        {"Application_ID__c": "x1", "Applicant__r.PassFort_Profile_Id__c": "p1"},
+        {"Application_ID__c": "x2", "Applicant__r.PassFort_Profile_Id__c": "nope"},
+    ]
+    (result,) = sf.bulk2.PassFort_Application__c.upsert(
+        records=data, external_id_field="Application_ID__c", wait=0.05
+    )
+    assert result["numberRecordsFailed"] == 1
+    (app,) = emulator.records("PassFort_Application__c")
+    assert app["Applicant__c"] == sf.Account.get_by_custom_id("PassFort_Profile_Id__c", "p1")["Id"]
+    (failure,) = rows(sf.bulk2.PassFort_Application__c.get_failed_records(result["job_id"]))
+    assert failure["sf__Error"].startswith("INVALID_FIELD:Foreign key external ID: nope not found")

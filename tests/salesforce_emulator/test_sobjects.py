@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -376,3 +377,62 @@ def test_describe_global(sf: Any) -> None:
     names = {o["name"] for o in described["sobjects"]}
     assert {"Account", "Contact", "Lead", "PassFort_Application__c"} <= names
     assert sf.Account.metadata()["objectDescribe"]["keyPrefix"] == "001"
+
+
+# -- relationships by external id, Id in upsert bodies, changes in a window ---------------------------
+def test_parent_by_external_id(client: httpx.Client) -> None:
+    account_id = client.patch("/sobjects/Account/PassFort_Profile_Id__c/p1", json={"Name": "A"}).json()["id"]
+    made = client.post(
+        "/sobjects/PassFort_Application__c/", json={"Applicant__r": {"PassFort_Profile_Id__c": "P1"}}
+    )
+    assert made.status_code == 201
+    got = client.get(
+        f"/sobjects/PassFort_Application__c/{made.json()['id']}", params={"fields": "Applicant__c"}
+    )
+    assert got.json()["Applicant__c"] == account_id
+    missing = client.post(
+        "/sobjects/PassFort_Application__c/", json={"Applicant__r": {"PassFort_Profile_Id__c": "zz"}}
+    )
+    assert error_of(missing) == {
+        "errorCode": "INVALID_FIELD",
+        "message": "Foreign key external ID: zz not found for field PassFort_Profile_Id__c in entity Account",
+        "fields": [],
+    }
+    not_indexed = client.post("/sobjects/PassFort_Application__c/", json={"Applicant__r": {"Name": "A"}})
+    assert error_of(not_indexed)["errorCode"] == "INVALID_FIELD"
+
+
+def test_id_in_an_upsert_body_is_refused(client: httpx.Client) -> None:
+    account_id = client.patch("/sobjects/Account/PassFort_Profile_Id__c/p1", json={"Name": "A"}).json()["id"]
+    refused = client.patch(
+        "/sobjects/Account/PassFort_Profile_Id__c/p1", json={"Id": account_id, "Name": "B"}
+    )
+    assert error_of(refused)["message"] == "The Id field should not be specified in the sobject data."
+
+
+def test_updated_and_deleted_windows(sf: Any) -> None:
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    kept = sf.Account.create({"Name": "kept"})["id"]
+    gone = sf.Account.create({"Name": "gone"})["id"]
+    sf.Account.delete(gone)
+    end = datetime.now(UTC) + timedelta(minutes=1)
+    assert sf.Account.updated(start, end)["ids"] == [kept]
+    deleted = sf.Account.deleted(start, end)["deletedRecords"]
+    assert [d["id"] for d in deleted] == [gone]
+    assert sf.Account.updated(end, end + timedelta(minutes=1))["ids"] == []
+
+
+def test_window_needs_valid_dates(client: httpx.Client) -> None:
+    assert error_of(client.get("/sobjects/Account/updated/", params={"start": "x", "end": "y"}))[
+        "errorCode"
+    ] == ("MISSING_ARGUMENT")
+    backwards = {"start": "2024-02-01T00:00:00Z", "end": "2024-01-01T00:00:00Z"}
+    assert error_of(client.get("/sobjects/Account/deleted/", params=backwards))["errorCode"] == (
+        "INVALID_REPLICATION_DATE"
+    )
+
+
+def test_unknown_api_paths_carry_the_limit_header(client: httpx.Client) -> None:
+    response = client.get("/no/such/resource")
+    assert response.status_code == 404
+    assert response.headers["sforce-limit-info"].startswith("api-usage=")

@@ -140,15 +140,26 @@ def _error_text(error: ApiError) -> str:
     return f"{error.code}:{error.message}:{fields} --" if fields else f"{error.code}:{error.message}:--"
 
 
-def _columns(job: Job) -> list[FieldDef] | str:
-    """The field of each column, or the error message that fails the job."""
-    fields: list[FieldDef] = []
+Column = tuple[str, str | None]  # (body key, external-id field of a "Parent__r.Ext__c" column)
+
+
+def _columns(job: Job) -> list[Column] | str:
+    """The body key of each column, or the error message that fails the job."""
+    columns: list[Column] = []
+    obj = job.table.obj
     for name in job.header:
-        field = job.table.obj.field(name.strip())
+        relation_name, dot, ext_name = name.strip().partition(".")
+        if dot:
+            relation = obj.relationship(relation_name)
+            if relation is None or not ext_name:
+                return f"InvalidBatch : Field name not found : {name}"
+            columns.append((str(relation.relationship_name), ext_name))
+            continue
+        field = obj.field(name.strip())
         if field is None:
             return f"InvalidBatch : Field name not found : {name}"
-        fields.append(field)
-    names = {f.name.lower() for f in fields}
+        columns.append((field.name, None))
+    names = {key.lower() for key, ext in columns if ext is None}
     if job.operation in ("delete", "hardDelete") and names != {"id"}:
         return "InvalidBatch : The 'delete' batch must contain only 'Id'"
     if job.operation == "update" and "id" not in names:
@@ -157,18 +168,21 @@ def _columns(job: Job) -> list[FieldDef] | str:
         assert job.external_id_field is not None
         if job.external_id_field.name.lower() not in names:
             return f"InvalidBatch : Field name not found : {job.external_id_field.name}"
-    return fields
+    return columns
 
 
-def _process_row(emu: Emulator, job: Job, fields: list[FieldDef], index: int) -> None:
+def _process_row(emu: Emulator, job: Job, columns: list[Column], index: int) -> None:
     row = job.rows[index]
     store = emu.store
     table = job.table
     body: dict[str, Any] = {}
-    for column, raw in zip(fields, row, strict=False):
+    for (name, ext), raw in zip(columns, row, strict=False):
         if raw == "":
             continue  # an empty cell leaves the field alone; #N/A clears it
-        body[column.name] = None if raw == "#N/A" else raw
+        if ext is not None:
+            body[name] = {ext: raw}
+        else:
+            body[name] = None if raw == "#N/A" else raw
     operation = job.operation
     if operation == "insert":
         target_id = None

@@ -186,6 +186,10 @@ async def collections_upsert(request: Request, emu: Emulator) -> Response:
         type_name = attributes.get("type") if isinstance(attributes, dict) else None
         if type_name is not None and str(type_name).lower() != table.obj.name.lower():
             return failure(None, ApiError("INVALID_TYPE", f"All records must be of type {table.obj.name}"))
+        if field.type != "id" and any(k.lower() == "id" for k in record):
+            return failure(
+                None, ApiError("INVALID_FIELD", "The Id field should not be specified in the sobject data.")
+            )
         value = next((v for k, v in record.items() if k.lower() == field.name.lower()), None)
         if value in (None, ""):
             return failure(None, ApiError("MISSING_ARGUMENT", f"{field.name} not specified", (field.name,)))

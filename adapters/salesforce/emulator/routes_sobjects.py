@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -26,7 +27,13 @@ from fieldline.adapters.salesforce.emulator.describe import (
 from fieldline.adapters.salesforce.emulator.ids import normalize_id
 from fieldline.adapters.salesforce.emulator.org import FieldDef
 from fieldline.adapters.salesforce.emulator.store import Record, Table
-from fieldline.adapters.salesforce.emulator.validation import TYPE_ERROR, ApiError, prepare
+from fieldline.adapters.salesforce.emulator.validation import (
+    TYPE_ERROR,
+    ApiError,
+    format_datetime,
+    parse_datetime,
+    prepare,
+)
 
 __all__ = ["routes", "version_of"]
 
@@ -192,6 +199,51 @@ async def sobject_create_as_upsert(request: Request, emu: Emulator) -> Response:
     return create_one(emu, table, body)
 
 
+# -- changes in a time window -------------------------------------------------------------------
+def _window(request: Request) -> tuple[datetime, datetime, str]:
+    try:
+        start = parse_datetime(request.query_params["start"])
+        end = parse_datetime(request.query_params["end"])
+    except (KeyError, ValueError) as exc:
+        raise ApiFailure(
+            400,
+            ApiError(
+                "MISSING_ARGUMENT", "start and end must be ISO 8601 datetimes, e.g. 2024-01-01T00:00:00Z"
+            ),
+        ) from exc
+    if end < start:
+        raise ApiFailure(400, ApiError("INVALID_REPLICATION_DATE", "end date is before start date"))
+    return start, end, request.query_params["end"]
+
+
+@api_endpoint("updated")
+async def sobject_updated(request: Request, emu: Emulator) -> Response:
+    """``GET /sobjects/{Obj}/updated/?start=&end=``: ids of records changed in the window."""
+    table = get_table(emu, request.path_params["obj"])
+    start, end, _ = _window(request)
+    ids = [i for i, r in table.rows.items() if start <= parse_datetime(r["LastModifiedDate"]) < end]
+    return json_response({"ids": sorted(ids), "latestDateCovered": format_datetime(end)})
+
+
+@api_endpoint("deleted")
+async def sobject_deleted(request: Request, emu: Emulator) -> Response:
+    """``GET /sobjects/{Obj}/deleted/?start=&end=``: records deleted in the window."""
+    table = get_table(emu, request.path_params["obj"])
+    start, end, _ = _window(request)
+    deleted = [
+        {"id": i, "deletedDate": r["SystemModstamp"]}
+        for i, r in sorted(table.deleted.items())
+        if start <= parse_datetime(r["SystemModstamp"]) < end
+    ]
+    return json_response(
+        {
+            "deletedRecords": deleted,
+            "earliestDateAvailable": format_datetime(start),
+            "latestDateCovered": format_datetime(end),
+        }
+    )
+
+
 # -- by external id --------------------------------------------------------------------------------
 def external_field(table: Table, name: str) -> FieldDef:
     field = table.obj.field(name)
@@ -247,6 +299,10 @@ async def external_upsert(request: Request, emu: Emulator) -> Response:
                     (field.name,),
                 ),
             )
+    if field.type != "id" and any(key.lower() == "id" for key in body):
+        raise ApiFailure(
+            400, ApiError("INVALID_FIELD", "The Id field should not be specified in the sobject data.")
+        )
     ids = matches(table, field, value)
     if len(ids) > 1:
         return multiple_choices(table, ids, version)
@@ -297,6 +353,10 @@ routes = [
     Route(f"{BASE}/sobjects/{{obj}}/", sobject_info, methods=["GET"]),
     Route(f"{BASE}/sobjects/{{obj}}", sobject_create, methods=["POST"]),
     Route(f"{BASE}/sobjects/{{obj}}/", sobject_create, methods=["POST"]),
+    Route(f"{BASE}/sobjects/{{obj}}/updated", sobject_updated, methods=["GET"]),
+    Route(f"{BASE}/sobjects/{{obj}}/updated/", sobject_updated, methods=["GET"]),
+    Route(f"{BASE}/sobjects/{{obj}}/deleted", sobject_deleted, methods=["GET"]),
+    Route(f"{BASE}/sobjects/{{obj}}/deleted/", sobject_deleted, methods=["GET"]),
     Route(f"{BASE}/sobjects/{{obj}}/{{record_id}}", sobject_get, methods=["GET"]),
     Route(f"{BASE}/sobjects/{{obj}}/{{record_id}}", sobject_update, methods=["PATCH"]),
     Route(f"{BASE}/sobjects/{{obj}}/{{record_id}}", sobject_delete, methods=["DELETE"]),

@@ -49,7 +49,9 @@ def _faults_from(settings: EmulatorSettings) -> Faults:
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     body = [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
-    return json_response(body, 404)
+    emu: Emulator = request.app.state.emulator
+    headers = emu.limit_header() if request.url.path.startswith("/services/data/v") else None
+    return json_response(body, 404, headers)
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:

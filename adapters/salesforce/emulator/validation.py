@@ -16,7 +16,7 @@ from fieldline.adapters.salesforce.emulator.ids import normalize_id
 from fieldline.adapters.salesforce.emulator.org import FieldDef, ObjectDef
 from fieldline.adapters.salesforce.emulator.store import Record, Store, Table, index_key
 
-__all__ = ["ApiError", "coerce", "prepare", "unique_conflicts"]
+__all__ = ["ApiError", "coerce", "format_datetime", "parse_datetime", "prepare", "unique_conflicts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,8 @@ class _BadValue(Exception):
     pass
 
 
-def _format_datetime(moment: datetime) -> str:
+def format_datetime(moment: datetime) -> str:
+    """A datetime the way Salesforce writes it (UTC, milliseconds, ``+0000``)."""
     moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
@@ -112,7 +113,7 @@ def coerce(field: FieldDef, value: Any) -> Any:
         if value == "":
             return None
         try:
-            return _format_datetime(parse_datetime(value))
+            return format_datetime(parse_datetime(value))
         except ValueError as exc:
             raise _BadValue from exc
     raise _BadValue
@@ -155,6 +156,42 @@ def _plan(obj: ObjectDef) -> _Plan:
     return plan
 
 
+def _read_only(field: FieldDef) -> ApiError:
+    return ApiError(
+        "INVALID_FIELD_FOR_INSERT_UPDATE",
+        f"Unable to create/update fields: {field.name}. Please check the security settings"
+        " of this field and verify that it is read/write for your profile or permission set.",
+        (field.name,),
+    )
+
+
+def _resolve_parent(
+    store: Store, relation: FieldDef, raw: Mapping[str, Any]
+) -> tuple[str | None, ApiError | None]:
+    """The parent id named by ``{"Ext__c": value}`` in ``"Parent__r": {...}`` (a lookup by external id)."""
+    parent = store.table(relation.reference_to[0])
+    keys = [k for k in raw if k.lower() != "attributes"]
+    if parent is None or len(keys) != 1:
+        return None, ApiError(
+            "INVALID_FIELD",
+            f"Foreign key external ID for {relation.relationship_name} must name exactly one field",
+        )
+    lookup = parent.obj.field(keys[0])
+    if lookup is None or not (lookup.external_id or lookup.id_lookup):
+        return None, ApiError(
+            "INVALID_FIELD", f"Field {keys[0]} is not an external id or indexed field on {parent.obj.name}"
+        )
+    value = raw[keys[0]]
+    ids = parent.find(lookup.name, str(value)) if value not in (None, "") else []
+    if len(ids) != 1:
+        problem = "not found" if not ids else "matched more than one record"
+        return None, ApiError(
+            "INVALID_FIELD",
+            f"Foreign key external ID: {value} {problem} for field {lookup.name} in entity {parent.obj.name}",
+        )
+    return ids[0], None
+
+
 def prepare(
     store: Store,
     table: Table,
@@ -176,6 +213,16 @@ def prepare(
         if lowered == "attributes" or lowered in ignore:
             continue
         field = obj.fields.get(lowered)
+        if field is None and isinstance(raw, Mapping):
+            relation = obj.relationship(key)
+            if relation is not None:
+                parent_id, error = _resolve_parent(store, relation, raw)
+                if error is not None:
+                    return values, [error]
+                if (creating and not relation.createable) or (not creating and not relation.updateable):
+                    return values, [_read_only(relation)]
+                values[relation.name] = parent_id
+                continue
         if field is None:
             return values, [
                 ApiError("INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}", ())
@@ -192,14 +239,7 @@ def prepare(
                 and normalize_id(raw) == existing["Id"]
             ):
                 continue
-            return values, [
-                ApiError(
-                    "INVALID_FIELD_FOR_INSERT_UPDATE",
-                    f"Unable to create/update fields: {field.name}. Please check the security settings"
-                    " of this field and verify that it is read/write for your profile or permission set.",
-                    (field.name,),
-                )
-            ]
+            return values, [_read_only(field)]
         try:
             values[field.name] = coerce(field, raw)
         except _BadValue:
