@@ -725,6 +725,13 @@ class _Compiler:
         operator: str = node["value"]
         left = self.compile(node["children"][0])
         right = self.compile(node["children"][1])
+        constant = node["children"][1]
+        if operator in ("eq", "ne") and constant["type"] == "literal" and type(constant["value"]) is str:
+            # status == 'APPROVED': with a string on one side the 0/1-vs-bool rule cannot apply.
+            text: str = constant["value"]
+            if operator == "eq":
+                return lambda value: bool(left(value) == text)
+            return lambda value: bool(left(value) != text)
         if operator == "eq":
             return lambda value: _equals(left(value), right(value))
         if operator == "ne":
