@@ -204,8 +204,11 @@ def create_app(
         group = EnqueueGroup(source=name, events=[_redacted(event) for event in events], ignored=ignored)
         try:
             result = await committer.submit(group)
-        except FieldlineError as exc:
-            logger.error("webhook %s: could not store %d events: %s", name, len(events), exc)
+        except Exception as exc:  # the sender must retry; never a traceback in the answer
+            reason = (
+                str(exc) if isinstance(exc, FieldlineError) else f"unexpected {type(exc).__name__}: {exc}"
+            )
+            logger.error("webhook %s: could not store %d events: %s", name, len(events), reason)
             return JSONResponse({"error": "the events could not be stored; retry later"}, status_code=503)
         return JSONResponse(
             {

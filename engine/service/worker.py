@@ -122,9 +122,10 @@ class Worker:
         while not stop.is_set():
             try:
                 result = self.run_once()
-            except FieldlineError as exc:
-                # The queue itself failed (e.g. the disk is full): say so and try again shortly.
-                logger.error("worker %s: %s", self.worker_id, exc)
+            except Exception as exc:
+                # The queue or run log failed (disk full, locked too long) or a bug: say so and try
+                # again shortly; jobs in hand return to the queue when their lease expires.
+                logger.error("worker %s: %s", self.worker_id, _describe(exc))
                 stop.wait(self.settings.poll_interval * 4)
                 continue
             if result.paused:
@@ -143,7 +144,8 @@ class Worker:
         )
         if not jobs:
             return BatchResult()
-        return self.process(jobs)
+        with _LeaseKeeper(self.queue, jobs, self.settings.lease_seconds):
+            return self.process(jobs)
 
     # --- one batch ------------------------------------------------------------------------
 
@@ -312,6 +314,36 @@ class Worker:
         result.errors.append(message)
         logger.warning("worker %s: pausing %.0f s: %s", self.worker_id, self.settings.budget_pause, message)
         log.extend(_job_entry(job, "paused", error=message) for job in every)
+
+
+class _LeaseKeeper:
+    """Extends the leases of a batch every third of the lease while it is being processed, so
+    a slow target (retries inside the adapter) never lets another worker take the jobs."""
+
+    def __init__(self, queue: JobQueue, jobs: Sequence[Job], lease_seconds: float) -> None:
+        self.queue = queue
+        self.jobs = list(jobs)
+        self.lease_seconds = lease_seconds
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fieldline-lease-keeper", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(self.lease_seconds / 3):
+            for job in self.jobs:
+                if self._done.is_set():
+                    return
+                try:
+                    self.queue.extend(job, self.lease_seconds)
+                except Exception as exc:  # the settle step will notice a lost lease
+                    logger.warning("could not extend the lease of job %d: %s", job.id, _describe(exc))
 
 
 def _applied_state(jobs: Sequence[Job]) -> tuple[dict[str, float], dict[str, tuple[str, float]]]:

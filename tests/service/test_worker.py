@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from fieldline.errors import (
     BudgetExhaustedError,
     EvaluationError,
     FatalAdapterError,
+    QueueError,
     TransientAdapterError,
 )
 from fieldline.queue import JobState
@@ -193,3 +195,54 @@ def test_run_loop_stops_on_request_and_closes_its_adapters(rig: Rig) -> None:
     assert not thread.is_alive()
     assert rig.queue.status().counts.get(JobState.DONE) == 10
     assert rig.source.closed
+
+
+def test_slow_batches_keep_their_leases(tmp_path: Path) -> None:
+    import time as real_time
+
+    queue = SQLiteJobQueue(tmp_path / "q.db", synchronous="NORMAL")
+    store = RunStore(tmp_path / "q.db")
+    [job_id] = queue.enqueue([event("e1", "p1")], source="fake").job_ids
+    seen: list[int] = []
+
+    class SlowRunner(FakeRunner):
+        def sync(self, documents: Any) -> Any:
+            real_time.sleep(1.0)  # three lease lengths
+            seen.append(len(queue.claim("thief", limit=5, lease_seconds=5)))
+            return super().sync(documents)
+
+    worker = Worker(
+        queue,
+        store,
+        FakeSource(profiles={"p1": {"name": "x"}}),
+        SlowRunner(),
+        worker_id="w1",
+        settings=WorkerSettings(lease_seconds=0.3),
+    )
+    assert worker.run_once().completed == 1
+    assert seen == [0], "nobody could take the job while it was being processed"
+    assert queue.state_of(job_id) is JobState.DONE
+    queue.close()
+    store.close()
+
+
+def test_loop_survives_a_failing_queue(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    calls = {"n": 0}
+    stop = threading.Event()
+    real_claim = rig.queue.claim
+
+    def flaky_claim(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise QueueError("database is locked")
+        if calls["n"] == 2:
+            raise KeyError("a bug")
+        stop.set()
+        return real_claim(*args, **kwargs)
+
+    rig.worker.queue = type("Q", (), {"claim": staticmethod(flaky_claim)})()  # type: ignore[assignment]
+    rig.worker.settings = WorkerSettings(poll_interval=0.001)
+    rig.worker.run(stop)
+    assert calls["n"] == 3
+    assert "database is locked" in caplog.text
+    assert "unexpected KeyError" in caplog.text
