@@ -3,6 +3,7 @@ schema is documented, and the documented validate output is what validate prints
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -105,3 +106,11 @@ def test_the_documented_validate_output_is_real(
         assert result.stdout.startswith(documented.group(1).rstrip().removesuffix("...").rstrip())
     else:
         assert result.stdout == documented.group(1)
+
+
+def test_the_shipped_mappings_validate_cleanly() -> None:
+    result = CliRunner().invoke(cli, ["validate", "--format", "json", str(REPO_ROOT / "mappings")])
+    assert result.exit_code == 0, result.stdout
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["files"] >= 1
+    assert summary["errors"] == 0
