@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 # The codes of problems that are about the environment, not the spec: exit status 2.
-ENVIRONMENT_CODES = frozenset({"io", "config", "connection"})
+ENVIRONMENT_CODES = frozenset({"io", "config", "connection", "internal"})
 _LOOKS_LIKE_SPEC = re.compile(r"""(?m)^\s*[{,]?\s*["']?fieldline["']?\s*:""")
 
 
@@ -59,6 +59,9 @@ def validate(ctx: click.Context, paths: Sequence[str], output_format: str, again
     except FieldlineError as exc:
         click.echo(f"error: {exc}", err=True)
         ctx.exit(2)
+    except Exception as exc:  # a broken plugin installation, not the spec: say so, no traceback
+        click.echo(f"error: cannot load the installed plugins: {exc!r}", err=True)
+        ctx.exit(2)
     files, problems = expand_paths(paths)
     for file in files:
         try:
@@ -70,6 +73,16 @@ def validate(ctx: click.Context, paths: Sequence[str], output_format: str, again
             result = analyze_spec_text(text, file=str(file), plugin_manager=manager)
         except FieldlineError as exc:  # e.g. two plugins registering one function: not the spec's fault
             problems.append(Problem(exc.message, file=str(file), hint=exc.hint, code="config"))
+            continue
+        except Exception as exc:  # a bug in fieldline or a plugin: report it, keep checking the rest
+            problems.append(
+                Problem(
+                    f"fieldline failed while checking this file: {exc!r}",
+                    file=str(file),
+                    hint="this is a bug; please report it with the spec",
+                    code="internal",
+                )
+            )
             continue
         problems.extend(result.problems)
         if against is not None and result.spec is not None:

@@ -279,3 +279,25 @@ def test_schema_output_to_an_unwritable_place_exits_2(tmp_path: Path) -> None:
     code, _, err = run("schema", "--output", str(tmp_path / "no" / "such" / "dir" / "x.json"))
     assert code == 2
     assert "cannot write" in err
+
+
+def test_a_crash_while_checking_is_reported_not_raised(specs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fieldline.loader
+
+    def explode(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(fieldline.loader, "analyze_spec_text", explode)
+    code, out, _ = run("validate", str(specs / "good.yaml"))
+    assert code == 2
+    assert "fieldline failed while checking this file: RuntimeError('boom')" in out
+
+
+def test_a_broken_plugin_installation_exits_2(specs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(**_: object) -> pluggy.PluginManager:
+        raise ImportError("No module named 'fieldline_extra'")
+
+    monkeypatch.setattr(fieldline.plugins, "get_plugin_manager", broken)
+    code, _, err = run("validate", str(specs / "good.yaml"))
+    assert code == 2
+    assert "cannot load the installed plugins" in err
