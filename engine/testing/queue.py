@@ -38,7 +38,7 @@ from hypothesis.stateful import (
 )
 
 from fieldline.contracts import SourceEvent
-from fieldline.queue import Job, JobQueue, JobState, QueueHealth
+from fieldline.queue import EnqueueGroup, Job, JobQueue, JobState, QueueHealth
 
 __all__ = ["FakeClock", "QueueMaker", "event", "get_queue_state_machine", "get_queue_test_class"]
 
@@ -116,6 +116,18 @@ def _ignored_events_are_recorded_not_handed_out(queue: JobQueue, clock: FakeCloc
     assert (result.queued, result.ignored) == (1, 1)
     assert [job.event_id for job in queue.claim("w1", limit=10)] == ["e2"]
     assert queue.status().counts.get(JobState.IGNORED) == 1
+
+
+def _group_commit_gives_one_result_per_group(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
+    results = queue.enqueue_groups(
+        [
+            EnqueueGroup(SOURCE, [event("e1", "a"), event("e2", "b")]),
+            EnqueueGroup(SOURCE, [event("e2", "b"), event("e3", "a")]),
+            EnqueueGroup("other", [event("e1", "c")], ignored=frozenset({"e1"})),
+        ]
+    )
+    assert [(r.queued, r.duplicates, r.ignored) for r in results] == [(2, 0, 0), (1, 1, 0), (0, 0, 1)]
+    assert [job.event_id for job in queue.claim("w1", limit=10)] == ["e1", "e2", "e3"]
 
 
 def _one_key_is_never_worked_on_twice_at_once(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
@@ -323,6 +335,7 @@ TEMPLATES: dict[str, Callable[[JobQueue, FakeClock, Reopen], None]] = {
     "enqueue_then_claim_in_order": _enqueue_then_claim_in_order,
     "duplicates_are_acknowledged_not_queued": _duplicates_are_acknowledged_not_queued,
     "ignored_events_are_recorded_not_handed_out": _ignored_events_are_recorded_not_handed_out,
+    "group_commit_gives_one_result_per_group": _group_commit_gives_one_result_per_group,
     "one_key_is_never_worked_on_twice_at_once": _one_key_is_never_worked_on_twice_at_once,
     "one_claim_may_take_a_key_run_in_order": _one_claim_may_take_a_key_run_in_order,
     "failed_job_waits_for_backoff_and_blocks_its_key": _failed_job_waits_for_backoff_and_blocks_its_key,
@@ -412,24 +425,33 @@ def get_queue_state_machine(
             self.queue.close()
             self._directory.cleanup()
 
-        @rule(batch=st.lists(st.tuples(st.integers(0, 40), st.sampled_from("abcd")), min_size=1, max_size=8))
-        def enqueue(self, batch: list[tuple[int, str]]) -> None:
+        @rule(
+            batch=st.lists(st.tuples(st.integers(0, 40), st.sampled_from("abcd")), min_size=1, max_size=8),
+            ignore=st.sets(st.integers(0, 40), max_size=3),
+        )
+        def enqueue(self, batch: list[tuple[int, str]], ignore: set[int]) -> None:
             events = [event(f"e{number}", key) for number, key in batch]
+            ignored = {f"e{number}" for number in ignore}
             new: list[str] = []
             for item in events:
                 if item.id not in self.model.jobs and item.id not in new:
                     new.append(item.id)
-            result = self.queue.enqueue(events, source=SOURCE)
-            assert result.queued == len(new)
+            result = self.queue.enqueue(events, source=SOURCE, ignored=ignored)
+            new_ignored = [event_id for event_id in new if event_id in ignored]
+            new_queued = [event_id for event_id in new if event_id not in ignored]
+            assert result.queued == len(new_queued)
+            assert result.ignored == len(new_ignored)
             assert result.duplicates == len(events) - len(new)
-            assert len(result.job_ids) == len(new)
+            assert len(result.job_ids) == len(new_queued)
             keys: dict[str, str] = {}
             for item in events:
                 keys.setdefault(item.id, item.entity_key)  # the first copy of an id is the one stored
-            for event_id, job_id in zip(new, result.job_ids, strict=True):
+            for event_id, job_id in zip(new_queued, result.job_ids, strict=True):
                 job = _ModelJob(job_id=job_id, key=keys[event_id])
                 self.model.jobs[event_id] = job
                 self.model.by_id[job_id] = job
+            for event_id in new_ignored:  # never handed out; counted in the status only
+                self.model.jobs[event_id] = _ModelJob(job_id=-1, key=keys[event_id], state=JobState.IGNORED)
 
         @rule(target=leases, worker=st.sampled_from(["w1", "w2", "w3"]), limit=st.integers(1, 6))
         def claim(self, worker: str, limit: int) -> list[Job]:
@@ -457,8 +479,19 @@ def get_queue_state_machine(
                 return
             job = data.draw(st.sampled_from(jobs))
             modelled = self.model.by_id[job.id]
-            holds = modelled.state is JobState.DOING and modelled.lease == job
-            how = data.draw(st.sampled_from(["complete", "fail", "fail_permanent", "release"]))
+            holds = (
+                modelled.state is JobState.DOING
+                and modelled.lease is not None
+                and modelled.lease.lease_token == job.lease_token
+            )
+            how = data.draw(st.sampled_from(["complete", "fail", "fail_permanent", "release", "extend"]))
+            if how == "extend":
+                extended = self.queue.extend(job, LEASE)
+                assert (extended is not None) == holds
+                if extended is not None:
+                    assert extended.lease_until == self.clock.now + LEASE
+                    modelled.lease = extended
+                return
             if how == "complete":
                 settled = self.queue.complete([job])
                 assert settled == ([job.id] if holds else [])
@@ -509,7 +542,7 @@ def get_queue_state_machine(
         def no_job_lost(self) -> None:
             counts = self.queue.status().counts
             expected: dict[JobState, int] = {}
-            for job in self.model.by_id.values():
+            for job in self.model.jobs.values():
                 expected[job.state] = expected.get(job.state, 0) + 1
             assert {state: count for state, count in counts.items() if count} == expected
 
