@@ -1,0 +1,146 @@
+"""lookup_requests, plan and resolve_refs: behaviour the golden cases do not pin down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fieldline.contracts import SourceDocument
+from fieldline.errors import PlanError
+from fieldline.evaluate import evaluate
+from fieldline.intents import FieldIntent, Intent, Ref
+from fieldline.plan import Action, Decision, FieldChange, Plan, RecordPlan
+from fieldline.planner import lookup_requests, plan, resolve_refs
+from fieldline.spec import FieldSpec, Spec, Strategy
+from tests.strategies import NORMALIZERS, MemoryTarget, make_spec, match_rule, record, value_field
+
+
+def _documents(*datas: dict[str, Any]) -> list[SourceDocument]:
+    return [SourceDocument(key=f"d{i}", data=data, version=None) for i, data in enumerate(datas)]
+
+
+def _plan(spec: Spec, docs: list[SourceDocument], target: MemoryTarget) -> Plan:
+    intents = evaluate(spec, docs, normalizers=NORMALIZERS)
+    return plan(spec, intents, target.lookup(lookup_requests(spec, intents, normalizers=NORMALIZERS)))
+
+
+PARENT_CHILD = make_spec(
+    record("applicant", "Account", [value_field("Key__c", "id")], [match_rule("Key__c", "id")]),
+    record(
+        "application",
+        "App",
+        [value_field("App__c", "id"), FieldSpec(name="Account__c", ref="applicant")],
+        [match_rule("App__c", "id")],
+        for_each="apps[]",
+    ),
+)
+
+
+def test_lookup_requests_group_values_and_list_needed_fields() -> None:
+    spec = make_spec(
+        record(
+            "contact",
+            "Contact",
+            [value_field("Email", "email"), value_field("Title", "title")],
+            [match_rule("Email", "email", "trim", "lower"), match_rule("Phone__c", "phone")],
+        )
+    )
+    intents = evaluate(
+        spec,
+        _documents({"email": " A@x.io"}, {"email": "a@X.io "}, {"email": "b@x.io", "phone": ""}),
+        normalizers=NORMALIZERS,
+    )
+    (request,) = lookup_requests(spec, intents, normalizers=NORMALIZERS)
+    assert (request.object, request.field, request.normalize) == ("Contact", "Email", ("trim", "lower"))
+    assert request.values == {"a@x.io", "b@x.io"}
+    assert request.fields == {"Email", "Title", "Phone__c"}
+    assert request.normalizer is not None
+    assert request.normalizer("  HTTP@Y.IO ") == "http@y.io"
+
+
+def test_lookup_requests_skip_intents_with_errors() -> None:
+    spec = make_spec(
+        record("r", "O", [value_field("S", "s", map={"A": "a"})], [match_rule("K__c", "k")]),
+    )
+    intents = evaluate(spec, _documents({"k": "1", "s": "B"}), normalizers=NORMALIZERS)
+    assert lookup_requests(spec, intents, normalizers=NORMALIZERS) == []
+
+
+def test_resolve_refs_replaces_parent_refs_with_their_new_ids() -> None:
+    result = _plan(PARENT_CHILD, _documents({"id": "p", "apps": [{"id": "a"}]}), MemoryTarget())
+    child = result.find("application", "d0[0]")
+    assert child is not None
+    assert child.refs == (Ref("applicant", "d0"),)
+    assert resolve_refs(child, {("applicant", "d0"): "001NEW"}) == {"App__c": "a", "Account__c": "001NEW"}
+    with pytest.raises(PlanError, match="parent applicant d0 has no id yet"):
+        resolve_refs(child, {})
+
+
+def test_a_child_of_a_superseded_parent_links_to_the_winner() -> None:
+    docs = _documents({"id": "p", "apps": [{"id": "a"}]}, {"id": "p", "apps": [{"id": "b"}]})
+    result = _plan(PARENT_CHILD, docs, MemoryTarget())
+    assert [(r.key, r.action) for r in result.records] == [
+        ("d0", Action.SKIP),
+        ("d1", Action.CREATE),
+        ("d0[0]", Action.CREATE),
+        ("d1[0]", Action.CREATE),
+    ]
+    first_child = result.find("application", "d0[0]")
+    assert first_child is not None
+    assert first_child.writes["Account__c"] == Ref("applicant", "d1")
+
+
+def test_a_child_of_an_updated_parent_gets_its_id_and_is_diffed() -> None:
+    target = MemoryTarget(
+        records={
+            "Account": [{"Id": "001", "Key__c": "p"}],
+            "App": [{"Id": "a01", "App__c": "a", "Account__c": "001"}],
+        }
+    )
+    result = _plan(PARENT_CHILD, _documents({"id": "p", "apps": [{"id": "a"}]}), target)
+    assert [r.action for r in result.records] == [Action.NOOP, Action.NOOP]
+
+
+def test_an_update_sends_only_fields_that_change() -> None:
+    spec = make_spec(
+        record(
+            "r",
+            "O",
+            [value_field("K", "k"), value_field("A", "a"), value_field("B", "b", strategy=Strategy.IF_EMPTY)],
+            [match_rule("K", "k")],
+        )
+    )
+    target = MemoryTarget(records={"O": [{"Id": "1", "K": "k", "A": "old", "B": "kept"}]})
+    (update,) = _plan(spec, _documents({"k": "k", "a": "new", "b": "other"}), target).records
+    assert update.action is Action.UPDATE
+    assert update.writes == {"A": "new"}
+    assert [c.decision for c in update.changes] == [Decision.UNCHANGED, Decision.WRITE, Decision.KEPT]
+
+
+def test_plan_rejects_intents_of_another_spec() -> None:
+    stray = Intent(record="nope", object="O", key="k", document_key="k", fields=())
+    with pytest.raises(PlanError, match="names record 'nope'"):
+        plan(PARENT_CHILD, [stray], {})
+
+
+def test_a_ref_to_a_parent_outside_the_batch_is_an_error() -> None:
+    orphan = Intent(
+        record="application",
+        object="App",
+        key="x[0]",
+        document_key="x",
+        fields=(FieldIntent("Account__c", Ref("applicant", "x")),),
+    )
+    (record_plan,) = plan(PARENT_CHILD, [orphan], {}).records
+    assert record_plan.action is Action.ERROR
+    assert "not planned in this batch" in record_plan.reasons[0]
+
+
+def test_plans_are_values_the_cli_can_print() -> None:
+    result = _plan(PARENT_CHILD, _documents({"id": "p", "apps": [{"id": "a"}]}), MemoryTarget())
+    as_json = result.as_json()
+    assert as_json["counts"]["create"] == 2
+    assert as_json["records"][1]["fields"][1]["new"] == {"ref": "applicant", "key": "d0"}
+    assert isinstance(result.records[0], RecordPlan)
+    assert isinstance(result.records[0].changes[0], FieldChange)
