@@ -285,9 +285,11 @@ class _RecordPlanner:
                 if match.key is not None:
                     owned.add((match.key.field, match.key.normalize, match.key.value))
         for identity in owned:
-            group = holders.get(identity, ())
-            for index in group[1:]:
-                parent[root(index)] = root(group[0])
+            holding = holders.get(identity)
+            if holding is None:
+                continue
+            for index in holding[1:]:
+                parent[root(index)] = root(holding[0])
         members: dict[int, list[int]] = {}
         for index in range(len(intents)):
             members.setdefault(root(index), []).append(index)
@@ -320,8 +322,8 @@ class _RecordPlanner:
     def plan_all(self, intents: Sequence[Intent]) -> list[RecordPlan]:
         matches = [_NO_MATCH if intent.error is not None else self._match(intent) for intent in intents]
         losers = self._supersede(intents, matches)
-        for loser, winner in losers.items():
-            self.winners[(self.record.name, intents[loser].key)] = intents[winner].key
+        for loser, winning in losers.items():
+            self.winners[(self.record.name, intents[loser].key)] = intents[winning].key
         plans: list[RecordPlan] = []
         for index, (intent, match) in enumerate(zip(intents, matches, strict=True)):
             winner = losers.get(index)
