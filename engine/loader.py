@@ -25,7 +25,7 @@ from typing import Any
 
 import pluggy
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.comments import CommentedMap, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarstring import (
@@ -163,10 +163,14 @@ def analyze_spec_text(
     Never raises for a bad spec: everything wrong is in :attr:`LoadResult.problems`.
     """
     positions = PositionIndex(text)
-    tree, problems = _parse(text, file)
+    strict_json = file is not None and file.lower().endswith(".json")
+    if strict_json:
+        tree, problems = _parse_json(text, file)
+    else:
+        tree, problems = _parse(text, file)
     if problems:
         return LoadResult(None, problems, None, positions)
-    converter = _Converter(positions, file)
+    converter = _Converter(positions, file, exact=isinstance(tree, CommentedMap) or not strict_json)
     data = converter.convert(tree, (), None, None)
     problems.extend(converter.problems)
     if converter.problems and any(problem.code == "too-large" for problem in converter.problems):
@@ -247,6 +251,30 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
     return line, len(before) - (before.rfind("\n") + 1) + 1
 
 
+def _parse_json(text: str, file: str | None) -> tuple[Any, list[Problem]]:
+    """A ``.json`` spec must be strict JSON (YAML would accept trailing commas, single quotes...).
+
+    Positions still come from the YAML reader (JSON is YAML); in the rare case it refuses
+    valid JSON, the JSON data is used and problems are located at the document.
+    """
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = Problem(
+            message=f"invalid JSON: {exc.msg}",
+            file=file,
+            line=exc.lineno,
+            col=exc.colno,
+            hint="a .json spec must be strict JSON (no trailing commas, comments or single quotes)",
+            code="json",
+        )
+        return None, [problem]
+    except RecursionError:
+        return None, [Problem("the document is nested too deeply", file, 1, 1, code="json")]
+    tree, problems = _parse(text, file)
+    return (document, []) if problems else (tree, [])
+
+
 def _yaml_problem(exc: MarkedYAMLError, file: str | None) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark is not None else None
@@ -285,9 +313,10 @@ _STYLES: tuple[tuple[type, str], ...] = (
 class _Converter:
     """Turns the ruamel tree into plain JSON-like data, recording where every node stands."""
 
-    def __init__(self, positions: PositionIndex, file: str | None) -> None:
+    def __init__(self, positions: PositionIndex, file: str | None, *, exact: bool = True) -> None:
         self.positions = positions
         self.file = file
+        self.exact = exact  # False for plain JSON data: no positions inside scalars
         self.problems: list[Problem] = []
         self._active: set[int] = set()
         self._nodes = 0
@@ -319,7 +348,7 @@ class _Converter:
             lc = getattr(node, "lc", None)
             value_pos = (lc.line or 0, lc.col or 0) if lc is not None and lc.line is not None else (0, 0)
         style = None
-        if isinstance(node, str):
+        if isinstance(node, str) and self.exact:
             style = next((mark for kind, mark in _STYLES if isinstance(node, kind)), "")
         self.positions.add(
             path,
@@ -334,20 +363,20 @@ class _Converter:
         if len(path) > _MAX_DEPTH:
             self.problem(path, "nested too deeply")
             return None
-        if isinstance(node, CommentedMap | CommentedSeq):
+        if isinstance(node, dict | list):  # CommentedMap/Seq, or plain JSON data
             if id(node) in self._active:
                 self.problem(path, "a YAML alias refers to itself", "remove the recursive alias")
                 return None
             self._active.add(id(node))
             try:
-                return self._map(node, path) if isinstance(node, CommentedMap) else self._seq(node, path)
+                return self._map(node, path) if isinstance(node, dict) else self._seq(node, path)
             finally:
                 self._active.discard(id(node))
         return self._scalar(node, path)
 
-    def _map(self, node: CommentedMap, path: PathKey) -> dict[str, Any]:
+    def _map(self, node: dict[Any, Any], path: PathKey) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        for raw_key in node:
+        for raw_key, value in node.items():
             key = _key_text(raw_key)
             key_pos = _lc(node, "key", raw_key)
             value_pos = _lc(node, "value", raw_key)
@@ -361,10 +390,10 @@ class _Converter:
                     (*path, key), f"duplicate key {key!r}", "keys differ only in YAML type; keep one"
                 )
                 continue
-            result[key] = self.convert(node[raw_key], (*path, key), key_pos, value_pos)
+            result[key] = self.convert(value, (*path, key), key_pos, value_pos)
         return result
 
-    def _seq(self, node: CommentedSeq, path: PathKey) -> list[Any]:
+    def _seq(self, node: list[Any], path: PathKey) -> list[Any]:
         return [self.convert(item, (*path, i), None, _lc(node, "item", i)) for i, item in enumerate(node)]
 
     def _scalar(self, node: Any, path: PathKey) -> Any:
@@ -387,9 +416,12 @@ class _Converter:
         return None
 
 
-def _lc(node: CommentedMap | CommentedSeq, kind: str, key: Any) -> tuple[int, int] | None:
+def _lc(node: dict[Any, Any] | list[Any], kind: str, key: Any) -> tuple[int, int] | None:
+    lc: Any = getattr(node, "lc", None)  # ruamel's line/column record; absent on plain JSON data
+    if lc is None:
+        return None
     try:
-        line, col = getattr(node.lc, kind)(key)
+        line, col = getattr(lc, kind)(key)
     except (KeyError, TypeError, AttributeError, IndexError, ValueError):
         return None  # e.g. keys merged in with '<<': their position lives elsewhere
     return (int(line), int(col)) if line is not None and col is not None else None

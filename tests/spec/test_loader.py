@@ -359,3 +359,48 @@ def test_aliases_that_expand_exponentially_are_refused(manager: pluggy.PluginMan
     (problem,) = caught.value.problems
     assert problem.message == "the spec expands to more than 200000 values"
     assert (problem.line, problem.col, problem.code) == (1, 1, "too-large")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "message"),
+    [
+        pytest.param(
+            '{"fieldline": 1,}',
+            1,
+            17,
+            "invalid JSON: Expecting property name enclosed in double quotes",
+            id="trailing-comma",
+        ),
+        pytest.param(
+            "{'fieldline': 1}",
+            1,
+            2,
+            "invalid JSON: Expecting property name enclosed in double quotes",
+            id="single-quotes",
+        ),
+        pytest.param('{\n  "fieldline": tru\n}', 2, 16, "invalid JSON: Expecting value", id="bare-word"),
+    ],
+)
+def test_a_json_spec_must_be_strict_json(
+    manager: pluggy.PluginManager, text: str, line: int, col: int, message: str
+) -> None:
+    with pytest.raises(SpecError) as caught:
+        load_spec_text(text, file="spec.json", plugin_manager=manager)
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.col, problem.message, problem.code) == (line, col, message, "json")
+
+
+def test_valid_json_the_yaml_reader_refuses_still_loads(manager: pluggy.PluginManager) -> None:
+    long_name = "F" * 1100  # YAML limits implicit keys to 1024 characters; JSON does not
+    document = {
+        "fieldline": 1,
+        "name": "n",
+        "records": [{"name": "r", "object": "A", "fields": {long_name: "x"}}],
+    }
+    spec = load_spec_text(json.dumps(document), file="spec.json", plugin_manager=manager)
+    assert spec.records[0].fields[0].name == long_name
+    document["records"][0]["fields"] = {long_name: "a ||"}  # type: ignore[index]
+    with pytest.raises(SpecError) as caught:
+        load_spec_text(json.dumps(document), file="spec.json", plugin_manager=manager)
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.col, problem.json_path) == (1, 1, f"records[0].fields.{long_name}")

@@ -62,10 +62,10 @@ def as_yaml(document: object) -> str:
     return stream.getvalue()
 
 
-def assert_loads_or_reports(text: str) -> None:
+def assert_loads_or_reports(text: str, file: str = "gen.yaml") -> None:
     problems: tuple[Problem, ...] = ()
     try:
-        spec = load_spec_text(text, file="gen.yaml", plugin_manager=MANAGER)
+        spec = load_spec_text(text, file=file, plugin_manager=MANAGER)
     except SpecError as exc:
         problems = exc.problems
     else:
@@ -73,7 +73,7 @@ def assert_loads_or_reports(text: str) -> None:
         return
     assert problems, "a SpecError must hold at least one problem"
     for problem in problems:
-        assert problem.file == "gen.yaml"
+        assert problem.file == file
         assert problem.line is not None
         assert problem.line >= 1
         assert problem.col is not None
@@ -86,6 +86,7 @@ def assert_loads_or_reports(text: str) -> None:
 @given(st.text(max_size=200))
 def test_any_text(text: str) -> None:
     assert_loads_or_reports(text)
+    assert_loads_or_reports(text, file="gen.json")
 
 
 @SETTINGS
@@ -98,12 +99,13 @@ def test_yaml_shaped_text(parts: list[str]) -> None:
 @given(JSON_VALUES)
 def test_any_json_document(document: object) -> None:
     assert_loads_or_reports(json.dumps(document))
+    assert_loads_or_reports(json.dumps(document, indent="\t"), file="gen.json")
 
 
 @SETTINGS
 @given(SPEC_DOCUMENTS)
 def test_spec_shaped_documents_as_json_and_yaml(document: dict[str, object]) -> None:
-    assert_loads_or_reports(json.dumps(document, indent=2))
+    assert_loads_or_reports(json.dumps(document, indent=2), file="gen.json")
     assert_loads_or_reports(as_yaml(document))
 
 
