@@ -201,3 +201,25 @@ def test_sessions_can_time_out() -> None:
         time.sleep(0.3)
         assert not works(emulator, emulator.token)
         assert works(emulator, emulator.new_token())
+
+
+def test_introspect_and_revoke(emulator: EmulatorHandle) -> None:
+    url = f"{emulator.url}/services/oauth2"
+    active = httpx.post(f"{url}/introspect", data={"token": emulator.token, "client_id": emulator.client_id})
+    assert active.json()["active"] is True
+    assert active.json()["username"] == emulator.username
+    assert httpx.post(f"{url}/introspect", data={"token": "x", "client_id": emulator.client_id}).json() == {
+        "active": False
+    }
+    assert httpx.post(f"{url}/introspect", data={"token": "x", "client_id": "nope"}).status_code == 400
+    assert httpx.post(f"{url}/revoke", data={"token": emulator.token}).status_code == 200
+    assert not works(emulator, emulator.token)
+    assert httpx.post(f"{url}/revoke", data={"token": emulator.token}).status_code == 400
+    assert httpx.post(f"{url}/revoke", data={"token": emulator.refresh_token}).status_code == 200
+    refresh = token(
+        emulator,
+        grant_type="refresh_token",
+        refresh_token=emulator.refresh_token,
+        client_id=emulator.client_id,
+    )
+    assert refresh.status_code == 400

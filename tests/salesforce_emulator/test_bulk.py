@@ -212,3 +212,23 @@ def test_relationship_columns_by_external_id(emulator: EmulatorHandle, sf: Any) 
     assert app["Applicant__c"] == sf.Account.get_by_custom_id("PassFort_Profile_Id__c", "p1")["Id"]
     (failure,) = rows(sf.bulk2.PassFort_Application__c.get_failed_records(result["job_id"]))
     assert failure["sf__Error"].startswith("INVALID_FIELD:Foreign key external ID: nope not found")
+
+
+def test_one_upload_per_job_and_line_endings_must_match(emulator: EmulatorHandle) -> None:
+    with api(emulator) as client:
+        job = client.post("", json={"object": "Account", "operation": "insert", "lineEnding": "LF"}).json()
+        csv_headers = {"Content-Type": "text/csv"}
+        assert (
+            client.put(f"/{job['id']}/batches", content="Name\r\na\r\n", headers=csv_headers).status_code
+            == 201
+        )
+        second = client.put(f"/{job['id']}/batches", content="Name\nb\n", headers=csv_headers)
+        assert second.status_code == 409
+        assert second.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+        client.patch(f"/{job['id']}", json={"state": "UploadComplete"})
+        info = poll_until(client, job["id"], ("Failed", "JobComplete"))
+        assert info["state"] == "Failed"
+        assert info["errorMessage"] == (
+            "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF"
+        )
+        assert len(rows(client.get(f"/{job['id']}/unprocessedrecords").text)) == 1

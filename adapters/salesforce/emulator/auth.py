@@ -23,7 +23,7 @@ from cryptography.x509 import load_pem_x509_certificate
 from fieldline.adapters.salesforce.emulator.state import EmulatorSettings
 from fieldline.errors import ConfigError
 
-__all__ = ["Credentials", "OAuthError", "Sessions", "generate_key_pair"]
+__all__ = ["Credentials", "OAuthError", "Sessions", "basic_credentials", "generate_key_pair"]
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 LOGIN_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
@@ -119,6 +119,18 @@ class Sessions:
             return False
         return True
 
+    def is_refresh_token(self, token: str) -> bool:
+        return token in self._refresh_tokens
+
+    def revoke(self, token: str) -> bool:
+        """Invalidate one access or refresh token; ``False`` when it is neither."""
+        if self._tokens.pop(token, None) is not None:
+            return True
+        if token in self._refresh_tokens:
+            self._refresh_tokens.discard(token)
+            return True
+        return False
+
     def expire_all(self) -> None:
         """Invalidate every access token issued so far (refresh tokens stay valid)."""
         self._tokens.clear()
@@ -136,7 +148,7 @@ class Sessions:
     def grant(self, form: dict[str, str], authorization: str | None, base_url: str) -> dict[str, Any]:
         """Answer a token request; raises :class:`OAuthError` for a refused one."""
         grant_type = form.get("grant_type", "")
-        basic_id, basic_secret = _basic(authorization)
+        basic_id, basic_secret = basic_credentials(authorization)
         client_id = form.get("client_id") or basic_id
         client_secret = form.get("client_secret") or basic_secret
         creds = self.credentials
@@ -218,7 +230,8 @@ class Sessions:
             raise OAuthError("invalid_grant", "user hasn't approved this consumer")
 
 
-def _basic(header: str | None) -> tuple[str | None, str | None]:
+def basic_credentials(header: str | None) -> tuple[str | None, str | None]:
+    """(client id, secret) from an ``Authorization: Basic`` header, or ``(None, None)``."""
     if not header or not header.lower().startswith("basic "):
         return None, None
     try:

@@ -127,7 +127,7 @@ class Job:
         """Split the uploaded CSV into header and rows (once)."""
         if self.header:
             return
-        text = b"".join(self.uploads).decode("utf-8-sig")
+        text = b"".join(self.uploads).decode("utf-8-sig", errors="replace")
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[self.column_delimiter])
         rows = [row for row in reader if row]
         if rows:
@@ -169,6 +169,20 @@ def _columns(job: Job) -> list[Column] | str:
         if job.external_id_field.name.lower() not in names:
             return f"InvalidBatch : Field name not found : {job.external_id_field.name}"
     return columns
+
+
+def _check_line_ending(job: Job) -> str | None:
+    """Salesforce refuses data whose line ending differs from the job's ``lineEnding``."""
+    first_line_end = job.uploads[0].find(b"\n")
+    if first_line_end < 0:
+        return None
+    crlf = first_line_end > 0 and job.uploads[0][first_line_end - 1 : first_line_end] == b"\r"
+    if crlf != (job.line_ending == "CRLF"):
+        return (
+            "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is "
+            + job.line_ending
+        )
+    return None
 
 
 def _process_row(emu: Emulator, job: Job, columns: list[Column], index: int) -> None:
@@ -262,6 +276,8 @@ async def process_job(emu: Emulator, job: Job) -> None:
     try:
         job.parse()
         columns = _columns(job) if job.header else "InvalidBatch : No data was uploaded"
+        if job.uploads and isinstance(columns, list):
+            columns = _check_line_ending(job) or columns
         if isinstance(columns, str):
             job.error_message = columns
             job.set_state("Failed")

@@ -91,8 +91,13 @@ async def upload(request: Request, emu: Emulator) -> Response:
         raise ApiFailure(
             415, ApiError("UNSUPPORTED_MEDIA_TYPE", f"Content type {content_type!r} is not text/csv")
         )
+    if job.uploads:
+        # One upload per job: larger loads are split into several jobs (as simple-salesforce does).
+        raise ApiFailure(
+            409, ApiError("INVALIDJOBSTATE", "Job data was already uploaded; create another job")
+        )
     data = await request.body()
-    if sum(map(len, job.uploads)) + len(data) > MAX_UPLOAD_BYTES:
+    if len(data) > MAX_UPLOAD_BYTES:
         raise ApiFailure(400, ApiError("INVALIDBATCH", "The upload exceeds 150 MB"))
     job.uploads.append(data)
     return Response(status_code=201)

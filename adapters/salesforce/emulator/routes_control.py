@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fieldline.adapters.salesforce.emulator.auth import OAuthError
+from fieldline.adapters.salesforce.emulator.auth import basic_credentials as _basic_credentials
 from fieldline.adapters.salesforce.emulator.context import Emulator, json_response
 from fieldline.errors import ConfigError
 
@@ -41,6 +42,45 @@ async def token(request: Request) -> Response:
     except OAuthError as exc:
         return json_response({"error": exc.error, "error_description": exc.description}, exc.status)
     return json_response(body)
+
+
+async def introspect(request: Request) -> Response:
+    """``POST /services/oauth2/introspect``: whether a token is active (client credentials required)."""
+    emu = _emulator(request)
+    emu.count("oauth")
+    form = await request.form()
+    values = {key: str(value) for key, value in form.items()}
+    await form.close()
+    creds = emu.sessions.credentials
+    client_id = values.get("client_id")
+    if client_id is None:
+        client_id, _ = _basic_credentials(request.headers.get("authorization"))
+    if client_id != creds.consumer_key:
+        return json_response(
+            {"error": "invalid_client_id", "error_description": "client identifier invalid"}, 400
+        )
+    token_value = values.get("token", "")
+    active = emu.sessions.is_valid(token_value) or emu.sessions.is_refresh_token(token_value)
+    body: dict[str, Any] = {"active": active}
+    if active:
+        body.update(
+            {"client_id": creds.consumer_key, "username": creds.username, "token_type": "access_token"}
+        )
+    return json_response(body)
+
+
+async def revoke(request: Request) -> Response:
+    """``POST /services/oauth2/revoke``: end a session (access token) or a refresh token."""
+    emu = _emulator(request)
+    emu.count("oauth")
+    form = await request.form()
+    token_value = str(form.get("token") or request.query_params.get("token") or "")
+    await form.close()
+    if not emu.sessions.revoke(token_value):
+        return json_response(
+            {"error": "unsupported_token_type", "error_description": "this token type is not supported"}, 400
+        )
+    return Response(status_code=200)
 
 
 def stats_body(emu: Emulator) -> dict[str, Any]:
@@ -106,6 +146,8 @@ async def healthz(request: Request) -> Response:
 
 routes = [
     Route("/services/oauth2/token", token, methods=["POST"]),
+    Route("/services/oauth2/introspect", introspect, methods=["POST"]),
+    Route("/services/oauth2/revoke", revoke, methods=["POST"]),
     Route("/_emulator/stats", stats, methods=["GET"]),
     Route("/_emulator/stats/reset", reset_stats, methods=["POST"]),
     Route("/_emulator/faults", faults, methods=["GET", "POST"]),
