@@ -69,6 +69,7 @@ _STATUSES = ("APPLIED", "IN_REVIEW", "APPROVED")
 _STATUS_MAP = {"APPLIED": "Applied", "IN_REVIEW": "In review", "APPROVED": "Approved"}
 _PRODUCTS = ("KYC", "AML screening", "Document check")
 _COUNTRIES = ("GBR", "FRA", "DEU", "USA")
+_NOTHING: Mapping[str, Any] = {}
 
 
 def _documents(count: int, rng: random.Random) -> list[SourceDocument]:
@@ -187,7 +188,7 @@ def handwritten_plan(documents: Sequence[SourceDocument], existing: LookupResult
         found = accounts.get(profile_id)
         record = found[0] if found else None
         creating = record is None
-        get = record.get if record is not None else {}.get
+        current: Mapping[str, Any] = record if record is not None else _NOTHING
         changes = []
         any_write = False
         for field, value, strategy, source, note in (
@@ -197,7 +198,7 @@ def handwritten_plan(documents: Sequence[SourceDocument], existing: LookupResult
             ("Country__c", country, override, "collected_data.address.country", None),
         ):
             field_change, written = change(
-                field, get(field, MISSING), value, strategy, source, note=note, creating=creating
+                field, current.get(field, MISSING), value, strategy, source, note=note, creating=creating
             )
             changes.append(field_change)
             any_write = any_write or written
@@ -230,7 +231,7 @@ def handwritten_plan(documents: Sequence[SourceDocument], existing: LookupResult
             found = applications_found.get(application_id)
             record = found[0] if found else None
             creating = record is None
-            get = record.get if record is not None else {}.get
+            current = record if record is not None else _NOTHING
             changes = []
             any_write = False
             for field, value, source, note in (
@@ -240,7 +241,7 @@ def handwritten_plan(documents: Sequence[SourceDocument], existing: LookupResult
                 ("Applicant__c", applicant, "ref applicant", None),
             ):
                 field_change, written = change(
-                    field, get(field, MISSING), value, override, source, note=note, creating=creating
+                    field, current.get(field, MISSING), value, override, source, note=note, creating=creating
                 )
                 changes.append(field_change)
                 any_write = any_write or written
