@@ -286,6 +286,8 @@ def _yaml_problem(exc: MarkedYAMLError, file: str | None) -> Problem:
         hint = "each key may appear once in a mapping; remove or merge the duplicate"
         if first is not None:
             hint = f"{hint} (the mapping starts at line {first.line + 1})"
+        if key.lower() in ("0", "1", "true", "false"):
+            hint = 'YAML reads true and 1 (false and 0) as the same key: quote map keys, e.g. "1": One'
         return Problem(
             message=f"duplicate key {key!r}", file=file, line=line, col=col, hint=hint, code="yaml"
         )

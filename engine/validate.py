@@ -250,6 +250,7 @@ class SpecChecker:
                 self.check_field(field, (*path, "fields", name), index, names, mode)
         match = record.get("match")
         if isinstance(match, list):
+            seen_rules: dict[str, int] = {}
             for i, rule in enumerate(match):
                 if isinstance(rule, Mapping):
                     self.check_match_rule(
@@ -259,6 +260,17 @@ class SpecChecker:
                         fields_known=isinstance(fields, Mapping),
                         mode=mode,
                     )
+                    # An identical later rule can only find what the earlier one already did not.
+                    signature = repr(sorted((str(k), repr(v)) for k, v in rule.items()))
+                    if signature in seen_rules:
+                        self.warn(
+                            (*path, "match", i),
+                            f"match rule {i} repeats rule {seen_rules[signature]}, "
+                            "so it never finds a record",
+                            hint="remove it",
+                        )
+                    else:
+                        seen_rules[signature] = i
         has_match = isinstance(match, list) and bool(match)
         if "on_many" in record and not has_match:
             self.warn(
