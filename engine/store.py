@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from typing import Any, TypedDict
 
 from fieldline.config import Secret
 from fieldline.errors import QueueError
-from fieldline.queue.sqlite import connect_sqlite
+from fieldline.queue.sqlite import ThreadConnections, connect_sqlite
 
 __all__ = ["REDACTED", "RunLogEntry", "RunLogJSON", "RunStore", "redact"]
 
@@ -137,22 +136,16 @@ class RunStore:
         self.path = str(path)
         self.synchronous = synchronous
         self.clock = clock
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(lambda: connect_sqlite(self.path, synchronous=self.synchronous))
         with self._transaction() as connection:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     connection.execute(statement)
 
     def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = connect_sqlite(self.path, synchronous=self.synchronous)
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
-        return connection
+        if self._connections.closed:
+            raise QueueError(f"{self.path}: the run store is closed")
+        return self._connections.get()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -177,11 +170,8 @@ class RunStore:
             raise QueueError(f"{self.path}: run log read failed: {exc}") from exc
 
     def close(self) -> None:
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
-        self._local = threading.local()
+        """Close every connection (from any thread)."""
+        self._connections.close_all()
 
     def __enter__(self) -> RunStore:
         return self

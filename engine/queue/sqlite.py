@@ -35,7 +35,7 @@ from fieldline.queue import (
     payload_json,
 )
 
-__all__ = ["SQLiteJobQueue", "connect_sqlite", "sqlite_path_from_url"]
+__all__ = ["SQLiteJobQueue", "ThreadConnections", "connect_sqlite", "sqlite_path_from_url"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fieldline_jobs (
@@ -131,6 +131,46 @@ def connect_sqlite(
     return connection
 
 
+class ThreadConnections:
+    """One SQLite connection per thread, opened on first use.
+
+    Connections of threads that have ended are closed when the next one is opened, so short-lived
+    threads (thread pools, lease keepers) do not pile up open files.
+    """
+
+    def __init__(self, open_connection: Callable[[], sqlite3.Connection]) -> None:
+        self._open = open_connection
+        self._by_thread: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def get(self) -> sqlite3.Connection:
+        current = threading.current_thread()
+        with self._lock:
+            entry = self._by_thread.get(current.ident or 0)
+            if entry is not None and entry[0] is current:
+                return entry[1]
+            if self.closed:
+                raise QueueError("the database connection is closed")
+            for ident, (thread, connection) in list(self._by_thread.items()):
+                if not thread.is_alive():
+                    connection.close()
+                    del self._by_thread[ident]
+            connection = self._open()
+            self._by_thread[current.ident or 0] = (current, connection)
+            return connection
+
+    def __len__(self) -> int:
+        return len(self._by_thread)
+
+    def close_all(self) -> None:
+        with self._lock:
+            self.closed = True
+            entries, self._by_thread = list(self._by_thread.values()), {}
+        for _, connection in entries:
+            connection.close()
+
+
 class SQLiteJobQueue:
     """:class:`~fieldline.queue.JobQueue` on one SQLite file (WAL); one connection per thread."""
 
@@ -160,11 +200,10 @@ class SQLiteJobQueue:
         self.recover_interval = recover_interval
         self.clock = clock
         self._rng = rng or random.Random()
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
+        self._connections = ThreadConnections(
+            lambda: connect_sqlite(self.path, synchronous=self.synchronous, busy_timeout=self.busy_timeout)
+        )
         self._last_recovery = float("-inf")
-        self._closed = False
         with self._transaction() as connection:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -191,17 +230,9 @@ class SQLiteJobQueue:
     # --- connections ----------------------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            if self._closed:
-                raise QueueError(f"{self.path}: the queue is closed")
-            connection = connect_sqlite(
-                self.path, synchronous=self.synchronous, busy_timeout=self.busy_timeout
-            )
-            self._local.connection = connection
-            with self._connections_lock:
-                self._connections.append(connection)
-        return connection
+        if self._connections.closed:
+            raise QueueError(f"{self.path}: the queue is closed")
+        return self._connections.get()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -231,12 +262,7 @@ class SQLiteJobQueue:
 
     def close(self) -> None:
         """Close every connection this queue opened (from any thread)."""
-        self._closed = True
-        with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
-        self._local = threading.local()
+        self._connections.close_all()
 
     def __enter__(self) -> SQLiteJobQueue:
         return self

@@ -26,7 +26,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 def application_ids(stack: Stack) -> list[tuple[str, str]]:
     """(profile id, application id) for every seeded application."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for profile_id in stack.pf.profile_ids():
         profile = stack.pf.profile(profile_id)
         assert profile is not None

@@ -145,3 +145,18 @@ def test_several_processes_keep_per_key_order_and_never_share_a_job(tmp_path: Pa
         assert sequence == sorted(sequence), f"key {key} processed out of order"
     assert queue.status().counts == {JobState.DONE: total}
     queue.close()
+
+
+def test_connections_of_ended_threads_are_closed(tmp_path: Path) -> None:
+    import threading
+
+    queue = SQLiteJobQueue(tmp_path / "q.db")
+    for index in range(20):
+        thread = threading.Thread(
+            target=queue.enqueue, args=([event(f"e{index}", "a")],), kwargs={"source": "pf"}
+        )
+        thread.start()
+        thread.join()
+    assert len(queue._connections) <= 2, "one for this thread, one for the last ended thread at most"
+    assert queue.status().counts == {JobState.TODO: 20}
+    queue.close()

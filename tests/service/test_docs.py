@@ -19,7 +19,7 @@ BLOCKS = re.findall(r"```(\w*)\n(.*?)```", DOC, flags=re.DOTALL)
 
 
 def command_lines() -> list[str]:
-    lines = []
+    lines: list[str] = []
     for language, text in BLOCKS:
         if language == "sh":
             lines.extend(

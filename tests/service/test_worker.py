@@ -240,7 +240,7 @@ def test_loop_survives_a_failing_queue(rig: Rig, caplog: pytest.LogCaptureFixtur
         stop.set()
         return real_claim(*args, **kwargs)
 
-    rig.worker.queue = type("Q", (), {"claim": staticmethod(flaky_claim)})()  # type: ignore[assignment]
+    rig.worker.queue = type("Q", (), {"claim": staticmethod(flaky_claim)})()
     rig.worker.settings = WorkerSettings(poll_interval=0.001)
     rig.worker.run(stop)
     assert calls["n"] == 3
