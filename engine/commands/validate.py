@@ -49,6 +49,9 @@ def validate(ctx: click.Context, paths: Sequence[str], output_format: str, again
 
     A PATH may be a folder: every *.yaml, *.yml and *.json file below it that has a top-level
     `fieldline:` key is checked (other files, e.g. org files, are left out).
+
+    Exit status: 0 no errors (warnings allowed), 1 some spec has errors, 2 a path cannot be
+    read or the --against target cannot be reached.
     """
     from fieldline.errors import FieldlineError
     from fieldline.loader import analyze_spec_text, read_spec_file
