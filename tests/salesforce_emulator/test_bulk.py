@@ -232,3 +232,41 @@ def test_one_upload_per_job_and_line_endings_must_match(emulator: EmulatorHandle
             "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF"
         )
         assert len(rows(client.get(f"/{job['id']}/unprocessedrecords").text)) == 1
+
+
+# -- query jobs --------------------------------------------------------------------------------------
+def test_bulk2_query_through_simple_salesforce(sf: Any) -> None:
+    parent = sf.Account.create({"Name": "Acme, Inc.", "PassFort_Profile_Id__c": "p"})["id"]
+    for i in range(5):
+        sf.PassFort_Application__c.create({"Name": f"A{i}", "Applicant__c": parent if i % 2 else None})
+    soql = "SELECT Id, Name, Applicant__r.Name FROM PassFort_Application__c ORDER BY Name"
+    pages = list(sf.bulk2.PassFort_Application__c.query(soql, max_records=2, wait=0.05))
+    assert len(pages) == 3
+    parsed = [row for page in pages for row in rows(page)]
+    assert [r["Name"] for r in parsed] == ["A0", "A1", "A2", "A3", "A4"]
+    assert list(parsed[0]) == ["Id", "Name", "Applicant__r.Name"]
+    assert [r["Applicant__r.Name"] for r in parsed] == ["", "Acme, Inc.", "", "Acme, Inc.", ""]
+
+
+def test_query_job_errors(emulator: EmulatorHandle) -> None:
+    with httpx.Client(base_url=f"{emulator.url}/services/data/v59.0/jobs/query",
+                      headers={"Authorization": f"Bearer {emulator.token}"}) as client:  # fmt: skip
+        bad = client.post("", json={"operation": "query", "query": "SELECT Nope FROM Account"})
+        assert bad.status_code == 400
+        assert bad.json()[0]["errorCode"] == "INVALID_FIELD"
+        aggregate = client.post("", json={"operation": "query", "query": "SELECT COUNT() FROM Account"})
+        assert aggregate.status_code == 400
+        assert (
+            client.post("", json={"operation": "merge", "query": "SELECT Id FROM Account"}).status_code == 400
+        )
+        job = client.post("", json={"operation": "queryAll", "query": "SELECT Id FROM Account"}).json()
+        assert job["state"] == "UploadComplete"
+        assert poll_until(client, job["id"], ("JobComplete",))["numberRecordsProcessed"] == 0
+        results = client.get(f"/{job['id']}/results")
+        assert results.headers["sforce-locator"] == "null"
+        assert results.headers["sforce-numberofrecords"] == "0"
+        assert results.text == "Id\n"
+        assert client.get(f"/{job['id']}/results", params={"locator": "x"}).status_code == 400
+        assert client.patch(f"/{job['id']}", json={"state": "Aborted"}).status_code == 409
+        assert client.delete(f"/{job['id']}").status_code == 204
+        assert client.get(f"/{job['id']}").status_code == 404

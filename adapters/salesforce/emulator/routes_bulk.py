@@ -17,6 +17,7 @@ from fieldline.adapters.salesforce.emulator.bulk import (
     new_job_id,
     process_job,
 )
+from fieldline.adapters.salesforce.emulator.bulk_query import QueryJob, new_query_job_id, run_query_job
 from fieldline.adapters.salesforce.emulator.context import (
     ApiFailure,
     Emulator,
@@ -25,6 +26,7 @@ from fieldline.adapters.salesforce.emulator.context import (
     read_json,
 )
 from fieldline.adapters.salesforce.emulator.routes_sobjects import BASE, version_of
+from fieldline.adapters.salesforce.emulator.soql import SoqlError, compile_query
 from fieldline.adapters.salesforce.emulator.validation import ApiError
 
 __all__ = ["routes"]
@@ -43,7 +45,7 @@ def _job(emu: Emulator, request: Request) -> Job:
     return job
 
 
-def _wrong_state(job: Job) -> ApiFailure:
+def _wrong_state(job: Job | QueryJob) -> ApiFailure:
     return ApiFailure(
         409, ApiError("INVALIDJOBSTATE", f"Job state {job.state} does not allow this operation")
     )
@@ -163,8 +165,98 @@ async def delete_job(request: Request, emu: Emulator) -> Response:
     return Response(status_code=204)
 
 
+# -- query jobs --------------------------------------------------------------------------------------
+def _query_job(emu: Emulator, request: Request) -> QueryJob:
+    job = emu.jobs.get(request.path_params["job_id"])
+    if not isinstance(job, QueryJob):
+        raise ApiFailure(404, ApiError("NOT_FOUND", "The requested resource does not exist"))
+    return job
+
+
+@api_endpoint("bulk_create_job")
+async def create_query_job(request: Request, emu: Emulator) -> Response:
+    body = await read_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        raise _invalid_job("A query job needs a 'query'")
+    operation = body.get("operation") or "query"
+    if operation not in ("query", "queryAll"):
+        raise _invalid_job(f"Invalid operation: {operation}")
+    delimiter = body.get("columnDelimiter") or "COMMA"
+    line_ending = body.get("lineEnding") or "LF"
+    if delimiter not in DELIMITERS or line_ending not in ("LF", "CRLF"):
+        raise _invalid_job("Invalid columnDelimiter or lineEnding")
+    try:
+        compiled = compile_query(emu.store, body["query"])
+    except SoqlError as exc:
+        raise ApiFailure(400, ApiError(exc.code, exc.message)) from exc
+    if compiled.query.count_only or any(item.aggregate for item in compiled.query.select):
+        raise ApiFailure(
+            400, ApiError("API_ERROR", "FeatureNotEnabled : Aggregate queries are not supported")
+        )
+    job = QueryJob(new_query_job_id(), compiled, operation, delimiter, line_ending, version_of(request))
+    emu.jobs[job.id] = job
+    task = asyncio.get_running_loop().create_task(run_query_job(emu, job))
+    emu.tasks.add(task)
+    task.add_done_callback(emu.tasks.discard)
+    return json_response(job.info(detailed=False))
+
+
+@api_endpoint("bulk_poll")
+async def get_query_job(request: Request, emu: Emulator) -> Response:
+    return json_response(_query_job(emu, request).info(detailed=True))
+
+
+@api_endpoint("bulk_close")
+async def abort_query_job(request: Request, emu: Emulator) -> Response:
+    job = _query_job(emu, request)
+    body = await read_json(request)
+    if not isinstance(body, dict) or body.get("state") != "Aborted":
+        raise ApiFailure(400, ApiError("INVALIDJOBSTATE", "A query job can only be set to Aborted"))
+    if job.state in TERMINAL:
+        raise ApiFailure(
+            409, ApiError("INVALIDJOBSTATE", f"Job state {job.state} does not allow this operation")
+        )
+    job.set_state("Aborted")
+    return json_response(job.info(detailed=False))
+
+
+@api_endpoint("bulk_results")
+async def query_results(request: Request, emu: Emulator) -> Response:
+    job = _query_job(emu, request)
+    if job.state != "JobComplete":
+        raise ApiFailure(409, ApiError("INVALIDJOBSTATE", f"Job state {job.state}: results are not ready"))
+    locator = request.query_params.get("locator") or "0"
+    size_text = request.query_params.get("maxRecords") or "50000"
+    if not locator.isdigit() or not size_text.isdigit() or int(size_text) < 1:
+        raise ApiFailure(
+            400, ApiError("INVALID_LOCATOR", f"invalid locator or maxRecords: {locator}, {size_text}")
+        )
+    text, next_locator, count = job.page(int(locator), int(size_text))
+    headers = {"Sforce-Locator": next_locator, "Sforce-NumberOfRecords": str(count)}
+    return Response(text, media_type="text/csv", headers=headers)
+
+
+@api_endpoint("bulk_delete")
+async def delete_query_job(request: Request, emu: Emulator) -> Response:
+    job = _query_job(emu, request)
+    if job.state not in TERMINAL:
+        raise ApiFailure(
+            409, ApiError("INVALIDJOBSTATE", f"Job state {job.state} does not allow this operation")
+        )
+    del emu.jobs[job.id]
+    return Response(status_code=204)
+
+
+QUERY_JOBS = f"{BASE}/jobs/query"
 JOBS = f"{BASE}/jobs/ingest"
 routes = [
+    Route(QUERY_JOBS, create_query_job, methods=["POST"]),
+    Route(f"{QUERY_JOBS}/", create_query_job, methods=["POST"]),
+    Route(f"{QUERY_JOBS}/{{job_id}}", get_query_job, methods=["GET"]),
+    Route(f"{QUERY_JOBS}/{{job_id}}", abort_query_job, methods=["PATCH"]),
+    Route(f"{QUERY_JOBS}/{{job_id}}", delete_query_job, methods=["DELETE"]),
+    Route(f"{QUERY_JOBS}/{{job_id}}/results", query_results, methods=["GET"]),
+    Route(f"{QUERY_JOBS}/{{job_id}}/results/", query_results, methods=["GET"]),
     Route(JOBS, create_job, methods=["POST"]),
     Route(f"{JOBS}/", create_job, methods=["POST"]),
     Route(JOBS, list_jobs, methods=["GET"]),

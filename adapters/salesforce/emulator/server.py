@@ -133,7 +133,10 @@ class EmulatorHandle:
     def records(self, object_name: str) -> list[dict[str, Any]]:
         """All live records of ``object_name`` (copies)."""
         table = self.emulator.store.table(object_name)
-        return [] if table is None else [dict(r) for r in table.rows.values()]
+        if table is None:
+            return []
+        # list() copies in one step under the GIL, so a write on the server thread cannot interleave.
+        return [dict(r) for r in list(table.rows.values())]
 
     def new_token(self) -> str:
         """Another valid access token (e.g. after ``set_faults(expire_sessions=True)``)."""
