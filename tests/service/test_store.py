@@ -1,0 +1,94 @@
+"""The run log and sync state: versions only move forward, secrets never stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fieldline.config import Secret
+from fieldline.errors import QueueError
+from fieldline.store import REDACTED, RunLogEntry, RunStore, redact
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param({"secret": "x", "Name": "Acme"}, {"secret": REDACTED, "Name": "Acme"}, id="top-level"),
+        pytest.param({"data": {"apikey": {"name": "K"}}}, {"data": {"apikey": REDACTED}}, id="nested"),
+        pytest.param([{"Authorization": "Bearer t"}], [{"Authorization": REDACTED}], id="in-list"),
+        pytest.param(
+            {"API_KEY": 1, "refresh_token": 2}, {"API_KEY": REDACTED, "refresh_token": REDACTED}, id="names"
+        ),
+        pytest.param({"password": None}, {"password": REDACTED}, id="even-null"),
+        pytest.param(Secret("hunter2"), REDACTED, id="secret-object"),
+        pytest.param({"Status__c": "Approved"}, {"Status__c": "Approved"}, id="untouched"),
+    ],
+)
+def test_redact(value: object, expected: object) -> None:
+    assert redact(value) == expected
+
+
+def test_applied_versions_only_move_forward(tmp_path: Path) -> None:
+    with RunStore(tmp_path / "s.db") as store:
+        store.record([], applied={"p1": 10.0}, applications={"a1": ("p1", 10.0)})
+        store.record([], applied={"p1": 5.0, "p2": 7.0}, applications={"a1": ("p1", 3.0)})
+        assert store.applied_versions(["p1", "p2", "p3"]) == {"p1": 10.0, "p2": 7.0}
+        assert store.application_version("a1") == 10.0
+        assert store.application_version("a2") is None
+        assert store.applied_versions([]) == {}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["p1", "p2"]), st.floats(0, 1e9)), max_size=12))
+def test_applied_version_is_the_maximum_ever_recorded(updates: list[tuple[str, float]]) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder, RunStore(Path(folder) / "s.db", synchronous="OFF") as store:
+        for key, version in updates:
+            store.record([], applied={key: version})
+        expected: dict[str, float] = {}
+        for key, version in updates:
+            expected[key] = max(expected.get(key, version), version)
+        assert store.applied_versions(["p1", "p2"]) == expected
+
+
+def test_entries_newest_first_filtered_and_redacted(tmp_path: Path) -> None:
+    with RunStore(tmp_path / "s.db", clock=lambda: 1000.0) as store:
+        store.record(
+            [
+                RunLogEntry(profile_key="p1", action="create", written={"Name": "A", "token": "t"}),
+                RunLogEntry(profile_key="p2", action="error", error="boom"),
+                RunLogEntry(
+                    profile_key="p1", action="update", target_id="001", event_ids=("e9",), job_ids=(9,)
+                ),
+            ]
+        )
+        newest = store.entries(limit=2)
+        assert [entry.action for entry in newest] == ["update", "error"]
+        p1 = store.entries(profile="p1")
+        assert [entry.action for entry in p1] == ["update", "create"]
+        assert p1[1].written == {"Name": "A", "token": REDACTED}
+        assert p1[0].as_json() == {
+            "id": 3,
+            "at": 1000.0,
+            "profile": "p1",
+            "event_ids": ["e9"],
+            "job_ids": [9],
+            "record": None,
+            "key": None,
+            "object": None,
+            "action": "update",
+            "target_id": "001",
+            "written": {},
+            "error": None,
+        }
+
+
+def test_closed_store_refuses_work(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "s.db")
+    store.close()
+    with pytest.raises(QueueError, match="closed"):
+        store.entries()
