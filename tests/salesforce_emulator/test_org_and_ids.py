@@ -129,3 +129,14 @@ def test_known_salesforce_id_pair() -> None:
     # The 15/18 pair commonly used to explain the checksum.
     assert normalize_id("001D000000IqhSL") == "001D000000IqhSLIAZ"
     assert normalize_id("001d000000iqhsliaz") == "001D000000IqhSLIAZ"
+
+
+def test_package_exports_its_public_surface() -> None:
+    import fieldline.adapters.salesforce.emulator as package
+    from fieldline.adapters.salesforce.emulator import server
+
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+    assert package.running_emulator is server.running_emulator
+    with pytest.raises(AttributeError):
+        _ = package.nothing_here
