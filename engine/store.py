@@ -230,6 +230,11 @@ class RunStore:
                 [(app, key, version, now) for app, (key, version) in (applications or {}).items()],
             )
 
+    def purge(self, before: float) -> int:
+        """Delete run-log entries older than ``before`` (epoch seconds). Sync state stays."""
+        with self._transaction() as connection:
+            return connection.execute("DELETE FROM fieldline_run_log WHERE at < ?", (before,)).rowcount
+
     # --- reading --------------------------------------------------------------------------
 
     def applied_versions(self, profile_keys: Iterable[str]) -> dict[str, float]:

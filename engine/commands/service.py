@@ -106,6 +106,13 @@ def _open_context(
 @_MAX_ATTEMPTS
 @click.option("--max-body-bytes", default=5 * 1024 * 1024, show_default=True, type=click.IntRange(1))
 @click.option(
+    "--retention-days",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Forget settled jobs and run-log entries older than this (0: keep everything).",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"])
 )
 def serve(
@@ -118,6 +125,7 @@ def serve(
     batch_size: int,
     max_attempts: int,
     max_body_bytes: int,
+    retention_days: float,
     log_level: str,
 ) -> None:
     """Receive webhooks at POST /webhooks/SOURCE and apply them to the target.

@@ -296,6 +296,11 @@ class JobQueue(Protocol):
         """Send dead letters (all when ``job_ids`` is ``None``) back to the queue."""
         ...
 
+    def purge(self, settled_before: float) -> int:
+        """Delete ``done`` and ``ignored`` jobs settled before this time (epoch seconds); returns
+        how many. Dead letters and live jobs stay."""
+        ...
+
     def state_of(self, job_id: int) -> JobState | None:
         """One job's state, or ``None`` when no such job exists."""
         ...

@@ -64,6 +64,7 @@ CREATE INDEX IF NOT EXISTS fieldline_jobs_live_key
 CREATE INDEX IF NOT EXISTS fieldline_jobs_doing ON fieldline_jobs (lease_until) WHERE status = 'doing';
 CREATE INDEX IF NOT EXISTS fieldline_jobs_dead ON fieldline_jobs (finished_at) WHERE status = 'dead';
 CREATE INDEX IF NOT EXISTS fieldline_jobs_done ON fieldline_jobs (finished_at) WHERE status = 'done';
+CREATE INDEX IF NOT EXISTS fieldline_jobs_ignored ON fieldline_jobs (finished_at) WHERE status = 'ignored';
 CREATE TABLE IF NOT EXISTS fieldline_failures (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     job_id INTEGER NOT NULL,
@@ -517,10 +518,14 @@ class SQLiteJobQueue:
     def status(self, *, stalled_after: float = 300.0) -> QueueStatus:
         """A snapshot: counts by state, oldest waiting age, last processed, recent failures."""
         now = self.clock()
-        counts = {
-            JobState(state): int(count)
-            for state, count in self._read("SELECT status, COUNT(*) FROM fieldline_jobs GROUP BY status")
-        }
+        # One count per state, each answered from that state's partial index (a GROUP BY would
+        # read the whole table, which keeps every settled job for dedupe).
+        counts: dict[JobState, int] = {}
+        for state in JobState:
+            # The state is a literal, not a parameter, so the planner can match the partial index.
+            rows = self._read(f"SELECT COUNT(*) FROM fieldline_jobs WHERE status = '{state.value}'")
+            if rows and rows[0][0]:
+                counts[state] = int(rows[0][0])
         oldest_row = self._read(
             "SELECT MIN(enqueued_at) FROM fieldline_jobs WHERE status IN ('todo', 'doing')"
         )
@@ -596,6 +601,22 @@ class SQLiteJobQueue:
                     sql + " AND id IN (SELECT value FROM json_each(?))", (now, json.dumps(list(job_ids)))
                 )
             return cursor.rowcount
+
+    def purge(self, settled_before: float) -> int:
+        """Delete ``done`` and ``ignored`` jobs settled before ``settled_before`` (epoch seconds).
+
+        Dead letters and live jobs stay. A purged event id is forgotten by dedupe: if it is
+        delivered again it is queued again (and completed as stale by a worker).
+        """
+        with self._transaction() as connection:
+            deleted = 0
+            for state in (JobState.DONE, JobState.IGNORED):
+                cursor = connection.execute(
+                    f"DELETE FROM fieldline_jobs WHERE status = '{state.value}' AND finished_at < ?",
+                    (settled_before,),
+                )
+                deleted += cursor.rowcount
+        return deleted
 
     def state_of(self, job_id: int) -> JobState | None:
         """One job's state (for tests and ``replay``); ``None`` if unknown."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pluggy
 from starlette.applications import Starlette
 
 from fieldline.contracts import WebhookSource
-from fieldline.errors import ConfigError
+from fieldline.errors import ConfigError, FieldlineError
 from fieldline.queue import JobQueue, open_queue
 from fieldline.service.app import ServiceSettings, create_app
 from fieldline.service.worker import Worker, WorkerSettings
@@ -18,6 +20,8 @@ from fieldline.spec import Spec
 from fieldline.store import RunStore
 
 __all__ = ["ServiceContext", "open_context", "queue_url"]
+
+logger = logging.getLogger("fieldline.service")
 
 
 def queue_url(db: str | Path) -> str:
@@ -93,10 +97,37 @@ class ServiceContext:
             threads.append(thread)
         return threads
 
+    def purge(self, retention_seconds: float) -> tuple[int, int]:
+        """Forget settled jobs and run-log entries older than the retention; returns the counts."""
+        before = time.time() - retention_seconds
+        jobs = self.queue.purge(before)
+        entries = self.store.purge(before)
+        if jobs or entries:
+            logger.info("purged %d settled jobs and %d run-log entries older than %s", jobs, entries, before)
+        return jobs, entries
+
+    def _janitor(self, retention_seconds: float, stop: threading.Event, interval: float) -> None:
+        while True:
+            try:
+                self.purge(retention_seconds)
+            except FieldlineError as exc:
+                logger.warning("purging old jobs failed: %s", exc)
+            if stop.wait(interval):
+                return
+
     def create_app(
-        self, *, workers: int, service_settings: ServiceSettings | None = None, prefix: str = "serve"
+        self,
+        *,
+        workers: int,
+        service_settings: ServiceSettings | None = None,
+        prefix: str = "serve",
+        retention_days: float | None = 30.0,
+        purge_interval: float = 3600.0,
     ) -> Starlette:
-        """The webhook app; ``workers`` threads start and stop with it (0: receive only)."""
+        """The webhook app; ``workers`` threads start and stop with it (0: receive only).
+
+        With ``retention_days``, settled jobs and run-log entries older than that are deleted at
+        start and every ``purge_interval`` seconds (dead letters and live jobs stay)."""
         from fieldline.runtime import build_source
 
         source = build_source(self.spec, self.plugin_manager)
@@ -112,6 +143,14 @@ class ServiceContext:
 
         def on_startup() -> None:
             threads.extend(self.start_workers(workers, stop, prefix=prefix, wake=wake))
+            if retention_days:
+                janitor = threading.Thread(
+                    target=self._janitor,
+                    args=(retention_days * 86400, stop, purge_interval),
+                    name="fieldline-janitor",
+                )
+                janitor.start()
+                threads.append(janitor)
 
         def on_shutdown() -> None:
             stop.set()

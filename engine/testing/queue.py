@@ -296,6 +296,20 @@ def _requeue_brings_dead_letters_back(queue: JobQueue, clock: FakeClock, reopen:
     assert sorted(job.attempts for job in again) == [2, 2]
 
 
+def _purge_forgets_old_settled_jobs_only(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
+    queue.enqueue([event("a1", "a"), event("b1", "b"), event("c1", "c")], source=SOURCE, ignored={"c1"})
+    done, dead = queue.claim("w1", limit=2)
+    queue.complete([done])
+    queue.fail(dead, "bad", permanent=True)
+    queue.enqueue([event("d1", "d")], source=SOURCE)
+    clock.advance(100)
+    assert queue.purge(clock.now - 200) == 0
+    assert queue.purge(clock.now) == 2
+    status = queue.status()
+    assert status.counts == {JobState.DEAD: 1, JobState.TODO: 1}
+    assert queue.enqueue([event("a1", "a")], source=SOURCE).queued == 1, "a purged id is forgotten"
+
+
 def _accepted_jobs_survive_reopening(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
     queue.enqueue([event("a1", "a"), event("a2", "a")], source=SOURCE)
     [leased] = queue.claim("w1", limit=1, lease_seconds=LEASE)
@@ -348,6 +362,7 @@ TEMPLATES: dict[str, Callable[[JobQueue, FakeClock, Reopen], None]] = {
     "release_does_not_count_the_attempt": _release_does_not_count_the_attempt,
     "status_reports_health": _status_reports_health,
     "requeue_brings_dead_letters_back": _requeue_brings_dead_letters_back,
+    "purge_forgets_old_settled_jobs_only": _purge_forgets_old_settled_jobs_only,
     "accepted_jobs_survive_reopening": _accepted_jobs_survive_reopening,
     "concurrent_claims_never_share_a_job": _concurrent_claims_never_share_a_job,
 }

@@ -92,3 +92,29 @@ def test_closed_store_refuses_work(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(QueueError, match="closed"):
         store.entries()
+
+
+def test_service_purges_old_settled_jobs_and_log_entries(tmp_path: Path) -> None:
+    from fieldline.plugins import get_plugin_manager
+    from fieldline.queue import JobState
+    from fieldline.service.runtime import ServiceContext
+    from fieldline.spec import Spec
+    from fieldline.testing.queue import FakeClock
+    from tests.service.fakes import event, make_queue
+
+    clock = FakeClock()  # 2023: long before "now"
+    queue = make_queue(tmp_path, clock)
+    store = RunStore(tmp_path / "q.db", clock=clock)
+    queue.enqueue([event("old", "p1"), event("waiting", "p2")], source="fake")
+    queue.complete(queue.claim("w", limit=1))
+    store.record([RunLogEntry(profile_key="p1", action="update")])
+    context = ServiceContext(
+        spec=Spec(name="x", records=()),
+        plugin_manager=get_plugin_manager(load_entrypoints=False),
+        queue=queue,
+        store=store,
+    )
+    assert context.purge(retention_seconds=86400) == (1, 1)
+    assert queue.status().counts == {JobState.TODO: 1}
+    assert store.entries() == []
+    context.close()
