@@ -343,16 +343,23 @@ class SpecChecker:
                     )
 
     def check_ref_scope(self, ref: str, path: PathKey, parent_index: int, index: int) -> None:
-        """A for_each parent has one record per element: only a child iterating the same
-        elements can tell which one it means."""
-        records = self.data["records"]
-        parent_each = (
-            records[parent_index].get("for_each") if isinstance(records[parent_index], Mapping) else None
-        )
-        if not isinstance(parent_each, str) or not parent_each:
+        """A ``ref`` needs its parent's record for the same document (and element)."""
+        parent = self.data["records"][parent_index]
+        child = self.data["records"][index]
+        if not isinstance(parent, Mapping):
             return
-        own_each = records[index].get("for_each")
-        if own_each != parent_each:
+        parent_when = parent.get("when")
+        if isinstance(parent_when, str) and parent_when and child.get("when") != parent_when:
+            self.warn(
+                path,
+                f"ref {ref!r} names a record with a when condition; for documents where it is "
+                "false this record fails (its parent has no record)",
+                hint=f"give this record the same when ({parent_when}), or drop the parent's when",
+            )
+        # A for_each parent has one record per element: only a child iterating the same
+        # elements can tell which one it means.
+        parent_each = parent.get("for_each")
+        if isinstance(parent_each, str) and parent_each and child.get("for_each") != parent_each:
             self.report(
                 path,
                 f"ref {ref!r} names a for_each record; only a record with the same for_each "

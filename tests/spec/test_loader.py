@@ -39,6 +39,7 @@ records:
   - name: application
     object: PassFort_Application__c
     mode: create_only
+    when: "role == 'COMPANY_CUSTOMER'"
     for_each: applications[]
     match: [{field: Application_ID__c, value: id, normalize: trim}]
     fields:
