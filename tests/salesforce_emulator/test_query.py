@@ -130,3 +130,14 @@ def test_versions_resources_and_limits(client: httpx.Client, emulator: EmulatorH
     used = int(limits.headers["sforce-limit-info"].split("=")[1].split("/")[0])
     assert limits.json()["DailyApiRequests"] == {"Max": 1_000_000, "Remaining": 1_000_000 - used}
     assert client.get(str(client.base_url).replace("v59.0", "v99.0") + "limits").status_code == 404
+
+
+def test_overlong_request_uri_is_414(client: httpx.Client, emulator: EmulatorHandle) -> None:
+    values = ",".join(f"'{i:020d}'" for i in range(800))  # ~18,000 characters once encoded
+    response = client.get("/query", params={"q": f"SELECT Id FROM Account WHERE Name IN ({values})"})
+    assert response.status_code == 414
+    assert response.json()[0]["errorCode"] == "URI_TOO_LONG"
+    assert emulator.stats()["api_usage"] == 0
+    shorter = ",".join(f"'{i:020d}'" for i in range(500))
+    fits = client.get("/query", params={"q": f"SELECT Id FROM Account WHERE Name IN ({shorter})"})
+    assert fits.status_code == 200

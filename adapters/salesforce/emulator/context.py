@@ -144,6 +144,14 @@ def api_endpoint(
             if emu.stats.api_usage >= faults.daily_limit:
                 body = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
                 return json_response(body, 403, emu.limit_header())
+            target_length = len(request.scope.get("raw_path", b"")) + len(
+                request.scope.get("query_string", b"")
+            )
+            if target_length > emu.settings.max_uri_length:
+                message = f"The request URI is longer than {emu.settings.max_uri_length} characters"
+                return json_response(
+                    [{"message": message, "errorCode": "URI_TOO_LONG"}], 414, emu.limit_header()
+                )
             emu.stats.api_usage += 1
             if faults.latency_ms:
                 await asyncio.sleep(faults.latency_ms / 1000)

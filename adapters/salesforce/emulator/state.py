@@ -42,6 +42,7 @@ class EmulatorSettings:
     refresh_token_rotation: bool = False
     bulk_chunk_size: int = 10_000
     bulk_delay_ms: int = 0  # pause per chunk, so tests can watch a job InProgress
+    max_uri_length: int = 16_384  # longer request targets answer 414, as Salesforce's front end does
     write_error_rate: float = 0.0
     lock_error_rate: float = 0.0
     unavailable_next: int = 0
