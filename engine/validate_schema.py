@@ -7,6 +7,7 @@ each located at the key or value it is about.
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.resources
 import json
@@ -16,11 +17,18 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
+from fieldline.contracts import AdapterInfo, AdapterKind
 from fieldline.errors import Problem
 from fieldline.validate_hints import did_you_mean, one_of
 from fieldline.validate_positions import PathKey, PositionIndex, format_path
 
-__all__ = ["SCHEMA_RESOURCE", "mapping_schema", "mapping_schema_text", "schema_problems"]
+__all__ = [
+    "SCHEMA_RESOURCE",
+    "mapping_schema",
+    "mapping_schema_text",
+    "mapping_schema_with_adapters",
+    "schema_problems",
+]
 
 SCHEMA_RESOURCE = "mapping.schema.json"
 
@@ -44,6 +52,49 @@ def mapping_schema_text() -> str:
 def mapping_schema() -> Mapping[str, Any]:
     """The mapping spec JSON Schema, parsed (cached: it never changes while running)."""
     schema: dict[str, Any] = json.loads(mapping_schema_text())
+    return schema
+
+
+def mapping_schema_with_adapters(adapters: Mapping[tuple[str, AdapterKind], AdapterInfo]) -> dict[str, Any]:
+    """The spec schema plus, for editors, each installed adapter's ``options`` schema.
+
+    ``source`` and ``target`` list the installed adapter names and, per name, check ``options``
+    against that adapter's schema (embedded with its own ``$id``, so its internal ``$ref``s
+    still resolve). ``validate`` itself uses :func:`mapping_schema` and checks options apart,
+    with better messages.
+    """
+    schema = copy.deepcopy(dict(mapping_schema()))
+    properties = schema["properties"]
+    for kind in AdapterKind:
+        infos = sorted((info for (_, k), info in adapters.items() if k is kind), key=lambda info: info.name)
+        if not infos:
+            continue
+        base = properties[kind.value]
+        names_rule: dict[str, Any] = {
+            "properties": {
+                "adapter": {"enum": [info.name for info in infos], "description": "An installed adapter."}
+            }
+        }
+        per_adapter = [
+            {
+                "if": {"properties": {"adapter": {"const": info.name}}, "required": ["adapter"]},
+                "then": {
+                    "properties": {
+                        "options": {
+                            "$id": f"urn:fieldline:adapter:{kind.value}:{info.name}",
+                            "description": info.description or f"Options of the {info.name!r} adapter.",
+                            **dict(info.options_schema),
+                        }
+                    }
+                },
+            }
+            for info in infos
+        ]
+        properties[kind.value] = {
+            "title": base["title"],
+            "description": base["description"],
+            "allOf": [{"$ref": base["$ref"]}, names_rule, *per_adapter],
+        }
     return schema
 
 

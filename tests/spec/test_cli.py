@@ -301,3 +301,25 @@ def test_a_broken_plugin_installation_exits_2(specs: Path, monkeypatch: pytest.M
     code, _, err = run("validate", str(specs / "good.yaml"))
     assert code == 2
     assert "cannot load the installed plugins" in err
+
+
+def test_schema_with_adapters_lets_editors_check_adapter_names_and_options() -> None:
+    import jsonschema
+
+    code, out, _ = run("schema", "--with-adapters")
+    assert code == 0
+    schema = json.loads(out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    document = {
+        "fieldline": 1,
+        "name": "n",
+        "source": {"adapter": "fake", "options": {"path": 1}},
+        "target": {"adapter": "nowhere"},
+        "records": [{"name": "r", "object": "A", "fields": {"F": "x"}}],
+    }
+    errors = sorted((list(error.absolute_path), error.validator) for error in validator.iter_errors(document))
+    assert errors == [(["source", "options", "path"], "type"), (["target", "adapter"], "enum")]
+    document["source"] = {"adapter": "fake", "options": {"path": "in.jsonl"}}
+    document["target"] = {"adapter": "sinkonly", "options": {"anything": True}}
+    assert list(validator.iter_errors(document)) == []
