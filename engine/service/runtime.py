@@ -83,13 +83,30 @@ class ServiceContext:
             resources=(source, target),
         )
 
+    def make_workers(self, count: int, *, prefix: str) -> list[Worker]:
+        """``count`` workers; adapters are built now, so bad settings fail before anything runs."""
+        workers: list[Worker] = []
+        try:
+            for index in range(count):
+                workers.append(self.make_worker(f"{prefix}-{index}"))
+        except Exception:
+            for worker in workers:
+                worker.close()
+            raise
+        return workers
+
     def start_workers(
-        self, count: int, stop: threading.Event, *, prefix: str, wake: threading.Event | None = None
+        self,
+        count: int,
+        stop: threading.Event,
+        *,
+        prefix: str,
+        wake: threading.Event | None = None,
+        workers: list[Worker] | None = None,
     ) -> list[threading.Thread]:
-        """``count`` worker threads running until ``stop`` is set."""
+        """Worker threads (``count`` new ones, or the given ``workers``) running until ``stop``."""
         threads: list[threading.Thread] = []
-        for index in range(count):
-            worker = self.make_worker(f"{prefix}-{index}")
+        for worker in workers if workers is not None else self.make_workers(count, prefix=prefix):
             thread = threading.Thread(
                 target=worker.run, args=(stop,), kwargs={"wake": wake}, name=f"fieldline-{worker.worker_id}"
             )
@@ -140,9 +157,14 @@ class ServiceContext:
         stop = threading.Event()
         wake = threading.Event()
         threads: list[threading.Thread] = []
+        try:
+            ready = self.make_workers(workers, prefix=prefix)
+        except Exception:
+            source.close()
+            raise
 
         def on_startup() -> None:
-            threads.extend(self.start_workers(workers, stop, prefix=prefix, wake=wake))
+            threads.extend(self.start_workers(len(ready), stop, prefix=prefix, wake=wake, workers=ready))
             if retention_days:
                 janitor = threading.Thread(
                     target=self._janitor,

@@ -10,7 +10,8 @@ current state once (the webhook is only a trigger); the document's version is th
 - a retriable failure (record or transport, e.g. ``TransientAdapterError``) -> retry with backoff,
   honouring Retry-After;
 - a non-retriable record failure or ``FatalAdapterError`` -> dead letter with the error kept;
-- ``BudgetExhaustedError`` -> the jobs go back untouched and the worker pauses.
+- ``BudgetExhaustedError`` or a ``ConfigError`` (e.g. missing credentials: not the events' fault)
+  -> the jobs go back untouched and the worker pauses.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Protocol
 from fieldline.contracts import SourceAdapter, SourceDocument
 from fieldline.errors import (
     BudgetExhaustedError,
+    ConfigError,
     FatalAdapterError,
     FieldlineError,
     TransientAdapterError,
@@ -36,6 +38,10 @@ from fieldline.store import RunLogEntry, RunStore
 __all__ = ["BatchResult", "SyncRunner", "Worker", "WorkerSettings"]
 
 logger = logging.getLogger("fieldline.worker")
+
+
+# Failures that are nobody's event's fault: put the jobs back untouched and wait.
+_PAUSING = (BudgetExhaustedError, ConfigError)
 
 
 class Closeable(Protocol):
@@ -55,7 +61,7 @@ class WorkerSettings:
     batch_size: int = 100  # jobs per claim (many profiles -> one runner.sync)
     lease_seconds: float = 120.0  # must exceed the slowest batch; expired leases are taken back
     poll_interval: float = 0.25  # idle wait between claims when nothing woke the worker
-    budget_pause: float = 60.0  # after BudgetExhaustedError, jobs go back and the worker sleeps
+    budget_pause: float = 60.0  # after BudgetExhaustedError/ConfigError, jobs go back, the worker sleeps
     fetch_concurrency: int = 8  # profiles fetched in parallel per batch
 
 
@@ -175,7 +181,7 @@ class Worker:
         completed: list[Job] = []
         try:
             fetched = self._fetch_all(list(fresh))
-        except BudgetExhaustedError as exc:
+        except _PAUSING as exc:
             self._pause(fresh, exc, result, log)
             self.store.record(log)
             return result
@@ -193,7 +199,7 @@ class Worker:
         if documents:
             try:
                 report = self.runner.sync(documents)
-            except BudgetExhaustedError as exc:
+            except _PAUSING as exc:
                 self._pause({document.key: fresh[document.key] for document in documents}, exc, result, log)
                 self.store.record(log)
                 return result
@@ -212,7 +218,7 @@ class Worker:
         def fetch(key: str) -> SourceDocument | BaseException | None:
             try:
                 return self.source.fetch(key)
-            except BudgetExhaustedError:
+            except _PAUSING:
                 raise
             except Exception as exc:  # settled per key by the caller
                 return exc
@@ -303,7 +309,7 @@ class Worker:
     def _pause(
         self,
         jobs: Mapping[str, list[Job]],
-        exc: BudgetExhaustedError,
+        exc: FieldlineError,
         result: BatchResult,
         log: list[RunLogEntry],
     ) -> None:

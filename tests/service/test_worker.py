@@ -11,6 +11,7 @@ import pytest
 
 from fieldline.errors import (
     BudgetExhaustedError,
+    ConfigError,
     EvaluationError,
     FatalAdapterError,
     QueueError,
@@ -126,8 +127,15 @@ def test_transient_target_error_retries_the_batch_after_retry_after(rig: Rig) ->
     assert [rig.state(job_id) for job_id in ids] == [JobState.DONE, JobState.DONE]
 
 
-def test_budget_exhausted_puts_jobs_back_and_pauses(rig: Rig) -> None:
-    rig.runner.raises = BudgetExhaustedError("daily API limit reached")
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(BudgetExhaustedError("daily API limit reached"), id="budget"),
+        pytest.param(ConfigError("no Salesforce username is configured"), id="settings"),
+    ],
+)
+def test_budget_or_settings_problems_put_jobs_back_and_pause(rig: Rig, error: Exception) -> None:
+    rig.runner.raises = error
     ids = rig.queue.enqueue([event("e1", "p1")], source="fake").job_ids
     batch = rig.worker.run_once()
     assert (batch.released, batch.paused) == (1, True)
