@@ -250,27 +250,9 @@ class SpecChecker:
                 self.check_field(field, (*path, "fields", name), index, names, mode)
         match = record.get("match")
         if isinstance(match, list):
-            seen_rules: dict[str, int] = {}
-            for i, rule in enumerate(match):
-                if isinstance(rule, Mapping):
-                    self.check_match_rule(
-                        rule,
-                        (*path, "match", i),
-                        field_names,
-                        fields_known=isinstance(fields, Mapping),
-                        mode=mode,
-                    )
-                    # An identical later rule can only find what the earlier one already did not.
-                    signature = repr(sorted((str(k), repr(v)) for k, v in rule.items()))
-                    if signature in seen_rules:
-                        self.warn(
-                            (*path, "match", i),
-                            f"match rule {i} repeats rule {seen_rules[signature]}, "
-                            "so it never finds a record",
-                            hint="remove it",
-                        )
-                    else:
-                        seen_rules[signature] = i
+            self.check_match_rules(
+                match, (*path, "match"), field_names, fields_known=isinstance(fields, Mapping), mode=mode
+            )
         has_match = isinstance(match, list) and bool(match)
         if "on_many" in record and not has_match:
             self.warn(
@@ -285,6 +267,25 @@ class SpecChecker:
                 "an update_only record without match rules never finds a record to update",
                 hint="add match rules, e.g. match: [{field: Id, value: crm_id}]",
             )
+
+    def check_match_rules(
+        self, rules: list[Any], path: PathKey, field_names: list[str], *, fields_known: bool, mode: Any
+    ) -> None:
+        seen: dict[str, int] = {}
+        for i, rule in enumerate(rules):
+            if not isinstance(rule, Mapping):
+                continue
+            self.check_match_rule(rule, (*path, i), field_names, fields_known=fields_known, mode=mode)
+            # An identical later rule can only look for what the earlier one did not find.
+            signature = repr(sorted((str(key), repr(value)) for key, value in rule.items()))
+            if signature in seen:
+                self.warn(
+                    (*path, i),
+                    f"match rule {i} repeats rule {seen[signature]}, so it never finds a record",
+                    hint="remove it",
+                )
+            else:
+                seen[signature] = i
 
     def check_field_names(self, names: list[str], path: PathKey) -> None:
         seen: dict[str, str] = {}
