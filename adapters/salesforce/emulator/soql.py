@@ -1,4 +1,4 @@
-"""A SOQL subset: tokenizer, parser, and an evaluator over the emulator's store.
+"""A SOQL subset evaluated over the emulator's store (the parser is in :mod:`.soql_parser`).
 
 Supported::
 
@@ -26,438 +26,31 @@ from typing import Any
 
 from fieldline.adapters.salesforce.emulator.ids import normalize_id
 from fieldline.adapters.salesforce.emulator.org import FieldDef, ObjectDef
+from fieldline.adapters.salesforce.emulator.soql_parser import (
+    BoolOp,
+    Comparison,
+    Condition,
+    Literal,
+    Not,
+    Query,
+    SoqlError,
+    Text,
+    caret,
+    malformed,
+    parse,
+)
 from fieldline.adapters.salesforce.emulator.store import Record, Store, Table
 from fieldline.adapters.salesforce.emulator.validation import parse_datetime
 
-__all__ = ["CompiledQuery", "SoqlError", "compile_query", "parse"]
-
-
-class SoqlError(Exception):
-    """A query Salesforce would refuse; ``code`` is its ``errorCode``."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-# -- tokens ------------------------------------------------------------------------------------
-_TOKEN = re.compile(
-    r"""
-    (?P<ws>\s+)
-  | (?P<string>'(?:[^'\\]|\\.)*')
-  | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))
-  | (?P<date>\d{4}-\d{2}-\d{2}(?![\d:T]))
-  | (?P<number>[+-]?\d+(?:\.\d+)?)
-  | (?P<dateliteral>[A-Za-z_]+:\d+)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
-  | (?P<op>!=|<>|<=|>=|=|<|>)
-  | (?P<punct>[(),])
-    """,
-    re.VERBOSE,
-)
-_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    kind: str
-    text: str
-    pos: int
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """A decoded string literal; ``pattern`` is its LIKE regex, ``like_only`` if it used ``\\%``/``\\_``."""
-
-    value: str
-    pattern: str
-    like_only: bool
-
-
-def _decode_string(raw: str, pos: int, soql: str) -> Text:
-    body = raw[1:-1]
-    value: list[str] = []
-    pattern: list[str] = []
-    like_only = False
-    i = 0
-    while i < len(body):
-        char = body[i]
-        if char == "\\":
-            nxt = body[i + 1]
-            if nxt in _ESCAPES:
-                value.append(_ESCAPES[nxt])
-                pattern.append(re.escape(_ESCAPES[nxt]))
-                i += 2
-            elif nxt in "%_":
-                like_only = True
-                value.append(nxt)
-                pattern.append(re.escape(nxt))
-                i += 2
-            elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
-                decoded = chr(int(body[i + 2 : i + 6], 16))
-                value.append(decoded)
-                pattern.append(re.escape(decoded))
-                i += 6
-            else:
-                raise _malformed(
-                    soql,
-                    pos + i + 1,
-                    "Invalid string literal "
-                    + raw
-                    + ". Illegal character sequence '\\"
-                    + nxt
-                    + "' in string literal.",
-                )
-        else:
-            value.append(char)
-            pattern.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
-            i += 1
-    return Text("".join(value), "".join(pattern), like_only)
-
-
-def _caret(soql: str, pos: int) -> str:
-    return f"\n{soql}\n{' ' * pos}^\nERROR at Row:1:Column:{pos + 1}\n"
-
-
-def _malformed(soql: str, pos: int, detail: str) -> SoqlError:
-    return SoqlError("MALFORMED_QUERY", _caret(soql, pos) + detail)
-
-
-def tokenize(soql: str) -> list[Token]:
-    """Split ``soql`` into tokens; raises ``MALFORMED_QUERY`` on a character it cannot read."""
-    tokens: list[Token] = []
-    pos = 0
-    while pos < len(soql):
-        match = _TOKEN.match(soql, pos)
-        if match is None:
-            if soql[pos] == "'":
-                raise _malformed(
-                    soql, pos, "line 1:" + str(pos) + " mismatched character '<EOF>' expecting '''"
-                )
-            raise _malformed(soql, pos, f"unexpected token: '{soql[pos]}'")
-        kind = match.lastgroup or ""
-        if kind != "ws":
-            tokens.append(Token(kind, match.group(), pos))
-        pos = match.end()
-    return tokens
-
-
-# -- syntax tree ---------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Literal:
-    kind: str  # string | number | boolean | null | date | datetime | dateliteral
-    value: Any
-    pos: int
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    path: str
-    op: str  # = != < > <= >= IN NOT IN LIKE
-    value: Literal | tuple[Literal, ...]
-    pos: int
-
-
-@dataclass(frozen=True, slots=True)
-class BoolOp:
-    op: str  # AND | OR
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    item: Condition
-
-
-Condition = Comparison | BoolOp | Not
-
-
-@dataclass(frozen=True, slots=True)
-class OrderKey:
-    path: str
-    descending: bool
-    nulls_first: bool
-    pos: int
-
-
-@dataclass(frozen=True, slots=True)
-class SelectItem:
-    path: str
-    pos: int
-    aggregate: str | None = None  # COUNT for COUNT(field)
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    object_name: str
-    object_pos: int
-    select: tuple[SelectItem, ...]
-    count_only: bool
-    where: Condition | None
-    order: tuple[OrderKey, ...]
-    limit: int | None
-    offset: int | None
-
-
-_KEYWORDS = {
-    "SELECT",
-    "FROM",
-    "WHERE",
-    "AND",
-    "OR",
-    "NOT",
-    "IN",
-    "LIKE",
-    "ORDER",
-    "BY",
-    "ASC",
-    "DESC",
-    "NULLS",
-    "FIRST",
-    "LAST",
-    "LIMIT",
-    "OFFSET",
-    "NULL",
-    "TRUE",
-    "FALSE",
-    "GROUP",
-    "HAVING",
-    "WITH",
-    "FOR",
-    "INCLUDES",
-    "EXCLUDES",
-}
-
-
-class _Parser:
-    def __init__(self, soql: str) -> None:
-        self.soql = soql
-        self.tokens = tokenize(soql)
-        self.i = 0
-
-    def peek(self, offset: int = 0) -> Token | None:
-        j = self.i + offset
-        return self.tokens[j] if j < len(self.tokens) else None
-
-    def at_keyword(self, *words: str) -> bool:
-        token = self.peek()
-        return token is not None and token.kind == "ident" and token.text.upper() in words
-
-    def error(self, token: Token | None = None, detail: str | None = None) -> SoqlError:
-        token = token or self.peek()
-        if token is None:
-            return _malformed(self.soql, len(self.soql), detail or "unexpected token: '<EOF>'")
-        return _malformed(self.soql, token.pos, detail or f"unexpected token: '{token.text}'")
-
-    def take(self) -> Token:
-        token = self.peek()
-        if token is None:
-            raise self.error()
-        self.i += 1
-        return token
-
-    def expect_keyword(self, word: str) -> Token:
-        token = self.peek()
-        if token is None or token.kind != "ident" or token.text.upper() != word:
-            raise self.error(token)
-        return self.take()
-
-    def expect_punct(self, char: str) -> Token:
-        token = self.peek()
-        if token is None or token.text != char:
-            raise self.error(token)
-        return self.take()
-
-    def identifier(self) -> Token:
-        token = self.peek()
-        if token is None or token.kind != "ident" or token.text.upper() in _KEYWORDS:
-            raise self.error(token)
-        return self.take()
-
-    def parse(self) -> Query:
-        self.expect_keyword("SELECT")
-        select: list[SelectItem] = []
-        count_only = False
-        while True:
-            token = self.peek()
-            if token is not None and token.kind == "ident" and token.text.upper() == "COUNT":
-                nxt = self.peek(1)
-                if nxt is not None and nxt.text == "(":
-                    self.take()
-                    self.take()
-                    inner = self.peek()
-                    if inner is not None and inner.text == ")":
-                        self.take()
-                        count_only = True
-                    else:
-                        path = self.identifier()
-                        self.expect_punct(")")
-                        select.append(SelectItem(path.text, path.pos, aggregate="COUNT"))
-                else:
-                    tok = self.identifier()
-                    select.append(SelectItem(tok.text, tok.pos))
-            else:
-                tok = self.identifier()
-                select.append(SelectItem(tok.text, tok.pos))
-            nxt = self.peek()
-            if nxt is not None and nxt.text == ",":
-                self.take()
-                continue
-            break
-        if count_only and select:
-            raise self.error(None, "COUNT() cannot be combined with other fields")
-        self.expect_keyword("FROM")
-        obj = self.identifier()
-        where = None
-        if self.at_keyword("WHERE"):
-            self.take()
-            where = self.condition()
-        order: list[OrderKey] = []
-        if self.at_keyword("ORDER"):
-            self.take()
-            self.expect_keyword("BY")
-            while True:
-                tok = self.identifier()
-                descending = False
-                if self.at_keyword("ASC", "DESC"):
-                    descending = self.take().text.upper() == "DESC"
-                nulls_first = not descending
-                if self.at_keyword("NULLS"):
-                    self.take()
-                    which = self.take()
-                    if which.text.upper() not in ("FIRST", "LAST"):
-                        raise self.error(which)
-                    nulls_first = which.text.upper() == "FIRST"
-                order.append(OrderKey(tok.text, descending, nulls_first, tok.pos))
-                nxt = self.peek()
-                if nxt is not None and nxt.text == ",":
-                    self.take()
-                    continue
-                break
-        limit = offset = None
-        if self.at_keyword("LIMIT"):
-            self.take()
-            limit = self.integer()
-        if self.at_keyword("OFFSET"):
-            self.take()
-            offset = self.integer()
-            if offset > 2000:
-                raise SoqlError("NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000")
-        if self.peek() is not None:
-            raise self.error()
-        return Query(obj.text, obj.pos, tuple(select), count_only, where, tuple(order), limit, offset)
-
-    def integer(self) -> int:
-        token = self.take()
-        if token.kind != "number" or not token.text.isdigit():
-            raise self.error(token)
-        return int(token.text)
-
-    def condition(self) -> Condition:
-        items = [self.conjunction()]
-        while self.at_keyword("OR"):
-            self.take()
-            items.append(self.conjunction())
-        return items[0] if len(items) == 1 else BoolOp("OR", tuple(items))
-
-    def conjunction(self) -> Condition:
-        items = [self.negation()]
-        while self.at_keyword("AND"):
-            self.take()
-            items.append(self.negation())
-        return items[0] if len(items) == 1 else BoolOp("AND", tuple(items))
-
-    def negation(self) -> Condition:
-        if self.at_keyword("NOT"):
-            self.take()
-            return Not(self.negation())
-        token = self.peek()
-        if token is not None and token.text == "(":
-            self.take()
-            inner = self.condition()
-            self.expect_punct(")")
-            return inner
-        return self.comparison()
-
-    def comparison(self) -> Comparison:
-        field = self.identifier()
-        token = self.peek()
-        if token is None:
-            raise self.error()
-        if token.kind == "op":
-            self.take()
-            op = "!=" if token.text == "<>" else token.text
-            return Comparison(field.text, op, self.literal(), field.pos)
-        word = token.text.upper() if token.kind == "ident" else ""
-        if word == "NOT":
-            self.take()
-            self.expect_keyword("IN")
-            return Comparison(field.text, "NOT IN", self.literal_list(), field.pos)
-        if word == "IN":
-            self.take()
-            return Comparison(field.text, "IN", self.literal_list(), field.pos)
-        if word == "LIKE":
-            self.take()
-            value = self.literal()
-            if value.kind != "string":
-                raise self.error(None, "LIKE needs a string literal")
-            return Comparison(field.text, "LIKE", value, field.pos)
-        raise self.error(token)
-
-    def literal_list(self) -> tuple[Literal, ...]:
-        opening = self.peek()
-        if opening is not None and opening.kind == "ident" and opening.text.upper() == "SELECT":
-            raise self.error(opening, "semi-join sub-selects are not supported by the emulator")
-        self.expect_punct("(")
-        nxt = self.peek()
-        if nxt is not None and nxt.kind == "ident" and nxt.text.upper() == "SELECT":
-            raise self.error(nxt, "semi-join sub-selects are not supported by the emulator")
-        values = [self.literal()]
-        while True:
-            token = self.take()
-            if token.text == ")":
-                return tuple(values)
-            if token.text != ",":
-                raise self.error(token)
-            values.append(self.literal())
-
-    def literal(self) -> Literal:
-        token = self.take()
-        if token.kind == "string":
-            return Literal("string", _decode_string(token.text, token.pos, self.soql), token.pos)
-        if token.kind == "number":
-            number: float | int = float(token.text) if "." in token.text else int(token.text)
-            return Literal("number", number, token.pos)
-        if token.kind == "date":
-            try:
-                return Literal("date", date.fromisoformat(token.text), token.pos)
-            except ValueError as exc:
-                raise self.error(token, f"Invalid date: {token.text}") from exc
-        if token.kind == "datetime":
-            try:
-                return Literal("datetime", parse_datetime(token.text), token.pos)
-            except ValueError as exc:
-                raise self.error(token, f"Invalid datetime: {token.text}") from exc
-        if token.kind == "dateliteral":
-            name, _, number_text = token.text.partition(":")
-            if name.upper() not in ("LAST_N_DAYS", "NEXT_N_DAYS"):
-                raise self.error(token, f"Invalid date literal: {token.text}")
-            return Literal("dateliteral", (name.upper(), int(number_text)), token.pos)
-        if token.kind == "ident":
-            word = token.text.upper()
-            if word in ("TRUE", "FALSE"):
-                return Literal("boolean", word == "TRUE", token.pos)
-            if word == "NULL":
-                return Literal("null", None, token.pos)
-            if word in ("TODAY", "YESTERDAY", "TOMORROW"):
-                return Literal("dateliteral", (word, 0), token.pos)
-        raise self.error(token)
-
-
-def parse(soql: str) -> Query:
-    """Parse ``soql``; raises :class:`SoqlError` (``MALFORMED_QUERY``) when it is not valid."""
-    return _Parser(soql.strip()).parse()
+__all__ = [
+    "CompiledQuery",
+    "ResolvedPath",
+    "SoqlError",
+    "compile_query",
+    "make_getter",
+    "parse",
+    "resolve_path",
+]
 
 
 # -- compile against the org ---------------------------------------------------------------------
@@ -521,7 +114,7 @@ def _sort_value(value: Any) -> Any:
 def _no_column(query_text: str, pos: int, name: str, obj: ObjectDef) -> SoqlError:
     return SoqlError(
         "INVALID_FIELD",
-        _caret(query_text, pos)
+        caret(query_text, pos)
         + f"No such column '{name}' on entity '{obj.name}'. If you are attempting to use a custom field,"
         " be sure to append the '__c' after the custom field name. Please reference your WSDL or the"
         " describe call for the appropriate names.",
@@ -540,14 +133,14 @@ def resolve_path(store: Store, obj: ObjectDef, path: str, soql: str, pos: int) -
         if hop is None:
             raise SoqlError(
                 "INVALID_FIELD",
-                _caret(soql, pos) + f"Didn't understand relationship '{part}' in field path. If you are"
+                caret(soql, pos) + f"Didn't understand relationship '{part}' in field path. If you are"
                 " attempting to use a custom relationship, be sure to append the '__r' after the custom"
                 " relationship name. Please reference your WSDL or the describe call for the appropriate"
                 " names.",
             )
         target = store.org.get(hop.reference_to[0])
         if target is None:
-            raise SoqlError("INVALID_FIELD", _caret(soql, pos) + f"Unknown relationship target for '{part}'")
+            raise SoqlError("INVALID_FIELD", caret(soql, pos) + f"Unknown relationship target for '{part}'")
         hops.append(hop)
         current = target
     field = current.field(parts[-1])
@@ -594,7 +187,7 @@ def _date_range(name: str, days: int) -> tuple[datetime, datetime]:
 def _filter_error(field: FieldDef, soql: str, pos: int, expected: str) -> SoqlError:
     return SoqlError(
         "INVALID_QUERY_FILTER_OPERATOR",
-        _caret(soql, pos)
+        caret(soql, pos)
         + f"value of filter criterion for field '{field.name}' must be of type {expected}"
         + (
             " and should be enclosed in quotes"
@@ -615,9 +208,7 @@ def _convert_literal(field: FieldDef, literal: Literal, soql: str) -> Any:
             raise _filter_error(field, soql, literal.pos, "string")
         text: Text = literal.value
         if text.like_only:
-            raise _malformed(
-                soql, literal.pos, "Invalid string literal: \\% and \\_ are only allowed in LIKE"
-            )
+            raise malformed(soql, literal.pos, "Invalid string literal: \\% and \\_ are only allowed in LIKE")
         value = text.value
         if ftype in ("id", "reference"):
             value = normalize_id(value) or value
@@ -730,7 +321,7 @@ def _compile_condition(store: Store, obj: ObjectDef, cond: Condition, soql: str)
         assert isinstance(cond.value, tuple)
         values = [_convert_literal(field, lit, soql) for lit in cond.value]
         if any(isinstance(v, tuple) for v in values):
-            raise _malformed(soql, cond.pos, "date literal ranges are not allowed in IN")
+            raise malformed(soql, cond.pos, "date literal ranges are not allowed in IN")
         members = set(values)
         if op == "IN":
             return lambda r: get(r) in members
@@ -738,7 +329,7 @@ def _compile_condition(store: Store, obj: ObjectDef, cond: Condition, soql: str)
     assert isinstance(cond.value, Literal)
     right = _convert_literal(field, cond.value, soql)
     if right is None and op not in ("=", "!="):
-        raise _malformed(soql, cond.value.pos, f"invalid operator on null: {op}")
+        raise malformed(soql, cond.value.pos, f"invalid operator on null: {op}")
     return lambda r: _compare(op, get(r), right)
 
 
@@ -768,8 +359,7 @@ def compile_query(store: Store, soql: str) -> CompiledQuery:
     if table is None:
         raise SoqlError(
             "INVALID_TYPE",
-            _caret(text, query.object_pos)
-            + f"sObject type '{query.object_name}' is not supported. If you are"
+            caret(text, query.object_pos) + f"sObject type '{query.object_name}' is not supported. If you are"
             " attempting to use a custom object, be sure to append the '__c' after the entity name. Please"
             " reference your WSDL or the describe call for the appropriate names.",
         )
