@@ -314,13 +314,27 @@ QueueFactory = Callable[[str], JobQueue]
 
 
 def queue_backends(plugin_manager: pluggy.PluginManager | None = None) -> dict[str, QueueFactory]:
-    """URL scheme -> factory: the embedded ``sqlite`` backend plus what plugins register."""
-    from fieldline.queue.sqlite import SQLiteJobQueue
+    """URL scheme -> factory, from the ``register_queue_backends`` hook.
 
-    backends: dict[str, QueueFactory] = {"sqlite": SQLiteJobQueue.from_url}
-    if plugin_manager is not None:
-        for contributed in plugin_manager.hook.register_queue_backends():
-            backends.update(contributed)
+    The embedded ``sqlite`` backend (:mod:`fieldline.queue.plugin`) is always there, even when
+    the plugin manager was built without it. Two plugins claiming one scheme is an error.
+    """
+    from fieldline.queue import plugin as sqlite_plugin
+
+    builtin = dict(sqlite_plugin.register_queue_backends())
+    backends: dict[str, QueueFactory] = {}
+    contributions = [] if plugin_manager is None else plugin_manager.hook.register_queue_backends()
+    for contributed in contributions:
+        for scheme, factory in contributed.items():
+            if builtin.get(scheme) == factory:
+                continue  # the built-in itself: a plugin may override it
+            if scheme in backends and backends[scheme] != factory:
+                raise ConfigError(
+                    f"two plugins register the queue backend {scheme!r}", hint="uninstall one of them"
+                )
+            backends[scheme] = factory
+    for scheme, factory in builtin.items():
+        backends.setdefault(scheme, factory)
     return backends
 
 

@@ -160,3 +160,28 @@ def test_connections_of_ended_threads_are_closed(tmp_path: Path) -> None:
     assert len(queue._connections) <= 2, "one for this thread, one for the last ended thread at most"
     assert queue.status().counts == {JobState.TODO: 20}
     queue.close()
+
+
+def test_a_plugin_may_override_sqlite_but_two_may_not_claim_one_scheme(tmp_path: Path) -> None:
+    from fieldline import hookimpl
+    from fieldline.queue import plugin as builtin_plugin
+    from fieldline.queue import queue_backends
+
+    def custom(url: str) -> SQLiteJobQueue:
+        return SQLiteJobQueue(tmp_path / "custom.db")
+
+    class Override:
+        @hookimpl
+        def register_queue_backends(self) -> dict[str, object]:
+            return {"sqlite": custom}
+
+    class Rival:
+        @hookimpl
+        def register_queue_backends(self) -> dict[str, object]:
+            return {"sqlite": lambda url: None}
+
+    manager = get_plugin_manager(load_entrypoints=False, plugins=(builtin_plugin, Override()))
+    assert queue_backends(manager)["sqlite"] is custom
+    rivals = get_plugin_manager(load_entrypoints=False, plugins=(Override(), Rival()))
+    with pytest.raises(ConfigError, match="two plugins register the queue backend 'sqlite'"):
+        queue_backends(rivals)
