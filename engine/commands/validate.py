@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from fieldline.validate_positions import PositionIndex
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+STDIN = "-"  # a PATH of "-" reads one YAML spec from standard input (editors, pipes)
 # The codes of problems that are about the environment, not the spec: exit status 2.
 ENVIRONMENT_CODES = frozenset({"io", "config", "connection", "internal"})
 _LOOKS_LIKE_SPEC = re.compile(r"""(?m)^\s*[{,]?\s*["']?fieldline["']?\s*:""")
@@ -48,7 +50,8 @@ def validate(ctx: click.Context, paths: Sequence[str], output_format: str, again
     """Check mapping specs (YAML or JSON) and report every problem with file:line:col.
 
     A PATH may be a folder: every *.yaml, *.yml and *.json file below it that has a top-level
-    `fieldline:` key is checked (other files, e.g. org files, are left out).
+    `fieldline:` key is checked (other files, e.g. org files, are left out). "-" reads one spec
+    from standard input.
 
     Exit status: 0 no errors (warnings allowed), 1 some spec has errors, 2 a path cannot be
     read or the --against target cannot be reached.
@@ -68,7 +71,7 @@ def validate(ctx: click.Context, paths: Sequence[str], output_format: str, again
     files, problems = expand_paths(paths)
     for file in files:
         try:
-            text = read_spec_file(file)
+            text = _read_stdin() if str(file) == STDIN else read_spec_file(file)
         except FieldlineError as exc:
             problems.extend(getattr(exc, "problems", ()) or [Problem(str(exc), file=str(file), code="io")])
             continue
@@ -103,7 +106,9 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for name in paths:
         path = Path(name)
-        if path.is_dir():
+        if name == STDIN:
+            files.append(path)
+        elif path.is_dir():
             found = [candidate for candidate in _spec_files_below(path) if _looks_like_spec(candidate)]
             if not found:
                 problems.append(
@@ -121,6 +126,16 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[Path], list[Problem]]:
             files.append(path)
     unique = list(dict.fromkeys(files))
     return unique, problems
+
+
+def _read_stdin() -> str:
+    from fieldline.errors import SpecError
+
+    try:
+        return sys.stdin.read().removeprefix("\ufeff")
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = Problem(f"cannot read standard input: {exc}", file=STDIN, code="io")
+        raise SpecError(problem.message, problems=[problem]) from exc
 
 
 def _spec_files_below(folder: Path) -> list[Path]:

@@ -323,3 +323,10 @@ def test_schema_with_adapters_lets_editors_check_adapter_names_and_options() -> 
     document["source"] = {"adapter": "fake", "options": {"path": "in.jsonl"}}
     document["target"] = {"adapter": "sinkonly", "options": {"anything": True}}
     assert list(validator.iter_errors(document)) == []
+
+
+def test_a_spec_on_standard_input() -> None:
+    result = CliRunner().invoke(cli, ["validate", "-"], input=BAD)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == "-:6:11: error: records[0].mode: 'upsrt' is not a valid mode"
+    assert CliRunner().invoke(cli, ["validate", "-"], input=GOOD).exit_code == 0
