@@ -82,6 +82,11 @@ def test_status_changes_apply_in_order_per_profile(stack: Stack) -> None:
     [account] = [a for a in stack.records("Account") if a.get("PassFort_Profile_Id__c") == profile_id]
     assert record["Applicant__c"] == account["Id"]
     assert stack.context.store.applied_version(profile_id) is not None
+    # The run log shows the profile's jobs applied in arrival order, each exactly once.
+    entries = sorted(stack.context.store.entries(profile=profile_id, limit=100), key=lambda entry: entry.id)
+    applied_jobs = [job for entry in entries if entry.record == "application" for job in entry.job_ids]
+    assert applied_jobs == sorted(applied_jobs)
+    assert len(applied_jobs) == 5
 
 
 def test_many_events_are_batched_into_few_salesforce_calls(tmp_path: Path) -> None:
