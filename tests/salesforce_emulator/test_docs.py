@@ -47,3 +47,13 @@ def test_every_stats_kind_is_documented() -> None:
     kinds = set(re.findall(r'api_endpoint\("(\w+)"\)', source)) | {"oauth"}
     missing = sorted(k for k in kinds if f"`{k}`" not in text)
     assert not missing
+
+
+def test_every_setting_is_documented() -> None:
+    from dataclasses import fields
+
+    from fieldline.adapters.salesforce.emulator.state import EmulatorSettings
+
+    text = DOC.read_text(encoding="utf-8")
+    missing = sorted(f.name for f in fields(EmulatorSettings) if f"`{f.name}`" not in text)
+    assert not missing
