@@ -10,6 +10,7 @@ import httpx
 import jwt
 import pytest
 from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
 from fieldline.adapters.salesforce.emulator.auth import generate_key_pair
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
@@ -223,3 +224,24 @@ def test_introspect_and_revoke(emulator: EmulatorHandle) -> None:
         client_id=emulator.client_id,
     )
     assert refresh.status_code == 400
+
+
+def test_soap_login_through_simple_salesforce(emulator: EmulatorHandle) -> None:
+    session = LoopbackSession(emulator.url)
+    try:
+        sf: Any = Salesforce(
+            username=emulator.username,
+            password=emulator.password,
+            security_token=emulator.security_token,
+            session=session,
+        )
+        assert sf.query("SELECT Id FROM Account")["totalSize"] == 0
+        with pytest.raises(SalesforceAuthenticationFailed) as info:
+            Salesforce(username=emulator.username, password="wrong", security_token="", session=session)
+        assert info.value.code == "INVALID_LOGIN"
+    finally:
+        session.close()
+    assert emulator.stats()["by_kind"]["soap_login"] == 2
+    garbage = httpx.post(f"{emulator.url}/services/Soap/u/59.0", content=b"<not-xml")
+    assert garbage.status_code == 500
+    assert "INVALID_REQUEST" in garbage.text

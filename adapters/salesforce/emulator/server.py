@@ -24,6 +24,7 @@ from fieldline.adapters.salesforce.emulator import (
     routes_collections,
     routes_control,
     routes_query,
+    routes_soap,
     routes_sobjects,
 )
 from fieldline.adapters.salesforce.emulator.auth import Sessions
@@ -88,6 +89,7 @@ def create_app(
     app = Starlette(
         routes=[
             *routes_control.routes,
+            *routes_soap.routes,
             *routes_query.routes,
             *routes_sobjects.routes,
             *routes_collections.routes,
