@@ -436,3 +436,7 @@ def test_unknown_api_paths_carry_the_limit_header(client: httpx.Client) -> None:
     response = client.get("/no/such/resource")
     assert response.status_code == 404
     assert response.headers["sforce-limit-info"].startswith("api-usage=")
+    wrong_method = client.put("/sobjects/Account/describe")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()[0]["errorCode"] == "METHOD_NOT_ALLOWED"
+    assert wrong_method.headers["sforce-limit-info"].startswith("api-usage=")

@@ -50,14 +50,18 @@ def _faults_from(settings: EmulatorSettings) -> Faults:
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     body = [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+    return json_response(body, 404, _limit_header_for(request))
+
+
+def _limit_header_for(request: Request) -> dict[str, str] | None:
+    """``Sforce-Limit-Info`` for API paths (not the versions root, OAuth or control endpoints)."""
     emu: Emulator = request.app.state.emulator
-    headers = emu.limit_header() if request.url.path.startswith("/services/data/v") else None
-    return json_response(body, 404, headers)
+    return emu.limit_header() if request.url.path.startswith("/services/data/v") else None
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     body = [{"message": f"HTTP Method '{request.method}' not allowed.", "errorCode": "METHOD_NOT_ALLOWED"}]
-    return json_response(body, 405)
+    return json_response(body, 405, _limit_header_for(request))
 
 
 def create_app(
