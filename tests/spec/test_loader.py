@@ -405,3 +405,32 @@ def test_valid_json_the_yaml_reader_refuses_still_loads(manager: pluggy.PluginMa
         load_spec_text(json.dumps(document), file="spec.json", plugin_manager=manager)
     (problem,) = caught.value.problems
     assert (problem.line, problem.col, problem.json_path) == (1, 1, f"records[0].fields.{long_name}")
+
+
+def test_an_adapter_with_a_broken_options_schema_is_reported_not_raised() -> None:
+    from collections.abc import Sequence
+
+    from fieldline.contracts import AdapterInfo, AdapterKind
+    from fieldline.hookspecs import hookimpl
+    from fieldline.plugins import get_plugin_manager
+
+    class BrokenPlugin:
+        @hookimpl
+        def register_adapters(self) -> Sequence[AdapterInfo]:
+            return (AdapterInfo("broken", AdapterKind.TARGET, dict, options_schema={"type": 5}),)
+
+    manager = get_plugin_manager(load_entrypoints=False, plugins=(BrokenPlugin(),))
+    text = "fieldline: 1\nname: n\ntarget: {adapter: broken, options: {a: 1}}\nrecords:\n"
+    text += "  - {name: r, object: A, fields: {F: x}}\n"
+    with pytest.raises(SpecError) as caught:
+        load_spec_text(text, file="s.yaml", plugin_manager=manager)
+    (problem,) = caught.value.problems
+    assert problem.message.startswith(
+        "cannot check options: the 'broken' adapter has an invalid options schema"
+    )
+    assert (problem.line, problem.col, problem.json_path, problem.code) == (
+        3,
+        36,
+        "target.options",
+        "adapter",
+    )
