@@ -185,3 +185,20 @@ def test_a_plugin_may_override_sqlite_but_two_may_not_claim_one_scheme(tmp_path:
     rivals = get_plugin_manager(load_entrypoints=False, plugins=(Override(), Rival()))
     with pytest.raises(ConfigError, match="two plugins register the queue backend 'sqlite'"):
         queue_backends(rivals)
+
+
+@pytest.mark.parametrize(
+    ("url_option", "pragma"), [("", 1), ("?synchronous=full", 2), ("?synchronous=normal", 1)]
+)
+def test_synchronous_mode_from_the_url(tmp_path: Path, url_option: str, pragma: int) -> None:
+    queue = SQLiteJobQueue.from_url(f"sqlite:///{tmp_path}/q.db{url_option}")
+    try:
+        assert queue._connection().execute("PRAGMA synchronous").fetchone()[0] == pragma
+        assert queue._connection().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        queue.close()
+
+
+def test_unknown_synchronous_mode_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="synchronous mode 'sometimes'"):
+        SQLiteJobQueue.from_url(f"sqlite:///{tmp_path}/q.db?synchronous=sometimes")
