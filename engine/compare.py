@@ -32,6 +32,7 @@ Comparator = Callable[[Any, Any], bool]
 
 _NUMBER_TYPES = frozenset({"int", "double", "currency", "percent", "long"})
 _ID_TYPES = frozenset({"id", "reference"})
+_EXACT = frozenset({str, int, float, bool})  # same type: plain == is the answer
 _ID_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
@@ -71,6 +72,8 @@ def comparator(field: FieldDescription | None, *, blank_is_null: bool = False) -
 def _same_plain(old: Any, new: Any) -> bool:
     if old is new:
         return True
+    if old.__class__ is new.__class__ and old.__class__ in _EXACT:
+        return bool(old == new)
     # Python says True == 1; a CRM checkbox and a number field do not.
     if isinstance(old, bool) or isinstance(new, bool):
         return type(old) is type(new) and bool(old == new)

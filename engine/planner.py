@@ -19,7 +19,7 @@ from typing import Any
 from fieldline.compare import Comparator, comparator
 from fieldline.contracts import LookupRequest, LookupResult, ObjectDescription, TargetRecord
 from fieldline.errors import PlanError
-from fieldline.evaluate import UNMAPPED_SKIPPED_NOTE, compose_normalizers
+from fieldline.evaluate import UNMAPPED_SKIPPED_NOTE, compose_normalizers, slot_builder
 from fieldline.intents import FieldIntent, Intent, MatchKey, Ref
 from fieldline.plan import Action, Decision, FieldChange, Plan, RecordPlan
 from fieldline.spec import Mode, Nulls, OnMany, RecordSpec, Spec, Strategy
@@ -45,7 +45,8 @@ _UNCHANGED = "target already has this value"
 _PARENT_CREATED = "parent is created in this run"
 
 _SHARED_VALUES = 64  # a field with more distinct values than this gets no shared changes
-_UNSEEN: Any = object()
+_new_record_plan = slot_builder(RecordPlan)
+_new_field_change = slot_builder(FieldChange)
 _NOTHING_RESOLVED: dict[str, Any] = {}  # shared, never written: records without refs
 
 
@@ -212,16 +213,27 @@ class _RecordPlanner:
         self.winners = winners
         description = descriptions.get(record.object) if descriptions is not None else None
         blank_is_null = description.blank_is_null if description is not None else False
-        self.comparators: dict[str, Comparator] = {}
-        for field in record.fields:
-            field_description = description.field(field.name) if description is not None else None
-            self.comparators[field.name] = comparator(field_description, blank_is_null=blank_is_null)
+        self.slots = tuple(
+            _FieldSlot(
+                field.name,
+                comparator(
+                    description.field(field.name) if description is not None else None,
+                    blank_is_null=blank_is_null,
+                ),
+            )
+            for field in record.fields
+        )
+        self.slot_by_name = {slot.name: slot for slot in self.slots}
         self.untyped = comparator(None, blank_is_null=blank_is_null)
         self.has_refs = any(field.ref is not None for field in record.fields)
         self.with_notes: dict[tuple[str, str], str] = {}
-        # field name -> shared changes by value (None once the field has too many values)
-        self.created: dict[str, dict[Any, FieldChange] | None] = {}
-        self.same: dict[str, dict[Any, FieldChange] | None] = {}
+
+    def _slot(self, name: str) -> _FieldSlot:
+        """The slot of a field the spec may not list (an intent built by hand)."""
+        slot = self.slot_by_name.get(name)
+        if slot is None:
+            slot = self.slot_by_name[name] = _FieldSlot(name, self.untyped)
+        return slot
 
     # -- match and supersede
 
@@ -353,7 +365,7 @@ class _RecordPlanner:
         matched_by: str | None = None,
         changes: tuple[FieldChange, ...] = (),
     ) -> RecordPlan:
-        return RecordPlan(
+        return _new_record_plan(
             record=intent.record,
             object=intent.object,
             key=intent.key,
@@ -363,6 +375,7 @@ class _RecordPlanner:
             matched_by=matched_by,
             reasons=(reason,),
             version=intent.version,
+            document_key=intent.document_key,
         )
 
     def _plan_one(self, intent: Intent, match: _Match) -> RecordPlan:
@@ -392,7 +405,7 @@ class _RecordPlanner:
                 matched_by=match.matched_by,
                 changes=changes,
             )
-        return RecordPlan(
+        return _new_record_plan(
             intent.record,
             intent.object,
             intent.key,
@@ -402,6 +415,7 @@ class _RecordPlanner:
             match.matched_by,
             (),
             intent.version,
+            intent.document_key,
         )
 
     def _plan_create(self, intent: Intent, match: _Match, resolved: Mapping[str, Any]) -> RecordPlan:
@@ -415,8 +429,17 @@ class _RecordPlanner:
         changes, _ = self._changes(intent.fields, None, resolved)
         if mode is Mode.DISABLED:
             return self._skip(intent, "record is disabled", changes=changes)
-        return RecordPlan(
-            intent.record, intent.object, intent.key, Action.CREATE, changes, None, None, (), intent.version
+        return _new_record_plan(
+            intent.record,
+            intent.object,
+            intent.key,
+            Action.CREATE,
+            changes,
+            None,
+            None,
+            (),
+            intent.version,
+            intent.document_key,
         )
 
     def _plan_one_many(self, intent: Intent, match: _Match) -> RecordPlan:
@@ -464,34 +487,40 @@ class _RecordPlanner:
         resolved: Mapping[str, Any],
     ) -> tuple[tuple[FieldChange, ...], bool]:
         """Per-field decisions; the flag says whether anything is written."""
-        comparators = self.comparators
-        untyped = self.untyped
+        slots = self.slots
+        aligned = len(slots) == len(fields)  # intents from evaluate list fields in spec order
         with_notes = self.with_notes
-        created, same = self.created, self.same
         write, unchanged = Decision.WRITE, Decision.UNCHANGED
         override = Strategy.OVERRIDE
+        creating = existing is None
         changes: list[FieldChange] = []
         append = changes.append
         writes = False
-        for field in fields:
+        for index, field in enumerate(fields):
             name = field.field
+            slot = slots[index] if aligned else self._slot(name)
+            if slot.name != name:
+                slot = self._slot(name)
             new = field.value
             if resolved and name in resolved:
                 new = resolved[name]
             strategy = field.strategy
             note = field.note
+            shareable = False
             if existing is None:  # creating: every value is written, nothing else is sent
                 old: Any = MISSING
                 if new is MISSING or new is None:
                     decision, reason = self._absent(field, new, old, creating=True)
                 else:
                     decision, reason = write, _NEW_RECORD
+                    shareable = new.__class__ is str
             else:
                 old = existing.get(name, MISSING)
                 if new is MISSING or new is None:
                     decision, reason = self._absent(field, new, old, creating=False)
-                elif new.__class__ is not Ref and comparators.get(name, untyped)(old, new):
+                elif new.__class__ is not Ref and slot.compare(old, new):
                     decision, reason = unchanged, _UNCHANGED
+                    shareable = new.__class__ is str and old.__class__ is str and old == new
                 elif strategy is override:
                     decision, reason = write, _PARENT_CREATED if isinstance(new, Ref) else _CHANGED
                 elif strategy is Strategy.IF_EMPTY:
@@ -505,39 +534,28 @@ class _RecordPlanner:
                 writes = True
             # Changes are immutable: a created or unchanged text value of a field with few
             # distinct values (a status, a country) is built once and shared.
-            bucket: dict[Any, FieldChange] | None = None
-            share_key: Any = None
-            if new.__class__ is str and (
-                (existing is None and decision is write)
-                or (decision is unchanged and old.__class__ is str and old == new)
-            ):
-                buckets = created if existing is None else same
-                bucket = buckets.get(name, _UNSEEN)
-                if bucket is _UNSEEN:
-                    bucket = buckets[name] = {}
-                if bucket is not None:
-                    share_key = new if note is None else (new, note)
-                    shared_change = bucket.get(share_key)
-                    if (
-                        shared_change is not None
-                        and shared_change.strategy is strategy
-                        and shared_change.source == field.source
-                    ):
-                        append(shared_change)
-                        continue
+            bucket = (slot.created if creating else slot.same) if shareable else None
+            if bucket is not None:
+                share_key: Any = new if note is None else (new, note)
+                shared = bucket.get(share_key)
+                if shared is not None and shared.strategy is strategy and shared.source == field.source:
+                    append(shared)
+                    continue
             if note is not None and decision is not Decision.UNMAPPED_SKIPPED:
                 # few distinct (reason, note) pairs: share the strings
                 combined = with_notes.get((reason, note))
                 if combined is None:
                     combined = with_notes[(reason, note)] = f"{reason}; {note}"
                 reason = combined
-            change = FieldChange(name, old, new, strategy, decision, reason, field.source)
+            change = _new_field_change(name, old, new, strategy, decision, reason, field.source)
             append(change)
             if bucket is not None:
                 if len(bucket) < _SHARED_VALUES:
                     bucket[share_key] = change
-                else:  # many distinct values (ids, names): sharing would not pay
-                    (created if existing is None else same)[name] = None
+                elif creating:  # many distinct values (ids, names): sharing would not pay
+                    slot.created = None
+                else:
+                    slot.same = None
         return tuple(changes), writes
 
     @classmethod
@@ -567,6 +585,19 @@ class _RecordPlanner:
 def _no_key_reason(keys: tuple[MatchKey, ...]) -> str:
     fields = ", ".join(key.field for key in keys)
     return f"no match key has a value ({fields}); creating it would duplicate the record on every run"
+
+
+class _FieldSlot:
+    """What the planner keeps per target field of a record: its comparison and the changes it
+    shares (``None`` once the field proves to have too many distinct values)."""
+
+    __slots__ = ("compare", "created", "name", "same")
+
+    def __init__(self, name: str, compare: Comparator) -> None:
+        self.name = name
+        self.compare = compare
+        self.created: dict[Any, FieldChange] | None = {}
+        self.same: dict[Any, FieldChange] | None = {}
 
 
 def _version_rank(version: float | None) -> float:
