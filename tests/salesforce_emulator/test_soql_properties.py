@@ -140,3 +140,33 @@ def test_where_matches_the_oracle(rows: list[dict[str, Any]], condition: Any) ->
     soql = f"SELECT Id FROM Account WHERE {render(condition)}"
     got = {r["Id"] for r in compile_query(store, soql).run(store)}
     assert got == expected, soql
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=accounts,
+    descending=st.booleans(),
+    nulls=st.sampled_from(["", " NULLS FIRST", " NULLS LAST"]),
+    limit=st.one_of(st.none(), st.integers(min_value=0, max_value=5)),
+)
+def test_order_by_matches_the_oracle(
+    rows: list[dict[str, Any]], descending: bool, nulls: str, limit: int | None
+) -> None:
+    store = Store(ORG)
+    table = store.table("Account")
+    assert table is not None
+    inserted = [store.insert(table, dict(row)) for row in rows]
+    direction = " DESC" if descending else ""
+    soql = f"SELECT Id FROM Account ORDER BY NumberOfEmployees{direction}{nulls}, Name, Id"
+    if limit is not None:
+        soql += f" LIMIT {limit}"
+    nulls_first = nulls == " NULLS FIRST" or (nulls == "" and not descending)
+    with_value = [r for r in inserted if r["NumberOfEmployees"] is not None]
+    without = [r for r in inserted if r["NumberOfEmployees"] is None]
+    # Python's sort is stable: sort by the later keys first, then by the main key.
+    for group in (with_value, without):
+        group.sort(key=lambda r: (r["Name"].lower(), r["Id"].lower()))
+    with_value.sort(key=lambda r: r["NumberOfEmployees"], reverse=descending)
+    expected = without + with_value if nulls_first else with_value + without
+    expected_ids = [r["Id"] for r in expected][: limit if limit is not None else None]
+    assert [r["Id"] for r in compile_query(store, soql).run(store)] == expected_ids, soql

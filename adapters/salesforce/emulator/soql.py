@@ -97,14 +97,21 @@ class CompiledQuery:
                 rows = [*rows, *table.deleted.values()]
         predicate = self.predicate
         matched = [r for r in rows if predicate(r)] if predicate is not None else list(rows)
+        # Stable sorts from the last key to the first give the multi-key order.
         for getter, descending, nulls_first in reversed(self.sort_keys):
-            present = [r for r in matched if getter(r) is not None]
-            absent = [r for r in matched if getter(r) is None]
-            present.sort(key=lambda r, g=getter: _sort_value(g(r)), reverse=descending)  # type: ignore[misc]
-            matched = absent + present if nulls_first else present + absent
+            keyed = [(getter(r), r) for r in matched]
+            present = [(_sort_value(k), r) for k, r in keyed if k is not None]
+            absent = [r for k, r in keyed if k is None]
+            present.sort(key=_first, reverse=descending)
+            ordered = [r for _, r in present]
+            matched = absent + ordered if nulls_first else ordered + absent
         offset = self.query.offset or 0
         end = None if self.query.limit is None else offset + self.query.limit
         return matched[offset:end]
+
+
+def _first(pair: tuple[Any, Record]) -> Any:
+    return pair[0]
 
 
 def _sort_value(value: Any) -> Any:

@@ -306,7 +306,7 @@ def _check_values(store: Store, obj: ObjectDef, values: Record) -> list[ApiError
                 ]
             found = store.get(canonical)
             if found is None or found[0].obj.name not in field.reference_to:
-                return [ApiError("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id", (field.name,))]  # noqa: F541
+                return [ApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", (field.name,))]
             values[name] = canonical
     return []
 
