@@ -8,6 +8,7 @@ the Salesforce side too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -20,6 +21,7 @@ from fieldline.contracts import LookupRequest, LookupResult, ObjectDescription, 
 __all__ = ["LookupQuery", "build_queries", "match_records"]
 
 LookupKey = tuple[str, str, tuple[str, ...]]
+_RECORD_ID = re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?")
 
 
 @dataclass(slots=True)
@@ -118,7 +120,12 @@ def _object_queries(
             items = sorted({f"{name} LIKE {soql.like_contains(str(value))}" for value in group.values})
         else:
             field_type = match_field.type if match_field is not None else "string"
-            items = sorted({soql.literal(value, field_type) for value in group.values})
+            values = group.values
+            if field_type in ("id", "reference"):
+                # Salesforce refuses the whole query ("invalid ID field") for one malformed id,
+                # and such a value can match nothing anyway.
+                values = {value for value in values if _RECORD_ID.fullmatch(str(value))}
+            items = sorted({soql.literal(value, field_type) for value in values})
         for item in items:
             while True:
                 current = clauses[-1] if clauses and clauses[-1].key == key else None

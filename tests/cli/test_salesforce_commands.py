@@ -1,0 +1,53 @@
+"""`fieldline plan` and `sync` from a files source into the Salesforce emulator, configured the way a
+user would (environment variables), and `validate --against salesforce`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+
+from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
+from fieldline.cli import cli
+from tests.conftest import REPO_ROOT
+
+SPEC = REPO_ROOT / "mappings" / "examples" / "profiles-to-salesforce.yaml"
+ORG = REPO_ROOT / "mappings" / "passfort-salesforce.org.yaml"
+
+
+@pytest.fixture
+def salesforce(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorHandle]:
+    with running_emulator(ORG) as emulator:
+        for name, value in {
+            "EMULATOR_URL": emulator.url,
+            "AUTH": "password",
+            "USERNAME": emulator.username,
+            "PASSWORD": emulator.password,
+            "SECURITY_TOKEN": emulator.security_token,
+            "CLIENT_ID": emulator.client_id,
+            "CLIENT_SECRET": emulator.client_secret,
+        }.items():
+            monkeypatch.setenv(f"FIELDLINE_SALESFORCE_{name}", value)
+        yield emulator
+
+
+def test_validate_against_the_org(salesforce: EmulatorHandle) -> None:
+    result = CliRunner().invoke(cli, ["validate", str(SPEC), "--against", "salesforce"])
+    assert result.exit_code == 0, result.output
+
+
+def test_plan_sync_then_nothing_left_to_write(salesforce: EmulatorHandle) -> None:
+    runner = CliRunner()
+    planned = json.loads(runner.invoke(cli, ["plan", str(SPEC), "--json"]).output)
+    assert planned["counts"]["create"] == 7
+    assert salesforce.stats()["writes"] == 0
+
+    synced = runner.invoke(cli, ["sync", str(SPEC), "--json"])
+    assert synced.exit_code == 0, synced.output
+    assert json.loads(synced.stdout)["counts"]["create"] == 7
+    assert salesforce.stats()["records"]["PassFort_Application__c"] == 4
+
+    replanned = json.loads(runner.invoke(cli, ["plan", str(SPEC), "--json"]).output)
+    assert replanned["counts"]["noop"] == 7
