@@ -172,7 +172,7 @@ def _getter(expression: CompiledExpression, *, missing: bool) -> _Getter:
         (only,) = path
 
         def one(document: Any) -> Any:
-            if isinstance(document, dict):
+            if document.__class__ is dict or isinstance(document, dict):
                 return document.get(only, absent)
             return absent
 
@@ -181,9 +181,11 @@ def _getter(expression: CompiledExpression, *, missing: bool) -> _Getter:
     def walk(document: Any) -> Any:
         current = document
         for key in path:
-            if not isinstance(current, dict) or key not in current:
+            if current.__class__ is not dict and not isinstance(current, dict):
                 return absent
-            current = current[key]
+            current = current.get(key, _ABSENT)
+            if current is _ABSENT:
+                return absent
         return current
 
     return walk
@@ -198,6 +200,7 @@ _PLAIN = "plain"  # a value expression, no map, no default: the hot path
 _VALUE = "value"  # a value expression with map and/or default
 _CONST = "const"
 _REF = "ref"
+_ABSENT: Any = object()
 _SHARED_VALUES = 64  # a plain field with more distinct values than this is not worth sharing
 
 
@@ -355,7 +358,10 @@ class _MatchProgram:
                 raise EvaluationError(
                     f"normalizer {'|'.join(self.normalize)} failed on {raw!r}: {type(exc).__name__}: {exc}"
                 ) from exc
-        if value == "" or value is MISSING:
+        if value.__class__ is str:
+            if value == "":
+                value = None
+        elif value is MISSING:
             value = None
         elif isinstance(value, list | dict):
             raise EvaluationError(

@@ -496,11 +496,10 @@ class _RecordPlanner:
         changes: list[FieldChange] = []
         append = changes.append
         writes = False
-        for index, field in enumerate(fields):
+        field_slots = slots if aligned else [self._slot(field.field) for field in fields]
+        for field, spec_slot in zip(fields, field_slots, strict=True):
             name = field.field
-            slot = slots[index] if aligned else self._slot(name)
-            if slot.name != name:
-                slot = self._slot(name)
+            slot = spec_slot if spec_slot.name is name or spec_slot.name == name else self._slot(name)
             new = field.value
             if resolved and name in resolved:
                 new = resolved[name]
