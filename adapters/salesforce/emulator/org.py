@@ -70,6 +70,13 @@ class FieldDef:
     name_field: bool = False
     precision: int = 0
     scale: int = 0
+    # Derived once: validation asks on every value of every record.
+    is_text: bool = field(init=False, repr=False, compare=False)
+    is_stringlike: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_text", self.type in TEXT_TYPES)
+        object.__setattr__(self, "is_stringlike", self.type in TEXT_TYPES or self.type in ("reference", "id"))
 
     @property
     def custom(self) -> bool:
@@ -84,10 +91,6 @@ class FieldDef:
     def indexed(self) -> bool:
         """Whether the store keeps a value index for this field (ids, unique and external ids)."""
         return self.type == "id" or self.unique or self.external_id
-
-    @property
-    def is_text(self) -> bool:
-        return self.type in TEXT_TYPES
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from fieldline.adapters.salesforce.emulator.ids import normalize_id
@@ -62,12 +63,23 @@ def parse_datetime(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+@lru_cache(maxsize=4096)
+def _normalize_datetime(text: str) -> str | None:
+    """``text`` in Salesforce's stored form, or ``None`` if it is no datetime (cached: bulk rows repeat)."""
+    try:
+        return format_datetime(parse_datetime(text))
+    except ValueError:
+        return None
+
+
 def coerce(field: FieldDef, value: Any) -> Any:
     """The stored form of ``value`` for ``field``; raises ``_BadValue`` when the type is wrong."""
     if value is None:
         return False if field.type == "boolean" else None
     kind = field.type
-    if field.is_text or kind in ("reference", "id"):
+    if field.is_stringlike:
+        if type(value) is str:  # the common case first
+            return value if value != "" else None
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, int | float):
@@ -112,10 +124,10 @@ def coerce(field: FieldDef, value: Any) -> Any:
             raise _BadValue
         if value == "":
             return None
-        try:
-            return format_datetime(parse_datetime(value))
-        except ValueError as exc:
-            raise _BadValue from exc
+        normalized = _normalize_datetime(value)
+        if normalized is None:
+            raise _BadValue
+        return normalized
     raise _BadValue
 
 
