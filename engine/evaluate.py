@@ -396,12 +396,17 @@ class _RecordProgram:
             other.name: other for other in spec.records[: spec.records.index(record)] if other is not record
         }
         self.parents: dict[str, RecordSpec | str] = {}
+        self.document_level_parents: set[str] = set()
+        # ref field name -> its intent for the current document (see document_level_parents)
+        self.document_refs: dict[str, FieldIntent] = {}
         for field in record.fields:
             if field.ref is None:
                 continue
             parent = earlier.get(field.ref)
             if parent is not None:
                 self.parents[field.ref] = parent
+                if parent.for_each is None:
+                    self.document_level_parents.add(field.ref)
             elif spec.record_named(field.ref) is not None:
                 self.parents[field.ref] = (
                     f"ref {field.ref!r} names a record that comes later in the spec; "
@@ -420,6 +425,8 @@ class _RecordProgram:
     ) -> set[str] | None:
         """Append this record's intents for ``document``; return the keys produced."""
         data = document.data
+        if self.document_refs:
+            self.document_refs = {}
         if self.when is not None:
             try:
                 condition = self.when(data)
@@ -482,6 +489,7 @@ class _RecordProgram:
         name = self.name
         fields: list[FieldIntent] = []
         append = fields.append
+        document_refs = self.document_refs
         match: list[MatchKey] = []
         try:
             for program in self.fields:
@@ -505,10 +513,17 @@ class _RecordProgram:
                             )
                         )
                 elif kind is _REF:
-                    ref = self._ref(program.ref or "", document, key, produced)
-                    append(
-                        _new_field_intent(program.name, ref, program.strategy, program.nulls, program.source)
-                    )
+                    # a link to a parent without for_each is the same for every element of the
+                    # document: built once per document
+                    field_intent = document_refs.get(program.name)
+                    if field_intent is None:
+                        ref = self._ref(program.ref or "", document, key, produced)
+                        field_intent = _new_field_intent(
+                            program.name, ref, program.strategy, program.nulls, program.source
+                        )
+                        if program.ref in self.document_level_parents:
+                            document_refs[program.name] = field_intent
+                    append(field_intent)
                 else:
                     append(program.compute(context, name))
             for rule in self.match:
