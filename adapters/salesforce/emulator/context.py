@@ -111,6 +111,11 @@ def api_version(request: Request) -> tuple[int, int]:
 
 
 Handler = Callable[[Request, Emulator], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+# Each wrapped endpoint's bare handler, so the composite resource can run subrequests without
+# counting, authenticating or faulting them again.
+BARE_HANDLERS: dict[Endpoint, Handler] = {}
 
 
 def _error_body(errors: Sequence[ApiError]) -> list[dict[str, Any]]:
@@ -166,6 +171,7 @@ def api_endpoint(
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
+        BARE_HANDLERS[endpoint] = handler
         return endpoint
 
     return wrap

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from fieldline.adapters.salesforce.emulator import (
     routes_bulk,
     routes_collections,
+    routes_composite,
     routes_control,
     routes_query,
     routes_soap,
@@ -97,6 +98,7 @@ def create_app(
             *routes_query.routes,
             *routes_sobjects.routes,
             *routes_collections.routes,
+            *routes_composite.routes,
             *routes_bulk.routes,
         ],
         exception_handlers={404: _not_found, 405: _method_not_allowed},

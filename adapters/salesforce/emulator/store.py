@@ -188,28 +188,34 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """Group writes; call ``rollback()`` on the yielded object to undo all of them."""
-        if self._undo is not None:
-            raise RuntimeError("transactions do not nest")
-        self._undo = []
-        tx = Transaction(self)
+        """Group writes; ``rollback()`` on the yielded object undoes those made inside it.
+
+        Transactions nest like savepoints (a composite call around a collections call); the state
+        file is written when the outermost one ends.
+        """
+        outermost = self._undo is None
+        if self._undo is None:
+            self._undo = []
+        tx = Transaction(self, len(self._undo))
         try:
             yield tx
         finally:
-            self._undo = None
-            self.flush()
+            if outermost:
+                self._undo = None
+                self.flush()
 
-    def _rollback(self) -> None:
+    def _rollback(self, mark: int) -> None:
         assert self._undo is not None
-        for table, record_id, old, was_delete in reversed(self._undo):
+        for table, record_id, old, was_delete in reversed(self._undo[mark:]):
             if was_delete:
                 table.deleted.pop(record_id, None)
             if old is None:
                 table.remove(record_id)
             else:
                 table.put(old)
+            self._dirty[record_id] = table  # the state file may already hold the undone version
             self.writes -= 1
-        self._undo.clear()
+        del self._undo[mark:]
 
     # -- persistence ---------------------------------------------------------------------------
     def _open(self, path: Path) -> None:
@@ -277,11 +283,12 @@ class Store:
 class Transaction:
     """Handle for :meth:`Store.transaction`."""
 
-    __slots__ = ("_store",)
+    __slots__ = ("_mark", "_store")
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, mark: int) -> None:
         self._store = store
+        self._mark = mark
 
     def rollback(self) -> None:
         """Undo every write made in this transaction so far."""
-        self._store._rollback()
+        self._store._rollback(self._mark)

@@ -1,0 +1,98 @@
+"""The Composite resource: references between subrequests, allOrNone, limits, one API call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
+from tests.salesforce_emulator.conftest import API
+
+
+def sub(reference: str, method: str, url: str, body: Any = None) -> dict[str, Any]:
+    request: dict[str, Any] = {"referenceId": reference, "method": method, "url": f"{API}{url}"}
+    if body is not None:
+        request["body"] = body
+    return request
+
+
+def test_parent_and_child_in_one_call(client: httpx.Client, emulator: EmulatorHandle) -> None:
+    body = {
+        "compositeRequest": [
+            sub("acct", "PATCH", "/sobjects/Account/PassFort_Profile_Id__c/p1", {"Name": "Acme"}),
+            sub(
+                "app",
+                "POST",
+                "/sobjects/PassFort_Application__c/",
+                {"Name": "A", "Applicant__c": "@{acct.id}"},
+            ),
+            sub("read", "GET", "/sobjects/PassFort_Application__c/@{app.id}?fields=Applicant__c"),
+            sub("q", "GET", "/query?q=SELECT+Id+FROM+Account"),
+            sub("first", "GET", "/sobjects/Account/@{q.records[0].Id}?fields=Name"),
+        ]
+    }
+    response = client.post("/composite", json=body)
+    assert response.status_code == 200
+    results = response.json()["compositeResponse"]
+    assert [r["httpStatusCode"] for r in results] == [201, 201, 200, 200, 200]
+    assert [r["referenceId"] for r in results] == ["acct", "app", "read", "q", "first"]
+    account_id = results[0]["body"]["id"]
+    assert results[0]["body"]["created"] is True
+    assert results[2]["body"]["Applicant__c"] == account_id
+    assert results[4]["body"]["Name"] == "Acme"
+    assert results[1]["httpHeaders"]["Location"].endswith(results[1]["body"]["id"])
+    stats = emulator.stats()
+    assert stats["api_usage"] == 1
+    assert stats["by_kind"] == {"composite": 1}
+
+
+def test_all_or_none_rolls_back_every_subrequest(client: httpx.Client, emulator: EmulatorHandle) -> None:
+    body = {
+        "allOrNone": True,
+        "compositeRequest": [
+            sub("a", "POST", "/sobjects/Account/", {"Name": "A"}),
+            sub("bad", "POST", "/sobjects/Contact/", {"FirstName": "no last name"}),
+            sub("c", "POST", "/sobjects/Account/", {"Name": "C"}),
+        ],
+    }
+    results = client.post("/composite", json=body).json()["compositeResponse"]
+    assert [r["httpStatusCode"] for r in results] == [400, 400, 400]
+    assert results[1]["body"][0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    for halted in (results[0], results[2]):
+        assert halted["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    assert emulator.stats()["records"]["Account"] == 0
+
+
+def test_without_all_or_none_independent_subrequests_continue(
+    client: httpx.Client, emulator: EmulatorHandle
+) -> None:
+    body = {
+        "compositeRequest": [
+            sub("bad", "POST", "/sobjects/Contact/", {"FirstName": "x"}),
+            sub("child", "POST", "/sobjects/Contact/", {"LastName": "y", "AccountId": "@{bad.id}"}),
+            sub("ok", "POST", "/sobjects/Account/", {"Name": "ok"}),
+            sub("gone", "GET", "/sobjects/Account/001000000000000AAA"),
+            sub("bulk", "POST", "/jobs/ingest", {"object": "Account", "operation": "insert"}),
+        ]
+    }
+    results = client.post("/composite", json=body).json()["compositeResponse"]
+    assert [r["httpStatusCode"] for r in results] == [400, 400, 201, 404, 400]
+    assert results[1]["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    assert "bad.id" in results[1]["body"][0]["message"]
+    assert emulator.stats()["records"] == {
+        "Account": 1,
+        "Contact": 0,
+        "Lead": 0,
+        "PassFort_Application__c": 0,
+    }
+
+
+def test_malformed_composite_calls(client: httpx.Client) -> None:
+    too_many = {"compositeRequest": [sub(f"r{i}", "GET", "/limits") for i in range(26)]}
+    assert client.post("/composite", json=too_many).json()[0]["errorCode"] == "LIMIT_EXCEEDED"
+    duplicate = {"compositeRequest": [sub("r", "GET", "/limits"), sub("r", "GET", "/limits")]}
+    assert client.post("/composite", json=duplicate).json()[0]["errorCode"] == "INVALID_INPUT"
+    assert client.post("/composite", json={"compositeRequest": []}).status_code == 400
+    outside = {"compositeRequest": [{"referenceId": "r", "method": "GET", "url": "/_emulator/stats"}]}
+    assert client.post("/composite", json=outside).status_code == 400
