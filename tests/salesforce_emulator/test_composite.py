@@ -96,3 +96,20 @@ def test_malformed_composite_calls(client: httpx.Client) -> None:
     assert client.post("/composite", json={"compositeRequest": []}).status_code == 400
     outside = {"compositeRequest": [{"referenceId": "r", "method": "GET", "url": "/_emulator/stats"}]}
     assert client.post("/composite", json=outside).status_code == 400
+
+
+def test_collections_inside_a_rolled_back_composite(client: httpx.Client, emulator: EmulatorHandle) -> None:
+    records = [{"attributes": {"type": "Account"}, "Name": n} for n in ("A", "B")]
+    body = {
+        "allOrNone": True,
+        "compositeRequest": [
+            sub("many", "POST", "/composite/sobjects", {"allOrNone": False, "records": records}),
+            sub("edit", "PATCH", "/sobjects/Account/@{many[0].id}", {"Name": "A2"}),
+            sub("bad", "PATCH", "/sobjects/Account/@{many[1].id}", {"Name": None}),
+        ],
+    }
+    results = client.post("/composite", json=body).json()["compositeResponse"]
+    assert [r["httpStatusCode"] for r in results] == [400, 400, 400]
+    assert results[2]["body"][0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    assert emulator.stats()["records"]["Account"] == 0
+    assert emulator.stats()["writes"] == 0
