@@ -30,7 +30,8 @@ from fieldline.adapters.salesforce.emulator.validation import ApiError
 __all__ = ["MAX_SUBREQUESTS", "routes"]
 
 MAX_SUBREQUESTS = 25
-_REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)\.([^}]+)\}")
+# @{ref.id}, @{ref.records[0].Id}, @{ref[0].id} (a collections result is an array)
+_REFERENCE = re.compile(r"@\{([A-Za-z][A-Za-z0-9_]*)((?:\[\d+\]|\.[A-Za-z0-9_]+)+)\}")
 _REFERENCE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 ROLLED_BACK = "The transaction was rolled back since another operation in the same transaction failed."
 
@@ -42,7 +43,7 @@ class _Unresolved(Exception):
 def _lookup(results: dict[str, Any], reference: str, path: str) -> Any:
     if reference not in results or results[reference] is None:
         raise _Unresolved(
-            f"Invalid reference specified. No value for {reference}.{path} found in {reference}."
+            f"Invalid reference specified. No value for {reference}{path} found in {reference}."
         )
     value = results[reference]
     for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
@@ -50,7 +51,7 @@ def _lookup(results: dict[str, Any], reference: str, path: str) -> Any:
             value = value[int(part[1:-1])] if part.startswith("[") else value[part]
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise _Unresolved(
-                f"Invalid reference specified. No value for {reference}.{path} found in {reference}."
+                f"Invalid reference specified. No value for {reference}{path} found in {reference}."
             ) from exc
     return value
 
