@@ -4,7 +4,8 @@ Figures (all over real HTTP on loopback, one client thread):
 
 - ``sf_emulator_get_ms``: mean latency of ``GET /sobjects/Account/{id}``;
 - ``sf_emulator_collections_records_per_s``: records created per second through 200-record collections;
-- ``sf_emulator_query_in_2000_ms``: one ``WHERE ext IN (2000 values)`` query on 20,000 Accounts;
+- ``sf_emulator_lookup_2000_ms``: 2,000 external ids looked up with ``WHERE ext IN (...)`` queries
+  (three URI-sized chunks) among 20,000 Accounts;
 - ``sf_emulator_bulk_100k_s``: Bulk 2.0 insert of 100,000 rows, upload to ``JobComplete``;
 - ``sf_emulator_bulk_rows_per_s``: the same as a rate.
 """
@@ -59,17 +60,22 @@ def run() -> dict[str, float]:
         for _ in range(500):
             client.get(f"/sobjects/Account/{account_id}")
         get_ms = (time.perf_counter() - started) / 500 * 1000
-        values = ",".join(f"'p{i}'" for i in range(0, 20_000, 10))
-        soql = f"SELECT Id, PassFort_Profile_Id__c FROM Account WHERE PassFort_Profile_Id__c IN ({values})"
+        wanted = [f"'p{i}'" for i in range(0, 20_000, 10)]
         started = time.perf_counter()
-        rows = client.get("/query", params={"q": soql}).json()["totalSize"]
+        rows = 0
+        for start in range(0, len(wanted), 800):  # chunks keep each URI under the 16,384 limit
+            values = ",".join(wanted[start : start + 800])
+            soql = (
+                f"SELECT Id, PassFort_Profile_Id__c FROM Account WHERE PassFort_Profile_Id__c IN ({values})"
+            )
+            rows += client.get("/query", params={"q": soql}).json()["totalSize"]
         query_ms = (time.perf_counter() - started) * 1000
         assert rows == 2000
         bulk_s = _bulk(client, 100_000)
     return {
         "sf_emulator_get_ms": get_ms,
         "sf_emulator_collections_records_per_s": 20_000 / collections_s,
-        "sf_emulator_query_in_2000_ms": query_ms,
+        "sf_emulator_lookup_2000_ms": query_ms,
         "sf_emulator_bulk_100k_s": bulk_s,
         "sf_emulator_bulk_rows_per_s": 100_000 / bulk_s,
     }
