@@ -306,11 +306,11 @@ def logs(db: str, profile: str | None, limit: int, as_json: bool) -> None:
 
     from rich.console import Console
 
-    from fieldline.service.runtime import _store_path
+    from fieldline.service.runtime import store_path
     from fieldline.service.status import log_table
     from fieldline.store import RunStore
 
-    with RunStore(_store_path(_existing_db(db))) as store:
+    with RunStore(store_path(_existing_db(db))) as store:
         entries = store.entries(profile=profile, limit=limit)
     if as_json:
         for entry in entries:

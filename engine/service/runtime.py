@@ -19,7 +19,7 @@ from fieldline.service.worker import Worker, WorkerSettings
 from fieldline.spec import Spec
 from fieldline.store import RunStore
 
-__all__ = ["ServiceContext", "open_context", "queue_url"]
+__all__ = ["ServiceContext", "open_context", "queue_url", "store_path"]
 
 logger = logging.getLogger("fieldline.service")
 
@@ -30,7 +30,8 @@ def queue_url(db: str | Path) -> str:
     return text if "://" in text else f"sqlite:///{text}"
 
 
-def _store_path(db: str | Path) -> str:
+def store_path(db: str | Path) -> str:
+    """The SQLite file of ``--db`` (a path or a ``sqlite:///`` URL) for the run log and sync state."""
     text = str(db)
     if text.startswith("sqlite:///"):
         return text.removeprefix("sqlite:///").split("?", 1)[0]
@@ -207,7 +208,7 @@ def open_context(
     """Open the queue and run store at ``db`` (one SQLite file holds both)."""
     queue = open_queue(queue_url(db), plugin_manager=plugin_manager)
     try:
-        store = RunStore(_store_path(db))
+        store = RunStore(store_path(db))
     except Exception:
         queue.close()
         raise
