@@ -47,6 +47,7 @@ __all__ = [
     "planning_cases",
     "record",
     "value_field",
+    "wild_specs",
 ]
 
 REGISTRY = FunctionRegistry(BUILTIN_FUNCTIONS)
@@ -300,6 +301,68 @@ def specs(draw: st.DrawFn, *, modes: Sequence[Mode] = tuple(Mode)) -> Spec:
                 [match_rule("Item__c", "id")],
                 for_each="items",
                 mode=draw(st.sampled_from(modes)),
+                on_many=draw(st.sampled_from(OnMany)),
+            )
+        )
+    return make_spec(*records)
+
+
+# Expressions that may fail, or give any type, on documents of any shape.
+_WILD_EXPRESSIONS = (
+    "id",
+    "name",
+    "meta.kind",
+    "items",
+    "items[0].id",
+    "upper(name)",
+    "lower(meta.kind)",
+    "to_number(name)",
+    "length(items)",
+    "join(',', items)",
+    "coalesce(name, id, 'x')",
+    "root().id",
+    "root_domain(email)",
+    "status == 'A'",
+    "@",
+)
+_WILD_NORMALIZERS = ((), ("lower",), ("email",), ("root_domain",), ("digits", "trim"), ("no_such",))
+
+
+@st.composite
+def wild_specs(draw: st.DrawFn) -> Spec:
+    """Specs with arbitrary expressions, normalizers (one unknown), maps and for_each/ref
+    combinations: for robustness properties, not for idempotence."""
+    expressions = st.sampled_from(_WILD_EXPRESSIONS)
+    records: list[RecordSpec] = []
+    for index in range(draw(st.integers(1, 3))):
+        fields: list[FieldSpec] = []
+        for number in range(draw(st.integers(0, 3))):
+            options: dict[str, Any] = {
+                "strategy": draw(st.sampled_from(Strategy)),
+                "nulls": draw(st.sampled_from(Nulls)),
+            }
+            if draw(st.booleans()):
+                options["map"] = {"A": "a", "true": True, "1": 1}
+                options["unmapped"] = draw(st.sampled_from(Unmapped))
+                options["unmapped_value"] = "u"
+            if draw(st.booleans()):
+                options["default"] = draw(_SCALARS)
+            fields.append(value_field(f"F{number}", draw(expressions), **options))
+        if records and draw(st.booleans()):
+            fields.append(FieldSpec(name="Parent__c", ref=draw(st.sampled_from([r.name for r in records]))))
+        rules = [
+            match_rule(f"M{number}", draw(expressions), *draw(st.sampled_from(_WILD_NORMALIZERS)))
+            for number in range(draw(st.integers(0, 2)))
+        ]
+        records.append(
+            record(
+                f"r{index}",
+                f"O{index}",
+                fields,
+                rules,
+                for_each=draw(st.none() | st.sampled_from(["items", "items[]", "name", "meta"])),
+                when=draw(st.none() | expressions),
+                mode=draw(st.sampled_from(Mode)),
                 on_many=draw(st.sampled_from(OnMany)),
             )
         )

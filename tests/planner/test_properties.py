@@ -25,6 +25,7 @@ from tests.strategies import (
     json_values,
     planning_cases,
     specs,
+    wild_specs,
 )
 
 SETTINGS = settings(
@@ -147,7 +148,7 @@ def test_plan_order_is_spec_order_then_source_order(case: PlanningCase) -> None:
 
 
 @SETTINGS
-@given(specs(), documents(anything=True), st.none() | json_values())
+@given(specs() | wild_specs(), documents(anything=True), st.none() | json_values())
 def test_any_document_plans_or_fails_with_a_fieldline_error(
     spec: Spec, docs: list[SourceDocument], odd_root: Any
 ) -> None:
