@@ -46,7 +46,7 @@ def slot_builder(cls: type[_T]) -> Callable[..., _T]:
     """
     if not dataclasses.is_dataclass(cls) or "__slots__" not in cls.__dict__:
         return cls
-    if hasattr(cls, "__post_init__"):
+    if hasattr(cls, "__post_init__") or not cls.__dataclass_params__.init:  # type: ignore[attr-defined]
         return cls
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     parameters: list[str] = []

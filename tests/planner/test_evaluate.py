@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fieldline.contracts import SourceDocument
-from fieldline.evaluate import evaluate, is_truthy
+from fieldline.errors import FieldlineError
+from fieldline.evaluate import _getter, evaluate, is_truthy
 from fieldline.intents import Intent, Ref
 from fieldline.spec import FieldSpec, Spec, Unmapped
 from fieldline.values import MISSING
-from tests.strategies import NORMALIZERS, make_spec, match_rule, record, value_field
+from tests.strategies import NORMALIZERS, expr, json_values, make_spec, match_rule, record, value_field
 
 
 def _evaluate(spec: Spec, *documents: dict[str, Any], version: float | None = None) -> list[Intent]:
@@ -205,3 +208,20 @@ def test_an_expression_error_names_record_field_and_key() -> None:
     assert intent.error is not None
     assert intent.error.startswith("records.r: B: ")
     assert intent.error.endswith("(key d0)")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["a", "a.b", "a.b.c", "id", '"odd key"', "a[0]", "upper(a)"]), json_values())
+def test_fast_readers_agree_with_the_expression_module(text: str, document: Any) -> None:
+    expression = expr(text)
+    for doc in (document, {"a": document}, {"a": {"b": document}}):
+        fast, fast_or_none = _getter(expression, missing=True), _getter(expression, missing=False)
+        assert _or_error(fast, doc) == _or_error(expression.search_or_missing, doc)
+        assert _or_error(fast_or_none, doc) == _or_error(expression.search, doc)
+
+
+def _or_error(search: Any, document: Any) -> Any:
+    try:
+        return search(document)
+    except FieldlineError:
+        return "error"
