@@ -348,7 +348,7 @@ def wild_specs(draw: st.DrawFn) -> Spec:
             if draw(st.booleans()):
                 options["default"] = draw(_SCALARS)
             fields.append(value_field(f"F{number}", draw(expressions), **options))
-        if records and draw(st.booleans()):
+        if len(records) > 0 and draw(st.booleans()):
             fields.append(FieldSpec(name="Parent__c", ref=draw(st.sampled_from([r.name for r in records]))))
         rules = [
             match_rule(f"M{number}", draw(expressions), *draw(st.sampled_from(_WILD_NORMALIZERS)))
