@@ -26,6 +26,7 @@ __all__ = [
 
 BUILTIN_PLUGINS = (
     "fieldline.builtins",
+    "fieldline.queue.plugin",
     "fieldline.adapters.files.plugin",
     "fieldline.adapters.salesforce.plugin",
     "fieldline.adapters.passfort.plugin",
@@ -48,7 +49,8 @@ def get_plugin_manager(
         if not manager.is_registered(module) and manager.get_plugin(module.__name__) is None:
             manager.register(module, name=module.__name__)
     for plugin in plugins:
-        manager.register(plugin)
+        if not manager.is_registered(plugin):  # a built-in passed again is already there
+            manager.register(plugin)
     return manager
 
 
