@@ -104,3 +104,16 @@ def test_cli_serves_on_a_free_port(tmp_path: Path) -> None:
         finally:
             proc.terminate()
             proc.communicate(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--lock-error-rate", "2"], "between 0 and 1", id="rate"),
+        pytest.param(["--org", "/nonexistent/org.yaml"], "does not exist", id="org-file"),
+    ],
+)
+def test_cli_refuses_bad_options(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(salesforce, ["--port", "0", *args])
+    assert result.exit_code == 2
+    assert message in result.output
