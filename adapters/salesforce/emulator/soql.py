@@ -218,7 +218,13 @@ def _convert_literal(field: FieldDef, literal: Literal, soql: str) -> Any:
             raise malformed(soql, literal.pos, "Invalid string literal: \\% and \\_ are only allowed in LIKE")
         value = text.value
         if ftype in ("id", "reference"):
-            value = normalize_id(value) or value
+            normalized = normalize_id(value)
+            if normalized is None:
+                # Salesforce refuses the whole query for one malformed id literal.
+                raise SoqlError(
+                    "INVALID_QUERY_FILTER_OPERATOR", caret(soql, literal.pos) + f"invalid ID field: {value}"
+                )
+            value = normalized
         return value.lower()
     if ftype == "boolean":
         if kind != "boolean":
