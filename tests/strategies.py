@@ -38,6 +38,8 @@ __all__ = [
     "NORMALIZERS",
     "REGISTRY",
     "MemoryTarget",
+    "PlanningCase",
+    "descriptions",
     "documents",
     "existing_states",
     "expr",
@@ -397,8 +399,22 @@ class PlanningCase:
     spec: Spec
     documents: list[SourceDocument]
     state: dict[str, list[dict[str, Any]]]
+    descriptions: dict[str, ObjectDescription]
+
+
+@st.composite
+def descriptions(draw: st.DrawFn) -> dict[str, ObjectDescription]:
+    """What the target says about ``Parent`` and ``Child``: Salesforce-like (``""`` is null)
+    or not, or nothing at all."""
+    if draw(st.booleans()):
+        return {}
+    blank_is_null = draw(st.booleans())
+    return {
+        name: ObjectDescription(name=name, fields={}, blank_is_null=blank_is_null)
+        for name in ("Parent", "Child")
+    }
 
 
 def planning_cases(*, modes: Sequence[Mode] = tuple(Mode)) -> st.SearchStrategy[PlanningCase]:
-    """A spec, documents for it and an existing state: one batch to plan."""
-    return st.builds(PlanningCase, specs(modes=modes), documents(), existing_states())
+    """A spec, documents for it, an existing state and the target's descriptions: one batch."""
+    return st.builds(PlanningCase, specs(modes=modes), documents(), existing_states(), descriptions())

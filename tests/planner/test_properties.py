@@ -40,11 +40,14 @@ def _run(
 ) -> tuple[list[Intent], LookupResult, Plan]:
     intents = evaluate(spec, docs, normalizers=NORMALIZERS)
     existing = target.lookup(lookup_requests(spec, intents, normalizers=NORMALIZERS))
-    return intents, existing, plan(spec, intents, existing)
+    return intents, existing, plan(spec, intents, existing, descriptions=target.descriptions or None)
 
 
 def _target(case: PlanningCase) -> MemoryTarget:
-    return MemoryTarget(records={name: [dict(r) for r in rows] for name, rows in case.state.items()})
+    return MemoryTarget(
+        records={name: [dict(r) for r in rows] for name, rows in case.state.items()},
+        descriptions=case.descriptions,
+    )
 
 
 @SETTINGS
@@ -116,8 +119,14 @@ def _shuffled(existing: LookupResult, seed: int) -> dict[Any, Any]:
 @given(planning_cases(), st.integers(0, 2**32))
 def test_planning_is_deterministic(case: PlanningCase, seed: int) -> None:
     intents, existing, first = _run(case.spec, case.documents, _target(case))
-    again = plan(case.spec, evaluate(case.spec, case.documents, normalizers=NORMALIZERS), existing)
-    shuffled = plan(case.spec, intents, _shuffled(existing, seed))
+    descriptions = case.descriptions or None
+    again = plan(
+        case.spec,
+        evaluate(case.spec, case.documents, normalizers=NORMALIZERS),
+        existing,
+        descriptions=descriptions,
+    )
+    shuffled = plan(case.spec, intents, _shuffled(existing, seed), descriptions=descriptions)
     assert again == first
     assert shuffled.as_json() == first.as_json()
 
