@@ -132,11 +132,15 @@ def plan(
     done: dict[_Slot, RecordPlan] = {}
     winners: dict[_Slot, str] = {}  # superseded intent -> key of the intent that replaces it
     records: list[RecordPlan] = []
+    # only parents are looked up again, by their children's refs
+    parents = {field.ref for record in spec.records for field in record.fields if field.ref is not None}
     for record in spec.records:
         planner = _RecordPlanner(record, descriptions, existing, done, winners)
-        for record_plan in planner.plan_all(by_record[record.name]):
-            done[(record.name, record_plan.key)] = record_plan
-            records.append(record_plan)
+        record_plans = planner.plan_all(by_record[record.name])
+        if record.name in parents:
+            for record_plan in record_plans:
+                done[(record.name, record_plan.key)] = record_plan
+        records.extend(record_plans)
     return Plan(tuple(records))
 
 
