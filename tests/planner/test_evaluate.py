@@ -225,3 +225,11 @@ def _or_error(search: Any, document: Any) -> Any:
         return search(document)
     except FieldlineError:
         return "error"
+
+
+def test_a_failing_when_is_an_error_of_the_document_record() -> None:
+    spec = make_spec(record("r", "O", [value_field("A", "a")], when="upper(a)"))
+    (intent,) = _evaluate(spec, {"a": 5})
+    assert intent.key == "d0"
+    assert intent.error is not None
+    assert intent.error.startswith("records.r: when: ")

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from fieldline.contracts import SourceDocument
+from fieldline.contracts import LookupResult, SourceDocument
 from fieldline.errors import PlanError
 from fieldline.evaluate import evaluate
-from fieldline.intents import FieldIntent, Intent, Ref
+from fieldline.intents import FieldIntent, Intent, MatchKey, Ref
 from fieldline.plan import Action, Decision, FieldChange, Plan, RecordPlan
 from fieldline.planner import lookup_requests, plan, resolve_refs
-from fieldline.spec import FieldSpec, Spec, Strategy
+from fieldline.spec import FieldSpec, Nulls, Spec, Strategy
 from tests.strategies import NORMALIZERS, MemoryTarget, make_spec, match_rule, record, value_field
 
 
@@ -144,3 +144,56 @@ def test_plans_are_values_the_cli_can_print() -> None:
     assert as_json["records"][1]["fields"][1]["new"] == {"ref": "applicant", "key": "d0"}
     assert isinstance(result.records[0], RecordPlan)
     assert isinstance(result.records[0].changes[0], FieldChange)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "decision"),
+    [
+        pytest.param(Strategy.OVERRIDE, Decision.WRITE, id="override-clears"),
+        pytest.param(Strategy.IF_EMPTY, Decision.KEPT, id="if-empty-keeps"),
+        pytest.param(Strategy.ON_CREATE, Decision.NOT_ON_UPDATE, id="on-create-leaves"),
+    ],
+)
+def test_nulls_clear_follows_the_strategy(strategy: Strategy, decision: Decision) -> None:
+    spec = make_spec(
+        record(
+            "r",
+            "O",
+            [value_field("K", "k"), value_field("F", "f", nulls=Nulls.CLEAR, strategy=strategy)],
+            [match_rule("K", "k")],
+        )
+    )
+    target = MemoryTarget(records={"O": [{"Id": "1", "K": "k", "F": "set"}]})
+    (record_plan,) = _plan(spec, _documents({"k": "k", "f": None}), target).records
+    assert record_plan.changes[1].decision is decision
+
+
+def test_hand_built_intents_for_fields_and_rules_the_spec_lacks_are_planned() -> None:
+    spec = make_spec(record("r", "O", [value_field("K", "k")], [match_rule("K", "k")]))
+    intent = Intent(
+        record="r",
+        object="O",
+        key="x",
+        document_key="x",
+        fields=(FieldIntent("Other__c", "v"),),
+        match=(MatchKey("Alt__c", "a", "a"),),
+    )
+    requests = lookup_requests(spec, [intent], normalizers=NORMALIZERS)
+    assert [(r.field, set(r.values)) for r in requests] == [("Alt__c", {"a"})]
+    existing: LookupResult = {("O", "Alt__c", ()): {"a": [{"Id": "9", "Other__c": "old"}]}}
+    (record_plan,) = plan(spec, [intent], existing).records
+    assert record_plan.action is Action.UPDATE
+    assert record_plan.writes == {"Other__c": "v"}
+
+
+def test_fields_with_many_values_are_planned_like_fields_with_few() -> None:
+    # shared changes stop at a few dozen distinct values: past that, plans must not change
+    spec = make_spec(
+        record("r", "O", [value_field("K", "k"), value_field("Tier", "tier")], [match_rule("K", "k")])
+    )
+    docs = _documents(*({"k": f"k{i}", "tier": f"t{i % 100}"} for i in range(300)))
+    existing = [{"Id": f"{i:03d}", "K": f"k{i}", "Tier": f"t{i % 100}"} for i in range(0, 300, 2)]
+    result = _plan(spec, docs, MemoryTarget(records={"O": existing}))
+    for number, record_plan in enumerate(result.records):
+        assert record_plan.action is (Action.NOOP if number % 2 == 0 else Action.CREATE)
+        assert [change.new for change in record_plan.changes] == [f"k{number}", f"t{number % 100}"]
