@@ -7,7 +7,8 @@ or a re-sync would rewrite values the target merely spells differently:
   field are the same value there.
 - Numbers compare by value (``5 == 5.0``); booleans are never numbers (``True != 1``).
 - ``date`` / ``datetime`` fields compare the instant, not the text: Salesforce answers
-  ``2024-01-01T00:00:00.000+0000`` for ``2024-01-01T00:00:00Z``. Naive times count as UTC.
+  ``2024-01-01T00:00:00.000+0000`` for ``2024-01-01T00:00:00Z``. Naive times count as UTC;
+  precision is the millisecond, as Salesforce stores it.
 - ``id`` / ``reference`` fields: a 15-character Salesforce id equals its 18-character form (the
   15-character id is extended with its case checksum, then the two compare case-insensitively).
   Ids of equal length compare exactly.
@@ -103,7 +104,10 @@ def _instant(value: Any) -> Any:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return value
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    # the target keeps milliseconds (Salesforce does): finer digits would never compare equal
+    return parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
 
 
 def _same_datetime(old: Any, new: Any) -> bool:

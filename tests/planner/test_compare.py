@@ -35,6 +35,14 @@ def _typed(field_type: str) -> FieldDescription:
             "2024-03-01T08:00:00.000+0000", "2024-03-01T10:00:00+02:00", "datetime", False, True, id="offset"
         ),
         pytest.param("2024-01-01T00:00:00Z", "2024-01-01T00:00:01Z", "datetime", False, False, id="later"),
+        pytest.param(
+            "2024-01-01T00:00:00.123+0000",
+            "2024-01-01T00:00:00.123456Z",
+            "datetime",
+            False,
+            True,
+            id="millis",
+        ),
         pytest.param("2024-01-01T00:00:00", "2024-01-01T00:00:00Z", "datetime", False, True, id="naive-utc"),
         pytest.param("2025-06-30", "2025-06-30T00:00:00Z", "date", False, True, id="date-of-datetime"),
         pytest.param("not a date", "not a date", "date", False, True, id="unparsable-equal-text"),
