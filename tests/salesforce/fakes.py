@@ -51,7 +51,7 @@ class FakeTransport(requests.adapters.BaseAdapter):
         status, body = reply[0], reply[1]
         headers = {"Content-Type": "application/json", "Sforce-Limit-Info": "api-usage=1/15000"}
         if len(reply) == 3:
-            headers.update(reply[2])  # type: ignore[misc]
+            headers.update(reply[2])
         response = requests.Response()
         response.status_code = status
         response._content = (

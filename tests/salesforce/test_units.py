@@ -218,7 +218,7 @@ def test_match_records_case_insensitive_ids_and_sorting() -> None:
         "SELECT Id, Ext__c, Name FROM Thing__c "
         "WHERE Ext__c IN ('ABC', 'missing') OR Id IN ('a0X000000000001')"
     ]
-    shared = [
+    shared: list[dict[str, Any]] = [
         {"attributes": {"type": "Thing__c"}, "Id": "a0X000000000009AAA", "Ext__c": "abc"},
         {"attributes": {"type": "Thing__c"}, "Id": "a0X000000000002AAA", "Ext__c": "Abc"},
         {"Id": "a0X000000000001AAA", "Ext__c": None},

@@ -198,7 +198,12 @@ def test_count_and_index_probe(store: Store) -> None:
         store, "SELECT Id FROM Account WHERE PassFort_Profile_Id__c IN ('p-3') AND Name != 'x'"
     )
     assert compiled.index_probe == ("PassFort_Profile_Id__c", ("p-3",))
-    assert compile_query(store, "SELECT Id FROM Account WHERE Name = 'x' OR Id = '001000000000001AAA'").index_probe is None
+    assert (
+        compile_query(
+            store, "SELECT Id FROM Account WHERE Name = 'x' OR Id = '001000000000001AAA'"
+        ).index_probe
+        is None
+    )
 
 
 def test_ids_compare_in_15_and_18_character_forms(store: Store) -> None:
