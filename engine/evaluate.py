@@ -140,55 +140,13 @@ def compose_normalizers(
 # --- compiled spec ---------------------------------------------------------------------------
 
 
-def _plain_path(node: Any) -> tuple[str, ...] | None:
-    """``a.b.c`` as ``('a', 'b', 'c')``; ``None`` for anything more complex."""
-    if not isinstance(node, dict):
-        return None
-    if node.get("type") == "field":
-        return (node["value"],)
-    if node.get("type") == "subexpression":
-        keys: list[str] = []
-        for child in node.get("children", ()):
-            child_path = _plain_path(child)
-            if child_path is None:
-                return None
-            keys.extend(child_path)
-        return tuple(keys)
-    return None
-
-
 def _getter(expression: CompiledExpression, *, missing: bool) -> _Getter:
-    """A fast reader for ``expression``: a dict walk for plain paths, JMESPath otherwise.
+    """``expression.search_or_missing`` if ``missing`` (absent reads as ``MISSING``), else ``search``.
 
-    With ``missing=True`` an absent plain path reads as ``MISSING`` (as
-    ``search_or_missing``), otherwise as ``None`` (as ``search``).
+    Both are specialised for plain field paths at compile time (a ``dict.get`` walk), so this
+    module keeps no fast path of its own.
     """
-    path = _plain_path(expression.parsed)
-    absent: Any = MISSING if missing else None
-    search = expression.search
-    if path is None:
-        return search
-    if len(path) == 1:
-        (only,) = path
-
-        def one(document: Any) -> Any:
-            if document.__class__ is dict or isinstance(document, dict):
-                return document.get(only, absent)
-            return absent
-
-        return one
-
-    def walk(document: Any) -> Any:
-        current = document
-        for key in path:
-            if current.__class__ is not dict and not isinstance(current, dict):
-                return absent
-            current = current.get(key, _ABSENT)
-            if current is _ABSENT:
-                return absent
-        return current
-
-    return walk
+    return expression.search_or_missing if missing else expression.search
 
 
 def _json_text(value: Any) -> str:
@@ -200,7 +158,6 @@ _PLAIN = "plain"  # a value expression, no map, no default: the hot path
 _VALUE = "value"  # a value expression with map and/or default
 _CONST = "const"
 _REF = "ref"
-_ABSENT: Any = object()
 _SHARED_VALUES = 64  # a plain field with more distinct values than this is not worth sharing
 
 
@@ -246,9 +203,9 @@ class _FieldProgram:
             self.kind = _REF
         elif field.value is not None:
             self.getter = _getter(field.value, missing=True)
-            path = _plain_path(field.value.parsed)
-            if path is not None and len(path) == 1:
-                self.only = path[0]
+            parsed = field.value.parsed
+            if parsed["type"] == "field":  # a one-step path; longer ones are subexpressions
+                self.only = parsed["value"]
             plain = field.map is None and field.default is MISSING
             self.kind = _PLAIN if plain else _VALUE
             if field.default is not MISSING:

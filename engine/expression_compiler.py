@@ -444,7 +444,46 @@ def missing_path(keys: tuple[str, ...]) -> Evaluator:
             return lookup(value)
 
         return lookup1
-    return lookup
+    if len(keys) == 2:  # the common `a.b`
+        first, second = keys
+
+        def lookup2(value: Any) -> Any:
+            if type(value) is dict:
+                inner = value.get(first)
+                if type(inner) is dict:
+                    return inner.get(second, MISSING)
+                if inner is None:  # absent or null on the way: no object to look into
+                    return MISSING
+            return lookup(value)  # not an object, or a dict subclass: the generic walk
+
+        return lookup2
+    if len(keys) == 3:
+        first, second, third = keys
+
+        def lookup3(value: Any) -> Any:
+            if type(value) is dict:
+                inner = value.get(first)
+                if type(inner) is dict:
+                    inner = inner.get(second)
+                    if type(inner) is dict:
+                        return inner.get(third, MISSING)
+                if inner is None:
+                    return MISSING
+            return lookup(value)
+
+        return lookup3
+
+    def lookup_n(value: Any) -> Any:
+        # Plain dicts all the way (the usual JSON document): one .get per step. Anything else
+        # takes the generic walk from the start, so dict subclasses see exactly its lookups.
+        current = value
+        for key in keys:
+            if type(current) is not dict:
+                return MISSING if current is MISSING or current is None else lookup(value)
+            current = current.get(key, MISSING)
+        return current
+
+    return lookup_n
 
 
 def _call(function: JmespathFunction, arguments: tuple[Evaluator, ...]) -> Evaluator:
