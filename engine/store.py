@@ -128,7 +128,12 @@ class RunLogEntry:
 
 
 class RunStore:
-    """Run log + sync state on one SQLite file; one connection per thread."""
+    """Run log + sync state on one SQLite file; one connection per thread.
+
+    ``synchronous`` stays ``NORMAL`` here even when the queue in the same file is ``FULL``: the
+    worker records a job's log and versions *before* completing the job, and the queue's fsync of
+    that completion flushes the shared WAL, these earlier frames included.
+    """
 
     def __init__(
         self, path: str | Path, *, synchronous: str = "NORMAL", clock: Callable[[], float] = time.time

@@ -175,9 +175,10 @@ class ThreadConnections:
 class SQLiteJobQueue:
     """:class:`~fieldline.queue.JobQueue` on one SQLite file (WAL); one connection per thread.
 
-    ``synchronous``: ``NORMAL`` (default) — a commit survives the process being killed or
-    crashing, the last commits may roll back if the machine loses power; ``FULL`` — every commit
-    is fsynced too (one fsync per group commit: a few milliseconds on most disks).
+    ``synchronous``: ``FULL`` (default) — every commit is fsynced (one fsync per group commit), so
+    an event acknowledged with a 200 survives power loss too: PassFort will not send it again;
+    ``NORMAL`` — faster, survives the process being killed or crashing, but the last commits may
+    roll back if the machine loses power.
     """
 
     def __init__(
@@ -187,7 +188,7 @@ class SQLiteJobQueue:
         max_attempts: int = 5,
         backoff_base: float = 1.0,
         backoff_max: float = 300.0,
-        synchronous: str = "NORMAL",
+        synchronous: str = "FULL",
         busy_timeout: float = 30.0,
         recover_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
@@ -217,7 +218,7 @@ class SQLiteJobQueue:
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteJobQueue:
-        """Build from ``sqlite:///path?max_attempts=5&synchronous=normal``."""
+        """Build from ``sqlite:///path?max_attempts=5&synchronous=full``."""
         path, options = sqlite_path_from_url(url)
         kwargs: dict[str, Any] = {}
         try:

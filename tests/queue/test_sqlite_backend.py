@@ -188,7 +188,7 @@ def test_a_plugin_may_override_sqlite_but_two_may_not_claim_one_scheme(tmp_path:
 
 
 @pytest.mark.parametrize(
-    ("url_option", "pragma"), [("", 1), ("?synchronous=full", 2), ("?synchronous=normal", 1)]
+    ("url_option", "pragma"), [("", 2), ("?synchronous=full", 2), ("?synchronous=normal", 1)]
 )
 def test_synchronous_mode_from_the_url(tmp_path: Path, url_option: str, pragma: int) -> None:
     queue = SQLiteJobQueue.from_url(f"sqlite:///{tmp_path}/q.db{url_option}")
