@@ -23,8 +23,8 @@ from urllib.parse import quote
 import httpx
 
 from fieldline import __version__
-from fieldline.adapters.passfort.backoff import backoff_delay, parse_retry_after
 from fieldline.adapters.passfort.settings import PassFortSettings
+from fieldline.backoff import backoff_delay, parse_retry_after
 from fieldline.config import Secret
 from fieldline.errors import (
     AdapterError,

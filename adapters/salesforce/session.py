@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from fieldline.backoff import parse_retry_after
+
 __all__ = ["ApiUsage", "SalesforceSession", "parse_api_usage"]
 
 _API_USAGE = re.compile(r"(?:^|[^-])api-usage=(\d+)/(\d+)")
@@ -82,16 +84,5 @@ class SalesforceSession(requests.Session):
         usage = parse_api_usage(response.headers.get("Sforce-Limit-Info"))
         if usage is not None:
             self.last_api_usage = usage
-        self.last_retry_after = _retry_after(response.headers.get("Retry-After"))
+        self.last_retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return response
-
-
-def _retry_after(value: str | None) -> float | None:
-    # Salesforce sends delta-seconds; an HTTP date is rare enough to ignore (back off instead).
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return max(seconds, 0.0)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from fieldline.backoff import backoff_delay
 from fieldline.contracts import SourceEvent
 from fieldline.errors import ConfigError, QueueError
 from fieldline.queue import (
@@ -419,8 +420,9 @@ class SQLiteJobQueue:
 
     def backoff_delay(self, attempts: int, retry_after: float | None = None) -> float:
         """Seconds before the next attempt: exponential with jitter, never below ``retry_after``."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** max(0, attempts - 1))
-        delay = ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+        delay = backoff_delay(
+            max(0, attempts - 1), base=self.backoff_base, cap=self.backoff_max, rng=self._rng.random
+        )
         if retry_after is not None:
             delay = max(delay, retry_after)
         return delay

@@ -280,7 +280,7 @@ def test_api_usage_header() -> None:
 
 def test_retry_policy_backs_off_and_honours_retry_after() -> None:
     slept: list[float] = []
-    policy = RetryPolicy(base_delay=1.0, max_delay=8.0, jitter=0.0, sleep=slept.append)
+    policy = RetryPolicy(base_delay=1.0, max_delay=8.0, sleep=slept.append, rng=lambda: 1.0)
     for attempt in range(5):
         policy.wait(attempt)
     policy.wait(0, retry_after=7.0)

@@ -19,7 +19,7 @@ from typing import Any, TypedDict
 
 import httpx
 
-from fieldline.adapters.passfort.backoff import backoff_delay
+from fieldline.backoff import backoff_delay
 
 __all__ = ["DeliveryConfig", "DeliveryStatus", "WebhookDelivery"]
 

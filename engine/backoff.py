@@ -1,4 +1,4 @@
-"""Retry delays shared by the client and the emulator's webhook delivery."""
+"""Retry delays and `Retry-After` parsing, shared by the adapters, the emulators and the queue."""
 
 from __future__ import annotations
 
