@@ -239,6 +239,9 @@ def run(console: Console) -> int:
 
 def main() -> None:
     console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # piped or in CI: rich would assume 80 columns and fold every id; logs have room
+        console = Console(width=160)
     try:
         sys.exit(run(console))
     except FieldlineError as exc:
