@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
 from fieldline.config import Secret
-from fieldline.errors import QueueError
-from fieldline.queue.sqlite import ThreadConnections, connect_sqlite
+from fieldline.queue.sqlite import SQLiteFile, ThreadConnections, connect_sqlite
 
 __all__ = ["REDACTED", "RunLogEntry", "RunLogJSON", "RunStore", "redact"]
 
@@ -127,13 +124,15 @@ class RunLogEntry:
         }
 
 
-class RunStore:
+class RunStore(SQLiteFile):
     """Run log + sync state on one SQLite file; one connection per thread.
 
     ``synchronous`` stays ``NORMAL`` here even when the queue in the same file is ``FULL``: the
     worker records a job's log and versions *before* completing the job, and the queue's fsync of
     that completion flushes the shared WAL, these earlier frames included.
     """
+
+    what = "run log"
 
     def __init__(
         self, path: str | Path, *, synchronous: str = "NORMAL", clock: Callable[[], float] = time.time
@@ -142,47 +141,7 @@ class RunStore:
         self.synchronous = synchronous
         self.clock = clock
         self._connections = ThreadConnections(lambda: connect_sqlite(self.path, synchronous=self.synchronous))
-        with self._transaction() as connection:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    connection.execute(statement)
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._connections.closed:
-            raise QueueError(f"{self.path}: the run store is closed")
-        return self._connections.get()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            yield connection
-            connection.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise QueueError(f"{self.path}: run log write failed: {exc}") from exc
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-
-    def _read(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
-        try:
-            return self._connection().execute(sql, parameters).fetchall()
-        except sqlite3.Error as exc:
-            raise QueueError(f"{self.path}: run log read failed: {exc}") from exc
-
-    def close(self) -> None:
-        """Close every connection (from any thread)."""
-        self._connections.close_all()
-
-    def __enter__(self) -> RunStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        self._create_tables(SCHEMA)
 
     # --- writing --------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from fieldline.backoff import backoff_delay
@@ -173,7 +173,64 @@ class ThreadConnections:
             connection.close()
 
 
-class SQLiteJobQueue:
+class SQLiteFile:
+    """One SQLite file, one connection per thread, explicit transactions; errors become
+    :class:`~fieldline.errors.QueueError` naming the file and ``what`` it holds."""
+
+    what = "database"
+    path: str
+    _connections: ThreadConnections
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._connections.closed:
+            raise QueueError(f"{self.path}: the {self.what} is closed")
+        return self._connections.get()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise QueueError(
+                f"{self.path}: cannot start a {self.what} transaction: {exc}",
+                hint="another process may hold the database for longer than the busy timeout",
+            ) from exc
+        try:
+            yield connection
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(connection)
+            raise QueueError(f"{self.path}: {self.what} write failed: {exc}") from exc
+        except BaseException:
+            _rollback(connection)
+            raise
+
+    def _read(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        try:
+            return self._connection().execute(sql, parameters).fetchall()
+        except sqlite3.Error as exc:
+            raise QueueError(f"{self.path}: {self.what} read failed: {exc}") from exc
+
+    def _create_tables(self, schema: str) -> None:
+        """Run ``schema``'s statements (``CREATE ... IF NOT EXISTS``) in one transaction."""
+        with self._transaction() as connection:
+            for statement in schema.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+
+    def close(self) -> None:
+        """Close every connection opened on this file (from any thread)."""
+        self._connections.close_all()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class SQLiteJobQueue(SQLiteFile):
     """:class:`~fieldline.queue.JobQueue` on one SQLite file (WAL); one connection per thread.
 
     ``synchronous``: ``FULL`` (default) — every commit is fsynced (one fsync per group commit), so
@@ -181,6 +238,8 @@ class SQLiteJobQueue:
     ``NORMAL`` — faster, survives the process being killed or crashing, but the last commits may
     roll back if the machine loses power.
     """
+
+    what = "queue"
 
     def __init__(
         self,
@@ -212,10 +271,7 @@ class SQLiteJobQueue:
             lambda: connect_sqlite(self.path, synchronous=self.synchronous, busy_timeout=self.busy_timeout)
         )
         self._last_recovery = float("-inf")
-        with self._transaction() as connection:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    connection.execute(statement)
+        self._create_tables(SCHEMA)
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteJobQueue:
@@ -234,49 +290,6 @@ class SQLiteJobQueue:
         if "synchronous" in options:
             kwargs["synchronous"] = options["synchronous"]
         return cls(path, **kwargs)
-
-    # --- connections ----------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._connections.closed:
-            raise QueueError(f"{self.path}: the queue is closed")
-        return self._connections.get()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise QueueError(
-                f"{self.path}: cannot start a queue transaction: {exc}",
-                hint="another process may hold the database for longer than the busy timeout",
-            ) from exc
-        try:
-            yield connection
-            connection.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _rollback(connection)
-            raise QueueError(f"{self.path}: queue write failed: {exc}") from exc
-        except BaseException:
-            _rollback(connection)
-            raise
-
-    def _read(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
-        try:
-            return self._connection().execute(sql, parameters).fetchall()
-        except sqlite3.Error as exc:
-            raise QueueError(f"{self.path}: queue read failed: {exc}") from exc
-
-    def close(self) -> None:
-        """Close every connection this queue opened (from any thread)."""
-        self._connections.close_all()
-
-    def __enter__(self) -> SQLiteJobQueue:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # --- producing ------------------------------------------------------------------------
 

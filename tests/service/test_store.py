@@ -118,3 +118,21 @@ def test_service_purges_old_settled_jobs_and_log_entries(tmp_path: Path) -> None
     assert queue.status().counts == {JobState.TODO: 1}
     assert store.entries() == []
     context.close()
+
+
+def test_a_closed_run_store_refuses_work_with_a_located_error(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.db")
+    store.close()
+    with pytest.raises(QueueError, match=r"runs\.db: the run log is closed"):
+        store.entries()
+
+
+def test_a_write_the_database_refuses_is_rolled_back_and_located(tmp_path: Path) -> None:
+    with RunStore(tmp_path / "runs.db") as store:
+        with (
+            pytest.raises(QueueError, match=r"runs\.db: run log write failed"),
+            store._transaction() as connection,
+        ):
+            connection.execute("INSERT INTO no_such_table VALUES (1)")
+        assert not store._connection().in_transaction
+        assert store.entries() == []
