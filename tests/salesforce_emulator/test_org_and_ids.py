@@ -92,6 +92,13 @@ def test_bad_org_files_are_config_errors(tmp_path: Path, text: str, message: str
     assert str(path) in str(info.value)
 
 
+def test_bad_org_yaml_is_located_to_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text("objects:\n  X__c:\n    fields: {A__c: {type: string}\n    label: x\n")
+    with pytest.raises(ConfigError, match=rf"{path}:4:5: not valid YAML: .*expected ',' or '}}'"):
+        load_org(path)
+
+
 def test_missing_org_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read org file"):
         load_org(tmp_path / "absent.yaml")

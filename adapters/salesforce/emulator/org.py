@@ -436,13 +436,18 @@ def load_org(path: str | Path | None = None) -> Org:
     if path is None:
         return org
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
         text = Path(path).read_text(encoding="utf-8")
         document = YAML(typ="safe").load(text)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read org file: {exc.strerror}") from exc
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = " ".join(part for part in (exc.context, exc.problem) if part) or "cannot parse"
+        raise ConfigError(f"{where}: not valid YAML: {problem}", hint="fix the org file's YAML") from exc
     except YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     return apply_org_document(org, document, source=str(path))
