@@ -123,7 +123,7 @@ def _accept(
     process but may lose the last commits on power loss (see docs/operations.md)."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "FIELDLINE_PASSFORT_WEBHOOK_SECRET": SECRET, "FIELDLINE_PASSFORT_API_KEY": "unused"}
+    env = {**os.environ, "FIELDLINE_PASSFORT_WEBHOOK_SECRET": SECRET}  # receive-only: no API key
     server = subprocess.Popen(
         [
             FIELDLINE,

@@ -66,7 +66,12 @@ class SourceEvent:
 
 @runtime_checkable
 class SourceAdapter(Protocol):
-    """Reads documents from a source system."""
+    """Reads documents from a source system.
+
+    Optional: ``check_ready() -> None`` raising :class:`~fieldline.errors.ConfigError` when the
+    source could not fetch (e.g. no API key). fieldline calls it when it builds a source to read
+    or fetch from, and skips it for a webhook receiver, which only parses requests.
+    """
 
     name: str
 

@@ -54,12 +54,25 @@ def build_adapter(
         return info.factory(dict(adapter.options))
 
 
-def build_source(spec: Spec, manager: pluggy.PluginManager) -> SourceAdapter:
+def build_source(spec: Spec, manager: pluggy.PluginManager, *, fetching: bool = True) -> SourceAdapter:
+    """The spec's source adapter.
+
+    ``fetching=False`` is for a webhook receiver that only parses requests. Otherwise a source's
+    optional ``check_ready()`` runs now, so missing fetch settings (an API key) fail before
+    any work starts rather than at the first document.
+    """
     if spec.source is None:
         raise ConfigError(
             f"{spec.file or spec.name}: the spec has no source", hint="add source: {adapter: ...}"
         )
     source: SourceAdapter = build_adapter(spec.source, AdapterKind.SOURCE, manager, spec=spec)
+    check_ready = getattr(source, "check_ready", None)
+    if fetching and callable(check_ready):
+        try:
+            check_ready()
+        except BaseException:
+            source.close()
+            raise
     return source
 
 

@@ -8,6 +8,7 @@ fetches the profile again for the authoritative state.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -82,8 +83,27 @@ class PassFortSource:
         self._profile_ids = None if profile_ids is None else list(profile_ids)
         self._profile_ids_file = profile_ids_file
         self._concurrency = max(1, concurrency)
-        extra: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
-        self.client = PassFortClient(settings, transport=transport, **extra)
+        self._client_options: dict[str, Any] = {"transport": transport}
+        if sleep is not None:
+            self._client_options["sleep"] = sleep
+        self._client: PassFortClient | None = None
+        self._client_lock = threading.Lock()
+
+    @property
+    def client(self) -> PassFortClient:
+        """The API client, built on first use: a receive-only service needs no API key.
+
+        Raises :class:`~fieldline.errors.ConfigError` when no API key is configured.
+        """
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = PassFortClient(self.settings, **self._client_options)
+        return self._client
+
+    def check_ready(self) -> None:
+        """Fail now, not at the first event, if profiles cannot be fetched (no API key)."""
+        self.client  # noqa: B018 - building the client checks the settings
 
     @classmethod
     def from_options(
@@ -153,8 +173,9 @@ class PassFortSource:
                     future.cancel()
 
     def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self.client.close()
+        """Close the HTTP connection pool (if one was opened)."""
+        if self._client is not None:
+            self._client.close()
 
     # --- WebhookSource --------------------------------------------------------------------
 

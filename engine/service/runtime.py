@@ -148,7 +148,7 @@ class ServiceContext:
         start and every ``purge_interval`` seconds (dead letters and live jobs stay)."""
         from fieldline.runtime import build_source
 
-        source = build_source(self.spec, self.plugin_manager)
+        source = build_source(self.spec, self.plugin_manager, fetching=False)  # it only receives
         if not isinstance(source, WebhookSource):
             source.close()
             raise ConfigError(

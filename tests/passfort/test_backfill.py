@@ -78,3 +78,36 @@ def test_seed_profiles_sync_into_salesforce_once(
     assert by_profile["b82b0434-f9e8-11e7-8397-000000000002"] in {
         record["Applicant__c"] for record in forexo_apps
     }
+
+
+def test_a_receive_only_service_needs_no_api_key_but_workers_and_syncs_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plugin_manager: pluggy.PluginManager
+) -> None:
+    import httpx
+
+    from fieldline.errors import ConfigError
+    from fieldline.service.runtime import open_context
+    from fieldline.testing.server import serve_in_thread
+    from tests.passfort.conftest import SECRET
+    from tests.passfort.test_webhooks import SAMPLE
+
+    empty_config = tmp_path / "fieldline.toml"
+    empty_config.write_text("")
+    monkeypatch.setenv("FIELDLINE_CONFIG", str(empty_config))
+    monkeypatch.delenv("FIELDLINE_PASSFORT_API_KEY", raising=False)
+    monkeypatch.setenv("FIELDLINE_PASSFORT_WEBHOOK_SECRET", SECRET)
+    spec = load_spec(SHIPPED_SPEC, plugin_manager=plugin_manager)
+
+    with pytest.raises(ConfigError, match="no PassFort API key is configured"):
+        build_source(spec, plugin_manager)  # sync, plan: fail before any work
+    context = open_context(spec, tmp_path / "q.db", plugin_manager=plugin_manager)
+    try:
+        with pytest.raises(ConfigError, match="no PassFort API key is configured"):
+            context.make_workers(1, prefix="w")  # workers: fail at start, not at the first event
+        app = context.create_app(workers=0, retention_days=None)
+        with serve_in_thread(app) as url:
+            response = httpx.post(f"{url}/webhooks/passfort", json=SAMPLE, timeout=10)
+        assert response.status_code == 200, response.text
+        assert response.json()["queued"] == 1
+    finally:
+        context.close()

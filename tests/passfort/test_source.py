@@ -153,8 +153,14 @@ def test_factory_without_api_key_fails_clearly(
     monkeypatch.delenv("FIELDLINE_CONFIG", raising=False)
     monkeypatch.delenv("FIELDLINE_PASSFORT_API_KEY", raising=False)
     factory = adapter_registry(plugin_manager)[("passfort", AdapterKind.SOURCE)].factory
-    with pytest.raises(ConfigError, match="FIELDLINE_PASSFORT_API_KEY"):
-        factory({})
+    source = factory({})  # a webhook receiver needs no API key ...
+    try:
+        with pytest.raises(ConfigError, match="FIELDLINE_PASSFORT_API_KEY"):
+            source.check_ready()  # ... but fetching does, and says so before any work
+        with pytest.raises(ConfigError, match="FIELDLINE_PASSFORT_API_KEY"):
+            source.fetch("profile-1")
+    finally:
+        source.close()
 
 
 def test_options_schema_accepts_the_documented_options() -> None:
