@@ -238,8 +238,10 @@ class _FieldProgram:
                 shared[value] = intent
         return intent
 
-    def _field_intent(self, value: Any, note: str | None) -> FieldIntent:
-        return _new_field_intent(self.name, value, self.strategy, self.nulls, self.source, note)
+    def _field_intent(self, value: Any, note: str | None, *, unmapped_skipped: bool = False) -> FieldIntent:
+        return _new_field_intent(
+            self.name, value, self.strategy, self.nulls, self.source, note, unmapped_skipped
+        )
 
     def compute(self, context: Any, record: str) -> FieldIntent:
         """The field's intent for a map/default/const field. Raises :class:`FieldlineError`."""
@@ -272,7 +274,7 @@ class _FieldProgram:
         if self.unmapped is Unmapped.KEEP:
             return self._field_intent(value, f"unmapped {value!r} kept")
         if self.unmapped is Unmapped.SKIP:
-            return self._field_intent(MISSING, f"{UNMAPPED_SKIPPED_NOTE}: {value!r}")
+            return self._field_intent(MISSING, f"{UNMAPPED_SKIPPED_NOTE}: {value!r}", unmapped_skipped=True)
         if self.unmapped is Unmapped.DEFAULT:
             return self._field_intent(self.unmapped_value, f"unmapped {value!r} -> {self.unmapped_value!r}")
         raise _UnmappedError(

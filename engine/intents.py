@@ -51,6 +51,7 @@ class FieldIntent:
     nulls: Nulls = Nulls.SKIP
     source: str = ""
     note: str | None = None
+    unmapped_skipped: bool = False  # ``unmapped: skip`` dropped the value (``note`` says which)
 
 
 @dataclass(frozen=True, slots=True)

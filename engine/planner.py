@@ -566,8 +566,8 @@ class _RecordPlanner:
         """The decision for a ``MISSING`` or ``None`` source value."""
         if new is None:
             return cls._null(field, old, creating)
-        if field.note is not None and field.note.startswith(UNMAPPED_SKIPPED_NOTE):
-            return Decision.UNMAPPED_SKIPPED, field.note
+        if field.unmapped_skipped:
+            return Decision.UNMAPPED_SKIPPED, field.note or UNMAPPED_SKIPPED_NOTE
         return Decision.MISSING, _SOURCE_MISSING
 
     @staticmethod

@@ -186,6 +186,27 @@ def test_hand_built_intents_for_fields_and_rules_the_spec_lacks_are_planned() ->
     assert record_plan.writes == {"Other__c": "v"}
 
 
+def test_an_unmapped_skip_is_told_by_its_flag_not_by_its_note() -> None:
+    from fieldline.values import MISSING
+
+    spec = make_spec(record("r", "O", [value_field("K", "k")], [match_rule("K", "k")]))
+    skipped = FieldIntent("S", MISSING, note="unmapped value skipped: 'x'", unmapped_skipped=True)
+    look_alike = FieldIntent("L", MISSING, note="unmapped value skipped: 'y'")
+    intent = Intent(
+        record="r",
+        object="O",
+        key="x",
+        document_key="x",
+        fields=(FieldIntent("K", "k"), skipped, look_alike),
+        match=(MatchKey("K", "k", "k"),),
+    )
+    existing: LookupResult = {("O", "K", ()): {"k": [{"Id": "1", "K": "k", "S": "a", "L": "b"}]}}
+    (record_plan,) = plan(spec, [intent], existing).records
+    decisions = {change.field: change.decision for change in record_plan.changes}
+    assert decisions["S"] is Decision.UNMAPPED_SKIPPED
+    assert decisions["L"] is Decision.MISSING
+
+
 def test_fields_with_many_values_are_planned_like_fields_with_few() -> None:
     # shared changes stop at a few dozen distinct values: past that, plans must not change
     spec = make_spec(
