@@ -12,6 +12,7 @@ import pytest
 import requests
 from simple_salesforce.api import Salesforce
 
+from fieldline.adapters.salesforce.emulator import routes_collections, validation
 from fieldline.adapters.salesforce.emulator.auth import generate_key_pair
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
 from tests.conftest import REPO_ROOT
@@ -84,3 +85,15 @@ def connect(handle: EmulatorHandle, session: requests.Session) -> Any:
 def records(*bodies: dict[str, Any], type_name: str = "Account") -> list[dict[str, Any]]:
     """Collection records with ``attributes.type`` set."""
     return [{"attributes": {"type": type_name}, **body} for body in bodies]
+
+
+def fail_validation_of(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make collections' record validation raise an unexpected error for the record called ``name``."""
+    real = validation.prepare
+
+    def prepare(store: Any, table: Any, body: Any, **kwargs: Any) -> Any:
+        if body.get("Name") == name:
+            raise RuntimeError("boom")
+        return real(store, table, body, **kwargs)
+
+    monkeypatch.setattr(routes_collections, "prepare", prepare)

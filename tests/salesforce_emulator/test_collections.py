@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
-from tests.salesforce_emulator.conftest import records
+from tests.salesforce_emulator.conftest import fail_validation_of, records
 
 ROLLED_BACK = {
     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -238,3 +238,14 @@ def test_simple_salesforce_restful_collections(sf: Any) -> None:
 @pytest.mark.parametrize("verb", ["POST", "PATCH"])
 def test_collections_with_no_records(client: httpx.Client, verb: str) -> None:
     assert client.request(verb, "/composite/sobjects", json={"records": []}).json() == []
+
+
+@pytest.mark.parametrize("all_or_none", [True, False])
+def test_a_call_that_raises_commits_nothing(
+    client: httpx.Client, emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, all_or_none: bool
+) -> None:
+    fail_validation_of("boom", monkeypatch)
+    body = {"allOrNone": all_or_none, "records": records({"Name": "A"}, {"Name": "B"}, {"Name": "boom"})}
+    assert client.post("/composite/sobjects", json=body).status_code == 500
+    assert emulator.stats()["records"]["Account"] == 0
+    assert emulator.stats()["writes"] == 0

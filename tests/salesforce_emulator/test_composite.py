@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
-from tests.salesforce_emulator.conftest import API
+from tests.salesforce_emulator.conftest import API, fail_validation_of, records
 
 
 def sub(reference: str, method: str, url: str, body: Any = None) -> dict[str, Any]:
@@ -113,3 +114,18 @@ def test_collections_inside_a_rolled_back_composite(client: httpx.Client, emulat
     assert results[2]["body"][0]["errorCode"] == "REQUIRED_FIELD_MISSING"
     assert emulator.stats()["records"]["Account"] == 0
     assert emulator.stats()["writes"] == 0
+
+
+def test_composite_rolls_back_when_a_subrequest_raises(
+    client: httpx.Client, emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_validation_of("boom", monkeypatch)
+    body = {
+        "compositeRequest": [
+            sub("a", "POST", "/sobjects/Account", {"Name": "A"}),
+            sub("b", "POST", "/composite/sobjects", {"records": records({"Name": "B"}, {"Name": "boom"})}),
+        ],
+    }
+    response = client.post("/composite", json=body)
+    assert response.status_code == 500
+    assert emulator.stats()["records"]["Account"] == 0

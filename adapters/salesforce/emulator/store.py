@@ -190,8 +190,9 @@ class Store:
     def transaction(self) -> Iterator[Transaction]:
         """Group writes; ``rollback()`` on the yielded object undoes those made inside it.
 
-        Transactions nest like savepoints (a composite call around a collections call); the state
-        file is written when the outermost one ends.
+        An exception escaping the block rolls the transaction back too, then propagates: a request
+        that fails as a whole commits nothing. Transactions nest like savepoints (a composite call
+        around a collections call); the state file is written when the outermost one ends.
         """
         outermost = self._undo is None
         if self._undo is None:
@@ -199,6 +200,9 @@ class Store:
         tx = Transaction(self, len(self._undo))
         try:
             yield tx
+        except BaseException:
+            tx.rollback()
+            raise
         finally:
             if outermost:
                 self._undo = None
