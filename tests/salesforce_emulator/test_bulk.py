@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fieldline.adapters.salesforce.emulator import bulk
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from tests.salesforce_emulator.conftest import start
 
@@ -270,3 +271,45 @@ def test_query_job_errors(emulator: EmulatorHandle) -> None:
         assert client.patch(f"/{job['id']}", json={"state": "Aborted"}).status_code == 409
         assert client.delete(f"/{job['id']}").status_code == 204
         assert client.get(f"/{job['id']}").status_code == 404
+
+
+def run_job(client: httpx.Client, body: str, operation: str = "insert") -> dict[str, Any]:
+    """Create an Account job, upload ``body``, close it and wait for a terminal state."""
+    job = client.post("", json={"object": "Account", "operation": operation}).json()
+    upload = client.put(f"/{job['id']}/batches", content=body, headers={"Content-Type": "text/csv"})
+    assert upload.status_code == 201
+    client.patch(f"/{job['id']}", json={"state": "UploadComplete"})
+    return poll_until(client, job["id"], ("JobComplete", "Failed", "Aborted"))
+
+
+def test_an_unexpected_error_fails_the_job(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    def prepare(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bulk, "prepare", prepare)
+    with api(emulator) as client:
+        info = run_job(client, "Name\na\n")
+    assert info["state"] == "Failed"
+    assert "boom" in info["errorMessage"]
+
+
+def test_a_cell_over_the_csv_module_limit_is_a_row_error(emulator: EmulatorHandle) -> None:
+    with api(emulator) as client:
+        info = run_job(client, "Name,Description\n" + "x" * 200_000 + ",d\nok,d\n")
+        assert (info["state"], info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (
+            "JobComplete",
+            2,
+            1,
+        )
+        failed = rows(client.get(f"/{info['id']}/failedResults").text)
+    assert failed[0]["sf__Error"].startswith("STRING_TOO_LONG:")
+    assert [r["Name"] for r in emulator.records("Account")] == ["ok"]
+
+
+@pytest.mark.parametrize("body", ['Name\n"unterminated\nb\n', 'Name\n"a"b\n'])
+def test_malformed_csv_fails_the_job(emulator: EmulatorHandle, body: str) -> None:
+    with api(emulator) as client:
+        info = run_job(client, body)
+    assert info["state"] == "Failed"
+    assert info["errorMessage"].startswith("ClientInputError : Failed to parse CSV")
+    assert emulator.records("Account") == []

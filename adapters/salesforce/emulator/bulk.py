@@ -11,6 +11,7 @@ import asyncio
 import csv
 import io
 import itertools
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,11 @@ __all__ = ["DELIMITERS", "OPERATIONS", "Job", "process_job"]
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 TERMINAL = ("JobComplete", "Failed", "Aborted")
+# Python's csv refuses cells over 128 KiB; Salesforce takes any cell of an accepted upload (150 MB) and
+# judges its length per row (a value longer than its field fails that row with STRING_TOO_LONG).
+MAX_CELL_CHARS = 150 * 1024 * 1024
 _job_numbers = itertools.count(1)
+_log = logging.getLogger(__name__)
 
 
 def new_job_id() -> str:
@@ -123,16 +128,27 @@ class Job:
             start = 0
         return self._csv(self.header, self.rows[start:])
 
-    def parse(self) -> None:
-        """Split the uploaded CSV into header and rows (once)."""
+    def parse(self) -> str | None:
+        """Split the uploaded CSV into header and rows (once); the error message of malformed CSV.
+
+        Malformed CSV (an unterminated quote, text after a closing quote) loads nothing.
+        """
         if self.header:
-            return
+            return None
         text = b"".join(self.uploads).decode("utf-8-sig", errors="replace")
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[self.column_delimiter])
-        rows = [row for row in reader if row]
+        if csv.field_size_limit() < MAX_CELL_CHARS:
+            csv.field_size_limit(MAX_CELL_CHARS)
+        reader = csv.reader(
+            io.StringIO(text, newline=""), delimiter=DELIMITERS[self.column_delimiter], strict=True
+        )
+        try:
+            rows = [row for row in reader if row]
+        except csv.Error as exc:
+            return f"ClientInputError : Failed to parse CSV at line {reader.line_num}: {exc}"
         if rows:
             self.header = rows[0]
             self.rows = rows[1:]
+        return None
 
 
 def _error_text(error: ApiError) -> str:
@@ -274,10 +290,11 @@ async def process_job(emu: Emulator, job: Job) -> None:
     job.set_state("InProgress")
     job.started = time.monotonic()
     try:
-        job.parse()
+        malformed = job.parse()
         columns = _columns(job) if job.header else "InvalidBatch : No data was uploaded"
         if job.uploads and isinstance(columns, list):
             columns = _check_line_ending(job) or columns
+        columns = malformed or columns
         if isinstance(columns, str):
             job.error_message = columns
             job.set_state("Failed")
@@ -297,6 +314,10 @@ async def process_job(emu: Emulator, job: Job) -> None:
             await asyncio.sleep(delay)
         if job.state == "InProgress":
             job.set_state("JobComplete")
+    except Exception as exc:  # a bug must fail the job, not leave it InProgress forever
+        _log.error("Bulk job %s failed unexpectedly", job.id, exc_info=True)
+        job.error_message = f"UnknownException : An unexpected error occurred: {type(exc).__name__}: {exc}"
+        job.set_state("Failed")
     finally:
         job.finished = time.monotonic()
         emu.store.flush()
