@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict
 
 from fieldline.config import Secret
@@ -31,6 +32,11 @@ from fieldline.contracts import SourceEvent
 from fieldline.errors import WebhookError
 
 __all__ = ["WebhookData", "WebhookEnvelope", "bearer_token", "parse_webhook_body"]
+
+log = logging.getLogger(__name__)
+
+# A timestamp this far past the receipt time is worth a warning (beyond ordinary clock skew).
+FUTURE_WARNING_SECONDS = 300.0
 
 SECRET_HINT = "check the webhook secret in PassFort matches FIELDLINE_PASSFORT_WEBHOOK_SECRET"
 
@@ -116,29 +122,47 @@ def _envelopes(document: Any) -> tuple[list[tuple[str, Any]], Any]:
 
 
 def _occurred_at(raw: Any, path: str, received_at: float) -> float:
+    """The event's time for ordering: its ``timestamp``, never later than its receipt.
+
+    An event cannot have happened after it arrived. A later timestamp (a skewed clock, a value in
+    milliseconds, a bogus one) would otherwise become the profile's newest applied time and make
+    every genuine event after it look stale; clamped to the receipt time, ordering stays safe,
+    because the worker fetches the profile after that moment anyway.
+    """
     if raw is None:
         return received_at
-    if isinstance(raw, bool):
+    value = _timestamp_seconds(raw, path)
+    if value > received_at + FUTURE_WARNING_SECONDS:
+        log.warning(
+            "webhook %s.timestamp %r is %.0f s after its receipt; using the receipt time",
+            path,
+            raw,
+            value - received_at,
+        )
+    return min(value, received_at)
+
+
+def _timestamp_seconds(raw: Any, path: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise _malformed(f"{path}.timestamp", "must be Unix seconds (a number)")
-    if isinstance(raw, int | float):
-        try:
-            value = float(raw)
-        except OverflowError:
-            value = math.inf
-        if math.isfinite(value):
-            return value
-        raise _malformed(f"{path}.timestamp", "is out of range")
     if isinstance(raw, str):
         try:
-            return float(raw)
+            parsed = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
         except ValueError:
             pass
-        try:
-            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            raise _malformed(f"{path}.timestamp", "must be Unix seconds or an ISO-8601 time") from None
-        return parsed.timestamp()
-    raise _malformed(f"{path}.timestamp", "must be Unix seconds (a number)")
+        else:
+            if parsed.tzinfo is None:  # PassFort's times are UTC; never the server's zone
+                parsed = parsed.replace(tzinfo=UTC)
+            return parsed.timestamp()
+    try:
+        value = float(raw)
+    except OverflowError:
+        value = math.inf
+    except ValueError:
+        raise _malformed(f"{path}.timestamp", "must be Unix seconds or an ISO-8601 time") from None
+    if not math.isfinite(value):
+        raise _malformed(f"{path}.timestamp", "is out of range (not a finite number)")
+    return value
 
 
 def _malformed(path: str, problem: str) -> WebhookError:

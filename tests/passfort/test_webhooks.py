@@ -42,6 +42,7 @@ SAMPLE: dict[str, Any] = {
     },
 }
 BEARER = {"Authorization": f"Bearer {SECRET}"}
+NOW = 1_800_000_000.0  # the parser's clock in these tests: after every sample timestamp
 
 
 def envelope(number: int = 1, event: str = "PRODUCT_STATUS_CHANGED", **changes: Any) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def envelope(number: int = 1, event: str = "PRODUCT_STATUS_CHANGED", **changes: 
 
 def parse(body: Any, headers: dict[str, str] | None = None) -> list[Any]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return parse_webhook_body(headers or {}, raw, secret=Secret(SECRET), clock=lambda: 1000.0)
+    return parse_webhook_body(headers or {}, raw, secret=Secret(SECRET), clock=lambda: NOW)
 
 
 def test_documented_sample_becomes_one_event() -> None:
@@ -201,6 +202,9 @@ def test_malformed_body_is_400(body: Any, path: str) -> None:
         pytest.param(lambda e: e.update(timestamp=True), "$.timestamp", id="bool-timestamp"),
         pytest.param(lambda e: e.update(timestamp="soon"), "$.timestamp", id="text-timestamp"),
         pytest.param(lambda e: e.update(timestamp=10**400), "$.timestamp", id="huge-timestamp"),
+        pytest.param(lambda e: e.update(timestamp="nan"), "$.timestamp", id="nan-timestamp"),
+        pytest.param(lambda e: e.update(timestamp="inf"), "$.timestamp", id="inf-timestamp"),
+        pytest.param(lambda e: e.update(timestamp="1e400"), "$.timestamp", id="overflow-text-timestamp"),
     ],
 )
 def test_missing_fields_are_400_naming_the_path(mutate: Any, path: str) -> None:
@@ -227,7 +231,11 @@ def test_batch_error_names_the_item() -> None:
         pytest.param(1568997222.5, 1568997222.5, id="float"),
         pytest.param("1568997222", 1568997222.0, id="numeric-text"),
         pytest.param("2019-09-20T16:33:42Z", 1568997222.0, id="iso"),
-        pytest.param(None, 1000.0, id="absent-is-receipt-time"),
+        pytest.param("2019-09-20T16:33:42", 1568997222.0, id="naive-iso-is-utc"),
+        pytest.param(None, NOW, id="absent-is-receipt-time"),
+        pytest.param(NOW + 5, NOW, id="skewed-future-is-receipt-time"),
+        pytest.param(1e308, NOW, id="far-future-is-receipt-time"),
+        pytest.param(1795947600000, NOW, id="milliseconds-is-receipt-time"),
     ],
 )
 def test_timestamp_forms(timestamp: Any, expected: float) -> None:
@@ -318,3 +326,21 @@ def test_arbitrary_bytes_give_events_or_webhook_error(headers: dict[str, str], b
 @given(headers=HEADERS, document=ENVELOPE_LIKE | st.lists(ENVELOPE_LIKE, max_size=3) | JSON)
 def test_arbitrary_json_gives_events_or_webhook_error(headers: dict[str, str], document: Any) -> None:
     _outcome(headers, json.dumps(document).encode())
+
+
+@given(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**30), 10**30)))
+def test_an_event_is_never_later_than_its_receipt(timestamp: float) -> None:
+    item = envelope()
+    item["timestamp"] = timestamp
+    (event,) = parse(item, BEARER)
+    assert event.occurred_at == min(float(timestamp), NOW)
+
+
+def test_a_far_future_timestamp_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    item = envelope()
+    item["timestamp"] = NOW + 3600
+    with caplog.at_level("WARNING", logger="fieldline.adapters.passfort.webhooks"):
+        (event,) = parse(item, BEARER)
+    assert event.occurred_at == NOW
+    assert "$.timestamp" in caplog.text
+    assert "using the receipt time" in caplog.text
