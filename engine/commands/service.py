@@ -143,7 +143,9 @@ def serve(
     context = _open_context(spec_path, db, max_attempts=max_attempts, batch_size=batch_size)
     try:
         app = context.create_app(
-            workers=workers, service_settings=ServiceSettings(max_body_bytes=max_body_bytes)
+            workers=workers,
+            service_settings=ServiceSettings(max_body_bytes=max_body_bytes),
+            retention_days=retention_days or None,  # 0: keep everything
         )
         click.echo(
             f"fieldline serve: POST http://{host}:{port}/webhooks/{context.source_name} -> {db} "

@@ -132,3 +132,31 @@ def test_replay_usage_errors(db: Path, args: tuple[str, ...]) -> None:
     code, output, _ = run("replay", "--db", str(db), *args)
     assert code == 2
     assert "Error" in output
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [([], 30.0), (["--retention-days", "0"], None), (["--retention-days", "2.5"], 2.5)],
+)
+def test_serve_hands_its_retention_to_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: list[str], expected: float | None
+) -> None:
+    from fieldline.service.runtime import ServiceContext
+    from tests.conftest import REPO_ROOT
+
+    captured: dict[str, object] = {}
+
+    class Captured(Exception):
+        pass
+
+    def create_app(self: ServiceContext, **kwargs: object) -> None:
+        captured.update(kwargs)
+        raise Captured  # stop before uvicorn starts
+
+    monkeypatch.setattr(ServiceContext, "create_app", create_app)
+    spec = REPO_ROOT / "mappings" / "passfort-salesforce.yaml"
+    result = CliRunner().invoke(
+        cli, ["serve", "--spec", str(spec), "--db", str(tmp_path / "f.db"), "--workers", "0", *option]
+    )
+    assert isinstance(result.exception, Captured) or "Captured" in result.output, result.output
+    assert captured["retention_days"] == expected
