@@ -135,8 +135,14 @@ class _Translator:
         self.base = base
         self.what = what
         self.problems: list[Problem] = []
+        self._seen: set[tuple[PathKey, str]] = set()
 
     def add(self, path: PathKey, message: str, *, hint: str | None = None, at_key: bool = False) -> None:
+        # jsonschema reports some failures once per offending key, each naming them all
+        # (``required``, ``additionalProperties``): say each problem once
+        if (path, message) in self._seen:
+            return
+        self._seen.add((path, message))
         line, col = self.index.locate(path, at_key=at_key)
         if self.what:
             hint = f"{hint}; {self.what}" if hint else self.what
