@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,8 +50,30 @@ def build_adapter(
         close = difflib.get_close_matches(adapter.adapter, known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"installed: {', '.join(known) or 'none'}"
         raise ConfigError(f"{adapter.location}: no {kind.value} adapter named {adapter.adapter!r}", hint=hint)
+    _check_options(adapter, kind, info.options_schema)
     with _in_spec_directory(spec):
         return info.factory(dict(adapter.options))
+
+
+def _check_options(adapter: AdapterSpec, kind: AdapterKind, schema: Mapping[str, Any] | None) -> None:
+    """Refuse options the adapter's own schema rejects, before its factory sees them.
+
+    ``validate`` reports these with positions; this guards the paths that build an adapter
+    without a validated spec (``describe --target``, ``validate --against``).
+    """
+    if not schema:
+        return
+    import jsonschema
+
+    validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    error = jsonschema.exceptions.best_match(validator_class(schema).iter_errors(dict(adapter.options)))
+    if error is not None:
+        where = "".join(f".{part}" for part in error.absolute_path)
+        raise ConfigError(
+            f"{adapter.location}: {kind.value} adapter {adapter.adapter!r} options{where}: {error.message}",
+            hint="set them in the spec's "
+            f"{kind.value}.options (`fieldline plugins` lists each adapter's options)",
+        )
 
 
 def build_source(spec: Spec, manager: pluggy.PluginManager, *, fetching: bool = True) -> SourceAdapter:

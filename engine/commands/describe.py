@@ -119,8 +119,21 @@ def describe(object_name: str, spec_path: Path | None, target_name: str | None, 
 
         target = build_target(load_spec_or_exit(spec_path, manager), manager)
     else:
-        adapter = AdapterSpec(adapter=target_name or "salesforce")
-        target = build_adapter(adapter, AdapterKind.TARGET, manager, spec=Spec(name="describe", records=()))
+        from fieldline.errors import ConfigError
+        from fieldline.spec import Location
+
+        name = target_name or "salesforce"
+        adapter = AdapterSpec(adapter=name, location=Location(file=f"--target {name}"))
+        try:
+            target = build_adapter(
+                adapter, AdapterKind.TARGET, manager, spec=Spec(name="describe", records=())
+            )
+        except ConfigError as exc:
+            if "options" not in exc.message:
+                raise
+            raise ConfigError(
+                exc.message, hint="this adapter needs options: pass --spec SPEC, whose target gives them"
+            ) from exc
     try:
         description = target.describe(object_name)
     finally:
