@@ -3,6 +3,7 @@ latency, the daily API limit; the control endpoints that set them and count requ
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ from simple_salesforce.exceptions import (
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.errors import ConfigError
-from tests.salesforce_emulator.conftest import error_code, records
+from tests.salesforce_emulator.conftest import error_code, fail_validation_of, records
 
 
 def test_lock_errors_on_single_writes_are_top_level_400(
@@ -139,3 +140,19 @@ def test_control_endpoints(client: httpx.Client, emulator: EmulatorHandle) -> No
     assert httpx.get(f"{emulator.url}/_emulator/faults").json()["daily_limit"] == 1_000_000
     with pytest.raises(ConfigError, match="unknown fault"):
         emulator.set_faults(bogus=1)
+
+
+def test_an_unexpected_error_is_a_json_500_with_the_limit_header(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fail_validation_of("boom", monkeypatch)
+    with caplog.at_level(logging.ERROR):
+        response = client.post("/composite/sobjects", json={"records": records({"Name": "boom"})})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["sforce-limit-info"].startswith("api-usage=")
+    (error,) = response.json()
+    assert error["errorCode"] == "UNKNOWN_EXCEPTION"
+    assert any(r.levelno == logging.ERROR and r.exc_info for r in caplog.records)
+    # the connection and the emulator stay usable
+    assert client.post("/composite/sobjects", json={"records": records({"Name": "ok"})}).status_code == 200

@@ -141,3 +141,13 @@ def test_overlong_request_uri_is_414(client: httpx.Client, emulator: EmulatorHan
     shorter = ",".join(f"'{i:020d}'" for i in range(500))
     fits = client.get("/query", params={"q": f"SELECT Id FROM Account WHERE Name IN ({shorter})"})
     assert fits.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "literal", ["LAST_N_DAYS:999999999", "NEXT_N_DAYS:999999999", "NEXT_N_DAYS:" + "9" * 5000]
+)
+@pytest.mark.parametrize("field", ["CreatedDate", "Birthdate"])
+def test_date_literals_out_of_range_are_malformed(client: httpx.Client, literal: str, field: str) -> None:
+    response = client.get("/query", params={"q": f"SELECT Id FROM Contact WHERE {field} = {literal}"})
+    assert response.status_code == 400, response.text
+    assert response.json()[0]["errorCode"] == "MALFORMED_QUERY"

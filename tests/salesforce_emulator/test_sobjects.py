@@ -440,3 +440,26 @@ def test_unknown_api_paths_carry_the_limit_header(client: httpx.Client) -> None:
     assert wrong_method.status_code == 405
     assert wrong_method.json()[0]["errorCode"] == "METHOD_NOT_ALLOWED"
     assert wrong_method.headers["sforce-limit-info"].startswith("api-usage=")
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+def test_datetimes_outside_the_utc_range_are_invalid(client: httpx.Client, moment: str) -> None:
+    error = error_of(client.post("/sobjects/PassFort_Application__c/", json={"Last_Event_At__c": moment}))
+    assert (error["errorCode"], error["fields"]) == ("JSON_PARSER_ERROR", ["Last_Event_At__c"])
+    batch = {"records": [{"attributes": {"type": "PassFort_Application__c"}, "Last_Event_At__c": moment}]}
+    (result,) = client.post("/composite/sobjects", json=batch).json()
+    assert result["errors"][0]["statusCode"] == "INVALID_TYPE_ON_FIELD_IN_RECORD"
+    window = {"start": "2024-01-01T00:00:00Z", "end": moment}
+    assert (
+        error_of(client.get("/sobjects/Account/updated/", params=window))["errorCode"] == "MISSING_ARGUMENT"
+    )
+    window = {"start": moment, "end": "2024-01-01T00:00:00Z"}
+    assert (
+        error_of(client.get("/sobjects/Account/deleted/", params=window))["errorCode"] == "MISSING_ARGUMENT"
+    )
+
+
+def test_deeply_nested_json_is_a_parser_error(client: httpx.Client) -> None:
+    body = b'{"Name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = client.post("/sobjects/Account/", content=body, headers={"content-type": "application/json"})
+    assert error_of(response)["errorCode"] == "JSON_PARSER_ERROR"

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +28,7 @@ from fieldline.adapters.salesforce.emulator.validation import ApiError
 __all__ = ["ApiFailure", "Emulator", "api_endpoint", "json_response", "read_json"]
 
 _VERSION = re.compile(r"^v(\d+)\.(\d+)$")
+_log = logging.getLogger(__name__)
 
 
 class ApiFailure(Exception):
@@ -61,6 +64,8 @@ async def read_json(request: Request) -> Any:
         raise ApiFailure(
             400, ApiError("JSON_PARSER_ERROR", f"Unexpected character in request body: {exc}")
         ) from exc
+    except RecursionError as exc:
+        raise ApiFailure(400, ApiError("JSON_PARSER_ERROR", "The request body is nested too deeply")) from exc
 
 
 @dataclass(slots=True)
@@ -166,6 +171,16 @@ def api_endpoint(
                 response = await handler(request, emu)
             except ApiFailure as failure:
                 response = json_response(_error_body(failure.errors), failure.status, failure.headers)
+            except Exception:  # a bug answers like Salesforce's internal errors, not with plain text
+                error_id = f"{uuid.uuid4().int % 10**10:010d}"
+                _log.error(
+                    "%s %s failed (ErrorId %s)", request.method, request.url.path, error_id, exc_info=True
+                )
+                message = (
+                    "An unexpected error occurred. Please include this ErrorId if you contact support: "
+                    f"{error_id} (emulated)"
+                )
+                response = json_response([{"errorCode": "UNKNOWN_EXCEPTION", "message": message}], 500)
             response.headers.update(emu.limit_header())
             return response
 

@@ -177,6 +177,15 @@ def make_getter(store: Store, path: ResolvedPath) -> Getter:
     return follow
 
 
+def _literal_range(literal: Literal, soql: str) -> tuple[datetime, datetime]:
+    """The range a date literal stands for; ``MALFORMED_QUERY`` when it leaves years 1-9999."""
+    try:
+        return _date_range(*literal.value)
+    except OverflowError as exc:
+        name, days = literal.value
+        raise malformed(soql, literal.pos, f"{name}:{days} is out of the supported date range") from exc
+
+
 def _date_range(name: str, days: int) -> tuple[datetime, datetime]:
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     one = timedelta(days=1)
@@ -238,7 +247,7 @@ def _convert_literal(field: FieldDef, literal: Literal, soql: str) -> Any:
         if kind == "date":
             return literal.value
         if kind == "dateliteral":
-            start, end = _date_range(*literal.value)
+            start, end = _literal_range(literal, soql)
             return (start.date(), end.date())
         raise _filter_error(field, soql, literal.pos, "date")
     if ftype == "datetime":
@@ -247,7 +256,7 @@ def _convert_literal(field: FieldDef, literal: Literal, soql: str) -> Any:
         if kind == "date":
             return datetime.combine(literal.value, datetime.min.time(), UTC)
         if kind == "dateliteral":
-            return _date_range(*literal.value)
+            return _literal_range(literal, soql)
         raise _filter_error(field, soql, literal.pos, "datetime")
     raise _filter_error(field, soql, literal.pos, ftype)
 

@@ -351,7 +351,14 @@ class _Parser:
         token = self.take()
         if token.kind != "number" or not token.text.isdigit():
             raise self.error(token)
-        return int(token.text)
+        return self.to_int(token, token.text)
+
+    def to_int(self, token: Token, digits: str) -> int:
+        """``int(digits)``; past Python's 4,300-digit conversion limit the query is malformed."""
+        try:
+            return int(digits)
+        except ValueError as exc:
+            raise self.error(token, f"number out of range: {token.text[:40]}") from exc
 
     def condition(self) -> Condition:
         items = [self.conjunction()]
@@ -426,7 +433,7 @@ class _Parser:
         if token.kind == "string":
             return Literal("string", _decode_string(token.text, token.pos, self.soql), token.pos)
         if token.kind == "number":
-            number: float | int = float(token.text) if "." in token.text else int(token.text)
+            number: float | int = float(token.text) if "." in token.text else self.to_int(token, token.text)
             return Literal("number", number, token.pos)
         if token.kind == "date":
             try:
@@ -442,7 +449,7 @@ class _Parser:
             name, _, number_text = token.text.partition(":")
             if name.upper() not in ("LAST_N_DAYS", "NEXT_N_DAYS"):
                 raise self.error(token, f"Invalid date literal: {token.text}")
-            return Literal("dateliteral", (name.upper(), int(number_text)), token.pos)
+            return Literal("dateliteral", (name.upper(), self.to_int(token, number_text)), token.pos)
         if token.kind == "ident":
             word = token.text.upper()
             if word in ("TRUE", "FALSE"):

@@ -51,7 +51,11 @@ def format_datetime(moment: datetime) -> str:
 
 
 def parse_datetime(text: str) -> datetime:
-    """Parse an ISO 8601 datetime (``Z``, ``+0000`` or ``+00:00``; a bare date is midnight UTC)."""
+    """Parse an ISO 8601 datetime (``Z``, ``+0000`` or ``+00:00``; a bare date is midnight UTC).
+
+    The result is in UTC; ``ValueError`` also when that falls outside years 1-9999
+    (``9999-12-31T23:59:59-01:00``).
+    """
     if _DATE.match(text):
         return datetime.fromisoformat(text).replace(tzinfo=UTC)
     cleaned = text.strip()
@@ -60,7 +64,12 @@ def parse_datetime(text: str) -> datetime:
     elif re.search(r"[+-]\d{4}$", cleaned):
         cleaned = cleaned[:-2] + ":" + cleaned[-2:]
     moment = datetime.fromisoformat(cleaned)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"datetime out of range in UTC: {text}") from exc
 
 
 @lru_cache(maxsize=4096)
