@@ -300,6 +300,15 @@ class Worker:
             elif state == "dead":
                 result.dead += 1
                 states.append("dead")
+                logger.error(
+                    "job %d (event %s, profile %s) is a dead letter after %d attempts: %s;"
+                    " fix the cause, then `fieldline replay`",
+                    job.id,
+                    job.event_id,
+                    job.lock_key,
+                    job.attempts,
+                    message,
+                )
             else:
                 result.retried += 1
                 states.append("retry")

@@ -160,6 +160,21 @@ def test_record_errors_dead_letter_or_retry_per_profile(rig: Rig) -> None:
     assert [entry.action for entry in rig.store.entries(profile="p1")] == ["error"]
 
 
+def test_a_dead_letter_is_logged_with_its_event_profile_and_cause(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig.runner.rules["p1"] = failed("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Status__c", retriable=False)
+    rig.queue.enqueue([event("e1", "p1")], source="fake")
+    with caplog.at_level("ERROR", logger="fieldline.worker"):
+        rig.worker.run_once()
+    [record] = [r for r in caplog.records if "dead letter" in r.getMessage()]
+    message = record.getMessage()
+    assert "event e1" in message
+    assert "profile p1" in message
+    assert "Status__c" in message
+    assert "fieldline replay" in message
+
+
 @pytest.mark.parametrize(
     ("error", "state"),
     [
