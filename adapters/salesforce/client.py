@@ -145,6 +145,7 @@ class SalesforceClient:
 
         attempt = 0
         relogins = 0
+        waited = 0.0
         while True:
             sf = self.connection()
             self.budget.check()
@@ -188,11 +189,12 @@ class SalesforceClient:
                         status=status,
                         code=code,
                     ) from exc
-                if attempt >= self.retry.max_retries:
+                delay = self.retry.delay(attempt, self.session.last_retry_after)
+                if attempt >= self.retry.max_retries or waited + delay > self.retry.max_total_wait:
                     raise TransientAdapterError(
                         f"Salesforce kept failing {what} after {attempt + 1} attempts: "
                         f"{code or status}: {message}",
-                        retry_after=self.session.last_retry_after,
+                        retry_after=self.session.last_retry_after or delay,
                         hint="retry later; Salesforce may be under maintenance or overloaded",
                         status=status,
                         code=code,
@@ -205,7 +207,8 @@ class SalesforceClient:
                     attempt + 1,
                     self.retry.max_retries,
                 )
-                self.retry.wait(attempt, self.session.last_retry_after)
+                self.retry.sleep(delay)
+                waited += delay
                 attempt += 1
             except requests.RequestException as exc:
                 if attempt >= self.retry.max_retries:

@@ -25,12 +25,17 @@ class RetryPolicy:
     Attempt ``n`` (0-based) waits between half and all of ``base_delay * 2**n`` seconds, capped at
     ``max_delay`` (:func:`fieldline.backoff.backoff_delay`: parallel workers spread out). A
     server's ``Retry-After`` wins when given (capped at ``max_retry_after``).
+
+    ``max_total_wait`` bounds the time one call spends waiting in place: a longer wait is handed
+    to the caller (:class:`~fieldline.errors.TransientAdapterError` with ``retry_after``), so a
+    queue worker reschedules the job instead of holding a thread (and a shutdown) for minutes.
     """
 
     max_retries: int = 4
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 300.0
+    max_total_wait: float = 30.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     rng: Callable[[], float] = field(default=random.random, compare=False)
 

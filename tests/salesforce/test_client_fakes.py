@@ -167,6 +167,23 @@ def test_persistent_5xx_becomes_transient_error_with_retry_after() -> None:
     target.close()
 
 
+@pytest.mark.parametrize(("retry_after", "slept_first"), [("20", [20.0]), ("120", [])])
+def test_long_retry_after_is_left_to_the_queue(retry_after: str, slept_first: list[float]) -> None:
+    # waiting in place holds a worker thread (and a graceful shutdown): at most 30 s per call
+    busy: Reply = (
+        503,
+        [{"errorCode": "SERVER_UNAVAILABLE", "message": "busy"}],
+        {"Retry-After": retry_after},
+    )
+    org = FakeOrg(script=[busy] * 10)
+    target, _, slept = _target(org)
+    with pytest.raises(TransientAdapterError) as caught:
+        target.describe("Thing__c")
+    assert slept == slept_first
+    assert caught.value.retry_after == float(retry_after)
+    target.close()
+
+
 def test_request_limit_exceeded_is_not_retried() -> None:
     org = FakeOrg(
         script=[(403, [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}])]
