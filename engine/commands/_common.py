@@ -13,7 +13,8 @@ from fieldline.spec import Spec
 
 
 def load_spec_or_exit(path: Path, manager: pluggy.PluginManager) -> Spec:
-    """The spec at ``path``; on problems print each (file:line:col) and exit with status 1."""
+    """The spec at ``path``; on problems print each (file:line:col) and exit with status 1,
+    or 2 when the file cannot be read at all (as ``validate`` does)."""
     from fieldline.loader import load_spec
 
     try:
@@ -23,5 +24,7 @@ def load_spec_or_exit(path: Path, manager: pluggy.PluginManager) -> Spec:
             click.echo(str(problem), err=True)
         if not exc.problems:
             click.echo(f"error: {exc}", err=True)
+        if any(problem.code == "io" for problem in exc.problems):
+            sys.exit(2)
         click.echo(f"{path}: the spec has problems; run `fieldline validate {path}` for details", err=True)
         sys.exit(1)

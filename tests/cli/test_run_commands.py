@@ -71,6 +71,14 @@ def test_plan_of_a_broken_spec_lists_located_problems(tmp_path: Path) -> None:
     assert "lowr" in result.output
 
 
+@pytest.mark.parametrize("command", ["plan", "sync"])
+def test_a_spec_that_cannot_be_read_is_exit_2_like_validate(tmp_path: Path, command: str) -> None:
+    missing = tmp_path / "absent.yaml"
+    result = CliRunner().invoke(cli, [command, str(missing)])
+    assert result.exit_code == 2, result.output
+    assert f"{missing}: no such file" in result.output
+
+
 def test_plugins_lists_builtins_with_their_hooks() -> None:
     result = CliRunner().invoke(cli, ["plugins", "--json"])
     assert result.exit_code == 0, result.output
