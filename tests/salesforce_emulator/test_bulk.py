@@ -313,3 +313,11 @@ def test_malformed_csv_fails_the_job(emulator: EmulatorHandle, body: str) -> Non
     assert info["state"] == "Failed"
     assert info["errorMessage"].startswith("ClientInputError : Failed to parse CSV")
     assert emulator.records("Account") == []
+
+
+def test_non_finite_numbers_fail_their_row(emulator: EmulatorHandle) -> None:
+    with api(emulator) as client:
+        info = run_job(client, "Name,AnnualRevenue\na,NaN\nb,Infinity\nc,1.5\n")
+        assert (info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (3, 2)
+        failed = rows(client.get(f"/{info['id']}/failedResults").text)
+    assert [f["sf__Error"].split(":")[0] for f in failed] == ["INVALID_TYPE_ON_FIELD_IN_RECORD"] * 2

@@ -463,3 +463,35 @@ def test_deeply_nested_json_is_a_parser_error(client: httpx.Client) -> None:
     body = b'{"Name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     response = client.post("/sobjects/Account/", content=body, headers={"content-type": "application/json"})
     assert error_of(response)["errorCode"] == "JSON_PARSER_ERROR"
+
+
+@pytest.mark.parametrize("value", ['"NaN"', '"Infinity"', '"-Infinity"', '"inf"', '"1e999"', "1e999"])
+def test_non_finite_numbers_are_invalid(client: httpx.Client, value: str) -> None:
+    headers = {"content-type": "application/json"}
+    body = f'{{"Name": "a", "AnnualRevenue": {value}}}'
+    error = error_of(client.post("/sobjects/Account/", content=body, headers=headers))
+    assert (error["errorCode"], error["fields"]) == ("JSON_PARSER_ERROR", ["AnnualRevenue"])
+    batch = f'{{"records": [{{"attributes": {{"type": "Account"}}, "Name": "a", "AnnualRevenue": {value}}}]}}'
+    (result,) = client.post("/composite/sobjects", content=batch, headers=headers).json()
+    assert result["errors"][0]["statusCode"] == "INVALID_TYPE_ON_FIELD_IN_RECORD"
+
+
+@pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity"])
+def test_bare_non_finite_json_tokens_are_a_parser_error(client: httpx.Client, token: bytes) -> None:
+    body = b'{"Name": "a", "AnnualRevenue": ' + token + b"}"
+    response = client.post("/sobjects/Account/", content=body, headers={"content-type": "application/json"})
+    error = error_of(response)
+    assert error["errorCode"] == "JSON_PARSER_ERROR"
+    assert error["fields"] == []
+
+
+def test_a_non_finite_stored_value_is_never_served_as_json(
+    client: httpx.Client, emulator: EmulatorHandle
+) -> None:
+    account_id = create(client, "Account", {"Name": "a"})
+    table = emulator.store.table("Account")
+    assert table is not None
+    table.put({**table.rows[account_id], "AnnualRevenue": float("nan")})  # as a bug could store it
+    response = client.get(f"/sobjects/Account/{account_id}")
+    assert response.status_code == 500
+    assert response.json()[0]["errorCode"] == "UNKNOWN_EXCEPTION"

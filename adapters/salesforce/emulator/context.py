@@ -48,18 +48,23 @@ def not_found(message: str = "The requested resource does not exist") -> ApiFail
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response without Starlette's extra validation (bodies here are always plain JSON)."""
     return Response(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        # allow_nan=False: NaN/Infinity are not JSON; serving them would break every client parser
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False),
         status_code=status,
         headers=headers,
         media_type="application/json;charset=UTF-8",
     )
 
 
+def _no_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not valid JSON")
+
+
 async def read_json(request: Request) -> Any:
     """The request's JSON body, or a 400 ``JSON_PARSER_ERROR``."""
     raw = await request.body()
     try:
-        return json.loads(raw) if raw else None
+        return json.loads(raw, parse_constant=_no_constant) if raw else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiFailure(
             400, ApiError("JSON_PARSER_ERROR", f"Unexpected character in request body: {exc}")

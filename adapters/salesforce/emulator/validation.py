@@ -6,6 +6,7 @@ the list of :class:`ApiError` Salesforce would answer with. It never writes.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -112,8 +113,8 @@ def coerce(field: FieldDef, value: Any) -> Any:
                 value = float(value) if kind != "int" or "." in value else int(value)
             except ValueError as exc:
                 raise _BadValue from exc
-        if not isinstance(value, int | float):
-            raise _BadValue
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            raise _BadValue  # NaN and infinities have no JSON form and no Salesforce value
         if kind == "int":
             if isinstance(value, float) and not value.is_integer():
                 raise _BadValue
