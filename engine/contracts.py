@@ -90,7 +90,11 @@ class SourceAdapter(Protocol):
 
 @runtime_checkable
 class WebhookSource(Protocol):
-    """A source that can turn an HTTP request into events, verifying the sender first."""
+    """A source that can turn an HTTP request into events, verifying the sender first.
+
+    Optional: ``check_receiving() -> None`` raising :class:`~fieldline.errors.ConfigError` when
+    the source could not verify senders (e.g. no shared secret); ``serve`` calls it at start.
+    """
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[SourceEvent]:
         """Verify and parse one request (a single event or a batch).

@@ -187,6 +187,14 @@ class PassFortSource:
         """
         return parse_webhook_body(headers, body, secret=self.settings.webhook_secret)
 
+    def check_receiving(self) -> None:
+        """Fail at start, not with a 503 per webhook, when no webhook secret is configured."""
+        if self.settings.webhook_secret is None or not self.settings.webhook_secret.reveal():
+            raise ConfigError(
+                "no PassFort webhook secret is configured; every webhook would be refused",
+                hint="set FIELDLINE_PASSFORT_WEBHOOK_SECRET (or webhook_secret in [passfort])",
+            )
+
     def is_enabled(self, event_type: str) -> bool:
         """Whether the spec syncs on this event type (aliases folded, case-insensitive)."""
         return event_type in self.enabled_events

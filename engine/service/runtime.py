@@ -155,6 +155,13 @@ class ServiceContext:
                 f"the source adapter {self.source_name!r} cannot receive webhooks",
                 hint="use `fieldline sync` for sources without webhooks",
             )
+        check_receiving = getattr(source, "check_receiving", None)  # optional, like check_ready
+        if callable(check_receiving):
+            try:
+                check_receiving()
+            except BaseException:
+                source.close()
+                raise
         stop = threading.Event()
         wake = threading.Event()
         threads: list[threading.Thread] = []

@@ -111,3 +111,22 @@ def test_a_receive_only_service_needs_no_api_key_but_workers_and_syncs_do(
         assert response.json()["queued"] == 1
     finally:
         context.close()
+
+
+def test_serve_refuses_to_start_without_a_webhook_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plugin_manager: pluggy.PluginManager
+) -> None:
+    from fieldline.errors import ConfigError
+    from fieldline.service.runtime import open_context
+
+    empty_config = tmp_path / "fieldline.toml"
+    empty_config.write_text("")
+    monkeypatch.setenv("FIELDLINE_CONFIG", str(empty_config))
+    monkeypatch.delenv("FIELDLINE_PASSFORT_WEBHOOK_SECRET", raising=False)
+    spec = load_spec(SHIPPED_SPEC, plugin_manager=plugin_manager)
+    context = open_context(spec, tmp_path / "q.db", plugin_manager=plugin_manager)
+    try:
+        with pytest.raises(ConfigError, match="FIELDLINE_PASSFORT_WEBHOOK_SECRET"):
+            context.create_app(workers=0, retention_days=None)
+    finally:
+        context.close()
