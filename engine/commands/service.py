@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -140,7 +141,13 @@ def serve(
     from fieldline.service.app import ServiceSettings
 
     _configure_logging(log_level)
-    context = _open_context(spec_path, db, max_attempts=max_attempts, batch_size=batch_size)
+    listener = _listen(host, port)  # a taken port fails here, before any worker starts
+    port = listener.getsockname()[1]
+    try:
+        context = _open_context(spec_path, db, max_attempts=max_attempts, batch_size=batch_size)
+    except BaseException:
+        listener.close()
+        raise
     try:
         app = context.create_app(
             workers=workers,
@@ -161,9 +168,28 @@ def serve(
             access_log=False,
             timeout_graceful_shutdown=30,
         )
-        _graceful_server(config).run()
+        _graceful_server(config).run(sockets=[listener])
     finally:
+        listener.close()
         context.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: any free one), or a clear ConfigError."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except (OSError, OverflowError) as exc:
+        listener.close()
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {reason}",
+            hint="pick another --port or --host, or stop what is using it",
+        ) from exc
+    return listener
 
 
 def _graceful_server(config: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -123,3 +124,30 @@ def test_dead_letters_replayed_after_an_outage(tmp_path: Path) -> None:
         logs = runner.invoke(cli, ["logs", "--db", str(stack.db), "--json"], env=env)
         actions = {json.loads(line)["action"] for line in logs.output.splitlines()}
         assert {"dead", "create"} <= actions, "the outage and the replayed write are both in the run log"
+
+
+def test_serve_on_a_taken_port_is_a_clear_error_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                FIELDLINE,
+                "serve",
+                "--spec",
+                str(SPEC_FILE),
+                "--db",
+                str(tmp_path / "f.db"),
+                "--port",
+                str(port),
+            ],
+            env={**os.environ, "FIELDLINE_PASSFORT_WEBHOOK_SECRET": "s", "FIELDLINE_PASSFORT_API_KEY": "k"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2, result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert not (tmp_path / "f.db").exists(), "nothing is opened before the port is ours"
