@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -220,11 +221,26 @@ def _split_by_size(items: Sequence[Indexed]) -> list[Sequence[Indexed]]:
     return parts
 
 
+_FIELD_LIST = re.compile(r"^[A-Za-z][\w.]*(?:,[A-Za-z][\w.]*)*$")
+
+
 def _bulk_error(text: str) -> WriteError:
-    # sf__Error looks like "CODE:message:field1,field2" (fields may be "--" or empty).
+    """A Bulk API 2.0 ``sf__Error``: ``CODE:message:Field1,Field2 --``, or ``CODE:message:--``.
+
+    The message may itself contain colons, so the last part counts as fields only when it ends in
+    ``--`` or is a plain list of field names.
+    """
     code, _, rest = text.partition(":")
-    message, _, fields_text = rest.rpartition(":") if rest.count(":") else (rest, "", "")
-    fields = tuple(name for name in fields_text.split(",") if name and name != "--")
+    message = rest
+    fields: tuple[str, ...] = ()
+    head, colon, tail = rest.rpartition(":")
+    if colon:
+        tail = tail.strip()
+        ended = tail.endswith("--")
+        names = tail.removesuffix("--").strip()
+        if ended or _FIELD_LIST.match(names):
+            message = head
+            fields = tuple(name.strip() for name in names.split(",") if name.strip())
     code = code.strip() or "UNKNOWN_ERROR"
     return WriteError(
         code=code,

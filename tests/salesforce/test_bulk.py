@@ -142,3 +142,19 @@ def test_failed_job_reports_unprocessed_rows_as_retriable() -> None:
     upload = next(seen for seen in transport.seen if seen.path.endswith("/batches"))
     assert upload.body == "Name\nn0\nn1\nn2\n"
     assert slept == [0.25]
+
+
+def test_bulk_row_errors_name_their_fields(emulator: EmulatorHandle, make_target: Any) -> None:
+    target = make_target(emulator, bulk_threshold=2)
+    # a well-formed id of no Account: only the server can tell
+    writes = _upserts(3)
+    writes[1] = _upserts(2, Applicant__c="001000000000000AAA")[1]
+    results = target.apply(writes)
+    assert [result.ok for result in results] == [True, False, True]
+    error = results[1].error
+    assert error is not None
+    assert (error.code, error.message, error.fields) == (
+        "INVALID_CROSS_REFERENCE_KEY",
+        "invalid cross reference id",
+        ("Applicant__c",),
+    )

@@ -314,6 +314,45 @@ def test_bulk_error_and_cells() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "code", "message", "fields"),
+    [
+        pytest.param(
+            "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --",
+            "REQUIRED_FIELD_MISSING",
+            "Required fields are missing: [Name]",
+            ("Name",),
+            id="one-field",
+        ),
+        pytest.param(
+            "FIELD_CUSTOM_VALIDATION_EXCEPTION:Check both:Name,Phone --",
+            "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+            "Check both",
+            ("Name", "Phone"),
+            id="two-fields",
+        ),
+        pytest.param(
+            "UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record or 1 records: 001x:--",
+            "UNABLE_TO_LOCK_ROW",
+            "unable to obtain exclusive access to this record or 1 records: 001x",
+            (),
+            id="no-fields",
+        ),
+        pytest.param("UNKNOWN_EXCEPTION:it broke", "UNKNOWN_EXCEPTION", "it broke", (), id="no-suffix"),
+        pytest.param(
+            "INVALID_FIELD:bad value: a b c",
+            "INVALID_FIELD",
+            "bad value: a b c",
+            (),
+            id="colon-in-message",
+        ),
+    ],
+)
+def test_bulk_error_sf_error_format(text: str, code: str, message: str, fields: tuple[str, ...]) -> None:
+    error = _bulk_error(text)
+    assert (error.code, error.message, error.fields) == (code, message, fields)
+
+
+@pytest.mark.parametrize(
     "options",
     [
         pytest.param({"batch_size": 201}, id="batch-too-big"),
