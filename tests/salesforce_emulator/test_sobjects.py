@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +14,7 @@ from simple_salesforce.exceptions import (
 )
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
-from tests.salesforce_emulator.conftest import API, error_code
+from tests.salesforce_emulator.conftest import API, error_code, start
 
 
 def create(client: httpx.Client, obj: str, body: dict[str, Any]) -> str:
@@ -495,3 +496,31 @@ def test_a_non_finite_stored_value_is_never_served_as_json(
     response = client.get(f"/sobjects/Account/{account_id}")
     assert response.status_code == 500
     assert response.json()[0]["errorCode"] == "UNKNOWN_EXCEPTION"
+
+
+def test_restricted_multi_select_picklists_check_every_value(tmp_path: Path) -> None:
+    org_file = tmp_path / "org.yaml"
+    org_file.write_text(
+        "objects: {Item__c: {fields: {"
+        "Colors__c: {type: multipicklist, picklist: [Red, Green, Blue], restricted: true},"
+        "Tags__c: {type: multipicklist, picklist: [a, b]}}}}"
+    )
+    with (
+        start(org_file) as handle,
+        httpx.Client(
+            base_url=handle.url + API, headers={"Authorization": f"Bearer {handle.token}"}
+        ) as client,
+    ):
+        item = create(client, "Item__c", {"Colors__c": "Red;Blue", "Tags__c": "a;other"})
+        assert client.get(f"/sobjects/Item__c/{item}").json()["Colors__c"] == "Red;Blue"
+        error = error_of(client.post("/sobjects/Item__c/", json={"Colors__c": "Red;Purple"}))
+        assert (error["errorCode"], error["fields"]) == (
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            ["Colors__c"],
+        )
+        assert "Purple" in error["message"]
+        update = client.patch(f"/sobjects/Item__c/{item}", json={"Colors__c": "Green;red"})
+        assert error_of(update)["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+        batch = {"records": [{"attributes": {"type": "Item__c"}, "Colors__c": "Green;Pink"}]}
+        (result,) = client.post("/composite/sobjects", json=batch).json()
+        assert result["errors"][0]["statusCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"

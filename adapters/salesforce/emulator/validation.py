@@ -310,14 +310,18 @@ def _check_values(store: Store, obj: ObjectDef, values: Record) -> list[ApiError
                     "INVALID_EMAIL_ADDRESS", f"{_label(field)}: invalid email address: {value}", (field.name,)
                 )
             ]
-        if field.type == "picklist" and field.restricted and value not in field.picklist:
-            return [
-                ApiError(
-                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    f"{_label(field)}: bad value for restricted picklist field: {value}",
-                    (field.name,),
-                )
-            ]
+        if field.restricted and field.type in ("picklist", "multipicklist"):
+            # a multi-select value is "A;B;C": every selected value must be in the list
+            chosen = value.split(";") if field.type == "multipicklist" else [value]
+            bad = next((v for v in chosen if v not in field.picklist), None)
+            if bad is not None:
+                return [
+                    ApiError(
+                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        f"{_label(field)}: bad value for restricted picklist field: {bad}",
+                        (field.name,),
+                    )
+                ]
         if field.type == "reference":
             canonical = normalize_id(value)
             if canonical is None:
