@@ -275,6 +275,7 @@ def test_several_matches_answer_300(emulator: EmulatorHandle, client: httpx.Clie
 def test_create_as_upsert_with_id(client: httpx.Client) -> None:
     response = client.post("/sobjects/Account/Id", json={"Name": "via Id"})
     assert response.status_code == 201
+    assert response.json() == {"id": response.json()["id"], "success": True, "errors": [], "created": True}
     assert client.get(f"/sobjects/Account/Id/{response.json()['id']}").json()["Name"] == "via Id"
     assert client.patch("/sobjects/Account/Id/001000000000000AAA", json={"Name": "x"}).status_code == 404
 
@@ -524,3 +525,13 @@ def test_restricted_multi_select_picklists_check_every_value(tmp_path: Path) -> 
         batch = {"records": [{"attributes": {"type": "Item__c"}, "Colors__c": "Green;Pink"}]}
         (result,) = client.post("/composite/sobjects", json=batch).json()
         assert result["errors"][0]["statusCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+
+
+def test_upsert_results_carry_created_from_api_46(client: httpx.Client) -> None:
+    """The ``created`` flag exists from API 46.0 on; older versions answer a plain SaveResult."""
+    old_api = str(client.base_url).rstrip("/").replace("v59.0", "v45.0")
+    for url in (f"{old_api}/sobjects/Account/Id", f"{old_api}/sobjects/Account/PassFort_Profile_Id__c/p45"):
+        method = "POST" if url.endswith("/Id") else "PATCH"
+        response = client.request(method, url, json={"Name": "old API"})
+        assert response.status_code == 201
+        assert response.json() == {"id": response.json()["id"], "success": True, "errors": []}

@@ -146,13 +146,19 @@ async def sobject_create(request: Request, emu: Emulator) -> Response:
     return create_one(emu, table, body)
 
 
-def create_one(emu: Emulator, table: Table, body: dict[str, Any]) -> Response:
+def create_one(emu: Emulator, table: Table, body: dict[str, Any], *, created: bool | None = None) -> Response:
+    """Insert ``body``: ``201`` SaveResult (``created`` is added for upsert-style creates)."""
     raise_fault(emu)
     values, errors = prepare(emu.store, table, body)
     raise_single(errors)
     record = emu.store.insert(table, values)
     emu.store.flush()
-    return json_response(save_result(record["Id"]), 201)
+    return json_response(save_result(record["Id"], created=created), 201)
+
+
+def upsert_created(version: str, created: bool) -> bool | None:
+    """An upsert result's ``created`` flag: it exists from API 46.0 on."""
+    return created if int(version.partition(".")[0]) >= 46 else None
 
 
 @api_endpoint("sobject_get")
@@ -196,7 +202,7 @@ async def sobject_create_as_upsert(request: Request, emu: Emulator) -> Response:
             ApiError("METHOD_NOT_ALLOWED", "HTTP Method 'POST' not allowed. Allowed are GET,PATCH,DELETE"),
         )
     body = await json_object(request)
-    return create_one(emu, table, body)
+    return create_one(emu, table, body, created=upsert_created(version_of(request), True))
 
 
 # -- changes in a time window -------------------------------------------------------------------
@@ -326,7 +332,7 @@ async def external_upsert(request: Request, emu: Emulator) -> Response:
     raise_single(errors)
     record = emu.store.insert(table, values)
     emu.store.flush()
-    return json_response(save_result(record["Id"], created=True), 201)
+    return json_response(save_result(record["Id"], created=upsert_created(version, True)), 201)
 
 
 @api_endpoint("sobject_delete")
