@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 __all__ = ["NodePosition", "PathKey", "PositionIndex", "format_path"]
@@ -106,7 +106,8 @@ def _source_index(text: str, start: int, style: str, value: str, *, offset: int,
     """Index in ``text`` of character ``offset`` of the scalar ``value`` that starts at ``start``.
 
     ``parent_indent`` is the indentation of the node holding the scalar (for a block scalar's
-    explicit indentation indicator, ``|2``).
+    explicit indentation indicator, ``|2``). An offset that falls on a character produced by a
+    line break (a folded space or newline) points at that line break.
     """
     index = start
     indent = 0
@@ -122,33 +123,109 @@ def _source_index(text: str, start: int, style: str, value: str, *, offset: int,
         indent = parent_indent + int(indicator) if indicator else _block_indent(text, index)
         index = _skip_indent(text, index, indent)
     consumed = 0
+    for source, produced in _pieces(text, index, style, indent):
+        if consumed + produced > offset:
+            return min(source, max(len(text) - 1, 0))
+        consumed += produced
+    return max(len(text) - 1, 0)
+
+
+_END = 1 << 62  # "everything from here on": the position after a scalar's last character
+
+
+def _pieces(text: str, index: int, style: str, indent: int) -> Iterator[tuple[int, int]]:
+    """``(source index, value characters it produces)`` for a scalar's source text, in order.
+
+    Follows YAML's rules: ``''`` and backslash escapes in quoted scalars; in flow scalars a line
+    break folds to a space (or to one newline per empty line), the next line's indentation and
+    the white space before the break are dropped, and an escaped line break joins the lines;
+    a literal block keeps its line breaks; a folded block folds them, except around lines
+    indented more than the block.
+    """
     end = len(text)
-    while consumed < offset and index < end:
-        char = value[consumed]
-        source = text[index]
-        if style == "'" and source == "'" and text.startswith("''", index):
-            index += 2
-            consumed += 1
-        elif style == '"' and source == "\\":
+    quote = style if style in ("'", '"') else None
+    while index < end:
+        char = text[index]
+        if quote is not None and char == quote:
+            if quote == "'" and text.startswith("''", index):
+                yield index, 1
+                index += 2
+                continue
+            break  # the closing quote
+        if quote == '"' and char == "\\":
             following = text[index + 1 : index + 2]
-            if following in ("\n", "\r"):  # an escaped line break joins the lines
-                index = _skip_blank(text, index + 2)
+            if following in ("\n", "\r"):  # an escaped line break: the lines join
+                index = _skip_spaces(text, _after_line_break(text, index + 1))
             else:
+                yield index, 1
                 index += {"x": 4, "u": 6, "U": 10}.get(following, 2)
-                consumed += 1
-        elif source in "\r\n":
-            if char == "\n" and style == "|":
-                index = _skip_indent(text, index + (2 if text.startswith("\r\n", index) else 1), indent)
-            else:  # a folded line break reads as one space (or newline) in the value
-                index = _skip_blank(text, index + 1)
-            if char in " \n":
-                consumed += 1
-        elif source in " \t" and char != source:
+            continue
+        if char in "\r\n":
+            position, empty = _past_empty_lines(text, index, indent if style in ("|", ">") else None)
+            if style == "|":
+                yield index, 1 + empty
+                index = _skip_indent(text, position, indent)
+            elif style == ">":
+                line_start = max(text.rfind("\n", 0, index), text.rfind("\r", 0, index)) + 1
+                kept = (
+                    not text[line_start:index].strip(" \t")  # leading empty lines never fold
+                    or _more_indented(text, line_start, indent)
+                    or _more_indented(text, position, indent)
+                )
+                yield index, (1 + empty) if kept else (empty or 1)
+                index = _skip_indent(text, position, indent)
+            else:
+                yield index, empty or 1
+                index = _skip_spaces(text, position)
+            continue
+        if style not in ("|", ">") and char in " \t" and _blank_to_line_end(text, index):
             index += 1  # white space before a folded line break is not part of the value
+            continue
+        yield index, 1
+        index += 1
+    yield min(index, end), _END
+
+
+def _after_line_break(text: str, index: int) -> int:
+    return index + (2 if text.startswith("\r\n", index) else 1)
+
+
+def _past_empty_lines(text: str, index: int, indent: int | None = None) -> tuple[int, int]:
+    """Past the line break at ``index`` and any empty lines after it: (next index, empty lines).
+
+    In a block scalar (``indent`` given) a line is empty only up to the block's indentation:
+    spaces past it are content.
+    """
+    position = _after_line_break(text, index)
+    empty = 0
+    while True:
+        probe = position
+        limit = len(text) if indent is None else min(len(text), position + indent)
+        while probe < limit and text[probe] in " \t":
+            probe += 1
+        if probe < len(text) and text[probe] in "\r\n":
+            empty += 1
+            position = _after_line_break(text, probe)
         else:
-            index += 1
-            consumed += 1
-    return min(index, max(end - 1, 0)) if end else 0
+            return position, empty
+
+
+def _more_indented(text: str, line_start: int, indent: int) -> bool:
+    """Whether the line at ``line_start`` is indented past ``indent`` (kept as is when folding)."""
+    rest = text[line_start + indent : line_start + indent + 1]
+    return text[line_start : line_start + indent] == " " * indent and rest in (" ", "\t")
+
+
+def _blank_to_line_end(text: str, index: int) -> bool:
+    while index < len(text) and text[index] in " \t":
+        index += 1
+    return index < len(text) and text[index] in "\r\n"
+
+
+def _skip_spaces(text: str, index: int) -> int:
+    while index < len(text) and text[index] in " \t":
+        index += 1
+    return index
 
 
 def _block_indent(text: str, index: int) -> int:
@@ -163,10 +240,4 @@ def _skip_indent(text: str, index: int, indent: int) -> int:
     while skipped < indent and index < len(text) and text[index] == " ":
         index += 1
         skipped += 1
-    return index
-
-
-def _skip_blank(text: str, index: int) -> int:
-    while index < len(text) and text[index] in " \t\r\n":
-        index += 1
     return index

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from fieldline.loader import analyze_spec_text
 from fieldline.validate_positions import PositionIndex, format_path
@@ -74,3 +78,75 @@ def test_offset_past_the_end_points_after_the_last_character() -> None:
 def test_non_string_nodes_fall_back_to_the_node_position() -> None:
     positions = positions_of("k: [1]\n")
     assert positions.locate_in_scalar(("k",), "", 3) == (1, 4)
+
+
+@pytest.mark.parametrize(
+    "yaml_value",
+    [
+        pytest.param('"lower(x) || \\\n    nosuch(y)"', id="double-quoted-escaped-break-then-token"),
+        pytest.param('"ab \\\n  \\\n  cd"', id="double-quoted-two-escaped-breaks"),
+        pytest.param(">-\n  a ||\n    nosuch(y)\n", id="folded-more-indented-line"),
+        pytest.param(">-\n  a ||\n\n  b && c\n", id="folded-blank-line"),
+        pytest.param(">-\n  a ||\n\n\n  b && c\n", id="folded-two-blank-lines"),
+        pytest.param(">-\n  a ||\n    b\n  c && d\n", id="folded-back-from-more-indented"),
+        pytest.param("|-\n  a ||\n\n    b && c\n", id="literal-blank-and-indented"),
+        pytest.param("'a ||\n  b\n\n  c'", id="single-quoted-multi-line"),
+        pytest.param("a ||\n  b\n\n  c", id="plain-multi-line-blank"),
+    ],
+)
+def test_every_visible_character_points_at_itself(yaml_value: str) -> None:
+    text = f"k: {yaml_value}\n"
+    result = analyze_spec_text(text, plugin_manager=fake_plugin_manager())
+    value = result.data["k"]
+    lines = text.splitlines()
+    for offset, char in enumerate(value):
+        if char.isspace():
+            continue
+        line, col = result.positions.locate_in_scalar(("k",), value, offset)
+        assert line is not None
+        assert col is not None
+        assert lines[line - 1][col - 1] == char, (offset, char, line, col, value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.text(alphabet="ab(|)'\" \\\n", min_size=1, max_size=60).filter(lambda v: v.strip()),
+    style=st.sampled_from(["'", '"', "|", ">"]),
+)
+def test_positions_hold_for_whatever_ruamel_writes(value: str, style: str) -> None:
+    """Every visible character of a scalar ruamel.yaml wrote (folding long lines at 20 columns)
+    is located on itself; an escape sequence is located on its backslash."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.scalarstring import (
+        DoubleQuotedScalarString,
+        FoldedScalarString,
+        LiteralScalarString,
+        SingleQuotedScalarString,
+    )
+
+    wrap = {
+        "'": SingleQuotedScalarString,
+        '"': DoubleQuotedScalarString,
+        "|": LiteralScalarString,
+        ">": FoldedScalarString,
+    }[style]
+    yaml = YAML()
+    yaml.width = 20
+    stream = io.StringIO()
+    yaml.dump({"k": wrap(value)}, stream)
+    text = stream.getvalue()
+    result = analyze_spec_text(text, plugin_manager=fake_plugin_manager())
+    parsed = result.data["k"]
+    assume(parsed == value)  # ruamel cannot write every string in every style
+    node = result.positions.get(("k",))
+    assert node is not None
+    written_style = node.style  # ruamel may choose another style than asked
+    lines = text.splitlines()
+    for offset, char in enumerate(parsed):
+        if char.isspace():
+            continue
+        line, col = result.positions.locate_in_scalar(("k",), parsed, offset)
+        assert line is not None
+        assert col is not None
+        found = lines[line - 1][col - 1]
+        assert found == char or (written_style == '"' and found == "\\"), (offset, char, line, col, text)
