@@ -163,6 +163,7 @@ class PassFortClient:
         if idempotent is None:
             idempotent = method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
         attempt = 0
+        waited = 0.0
         where = f"PassFort {method} /{path.lstrip('/')}"
         while True:
             cause: Exception | None = None
@@ -203,10 +204,11 @@ class PassFortClient:
             )
             if retry_after is not None:
                 delay = max(delay, retry_after)
-            if delay > self.settings.max_retry_wait:
-                # Too long to block a thread on: hand the wait to the job queue.
+            if waited + delay > self.settings.max_retry_wait:
+                # Too long to block a thread (and a graceful shutdown) on: hand it to the queue.
                 raise failure from cause
             self._sleep(delay)
+            waited += delay
             attempt += 1
 
     def _failure(self, where: str, response: httpx.Response, *, attempts: int) -> AdapterError:

@@ -28,9 +28,10 @@ class PassFortSettings:
     """Everything the client and webhook parser need. Secrets stay wrapped.
 
     ``backoff_base``/``backoff_cap`` shape the retry delays (seconds, exponential with jitter);
-    ``max_retry_wait`` is the longest single wait done in-process: a longer ``Retry-After``
-    is handed to the caller as :class:`~fieldline.errors.TransientAdapterError.retry_after`
-    instead, so a queue worker reschedules the job rather than blocking a thread.
+    ``max_retry_wait`` is the most one request waits in-process, all retries together: a longer
+    wait (a ``Retry-After``, say) is handed to the caller as
+    :class:`~fieldline.errors.TransientAdapterError.retry_after` instead, so a queue worker
+    reschedules the job rather than blocking a thread (and a graceful shutdown).
     """
 
     api_key: Secret | None = None
@@ -40,7 +41,7 @@ class PassFortSettings:
     max_retries: int = 4
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
-    max_retry_wait: float = 60.0
+    max_retry_wait: float = 30.0
 
 
 def _number(raw: Any, *, key: str, where: str, integer: bool = False) -> float:

@@ -121,6 +121,16 @@ def test_long_retry_after_is_left_to_the_queue(
     assert sleeps == []
 
 
+def test_in_place_waits_add_up_to_at_most_max_retry_wait(
+    client: PassFortClient, emulator: PassFortEmulator, sleeps: list[float]
+) -> None:
+    emulator.set_faults(fail_next=100, error_status=503, retry_after=20)
+    with pytest.raises(TransientAdapterError) as caught:
+        client.get_profile(COMPANY)
+    assert sleeps == [20.0]  # a second 20 s wait would pass the 30 s budget
+    assert caught.value.retry_after == 20.0
+
+
 def test_connection_refused_is_transient(settings: PassFortSettings, sleeps: list[float]) -> None:
     # Port 9 (discard) is closed on loopback: every attempt is refused.
     dead = replace(settings, base_url="http://127.0.0.1:9/4.0", max_retries=2)
