@@ -269,17 +269,32 @@ class _RecordPlanner:
         Intents are grouped when they resolve to one target: the same matched id, or a match
         key that decides the target of one of them (a create's usable keys, the key a match
         was found by) and that the others also carry. So two creates never share a key, and an
-        update never writes a key that a create in the same batch is about to use.
+        update never writes a key that a create in the same batch is about to use. Two intents
+        that found two different existing records are never grouped: a fallback key they share
+        is not their target.
         """
         if not self._may_collide(intents, matches):
             return {}
         parent: list[int] = list(range(len(intents)))
+        target_of: dict[int, str] = {}  # group root -> the existing record the group updates
 
         def root(index: int) -> int:
             while parent[index] != index:
                 parent[index] = parent[parent[index]]
                 index = parent[index]
             return index
+
+        def union(first: int, other: int) -> None:
+            """Group two intents, unless they already resolved to two different records."""
+            a, b = root(first), root(other)
+            if a == b:
+                return
+            a_id, b_id = target_of.get(a), target_of.get(b)
+            if a_id is not None and b_id is not None and a_id != b_id:
+                return  # both matched, each its own record: a shared fallback key is no collision
+            parent[b] = a
+            if a_id is None and b_id is not None:
+                target_of[a] = b_id
 
         by_id: dict[str, int] = {}
         owned: set[Any] = set()  # keys that decide some intent's target
@@ -295,9 +310,11 @@ class _RecordPlanner:
                 if match.record is None:
                     owned.add(identity)
             if match.record is not None:
-                first = by_id.setdefault(_record_id(match.record), index)
+                record_id = _record_id(match.record)
+                first = by_id.setdefault(record_id, index)
+                target_of.setdefault(root(index), record_id)
                 if first != index:
-                    parent[root(index)] = root(first)
+                    union(first, index)
                 if match.key is not None:
                     owned.add((match.key.field, match.key.normalize, match.key.value))
         for identity in owned:
@@ -305,7 +322,7 @@ class _RecordPlanner:
             if holding is None:
                 continue
             for index in holding[1:]:
-                parent[root(index)] = root(holding[0])
+                union(holding[0], index)
         members: dict[int, list[int]] = {}
         for index in range(len(intents)):
             members.setdefault(root(index), []).append(index)

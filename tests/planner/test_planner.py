@@ -91,6 +91,45 @@ def test_a_child_of_a_superseded_parent_links_to_the_winner() -> None:
     assert first_child.writes["Account__c"] == Ref("applicant", "d1")
 
 
+def test_records_matched_by_their_own_keys_are_not_grouped_by_a_shared_fallback_key() -> None:
+    # d0 finds Account-9 by Id; d1 (no Id) finds Account-1 by Email; both carry the same Email.
+    # Each updates its own record, and each child links to its own parent.
+    spec = make_spec(
+        record(
+            "acc",
+            "Account",
+            [value_field("Email__c", "email", strategy=Strategy.IF_EMPTY)],
+            [match_rule("Id", "crm_id"), match_rule("Email__c", "email")],
+        ),
+        record(
+            "app",
+            "App__c",
+            [value_field("AppId__c", "app"), FieldSpec(name="Account__c", ref="acc")],
+            [match_rule("AppId__c", "app")],
+        ),
+    )
+    target = MemoryTarget(
+        records={
+            "Account": [
+                {"Id": "Account-1", "Email__c": "a@x.io"},
+                {"Id": "Account-9", "Email__c": "other@x.io"},
+            ]
+        }
+    )
+    docs = _documents(
+        {"crm_id": "Account-9", "email": "a@x.io", "app": "APP-OF-9"},
+        {"email": "a@x.io", "app": "APP-OF-1"},
+    )
+    result = _plan(spec, docs, target)
+    first, second = result.find("acc", "d0"), result.find("acc", "d1")
+    assert first is not None
+    assert second is not None
+    assert (first.action, first.target_id) == (Action.NOOP, "Account-9")  # if_empty keeps other@
+    assert (second.action, second.target_id) == (Action.NOOP, "Account-1")
+    children = {r.key: r.writes.get("Account__c") for r in result.records if r.record == "app"}
+    assert children == {"d0": "Account-9", "d1": "Account-1"}
+
+
 def test_a_child_of_an_updated_parent_gets_its_id_and_is_diffed() -> None:
     target = MemoryTarget(
         records={
