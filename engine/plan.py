@@ -69,6 +69,7 @@ class RecordPlan:
     reasons: tuple[str, ...] = ()
     version: float | None = None
     document_key: str | None = None  # the source document this record came from
+    waits_for: str | None = None  # label of an earlier record's create this one must follow
 
     @property
     def writes(self) -> dict[str, Any]:
@@ -121,6 +122,7 @@ class Plan:
                     "target_id": record.target_id,
                     "matched_by": record.matched_by,
                     "reasons": list(record.reasons),
+                    **({"waits_for": record.waits_for} if record.waits_for is not None else {}),
                     "fields": [
                         {
                             "field": change.field,

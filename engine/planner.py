@@ -13,7 +13,9 @@ pin them down case by case.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from fieldline.compare import Comparator, comparator
@@ -134,14 +136,69 @@ def plan(
     records: list[RecordPlan] = []
     # only parents are looked up again, by their children's refs
     parents = {field.ref for record in spec.records for field in record.fields if field.ref is not None}
+    shared_objects = _objects_of_several_records(spec)
+    claimed: dict[Any, str] = {}  # (object, field, normalize, value) -> label of the create
     for record in spec.records:
         planner = _RecordPlanner(record, descriptions, existing, done, winners)
         record_plans = planner.plan_all(by_record[record.name])
+        if record.object.lower() in shared_objects:
+            record_plans = _wait_for_earlier_creates(record, by_record[record.name], record_plans, claimed)
         if record.name in parents:
             for record_plan in record_plans:
                 done[(record.name, record_plan.key)] = record_plan
         records.extend(record_plans)
     return Plan(tuple(records))
+
+
+def _objects_of_several_records(spec: Spec) -> set[str]:
+    counts = Counter(record.object.lower() for record in spec.records)
+    return {name for name, count in counts.items() if count > 1}
+
+
+def _wait_for_earlier_creates(
+    record: RecordSpec,
+    intents: Sequence[Intent],
+    record_plans: list[RecordPlan],
+    claimed: dict[Any, str],
+) -> list[RecordPlan]:
+    """Creates that would duplicate an earlier record's create in this batch wait for it.
+
+    Two spec records on one object (a primary contact and a list of people, say) may both
+    want to create the record with one match key. The later one is skipped with ``waits_for``
+    set; the runner plans it again once the earlier create is written, when it matches.
+    """
+    result: list[RecordPlan] = []
+    for intent, record_plan in zip(intents, record_plans, strict=True):
+        if record_plan.action is not Action.CREATE:
+            result.append(record_plan)
+            continue
+        identities = [
+            ((record.object.lower(), key.field.lower(), key.normalize, key.value), key)
+            for key in intent.match
+            if key.value is not None
+        ]
+        blocking = next(
+            ((claimed[identity], key) for identity, key in identities if identity in claimed), None
+        )
+        if blocking is None:
+            for identity, _ in identities:
+                claimed.setdefault(identity, record_plan.label)
+            result.append(record_plan)
+            continue
+        label, key = blocking
+        result.append(
+            replace(
+                record_plan,
+                action=Action.SKIP,
+                changes=(),
+                reasons=(
+                    f"waits for {label}, which creates this {record.object} ({key.field} = "
+                    f"{key.raw!r}) in this batch; planned again once that is written",
+                ),
+                waits_for=label,
+            )
+        )
+    return result
 
 
 def resolve_refs(record_plan: RecordPlan, ids: Mapping[tuple[str, str], str]) -> dict[str, Any]:

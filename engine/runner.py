@@ -9,7 +9,7 @@ child's ``ref`` can be resolved to the id the parent's write returned.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
@@ -172,7 +172,44 @@ class Runner:
 
     def sync_batch(self, documents: Sequence[SourceDocument]) -> RunReport:
         batch_plan = self.plan_batch(documents)
-        return RunReport(outcomes=self.apply(batch_plan), plans=[batch_plan])
+        outcomes = self.apply(batch_plan)
+        if any(record.waits_for is not None for record in batch_plan.records):
+            outcomes = self._after_waiting(documents, batch_plan, outcomes)
+        return RunReport(outcomes=outcomes, plans=[batch_plan])
+
+    def _after_waiting(
+        self, documents: Sequence[SourceDocument], batch_plan: Plan, outcomes: list[RecordOutcome]
+    ) -> list[RecordOutcome]:
+        """Plan again, now that the creates they waited for are written, the records that waited
+        (and their children, skipped with them), and apply only those.
+
+        Records of those documents that were written, or failed, in the first pass keep their
+        outcome: nothing is sent twice.
+        """
+        waiting = {record.document_key for record in batch_plan.records if record.waits_for is not None}
+        again = [document for document in documents if document.key in waiting]
+        retry = {
+            (outcome.record, outcome.key)
+            for outcome in outcomes
+            if outcome.document_key in waiting and outcome.ok and outcome.action is Action.SKIP
+        }
+        second = self.plan_batch(again)
+        # the others stay in the plan as noops: their ids still resolve the children's refs
+        second = Plan(
+            tuple(
+                record
+                if (record.record, record.key) in retry
+                else replace(record, action=Action.NOOP, changes=())
+                for record in second.records
+            )
+        )
+        redone = {(outcome.record, outcome.key): outcome for outcome in self.apply(second)}
+        return [
+            redone.get((outcome.record, outcome.key), outcome)
+            if (outcome.record, outcome.key) in retry
+            else outcome
+            for outcome in outcomes
+        ]
 
     def apply(self, batch_plan: Plan) -> list[RecordOutcome]:
         """Execute a plan: one ``apply`` call per spec record, parents first."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from fieldline.expressions import compile_expression
 from fieldline.plan import Action
 from fieldline.plugins import function_registry
 from fieldline.runner import Runner
-from fieldline.spec import FieldSpec, MatchRule, RecordSpec, Spec
+from fieldline.spec import FieldSpec, MatchRule, RecordSpec, Spec, Strategy
 
 OBJECTS = {
     "Account": {"fields": {"Name": {"required": True}, "Profile__c": {"external_id": True}}},
@@ -204,3 +205,86 @@ def test_error_records_are_reported_not_written(
     errors = [o for o in report.outcomes if o.action is Action.ERROR]
     assert errors
     assert all(o.stage == "plan" and o.error for o in errors)
+
+
+def test_a_record_that_would_duplicate_an_earlier_records_create_waits_for_it(
+    tmp_path: Path, plugin_manager: pluggy.PluginManager
+) -> None:
+    # a primary contact and a list of people, on one object, matched on the same email
+    registry = function_registry(plugin_manager)
+
+    def expr(text: str) -> Any:
+        return compile_expression(text, registry)
+
+    spec = Spec(
+        name="contacts",
+        records=(
+            RecordSpec(
+                name="primary",
+                object="Contact",
+                match=(MatchRule(field="Email", value=expr("contact.email"), normalize=("email",)),),
+                fields=(
+                    FieldSpec(name="Email", value=expr("contact.email")),
+                    FieldSpec(name="LastName", value=expr("contact.last")),
+                ),
+            ),
+            RecordSpec(
+                name="people",
+                object="Contact",
+                for_each=expr("people"),
+                match=(MatchRule(field="Email", value=expr("email"), normalize=("email",)),),
+                fields=(
+                    # match keys are written once (docs/planning.md)
+                    FieldSpec(name="Email", value=expr("email"), strategy=Strategy.IF_EMPTY),
+                    FieldSpec(name="Title", value=expr("title")),
+                ),
+            ),
+            RecordSpec(
+                name="note",
+                object="Note__c",
+                for_each=expr("people"),
+                match=(MatchRule(field="Key__c", value=expr("email")),),
+                fields=(
+                    FieldSpec(name="Key__c", value=expr("email")),
+                    FieldSpec(name="Contact__c", ref="people"),
+                ),
+            ),
+        ),
+    )
+    objects = {
+        "Contact": {"fields": {"Email": "string", "LastName": "string", "Title": "string"}},
+        "Note__c": {
+            "fields": {"Key__c": "string", "Contact__c": {"type": "reference", "reference_to": ["Contact"]}}
+        },
+    }
+    document = SourceDocument(
+        key="d1",
+        data={
+            "contact": {"email": "Ann@x.io", "last": "Lee"},
+            "people": [{"email": "ann@x.io", "title": "CFO"}, {"email": "bob@x.io", "title": "CTO"}],
+        },
+    )
+    target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=objects))
+    runner = Runner(spec, target, plugin_manager=plugin_manager)
+
+    planned = runner.plan([document])
+    waiting = planned.find("people", "d1[0]")
+    assert waiting is not None
+    assert (waiting.action, waiting.waits_for) == (Action.SKIP, "primary d1")
+    assert "waits for primary d1, which creates this Contact (Email = 'ann@x.io')" in waiting.reasons[0]
+
+    report = runner.sync([document])
+    assert report.ok, report.failures
+    stored = json.loads((tmp_path / "crm.json").read_text())
+    contacts = {
+        record["Email"]: [r for r in stored["Contact"] if r["Email"] == record["Email"]]
+        for record in stored["Contact"]
+    }
+    assert sorted(contacts) == ["Ann@x.io", "bob@x.io"], "one Contact per person, no duplicate"
+    [ann] = contacts["Ann@x.io"]
+    assert (ann["LastName"], ann["Title"]) == ("Lee", "CFO")
+    outcome = {(o.record, o.key): o for o in report.outcomes}
+    assert outcome[("people", "d1[0]")].action is Action.UPDATE
+    assert outcome[("people", "d1[0]")].target_id == ann["Id"]
+    assert outcome[("note", "d1[0]")].written["Contact__c"] == ann["Id"]
+    assert all(record.action is Action.NOOP for record in runner.plan([document]).records)
