@@ -19,6 +19,7 @@ type dispatch per value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -81,14 +82,16 @@ def _same_plain(old: Any, new: Any) -> bool:
     return bool(old == new)
 
 
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
 def _as_number(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
+        if not _NUMBER_TEXT.fullmatch(value):
+            return value  # "1_000", " 5", "nan": Python would read them, a CRM would not
+        return float(value)
     return value
 
 

@@ -150,6 +150,10 @@ def _getter(expression: CompiledExpression, *, missing: bool) -> _Getter:
 
 
 def _json_text(value: Any) -> str:
+    """The ``map`` key a non-text value is looked up by: its JSON text, whole floats as integers
+    (JSON has one number type: ``10.0`` finds the entry ``"10"``)."""
+    if value.__class__ is float and value.is_integer():
+        value = int(value)
     return json.dumps(value, sort_keys=True, default=str)
 
 

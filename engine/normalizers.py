@@ -104,8 +104,24 @@ def _extractor() -> Callable[[str], Any]:
 @functools.lru_cache(maxsize=16384)
 def _registered_domain(text: str) -> str | None:
     domain = _extractor()(text).top_domain_under_public_suffix
-    domain = domain.lower().rstrip(".")
+    domain = _unicode_labels(domain.lower().rstrip("."))
     return domain or None
+
+
+def _unicode_labels(domain: str) -> str:
+    """``xn--bcher-kva.de`` -> ``bücher.de``: one form for both spellings of an IDN domain."""
+    if "xn--" not in domain:
+        return domain
+    return ".".join(_unicode_label(label) for label in domain.split("."))
+
+
+def _unicode_label(label: str) -> str:
+    if not label.startswith("xn--"):
+        return label
+    try:
+        return label.encode("ascii").decode("idna").lower()
+    except (UnicodeError, ValueError):
+        return label  # not valid punycode: keep it as written
 
 
 def root_domain(value: Any) -> str | None:
@@ -113,6 +129,8 @@ def root_domain(value: Any) -> str | None:
 
     ``https://www.test.com/app`` -> ``test.com``; ``jane@Mail.Example.co.uk`` ->
     ``example.co.uk``. ``None`` for blanks, IP addresses, ``localhost`` and bare suffixes.
+    Internationalized domains come out in Unicode whichever way they were written
+    (``xn--bcher-kva.de`` and ``Bücher.de`` are both ``bücher.de``).
     """
     if not isinstance(value, str):
         return None

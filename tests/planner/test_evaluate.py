@@ -71,6 +71,13 @@ def test_map_looks_values_up_by_text_or_json_text() -> None:
     assert intents[1].fields[0].note == "map True -> 'Yes'"
 
 
+def test_a_whole_float_finds_the_integer_map_entry() -> None:
+    # JSON has one number type: 10.0 and 1e1 are the number 10, mapped by the entry "10"
+    spec = make_spec(record("r", "O", [value_field("Band", "n", map={"10": "Small", "10.5": "Odd"})]))
+    intents = _evaluate(spec, {"n": 10.0}, {"n": 1e1}, {"n": 10}, {"n": 10.5})
+    assert [_values(intent)["Band"] for intent in intents] == ["Small", "Small", "Small", "Odd"]
+
+
 def test_unmapped_error_names_record_field_and_fixes() -> None:
     spec = make_spec(record("application", "O", [value_field("Status__c", "s", map={"A": "a"})]))
     (intent,) = _evaluate(spec, {"s": "FOO"})
