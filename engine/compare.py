@@ -27,7 +27,7 @@ from typing import Any
 from fieldline.contracts import FieldDescription
 from fieldline.values import MISSING
 
-__all__ = ["Comparator", "comparator", "salesforce_id18", "same_value"]
+__all__ = ["Comparator", "comparator", "lookup_key", "salesforce_id18", "same_value"]
 
 Comparator = Callable[[Any, Any], bool]
 """``(old, new) -> True`` when writing ``new`` would not change ``old``."""
@@ -69,6 +69,21 @@ def comparator(field: FieldDescription | None, *, blank_is_null: bool = False) -
         return typed(old, new)
 
     return blank_aware
+
+
+def lookup_key(value: Any, field: FieldDescription | None = None) -> tuple[str, Any]:
+    """``value`` as a key for finding records, by the rules of :func:`same_value`: a boolean is
+    never a number (Python's ``True == 1``), numbers match by value, and numeric text matches a
+    number field's numbers. For targets that look records up in memory (the files target)."""
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, int | float):
+        return ("number", float(value))
+    if isinstance(value, str) and field is not None and field.type in _NUMBER_TYPES:
+        number = _as_number(value)
+        if isinstance(number, float):
+            return ("number", number)
+    return ("value", value)
 
 
 def _same_plain(old: Any, new: Any) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fieldline.compare import lookup_key
 from fieldline.contracts import (
     FieldDescription,
     LookupRequest,
@@ -106,17 +107,28 @@ class FilesTarget:
     def lookup(self, requests: Sequence[LookupRequest]) -> LookupResult:
         result: dict[tuple[str, str, tuple[str, ...]], dict[Any, list[TargetRecord]]] = {}
         for request in requests:
+            field = self._field_of(request.object, request.field)
+            # typed keys: True must not find 1, and "7" must find 7 in a number field
+            wanted = {lookup_key(value, field): value for value in request.values if _hashable(value)}
             found: dict[Any, list[TargetRecord]] = {}
             for record in self._records.get(request.object, []):
                 value = record.get(request.field)
                 if request.normalizer is not None and value is not None:
                     value = request.normalizer(value)
-                if _hashable(value) and value in request.values:
-                    found.setdefault(value, []).append(dict(record))
+                if not _hashable(value):
+                    continue
+                asked = wanted.get(lookup_key(value, field))
+                if asked is not None:
+                    found.setdefault(asked, []).append(dict(record))
             for matches in found.values():
                 matches.sort(key=lambda record: str(record["Id"]))
             result[(request.object, request.field, request.normalize)] = found
         return result
+
+    def _field_of(self, object_name: str, field_name: str) -> FieldDescription | None:
+        """The declared description of a field (``objects`` option), if there is one."""
+        described = self._schema.get(object_name)
+        return described.field(field_name) if described is not None else None
 
     def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
         results = [self._apply_one(write) for write in writes]

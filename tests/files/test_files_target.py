@@ -50,6 +50,28 @@ def test_lookup_many_values_with_a_normalizer(tmp_path: Path) -> None:
     assert "absent.com" not in result
 
 
+def test_lookup_keys_follow_the_comparison_rules(tmp_path: Path) -> None:
+    # a boolean never finds a number (Python's True == 1); "7" finds 7 in a number field
+    path = _state(
+        tmp_path,
+        [
+            {"Id": "Account-000001", "Num__c": 7, "Flag__c": 1},
+            {"Id": "Account-000002", "Num__c": 0.0, "Flag__c": True},
+        ],
+    )
+    objects = {"Account": {"fields": {"Num__c": "double", "Flag__c": "boolean"}}}
+    target = FilesTarget(path, objects=objects)
+
+    def ids(field: str, *values: object) -> dict[object, list[str]]:
+        request = LookupRequest("Account", field, frozenset(values), frozenset({field}))
+        found = target.lookup([request])[("Account", field, ())]
+        return {value: [record["Id"] for record in records] for value, records in found.items()}
+
+    assert ids("Num__c", "7", False) == {"7": ["Account-000001"]}
+    assert ids("Num__c", 7.0, 0) == {7.0: ["Account-000001"], 0: ["Account-000002"]}
+    assert ids("Flag__c", True) == {True: ["Account-000002"]}
+
+
 def test_create_update_upsert_and_persist(tmp_path: Path) -> None:
     path = _state(tmp_path, [{"Id": "Account-000001", "Name": "Old", "Ext__c": "e1"}])
     target = FilesTarget(path, objects=OBJECTS)
