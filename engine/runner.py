@@ -26,6 +26,7 @@ from fieldline.contracts import (
 from fieldline.errors import FieldlineError
 from fieldline.evaluate import evaluate
 from fieldline.plan import Action, Plan, RecordPlan
+from fieldline.planned import PlannedWrites
 from fieldline.planner import lookup_requests, plan, resolve_refs
 from fieldline.plugins import get_plugin_manager, normalizer_registry
 from fieldline.spec import RecordSpec, Spec
@@ -135,17 +136,31 @@ class Runner:
     # --- dry run --------------------------------------------------------------------------
 
     def plan(self, documents: Iterable[SourceDocument]) -> Plan:
-        """What :meth:`sync` would do, without writing: one plan for all documents."""
+        """What :meth:`sync` would do, without writing: one plan for all documents.
+
+        Each batch is planned against the target as the earlier batches' writes would leave it
+        (:class:`~fieldline.planned.PlannedWrites`), as :meth:`sync` sees it.
+        """
+        planned = PlannedWrites(self.descriptions)
         records: list[RecordPlan] = []
         for batch in _batches(documents, self.batch_size):
-            records.extend(self.plan_batch(batch).records)
+            batch_plan = self.plan_batch(batch, planned=planned)
+            planned.add(batch_plan)
+            records.extend(batch_plan.records)
         return Plan(tuple(records))
 
-    def plan_batch(self, documents: Sequence[SourceDocument]) -> Plan:
-        """Evaluate, look up every match key of the batch at once, and plan."""
+    def plan_batch(
+        self, documents: Sequence[SourceDocument], *, planned: PlannedWrites | None = None
+    ) -> Plan:
+        """Evaluate, look up every match key of the batch at once, and plan.
+
+        ``planned``: writes of earlier batches of a dry run, laid over the lookup.
+        """
         intents = evaluate(self.spec, documents, normalizers=self.normalizers)
         requests = lookup_requests(self.spec, intents, normalizers=self.normalizers)
         existing = self.target.lookup(requests) if requests else {}
+        if planned:
+            existing = planned.over(requests, existing)
         return plan(self.spec, intents, existing, descriptions=self.descriptions)
 
     # --- sync -----------------------------------------------------------------------------

@@ -288,3 +288,53 @@ def test_a_record_that_would_duplicate_an_earlier_records_create_waits_for_it(
     assert outcome[("people", "d1[0]")].target_id == ann["Id"]
     assert outcome[("note", "d1[0]")].written["Contact__c"] == ann["Id"]
     assert all(record.action is Action.NOOP for record in runner.plan([document]).records)
+
+
+def test_plan_shows_what_sync_does_across_batches(
+    tmp_path: Path, plugin_manager: pluggy.PluginManager
+) -> None:
+    # the same person twice, in different batches: sync creates once, then updates
+    registry = function_registry(plugin_manager)
+    spec = Spec(
+        name="people",
+        records=(
+            RecordSpec(
+                name="person",
+                object="Contact",
+                match=(
+                    MatchRule(
+                        field="Email", value=compile_expression("email", registry), normalize=("email",)
+                    ),
+                ),
+                fields=(
+                    FieldSpec(
+                        name="Email", value=compile_expression("email", registry), strategy=Strategy.IF_EMPTY
+                    ),
+                    FieldSpec(name="Title", value=compile_expression("title", registry)),
+                ),
+            ),
+        ),
+    )
+    documents = [
+        SourceDocument(key="d1", data={"email": "A@x.io", "title": "CFO"}),
+        SourceDocument(key="d2", data={"email": "a@x.io ", "title": "CEO"}),
+        SourceDocument(key="d3", data={"email": "b@x.io", "title": "CTO"}),
+        SourceDocument(key="d4", data={"email": "b@x.io", "title": "CTO"}),
+    ]
+    objects = {"Contact": {"fields": {"Email": "string", "Title": "string"}}}
+    target = FilesTarget(tmp_path / "crm.json", objects=objects)
+    runner = Runner(spec, target, plugin_manager=plugin_manager, batch_size=1)
+
+    planned = runner.plan(documents)
+    assert [record.action for record in planned.records] == [
+        Action.CREATE,
+        Action.UPDATE,
+        Action.CREATE,
+        Action.NOOP,
+    ]
+    assert planned.records[1].target_id == "(planned person d1)"
+    assert planned.records[1].writes == {"Title": "CEO"}
+
+    report = runner.sync(documents)
+    assert [outcome.action for outcome in report.outcomes] == [record.action for record in planned.records]
+    assert report.ok, report.failures
