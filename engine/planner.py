@@ -357,8 +357,8 @@ class _RecordPlanner:
         owned: set[Any] = set()  # keys that decide some intent's target
         holders: dict[Any, list[int]] = {}
         for index, (intent, match) in enumerate(zip(intents, matches, strict=True)):
-            if intent.error is not None or match.status == "many":
-                continue
+            if intent.error is not None or match.status == "many" or self._parent_unwritten(intent):
+                continue  # it will not be written: it must not push a writable intent aside
             for key in intent.match:
                 if key.value is None:
                     continue
@@ -531,6 +531,10 @@ class _RecordPlanner:
             action=Action.ERROR,
             matched_by=match.matched_by,
         )
+
+    def _parent_unwritten(self, intent: Intent) -> bool:
+        """Whether a parent's error or skip keeps this intent from being written."""
+        return self.has_refs and self._resolve_parents(intent, {}) is not None
 
     def _resolve_parents(self, intent: Intent, resolved: dict[str, Any]) -> tuple[Action, str] | None:
         """Fill ``resolved`` with each ref field's value (a concrete id, or a Ref to a parent

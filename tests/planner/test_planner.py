@@ -130,6 +130,34 @@ def test_records_matched_by_their_own_keys_are_not_grouped_by_a_shared_fallback_
     assert children == {"d0": "Account-9", "d1": "Account-1"}
 
 
+def test_a_child_that_cannot_be_written_does_not_push_a_writable_one_aside() -> None:
+    # both documents carry application "x"; the second one's parent is in error
+    spec = make_spec(
+        record(
+            "applicant",
+            "Account",
+            [value_field("Key__c", "id"), value_field("Tier__c", "tier", map={"A": "Gold"})],
+            [match_rule("Key__c", "id")],
+        ),
+        record(
+            "application",
+            "App",
+            [value_field("App__c", "id"), FieldSpec(name="Account__c", ref="applicant")],
+            [match_rule("App__c", "id")],
+            for_each="apps[]",
+        ),
+    )
+    docs = _documents(
+        {"id": "p1", "tier": "A", "apps": [{"id": "x"}]},
+        {"id": "p2", "tier": "Z", "apps": [{"id": "x"}]},
+    )
+    result = _plan(spec, docs, MemoryTarget())
+    actions = {(r.record, r.key): r.action for r in result.records}
+    assert actions[("applicant", "d1")] is Action.ERROR
+    assert actions[("application", "d0[0]")] is Action.CREATE
+    assert actions[("application", "d1[0]")] is Action.ERROR
+
+
 def test_a_child_of_an_updated_parent_gets_its_id_and_is_diffed() -> None:
     target = MemoryTarget(
         records={
