@@ -93,8 +93,10 @@ class RunReport:
         for outcome in self.outcomes:
             if outcome.ok:
                 counts[outcome.action.value] += 1
+            elif outcome.stage == "plan":
+                counts[Action.ERROR.value] += 1  # could not be planned: an error, as `plan` says
             else:
-                counts["failed"] += 1
+                counts["failed"] += 1  # planned, then refused (pre-flight, target, parent)
         return counts
 
     def extend(self, other: RunReport) -> None:

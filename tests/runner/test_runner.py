@@ -338,3 +338,16 @@ def test_plan_shows_what_sync_does_across_batches(
     report = runner.sync(documents)
     assert [outcome.action for outcome in report.outcomes] == [record.action for record in planned.records]
     assert report.ok, report.failures
+
+
+def test_sync_counts_unplannable_records_as_errors_and_refused_writes_as_failed(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    documents = _documents(2)
+    documents[0].data["apps"] = "not a list"  # for_each over a string: the apps cannot be planned
+    target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS), refuse={"app:p1[0]"})
+    report = Runner(spec, target, plugin_manager=plugin_manager).sync(documents)
+    counts = report.counts
+    assert counts["error"] == 1, report.failures  # p0's apps: as `plan` would say
+    assert counts["failed"] == 1, report.failures  # p1's first app: the target refused it
+    assert counts["create"] == 3
