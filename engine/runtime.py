@@ -88,13 +88,8 @@ def build_source(spec: Spec, manager: pluggy.PluginManager, *, fetching: bool = 
             f"{spec.file or spec.name}: the spec has no source", hint="add source: {adapter: ...}"
         )
     source: SourceAdapter = build_adapter(spec.source, AdapterKind.SOURCE, manager, spec=spec)
-    check_ready = getattr(source, "check_ready", None)
-    if fetching and callable(check_ready):
-        try:
-            check_ready()
-        except BaseException:
-            source.close()
-            raise
+    if fetching:
+        run_optional_check(source, "check_ready")
     return source
 
 
@@ -104,4 +99,18 @@ def build_target(spec: Spec, manager: pluggy.PluginManager) -> TargetAdapter:
             f"{spec.file or spec.name}: the spec has no target", hint="add target: {adapter: ...}"
         )
     target: TargetAdapter = build_adapter(spec.target, AdapterKind.TARGET, manager, spec=spec)
+    run_optional_check(target, "check_ready")  # e.g. no credentials: fail before any work
     return target
+
+
+def run_optional_check(adapter: SourceAdapter | TargetAdapter, name: str) -> None:
+    """Call the adapter's optional check ``name`` (``check_ready``, ``check_receiving``) if it
+    has one; on failure close the adapter and let the :class:`ConfigError` through."""
+    check = getattr(adapter, name, None)
+    if not callable(check):
+        return
+    try:
+        check()
+    except BaseException:
+        adapter.close()
+        raise

@@ -24,7 +24,7 @@ from fieldline.adapters.salesforce.lookup import build_queries, match_records
 from fieldline.adapters.salesforce.options import TargetOptions, parse_options
 from fieldline.adapters.salesforce.preflight import preflight
 from fieldline.adapters.salesforce.retry import RetryPolicy
-from fieldline.adapters.salesforce.settings import SalesforceSettings, load_settings
+from fieldline.adapters.salesforce.settings import AuthMethod, SalesforceSettings, load_settings
 from fieldline.contracts import (
     LookupRequest,
     LookupResult,
@@ -151,6 +151,12 @@ class SalesforceTarget:
             exc.context["results"] = [results[index] for index in sorted(results)]
             raise
         return [results[index] for index in range(len(writes))]
+
+    def check_ready(self) -> None:
+        """Fail now, without a network call, when no complete set of credentials is configured
+        (``auth_method`` raises a ConfigError naming every way to log in)."""
+        if self.settings.auth_method is AuthMethod.JWT:
+            self.settings.private_key_pem()  # the key file must be readable
 
     def close(self) -> None:
         """Close connections; safe to call more than once."""

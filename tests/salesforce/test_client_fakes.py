@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from fieldline.adapters.salesforce.settings import SalesforceSettings
 from fieldline.adapters.salesforce.target import SalesforceTarget
 from fieldline.config import Secret
 from fieldline.contracts import Write, WriteOperation
-from fieldline.errors import BudgetExhaustedError, FatalAdapterError, TransientAdapterError
+from fieldline.errors import BudgetExhaustedError, ConfigError, FatalAdapterError, TransientAdapterError
 from tests.salesforce.fakes import FakeTransport, Reply, Seen
 
 INSTANCE = "https://acme.my.salesforce.com"
@@ -302,3 +303,18 @@ def test_forbidden_call_is_not_split() -> None:
     target.close()
     assert [result.error.code if result.error else None for result in results] == ["INSUFFICIENT_ACCESS"] * 3
     assert len([seen for seen in transport.seen if seen.path.endswith("/composite/sobjects")]) == 1
+
+
+def test_check_ready_fails_before_any_call_without_usable_credentials(tmp_path: Path) -> None:
+    transport = FakeTransport(FakeOrg())
+    nothing = SalesforceTarget({}, settings=SalesforceSettings(), transport=transport)
+    with pytest.raises(ConfigError, match="no Salesforce credentials are configured"):
+        nothing.check_ready()
+    missing_key = SalesforceSettings(
+        username="u@x.io", consumer_key="ck", private_key_file=str(tmp_path / "absent.pem")
+    )
+    jwt = SalesforceTarget({}, settings=missing_key, transport=transport)
+    with pytest.raises(ConfigError, match="cannot read the Salesforce private key file"):
+        jwt.check_ready()
+    SalesforceTarget({}, settings=PASSWORD_SETTINGS, transport=transport).check_ready()
+    assert transport.seen == [], "checking settings makes no call"
