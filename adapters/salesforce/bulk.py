@@ -38,9 +38,15 @@ _OPERATIONS = {
 }
 
 
+# create, upload, close, at least one poll, successful and failed results
+_CALLS_PER_JOB = 6
+
+
 def csv_cell(value: Any) -> str:
-    """One CSV cell: ``None`` clears the field, booleans lower-case, dates ISO."""
-    if value is None:
+    """One CSV cell: ``None`` and ``""`` clear the field (Bulk API 2.0 reads an empty cell as
+    "leave unchanged", so a clear must be ``#N/A``, as Collections stores ``""`` as null);
+    booleans lower-case, dates ISO."""
+    if value is None or value == "":
         return NULL_CELL
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -82,6 +88,13 @@ class BulkWriter:
         return retry
 
     def _job(self, items: Sequence[Indexed], results: dict[int, WriteResult]) -> list[Indexed]:
+        """One ingest job, start to results. The API budget is checked once, up front, for the
+        calls a job takes at least: once the data is uploaded Salesforce writes it, so the job is
+        always seen through and its results recorded."""
+        with self.client.budget.committed(_CALLS_PER_JOB):
+            return self._run_job(items, results)
+
+    def _run_job(self, items: Sequence[Indexed], results: dict[int, WriteResult]) -> list[Indexed]:
         first = items[0][1]
         columns = _columns(items)
         text, row_keys = _csv(items, columns)

@@ -7,6 +7,7 @@ The codes are the ones Salesforce would have answered, so reports read the same 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fieldline.contracts import ObjectDescription, Write, WriteError, WriteOperation
@@ -53,9 +54,16 @@ def preflight(write: Write, description: ObjectDescription) -> WriteError | None
             return _error(
                 "INVALID_FIELD_FOR_INSERT_UPDATE", f"{write.object}.{field.name} is not updateable", name
             )
-        if write.operation is WriteOperation.UPSERT and not (field.createable or field.updateable):
+        if write.operation is WriteOperation.UPSERT and not field.createable:
+            # the runner upserts only records it plans to create: the upsert must be a valid create
             return _error(
-                "INVALID_FIELD_FOR_INSERT_UPDATE", f"{write.object}.{field.name} is read-only", name
+                "INVALID_FIELD_FOR_INSERT_UPDATE", f"{write.object}.{field.name} is not createable", name
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            return _error(
+                "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                f"{field.name}: {value!r} is not a number Salesforce (or JSON) can take",
+                name,
             )
         if is_blank(value):
             if field.required:
@@ -99,6 +107,8 @@ def preflight(write: Write, description: ObjectDescription) -> WriteError | None
 
 
 def _in_picklist(value: Any, allowed: tuple[str, ...]) -> bool:
+    if isinstance(value, list | tuple):  # a multi-select value as a list: sent joined with ';'
+        return all(str(part) in allowed for part in value)
     if isinstance(value, str) and ";" in value:  # multi-select picklists join values with ';'
         return all(part in allowed for part in value.split(";"))
     return str(value) in allowed
