@@ -23,7 +23,7 @@ from fieldline.contracts import (
     WriteOperation,
     WriteResult,
 )
-from fieldline.errors import FieldlineError
+from fieldline.errors import AdapterError, FieldlineError
 from fieldline.evaluate import evaluate
 from fieldline.plan import Action, Plan, RecordPlan
 from fieldline.planned import PlannedWrites
@@ -180,16 +180,30 @@ class Runner:
         written; re-running is safe because planning is idempotent).
         """
         report = RunReport()
-        for batch in _batches(documents, self.batch_size):
-            batch_report = self.sync_batch(batch)
-            report.extend(batch_report)
-            if on_batch is not None:
-                on_batch(batch_report)
+        try:
+            for batch in _batches(documents, self.batch_size):
+                batch_report = self.sync_batch(batch)
+                report.extend(batch_report)
+                if on_batch is not None:
+                    on_batch(batch_report)
+        except AdapterError as exc:
+            # stopped cleanly: what was done so far rides along for the caller to report
+            partial = exc.context.pop("batch_report", None)
+            if isinstance(partial, RunReport):
+                report.extend(partial)
+            exc.context["report"] = report
+            raise
         return report
 
     def sync_batch(self, documents: Sequence[SourceDocument]) -> RunReport:
         batch_plan = self.plan_batch(documents)
-        outcomes = self.apply(batch_plan)
+        try:
+            outcomes = self.apply(batch_plan)
+        except AdapterError as exc:
+            done = exc.context.pop("outcomes", None)
+            if done is not None:
+                exc.context["batch_report"] = RunReport(outcomes=done, plans=[batch_plan])
+            raise
         if any(record.waits_for is not None for record in batch_plan.records):
             outcomes = self._after_waiting(documents, batch_plan, outcomes)
         return RunReport(outcomes=outcomes, plans=[batch_plan])
@@ -269,7 +283,12 @@ class Runner:
                 pending.append((record_plan, self._write_for(record_spec, record_plan, fields)))
             if not pending:
                 continue
-            results = self.target.apply([write for _, write in pending])
+            try:
+                results = self.target.apply([write for _, write in pending])
+            except AdapterError as exc:
+                # the run stops (budget, transport): keep what this batch did, for the report
+                exc.context["outcomes"] = _stopped_outcomes(batch_plan, document_keys, outcomes, pending, exc)
+                raise
             if len(results) != len(pending):
                 raise FieldlineError(
                     f"target {self.target.name!r} returned {len(results)} results for {len(pending)} writes",
@@ -332,6 +351,38 @@ def _document_keys(batch_plan: Plan) -> dict[tuple[str, str], str]:
         (record.record, record.key): record.document_key or record.key.split("[", 1)[0]
         for record in batch_plan.records
     }
+
+
+def _stopped_outcomes(
+    batch_plan: Plan,
+    document_keys: Mapping[tuple[str, str], str],
+    outcomes: Mapping[tuple[str, str], RecordOutcome],
+    pending: Sequence[tuple[RecordPlan, Write]],
+    exc: AdapterError,
+) -> list[RecordOutcome]:
+    """Every record's outcome when the target stopped the run mid-batch: what was settled before,
+    the writes the adapter reports done (``context["results"]``), and "not sent" for the rest."""
+    done = {
+        result.key: result for result in exc.context.get("results") or () if isinstance(result, WriteResult)
+    }
+    settled = dict(outcomes)
+    for record_plan, write in pending:
+        slot = (record_plan.record, record_plan.key)
+        result = done.get(write.key)
+        if result is not None:
+            settled[slot] = _applied_outcome(record_plan, document_keys[slot], write, result)
+    stopped = f"not sent: the run stopped ({exc.message})"
+    return [
+        settled.get((record.record, record.key))
+        or (
+            _unwritten_outcome(record, document_keys[(record.record, record.key)])
+            if record.action not in (Action.CREATE, Action.UPDATE)
+            else _failed_outcome(
+                record, document_keys[(record.record, record.key)], stopped, stage="target", retriable=True
+            )
+        )
+        for record in batch_plan.records
+    ]
 
 
 def _unwritten_outcome(record_plan: RecordPlan, document_key: str) -> RecordOutcome:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from fieldline.commands._common import load_spec_or_exit
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from fieldline.runner import RunReport
 
 _SPEC = click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path, dir_okay=False))
 _BATCH = click.option(
@@ -85,10 +91,9 @@ def sync(spec_path: Path, dry_run: bool, as_json: bool, batch_size: int, limit: 
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
+    from fieldline.errors import FieldlineError
     from fieldline.plugins import get_plugin_manager
-    from fieldline.render import print_json, summary_table
     from fieldline.runner import Runner, RunReport
     from fieldline.runtime import build_source, build_target
 
@@ -119,13 +124,33 @@ def sync(spec_path: Path, dry_run: bool, as_json: bool, batch_size: int, limit: 
             report = Runner(spec, target, plugin_manager=manager, batch_size=batch_size).sync(
                 documents, on_batch=advance
             )
+    except FieldlineError as exc:
+        done = exc.context.get("report")
+        if isinstance(done, RunReport):  # the run stopped (budget, transport): say what was done
+            _print_report(console, spec.name, done, as_json=as_json, stopped=str(exc))
+        raise
     finally:
         source.close()
         target.close()
+    _print_report(console, spec.name, report, as_json=as_json)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _print_report(
+    console: Console, name: str, report: RunReport, *, as_json: bool, stopped: str | None = None
+) -> None:
+    """The summary (and failed records) of a sync; ``stopped``: why it ended early."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from fieldline.render import print_json, summary_table
+
     if as_json:
         print_json(
             Console(),
             {
+                **({"stopped": stopped} if stopped is not None else {}),
                 "counts": report.counts,
                 "outcomes": [
                     {
@@ -143,20 +168,19 @@ def sync(spec_path: Path, dry_run: bool, as_json: bool, batch_size: int, limit: 
                 ],
             },
         )
-    else:
-        console.print(summary_table(report.counts, title=f"sync: {spec.name}"))
-        if report.failures:
-            failures = Table(title="failed records")
-            for column in ("record", "key", "stage", "retriable", "error"):
-                failures.add_column(column, overflow="fold")
-            for outcome in report.failures:
-                failures.add_row(
-                    outcome.record,
-                    outcome.key,
-                    outcome.stage or "",
-                    "yes" if outcome.retriable else "no",
-                    outcome.error or "",
-                )
-            console.print(failures)
-    if not report.ok:
-        sys.exit(1)
+        return
+    title = f"sync: {name}" + (" (stopped early: what was done)" if stopped is not None else "")
+    console.print(summary_table(report.counts, title=title))
+    if report.failures:
+        failures = Table(title="failed records")
+        for column in ("record", "key", "stage", "retriable", "error"):
+            failures.add_column(column, overflow="fold")
+        for outcome in report.failures:
+            failures.add_row(
+                outcome.record,
+                outcome.key,
+                outcome.stage or "",
+                "yes" if outcome.retriable else "no",
+                outcome.error or "",
+            )
+        console.print(failures)

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
 from fieldline.cli import cli
+from fieldline.errors import BudgetExhaustedError
 from tests.conftest import REPO_ROOT
 
 SPEC = REPO_ROOT / "mappings" / "examples" / "profiles-to-salesforce.yaml"
@@ -51,3 +52,18 @@ def test_plan_sync_then_nothing_left_to_write(salesforce: EmulatorHandle) -> Non
 
     replanned = json.loads(runner.invoke(cli, ["plan", str(SPEC), "--json"]).output)
     assert replanned["counts"]["noop"] == 7
+
+
+def test_a_sync_stopped_by_the_api_limit_reports_what_was_done(salesforce: EmulatorHandle) -> None:
+    used = salesforce.stats()["api_usage"]
+    salesforce.set_faults(daily_limit=used + 12)  # enough for a few batches, not for all
+    result = CliRunner().invoke(cli, ["sync", str(SPEC), "--json", "--batch-size", "1"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, BudgetExhaustedError)
+    done = json.loads(result.stdout)
+    assert "API request limit" in done["stopped"]
+    written = [o for o in done["outcomes"] if o["error"] is None and o["action"] in ("create", "update")]
+    assert written, "the batches before the stop are reported"
+    stored = sum(len(salesforce.records(name)) for name in ("Account", "PassFort_Application__c"))
+    assert len(written) == stored, "every record written is in the report"
+    assert all(o["retriable"] for o in done["outcomes"] if o["error"] is not None)
