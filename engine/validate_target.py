@@ -228,6 +228,8 @@ def _value_problem(value: Any, found: FieldDescription) -> str | None:
     """Why ``value`` cannot be written into ``found``, or ``None`` when it can."""
     kind = found.type.lower()
     shown = json.dumps(value, default=str)
+    if kind == "multipicklist" and isinstance(value, list):
+        value = ";".join(str(part) for part in value)  # sent joined, as the adapter does
     if isinstance(value, dict | list):
         return f"{found.name} ({kind}) cannot hold a {'mapping' if isinstance(value, dict) else 'list'}"
     if kind == "boolean" and not isinstance(value, bool):
@@ -242,8 +244,11 @@ def _value_problem(value: Any, found: FieldDescription) -> str | None:
     if kind in _TEXT_TYPES and isinstance(value, bool):
         return f"{found.name} is a {kind} field; {shown} is a boolean, not text"
     text = value if isinstance(value, str) else shown
-    if found.restricted_picklist and found.picklist_values and text not in found.picklist_values:
-        return f"{text!r} is not a value of the restricted picklist {found.name}"
+    choices = text.split(";") if kind == "multipicklist" else [text]  # 'A;C': several values
+    if found.restricted_picklist and found.picklist_values:
+        for choice in choices:
+            if choice not in found.picklist_values:
+                return f"{choice!r} is not a value of the restricted picklist {found.name}"
     if found.length is not None and kind in _TEXT_TYPES and len(text) > found.length:
         return f"{text!r} is {len(text)} characters long; {found.name} holds at most {found.length}"
     return None

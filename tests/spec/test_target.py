@@ -122,3 +122,22 @@ def test_a_fatal_error_that_is_not_about_the_object_propagates() -> None:
 
     with pytest.raises(FatalAdapterError, match="session expired"):
         check(SPEC, Locked({}))
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        pytest.param("A;C", None, id="joined"),
+        pytest.param(["A", "C"], None, id="list"),
+        pytest.param("A;Z", "'Z' is not a value of the restricted picklist Multi__c", id="one-bad"),
+        pytest.param(["Z"], "'Z' is not a value of the restricted picklist Multi__c", id="list-bad"),
+    ],
+)
+def test_multi_select_values_are_checked_one_by_one(value: object, problem: str | None) -> None:
+    from fieldline.contracts import FieldDescription
+    from fieldline.validate_target import _value_problem
+
+    field = FieldDescription(
+        name="Multi__c", type="multipicklist", picklist_values=("A", "B", "C"), restricted_picklist=True
+    )
+    assert _value_problem(value, field) == problem
