@@ -1,17 +1,26 @@
 """Find existing records for many match keys at once, in as few SOQL queries as possible.
 
-Exact keys become ``WHERE Field IN (...)`` queries chunked by URL length. A key with a
-normalizer (``root_domain`` on ``Website``) cannot be matched exactly in SOQL, so candidates are
-fetched narrowly with ``Field LIKE '%value%'`` (OR-ed, chunked) and compared after normalizing
-the Salesforce side too.
+Exact keys become ``WHERE Field IN (...)`` queries chunked by URL length, each key written as a
+literal of the field's type (a date field's ``'2024-01-01'`` is sent bare, ``2024-01-01``). A key
+with a normalizer (``root_domain`` on ``Website``) cannot be matched exactly in SOQL, so candidates
+are fetched with ``LIKE`` patterns that every stored value normalizing to the key matches (built
+per normalizer: ``digits`` puts ``%`` between the digits, ``collapse_whitespace`` turns spaces into
+``%``, ``root_domain`` adds the ``xn--`` spelling of Unicode labels, ...) and compared after
+normalizing the Salesforce side too. A chain with a normalizer this module does not know (a
+plugin's) cannot be narrowed: its field is scanned (``WHERE Field != null``, all pages).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import itertools
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -34,6 +43,7 @@ class _Group:
     values: set[Any] = dataclass_field(default_factory=set)
     fields: set[str] = dataclass_field(default_factory=set)
     normalizer: Callable[[Any], Any] | None = None
+    field_type: str = ""  # from describe, set by build_queries ("" = unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +77,204 @@ def _select(object_name: str, groups: Sequence[_Group], description: ObjectDescr
         if found is not None and found.name not in names:
             names.append(found.name)
     return f"SELECT {', '.join(names)} FROM {description.name or object_name}"
+
+
+# --- typed keys -------------------------------------------------------------------------------
+
+_NUMBER_TYPES = frozenset({"double", "int", "currency", "percent", "long"})
+_TYPED = _NUMBER_TYPES | {"boolean", "date", "datetime"}
+_INVALID = object()  # a key that cannot be a value of the field: it matches nothing
+_MAX_EXPONENT = 40  # number fields hold at most 18 digits
+
+
+def _kind(field_type: str, field_name: str) -> str:
+    """How keys of a field compare: ``id``, ``number``, ``boolean``, ``date``, ``datetime`` or ``text``."""
+    if field_type in ("id", "reference") or (not field_type and field_name.lower() == "id"):
+        return "id"
+    if field_type in _NUMBER_TYPES:
+        return "number"
+    if field_type in ("boolean", "date", "datetime"):
+        return field_type
+    return "text"
+
+
+def _coerce(value: Any, kind: str) -> Any:
+    """``value`` as the field's type (``_INVALID`` when it cannot be one): both requested keys and
+    the values Salesforce answers with go through this, so they compare alike (5 and ``"5"``)."""
+    if kind == "id":
+        text = str(value)
+        return text[:15] if _RECORD_ID.fullmatch(text) else _INVALID
+    if kind == "number":
+        return _number(value)
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        return _INVALID
+    if kind == "date":
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                return _INVALID
+        return _INVALID
+    if kind == "datetime":
+        return _datetime(value)
+    return value
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool):
+        return _INVALID
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value)) if math.isfinite(value) else Decimal("NaN")
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            return _INVALID
+    else:
+        return _INVALID
+    if not number.is_finite() or (number and abs(number.adjusted()) > _MAX_EXPONENT):
+        return _INVALID  # no number field holds it (and "1e999999999" must not be written out)
+    return number
+
+
+def _datetime(value: Any) -> Any:
+    """An aware UTC datetime; naive text or values are taken as UTC (Salesforce stores UTC)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        elif re.search(r"[+-]\d{4}$", text) and "T" in text:
+            text = text[:-2] + ":" + text[-2:]  # Salesforce answers with +0000
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return _INVALID
+    if not isinstance(value, dt.datetime):
+        return _INVALID
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        return _INVALID
+
+
+def _typed_literal(value: Any, kind: str) -> str:
+    """The bare SOQL literal of a coerced key (number, boolean, date or datetime)."""
+    if kind == "number":
+        return format(value, "f")
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind == "date":
+        return str(value.isoformat())
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond // 1000:03d}"
+    return f"{text}Z"
+
+
+# --- LIKE patterns for normalized keys -------------------------------------------------------
+
+# A pattern is the list of its literal parts, with ``%`` between them: ["", "a", "b", ""] is %a%b%.
+_Pattern = list[str]
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]+")
+_MAX_IDN_LABELS = 3  # Unicode labels spelt both ways (2**n patterns); more become %
+
+
+def _case_step(pattern: _Pattern) -> list[_Pattern]:
+    # LIKE ignores case, but which non-ASCII letters it folds is not documented: they become %.
+    return [[piece for part in pattern for piece in _NOT_ASCII.split(part)]]
+
+
+@functools.cache
+def _upper_from_non_ascii() -> re.Pattern[str]:
+    """ASCII letters that upper-casing a non-ASCII character yields (``ß`` -> ``SS``, ``ﬁ`` -> ``FI``)."""
+    letters = {c for i in range(0x80, 0x110000) for c in chr(i).upper() if c.isascii()}
+    return re.compile(f"[{''.join(sorted(letters))}]+|{_NOT_ASCII.pattern}")
+
+
+def _upper_step(pattern: _Pattern) -> list[_Pattern]:
+    # As _case_step, and "STRASSE" may be stored as "Straße": those letters become % too.
+    return [[piece for part in pattern for piece in _upper_from_non_ascii().split(part)]]
+
+
+def _collapse_step(pattern: _Pattern) -> list[_Pattern]:
+    # Each space of the key stood for a run of white space (any kind: tab, no-break space, ...).
+    return [[piece for part in pattern for piece in part.split(" ")]]
+
+
+def _digits_step(pattern: _Pattern) -> list[_Pattern]:
+    # Anything may stand between the kept characters ("+1 (555) 010-9999").
+    return [["", *(char for part in pattern for char in part), ""]]
+
+
+def _trim_step(pattern: _Pattern) -> list[_Pattern]:
+    return [pattern]  # every pattern is a "contains" one: leading/trailing space is covered
+
+
+def _join(left: _Pattern, right: _Pattern) -> _Pattern:
+    return [*left[:-1], left[-1] + right[0], *right[1:]]
+
+
+def _root_domain_step(pattern: _Pattern) -> list[_Pattern]:
+    """The stored URL contains the domain, each Unicode label written as is or as ``xn--``."""
+    if len(pattern) != 3 or pattern[0] or pattern[2]:
+        return [["", ""]]  # already widened by a later step: the labels are not known
+    choices: list[list[_Pattern]] = []
+    unicode_labels = 0
+    for label in pattern[1].split("."):
+        if label.isascii():
+            choices.append([[label]])
+            continue
+        unicode_labels += 1
+        if unicode_labels > _MAX_IDN_LABELS:
+            choices.append([["", ""]])
+            continue
+        spelt = _NOT_ASCII.split(label)  # non-ASCII letters: see _case_step
+        try:
+            choices.append([spelt, ["xn--" + label.encode("punycode").decode("ascii")]])
+        except UnicodeError:
+            choices.append([spelt])
+    patterns: list[_Pattern] = []
+    for combination in itertools.product(*choices):
+        joined: _Pattern = ["", ""]
+        for index, label_pattern in enumerate(combination):
+            joined = _join(joined, label_pattern if index == 0 else _join(["."], label_pattern))
+        patterns.append(_join(joined, ["", ""]))
+    return patterns
+
+
+_LIKE_STEPS: dict[str, Callable[[_Pattern], list[_Pattern]]] = {
+    "lower": _case_step,
+    "upper": _upper_step,
+    "email": _case_step,  # trim + lower
+    "trim": _trim_step,
+    "collapse_whitespace": _collapse_step,
+    "digits": _digits_step,
+    "root_domain": _root_domain_step,
+}
+
+
+def like_patterns(key: Any, normalize: Sequence[str]) -> list[str] | None:
+    """SOQL ``LIKE`` patterns matched by every text that ``normalize`` (applied in order) turns
+    into ``key`` -- a superset, narrowed client-side. ``None`` if a normalizer is not known here."""
+    patterns: list[_Pattern] = [["", str(key), ""]]
+    for name in reversed(normalize):
+        step = _LIKE_STEPS.get(name)
+        if step is None:
+            return None
+        patterns = [widened for pattern in patterns for widened in step(pattern)]
+    return sorted({soql.like_pattern(pattern) for pattern in patterns})
 
 
 def _encoded(text: str) -> int:
@@ -117,15 +325,34 @@ def _object_queries(
         match_field = description.field(group.field)
         name = match_field.name if match_field is not None else group.field
         if group.normalize:
-            items = sorted({f"{name} LIKE {soql.like_contains(str(value))}" for value in group.values})
+            scan = group.field_type in _TYPED  # LIKE is for text fields only
+            patterns: set[str] = set()
+            for value in () if scan else group.values:
+                found = like_patterns(value, group.normalize)
+                if found is None:
+                    scan = True
+                    break
+                patterns.update(found)
+            if scan:
+                # No narrow pattern (a plugin's normalizer, or a non-text field): every record
+                # with a value is a candidate, fetched page by page like any answer.
+                queries.append(LookupQuery((key,), f"{prefix}{name} != null"))
+                continue
+            items = sorted(f"{name} LIKE {pattern}" for pattern in patterns)
         else:
-            field_type = match_field.type if match_field is not None else "string"
-            values = group.values
-            if field_type in ("id", "reference"):
-                # Salesforce refuses the whole query ("invalid ID field") for one malformed id,
-                # and such a value can match nothing anyway.
-                values = {value for value in values if _RECORD_ID.fullmatch(str(value))}
-            items = sorted({soql.literal(value, field_type) for value in values})
+            kind = _kind(group.field_type, group.field)
+            if kind in ("id", "text"):
+                values = group.values
+                if kind == "id":
+                    # Salesforce refuses the whole query ("invalid ID field") for one malformed
+                    # id, and such a value can match nothing anyway.
+                    values = {value for value in values if _RECORD_ID.fullmatch(str(value))}
+                items = sorted({soql.literal(value, group.field_type or "string") for value in values})
+            else:
+                # Bare literals of the field's type ('5' on a number field is refused); a key
+                # that is no such value cannot match and stays out of the query.
+                coerced = (_coerce(value, kind) for value in group.values)
+                items = sorted({_typed_literal(value, kind) for value in coerced if value is not _INVALID})
         for item in items:
             while True:
                 current = clauses[-1] if clauses and clauses[-1].key == key else None
@@ -162,6 +389,8 @@ def build_queries(
     groups = _merge(requests)
     by_object: dict[str, list[tuple[LookupKey, _Group]]] = {}
     for key, group in groups.items():
+        described = descriptions[group.object].field(group.field) if group.object in descriptions else None
+        group.field_type = described.type if described is not None else ""
         if group.values:
             by_object.setdefault(group.object, []).append((key, group))
     queries: list[LookupQuery] = []
@@ -179,12 +408,14 @@ def build_queries(
     return queries, groups
 
 
-def _same(requested: Any, found: Any, field_name: str) -> bool:
+def _same(requested: Any, found: Any, kind: str) -> bool:
     if found is None:
         return False
-    if field_name.lower() == "id":
-        # 15-character ids are the case-sensitive prefix of the 18-character form.
-        return str(requested)[:15] == str(found)[:15]
+    if kind != "text":
+        # Ids: a 15-character id is the case-sensitive prefix of the 18-character form, and a
+        # malformed one matches nothing. Typed fields: "5" on a number field is 5 (and 5.0).
+        wanted = _coerce(requested, kind)
+        return wanted is not _INVALID and wanted == _coerce(found, kind)
     if isinstance(requested, str) or isinstance(found, str):
         # SOQL's = and IN compare text case-insensitively, so the answer may differ in case.
         return str(requested).casefold() == str(found).casefold()
@@ -213,16 +444,20 @@ def match_records(
                 if normalized is not None and normalized in group.values:
                     by_value.setdefault(normalized, {})[str(record["Id"])] = record
         else:
+            kind = _kind(group.field_type, group.field)
             index: dict[Any, list[Any]] = {}
             for value in group.values:
-                index.setdefault(_index_key(value, group.field), []).append(value)
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                wanted = _index_key(value, kind)
+                if wanted is _INVALID:
+                    continue  # e.g. a malformed id: it must not match by its valid prefix
+                index.setdefault(wanted, []).append(value)
+                if kind == "text" and isinstance(value, (int, float)) and not isinstance(value, bool):
                     # A number matched against a text field comes back as text.
                     index.setdefault(str(value).casefold(), []).append(value)
             for record in records:
                 raw = _field_value(record, group.field)
-                for value in index.get(_index_key(raw, group.field), ()):
-                    if _same(value, raw, group.field):
+                for value in index.get(_index_key(raw, kind), ()):
+                    if _same(value, raw, kind):
                         by_value.setdefault(value, {})[str(record["Id"])] = record
         result[key] = {
             value: [matches[record_id] for record_id in sorted(matches)]
@@ -231,11 +466,11 @@ def match_records(
     return result
 
 
-def _index_key(value: Any, field_name: str) -> Any:
+def _index_key(value: Any, kind: str) -> Any:
     if value is None:
         return None
-    if field_name.lower() == "id":
-        return str(value)[:15]
+    if kind != "text":
+        return _coerce(value, kind)
     if isinstance(value, str):
         return value.casefold()
     if isinstance(value, bool):

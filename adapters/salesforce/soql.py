@@ -18,6 +18,7 @@ __all__ = [
     "chunk_conditions",
     "in_clause_chunks",
     "like_contains",
+    "like_pattern",
     "literal",
     "quote_string",
 ]
@@ -68,10 +69,30 @@ def literal(value: Any, field_type: str = "string") -> str:
     return quote_string(str(value))
 
 
+def _like_escaped(text: str) -> str:
+    return quote_string(text)[1:-1].replace("%", "\\%").replace("_", "\\_")
+
+
 def like_contains(value: str) -> str:
     """A ``LIKE`` pattern matching any text that contains ``value`` (``%`` and ``_`` escaped)."""
-    escaped = quote_string(value)[1:-1].replace("%", "\\%").replace("_", "\\_")
-    return f"'%{escaped}%'"
+    return like_pattern(["", value, ""])
+
+
+def like_pattern(parts: Sequence[str]) -> str:
+    """A ``LIKE`` pattern: the literal ``parts`` (``%`` and ``_`` escaped) with ``%`` between them.
+
+    ``["", "1", "5", ""]`` -> ``'%1%5%'``; an empty part only adds its ``%`` (never ``%%``).
+    """
+    pattern: list[str] = []
+    wild = False  # the pattern so far ends with an unescaped %
+    for index, part in enumerate(parts):
+        if index and not wild:
+            pattern.append("%")
+            wild = True
+        if part:
+            pattern.append(_like_escaped(part))
+            wild = False
+    return "'" + "".join(pattern) + "'"
 
 
 def _encoded_length(text: str) -> int:
