@@ -320,8 +320,11 @@ class _RecordPlanner:
             return _Match("many", None, key, ids)
         return _NO_MATCH if usable or not intent.match else _NO_KEY
 
-    def _supersede(self, intents: Sequence[Intent], matches: Sequence[_Match]) -> dict[int, int]:
+    def _supersede(self, intents: Sequence[Intent], matches: list[_Match]) -> dict[int, int]:
         """Index of each losing intent -> index of the intent that wins its target.
+
+        A group that found an existing record is that record: a winner that found nothing itself
+        updates it (its entry in ``matches`` is replaced), rather than creating a second one.
 
         Intents are grouped when they resolve to one target: the same matched id, or a match
         key that decides the target of one of them (a create's usable keys, the key a match
@@ -388,6 +391,12 @@ class _RecordPlanner:
             if len(group) < 2:
                 continue
             winner = max(group, key=lambda i: (_version_rank(intents[i].version), i))
+            if matches[winner].record is None:
+                found = next((i for i in group if matches[i].record is not None), None)
+                if found is not None:
+                    adopted = matches[found]
+                    matches[winner] = _Match("found", adopted.record, adopted.key, adopted.ids)
+                    matches[winner].matched_by = f"{adopted.matched_by} (found for {intents[found].key})"
             for index in group:
                 if index != winner:
                     losers[index] = winner

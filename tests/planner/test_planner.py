@@ -130,6 +130,31 @@ def test_records_matched_by_their_own_keys_are_not_grouped_by_a_shared_fallback_
     assert children == {"d0": "Account-9", "d1": "Account-1"}
 
 
+def test_a_newer_intent_that_found_nothing_updates_the_record_its_group_found() -> None:
+    # d1 finds Parent-001 by Key__c; the newer d0 (no key, same email) wins the group: it must
+    # update Parent-001, not create a second record (found by hypothesis)
+    spec = make_spec(
+        record(
+            "parent",
+            "Parent",
+            [
+                value_field("Key__c", "id", strategy=Strategy.IF_EMPTY),
+                value_field("Email__c", "email", strategy=Strategy.IF_EMPTY),
+            ],
+            [match_rule("Key__c", "id"), match_rule("Email__c", "email")],
+        )
+    )
+    docs = [
+        SourceDocument("d0", {"email": "k3"}, 0.0),
+        SourceDocument("d1", {"id": "k1", "email": "k3"}, None),
+    ]
+    target = MemoryTarget(records={"Parent": [{"Id": "Parent-001", "Key__c": "k1"}]})
+    first, second = _plan(spec, docs, target).records
+    assert (first.action, first.target_id, first.writes) == (Action.UPDATE, "Parent-001", {"Email__c": "k3"})
+    assert first.matched_by == "Key__c = 'k1' (found for d1)"
+    assert (second.action, second.reasons) == (Action.SKIP, ("superseded by d0 in this batch",))
+
+
 def test_a_child_that_cannot_be_written_does_not_push_a_writable_one_aside() -> None:
     # both documents carry application "x"; the second one's parent is in error
     spec = make_spec(
