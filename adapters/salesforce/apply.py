@@ -165,7 +165,11 @@ class CollectionsWriter:
         what = f"{first.operation.value} of {len(chunk)} {first.object} record(s)"
         try:
             answer = self.client.restful(
-                method, path, what=what, json={"allOrNone": False, "records": records}
+                method,
+                path,
+                what=what,
+                json={"allOrNone": False, "records": records},
+                idempotent=first.operation is not WriteOperation.CREATE,  # upserts and updates repeat safely
             )
         except SalesforceRequestError as exc:
             if exc.context.get("status") != 400:

@@ -34,6 +34,7 @@ T = TypeVar("T")
 logger = logging.getLogger("fieldline.salesforce")
 
 _RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_MAYBE_DONE_STATUS = frozenset({500, 502, 504})  # the request may have been carried out
 _MAX_RELOGINS = 2
 
 
@@ -136,10 +137,15 @@ class SalesforceClient:
 
     # --- calls ----------------------------------------------------------------------------
 
-    def call(self, what: str, operation: Callable[[Any], T]) -> T:
+    def call(self, what: str, operation: Callable[[Any], T], *, idempotent: bool = True) -> T:
         """Run ``operation(sf)`` with re-login, retries and budget accounting.
 
         ``what`` names the call in error messages (``query Account``, ``create PassFort_Application__c``).
+        ``idempotent=False`` (plain creates): a failure after which Salesforce may have done the
+        work (500, 502, 504, a read timeout, a dropped connection) is not repeated in place — it
+        raises :class:`TransientAdapterError` at once, so the job is planned again and the lookup
+        finds what was created. Refusals that mean "not done" (429, 503, a lock, a connection
+        never made) are retried as usual.
         """
         from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
@@ -182,6 +188,15 @@ class SalesforceClient:
                         code=code,
                     ) from exc
                 retriable = status in _RETRIABLE_STATUS or code == "UNABLE_TO_LOCK_ROW"
+                if not idempotent and status in _MAYBE_DONE_STATUS and code != "UNABLE_TO_LOCK_ROW":
+                    raise TransientAdapterError(
+                        f"Salesforce answered {status} to {what}; it may have written it, so it is "
+                        f"not sent again blindly: {code or status}: {message}",
+                        retry_after=self.session.last_retry_after,
+                        hint="the job is planned again: the lookup finds any record already created",
+                        status=status,
+                        code=code,
+                    ) from exc
                 if not retriable:
                     raise SalesforceRequestError(
                         f"Salesforce refused {what}: {code or status}: {message}",
@@ -211,6 +226,12 @@ class SalesforceClient:
                 waited += delay
                 attempt += 1
             except requests.RequestException as exc:
+                if not idempotent and not isinstance(exc, requests.ConnectTimeout):
+                    raise TransientAdapterError(
+                        f"lost the answer of Salesforce to {what}: {type(exc).__name__}; it may have "
+                        "written it, so it is not sent again blindly",
+                        hint="the job is planned again: the lookup finds any record already created",
+                    ) from exc
                 if attempt >= self.retry.max_retries:
                     raise TransientAdapterError(
                         f"cannot reach Salesforce for {what}: {type(exc).__name__}",
@@ -251,9 +272,9 @@ class SalesforceClient:
 
         return self.call(what, send)
 
-    def restful(self, method: str, path: str, *, what: str, json: Any = None) -> Any:
+    def restful(self, method: str, path: str, *, what: str, json: Any = None, idempotent: bool = True) -> Any:
         """A JSON REST call through simple-salesforce's ``restful`` (``None`` on 204)."""
-        return self.call(what, lambda sf: sf.restful(path, method=method, json=json))
+        return self.call(what, lambda sf: sf.restful(path, method=method, json=json), idempotent=idempotent)
 
 
 def _hint_for(code: str, status: int) -> str:

@@ -318,3 +318,36 @@ def test_check_ready_fails_before_any_call_without_usable_credentials(tmp_path: 
         jwt.check_ready()
     SalesforceTarget({}, settings=PASSWORD_SETTINGS, transport=transport).check_ready()
     assert transport.seen == [], "checking settings makes no call"
+
+
+@pytest.mark.parametrize(
+    ("reply", "retried_in_place"),
+    [
+        pytest.param(
+            (500, [{"errorCode": "UNKNOWN_EXCEPTION", "message": "boom"}]), False, id="500-may-be-done"
+        ),
+        pytest.param((504, [{"errorCode": "UNKNOWN", "message": "gateway"}]), False, id="504-may-be-done"),
+        pytest.param(
+            (503, [{"errorCode": "SERVER_UNAVAILABLE", "message": "busy"}], {"Retry-After": "1"}),
+            True,
+            id="503-not-done",
+        ),
+    ],
+)
+def test_a_plain_create_is_not_repeated_blindly(reply: Reply, retried_in_place: bool) -> None:
+    # a create that may have been carried out goes back to the queue, whose next plan looks it up
+    org = FakeOrg()
+    target, transport, slept = _target(org)
+    target.describe("Thing__c")
+    org.script = [reply]
+    before = len(transport.seen)
+    if retried_in_place:
+        [result] = target.apply(_creates("a"))
+        assert result.ok
+        assert slept == [1.0]
+    else:
+        with pytest.raises(TransientAdapterError, match="not sent again blindly"):
+            target.apply(_creates("a"))
+        assert slept == []
+        assert len(transport.seen) == before + 1, "sent once"
+    target.close()
