@@ -19,6 +19,7 @@ from fieldline.contracts import (
     Write,
     WriteOperation,
 )
+from fieldline.evaluate import compose_normalizers
 from fieldline.normalizers import BUILTIN_NORMALIZERS
 from fieldline.plugins import get_plugin_manager, normalizer_registry
 
@@ -27,16 +28,7 @@ APP = "PassFort_Application__c"
 
 def _normalizer(*names: str) -> Any:
     registry = normalizer_registry(get_plugin_manager(load_entrypoints=False)) or BUILTIN_NORMALIZERS
-    steps = [registry[name] for name in names]
-
-    def chain(value: Any) -> Any:
-        for step in steps:
-            if value is None:
-                return None
-            value = step(value)
-        return value
-
-    return chain
+    return compose_normalizers(names, registry)  # the chain the engine builds for a match rule
 
 
 def _create(target: Any, object_name: str, rows: list[dict[str, Any]]) -> list[str]:
