@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fieldline.expressions import compile_expression
-from fieldline.plugins import function_registry, get_plugin_manager
+from fieldline.expressions.compiled import compile_expression
+from fieldline.plugins.manager import function_registry, get_plugin_manager
 
 DOCUMENTS = 100_000
 SIMPLE = "customer.email"

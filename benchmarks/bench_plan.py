@@ -3,7 +3,7 @@
 A PassFort-shaped spec (profile -> Account; ``applications[]`` -> an application object, three
 per profile; eight fields in all, value maps, one ``if_empty``) over 20,000 generated profiles,
 half of which already exist in the target. The same work is done by a hand-written function
-that knows the spec by heart and builds the same :class:`~fieldline.plan.Plan`; both are timed
+that knows the spec by heart and builds the same :class:`~fieldline.planning.plans.Plan`; both are timed
 in the same run and checked to agree. Both work in batches of the runner's size (500 documents),
 as a sync does. Lookup I/O is not measured: the existing records are handed to both as an
 in-memory lookup result.
@@ -26,14 +26,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fieldline.contracts import LookupResult, SourceDocument
-from fieldline.evaluate import evaluate
-from fieldline.intents import Ref
-from fieldline.loader import load_spec_text
-from fieldline.plan import Action, Decision, FieldChange, Plan, RecordPlan
-from fieldline.planner import lookup_requests, plan
-from fieldline.plugins import get_plugin_manager, normalizer_registry
-from fieldline.runner import DEFAULT_BATCH_SIZE
-from fieldline.spec import Spec, Strategy
+from fieldline.planning.evaluation import evaluate
+from fieldline.planning.intents import Ref
+from fieldline.planning.planner import lookup_requests, plan
+from fieldline.planning.plans import Action, Decision, FieldChange, Plan, RecordPlan
+from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
+from fieldline.spec.loader import load_spec_text
+from fieldline.spec.model import Spec, Strategy
+from fieldline.sync.runner import DEFAULT_BATCH_SIZE
 from fieldline.values import MISSING
 
 PROFILES = 20_000

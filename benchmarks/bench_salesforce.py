@@ -22,9 +22,9 @@ from fieldline.adapters.salesforce.settings import AuthMethod, SalesforceSetting
 from fieldline.adapters.salesforce.target import SalesforceTarget
 from fieldline.config import Secret
 from fieldline.contracts import SourceDocument, Write, WriteOperation
-from fieldline.loader import load_spec_text
-from fieldline.plugins import get_plugin_manager
-from fieldline.runner import Runner
+from fieldline.plugins.manager import get_plugin_manager
+from fieldline.spec.loader import load_spec_text
+from fieldline.sync.runner import Runner
 
 PROFILES = 1000
 BULK_RECORDS = 100_000

@@ -53,7 +53,7 @@ class LazyGroup(click.Group):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        from fieldline.plugins import get_plugin_manager
+        from fieldline.plugins.manager import get_plugin_manager
 
         get_plugin_manager().hook.register_commands(cli=self)
 

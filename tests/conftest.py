@@ -7,7 +7,7 @@ from pathlib import Path
 import pluggy
 import pytest
 
-from fieldline.plugins import get_plugin_manager
+from fieldline.plugins.manager import get_plugin_manager
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"

@@ -16,12 +16,12 @@ from typing import Any
 from hypothesis import strategies as st
 
 from fieldline.contracts import LookupRequest, LookupResult, ObjectDescription, SourceDocument
-from fieldline.expressions import CompiledExpression, FunctionRegistry, compile_expression
-from fieldline.functions import BUILTIN_FUNCTIONS
-from fieldline.normalizers import BUILTIN_NORMALIZERS
-from fieldline.plan import Action, Plan
-from fieldline.planner import resolve_refs
-from fieldline.spec import (
+from fieldline.expressions.compiled import CompiledExpression, FunctionRegistry, compile_expression
+from fieldline.expressions.functions import BUILTIN_FUNCTIONS
+from fieldline.expressions.normalizers import BUILTIN_NORMALIZERS
+from fieldline.planning.planner import resolve_refs
+from fieldline.planning.plans import Action, Plan
+from fieldline.spec.model import (
     FieldSpec,
     MatchRule,
     Mode,

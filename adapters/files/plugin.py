@@ -9,8 +9,8 @@ from typing import Any
 from fieldline.adapters.files.source import SOURCE_OPTIONS_SCHEMA, FilesSource
 from fieldline.adapters.files.target import TARGET_OPTIONS_SCHEMA, FilesTarget
 from fieldline.contracts import AdapterInfo, AdapterKind
-from fieldline.hookspecs import hookimpl
-from fieldline.runtime import spec_directory
+from fieldline.plugins.hookspecs import hookimpl
+from fieldline.sync.adapter_builder import spec_directory
 
 
 def _resolve(path: str) -> Path:

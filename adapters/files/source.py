@@ -14,7 +14,7 @@ from typing import Any
 
 from fieldline.contracts import SourceDocument
 from fieldline.errors import ConfigError, FieldlineError
-from fieldline.expressions import CompiledExpression, FunctionRegistry, compile_expression
+from fieldline.expressions.compiled import CompiledExpression, FunctionRegistry, compile_expression
 
 __all__ = ["SOURCE_OPTIONS_SCHEMA", "FilesSource"]
 

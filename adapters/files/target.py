@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from fieldline.compare import lookup_key
 from fieldline.contracts import (
     FieldDescription,
     LookupRequest,
@@ -28,6 +27,7 @@ from fieldline.contracts import (
     WriteResult,
 )
 from fieldline.errors import ConfigError, FatalAdapterError
+from fieldline.planning.compare import lookup_key
 from fieldline.values import is_blank
 
 __all__ = ["TARGET_OPTIONS_SCHEMA", "FilesTarget"]

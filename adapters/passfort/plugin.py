@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fieldline.contracts import AdapterInfo, AdapterKind
-from fieldline.hookspecs import hookimpl
+from fieldline.plugins.hookspecs import hookimpl
 
 OPTIONS_SCHEMA: Mapping[str, Any] = {
     "type": "object",

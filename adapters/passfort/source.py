@@ -113,7 +113,7 @@ class PassFortSource:
 
         A relative ``profile_ids_file`` is resolved against the spec's folder.
         """
-        from fieldline.runtime import spec_directory
+        from fieldline.sync.adapter_builder import spec_directory
 
         ids_file = options.get("profile_ids_file")
         if ids_file is not None and not Path(ids_file).is_absolute():

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fieldline.contracts import AdapterInfo, AdapterKind
-from fieldline.hookspecs import hookimpl
+from fieldline.plugins.hookspecs import hookimpl
 
 
 def _factory(options: Mapping[str, Any]) -> Any:

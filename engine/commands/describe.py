@@ -107,20 +107,20 @@ def describe(object_name: str, spec_path: Path | None, target_name: str | None, 
     Connection settings come from FIELDLINE_<ADAPTER>_* variables or the config file.
     """
     from fieldline.contracts import AdapterKind
-    from fieldline.plugins import get_plugin_manager
-    from fieldline.runtime import build_adapter, build_target
-    from fieldline.spec import AdapterSpec, Spec
+    from fieldline.plugins.manager import get_plugin_manager
+    from fieldline.spec.model import AdapterSpec, Spec
+    from fieldline.sync.adapter_builder import build_adapter, build_target
 
     if spec_path is not None and target_name is not None:
         raise click.UsageError("give either --spec or --target, not both")
     manager = get_plugin_manager()
     if spec_path is not None:
-        from fieldline.commands._common import load_spec_or_exit
+        from fieldline.commands.spec_loading import load_spec_or_exit
 
         target = build_target(load_spec_or_exit(spec_path, manager), manager)
     else:
         from fieldline.errors import ConfigError
-        from fieldline.spec import Location
+        from fieldline.spec.model import Location
 
         name = target_name or "salesforce"
         adapter = AdapterSpec(adapter=name, location=Location(file=f"--target {name}"))

@@ -13,8 +13,13 @@ def plugins(as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from fieldline.plugins import adapter_registry, function_registry, get_plugin_manager, normalizer_registry
-    from fieldline.render import print_json
+    from fieldline.commands.render import print_json
+    from fieldline.plugins.manager import (
+        adapter_registry,
+        function_registry,
+        get_plugin_manager,
+        normalizer_registry,
+    )
 
     manager = get_plugin_manager()
     loaded: list[dict[str, str]] = []

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from fieldline.commands._common import load_spec_or_exit
+from fieldline.commands.spec_loading import load_spec_or_exit
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from fieldline.runner import RunReport
+    from fieldline.sync.runner import RunReport
 
 _SPEC = click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path, dir_okay=False))
 _BATCH = click.option(
@@ -42,11 +42,11 @@ def plan(spec_path: Path, as_json: bool, changes_only: bool, batch_size: int, li
 
     from rich.console import Console
 
-    from fieldline.plan import Action
-    from fieldline.plugins import get_plugin_manager
-    from fieldline.render import plan_table, print_json, summary_table
-    from fieldline.runner import Runner
-    from fieldline.runtime import build_source, build_target
+    from fieldline.commands.render import plan_table, print_json, summary_table
+    from fieldline.planning.plans import Action
+    from fieldline.plugins.manager import get_plugin_manager
+    from fieldline.sync.adapter_builder import build_source, build_target
+    from fieldline.sync.runner import Runner
 
     manager = get_plugin_manager()
     spec = load_spec_or_exit(spec_path, manager)
@@ -93,9 +93,9 @@ def sync(spec_path: Path, dry_run: bool, as_json: bool, batch_size: int, limit: 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from fieldline.errors import FieldlineError
-    from fieldline.plugins import get_plugin_manager
-    from fieldline.runner import Runner, RunReport
-    from fieldline.runtime import build_source, build_target
+    from fieldline.plugins.manager import get_plugin_manager
+    from fieldline.sync.adapter_builder import build_source, build_target
+    from fieldline.sync.runner import Runner, RunReport
 
     manager = get_plugin_manager()
     spec = load_spec_or_exit(spec_path, manager)
@@ -144,7 +144,7 @@ def _print_report(
     from rich.console import Console
     from rich.table import Table
 
-    from fieldline.render import print_json, summary_table
+    from fieldline.commands.render import print_json, summary_table
 
     if as_json:
         print_json(

@@ -27,15 +27,15 @@ def schema(ctx: click.Context, output: Path | None, with_adapters: bool) -> None
     `# yaml-language-server: $schema=mapping.schema.json` in a YAML spec. With
     --with-adapters, editors also complete adapter names and check their options.
     """
-    from fieldline.validate_schema import mapping_schema_text
+    from fieldline.spec.json_schema import mapping_schema_text
 
     text = mapping_schema_text()
     if with_adapters:
         import json
 
         from fieldline.errors import FieldlineError
-        from fieldline.plugins import adapter_registry, get_plugin_manager
-        from fieldline.validate_schema import mapping_schema_with_adapters
+        from fieldline.plugins.manager import adapter_registry, get_plugin_manager
+        from fieldline.spec.json_schema import mapping_schema_with_adapters
 
         try:
             adapters = adapter_registry(get_plugin_manager())

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from fieldline.commands._common import load_spec_or_exit
+from fieldline.commands.spec_loading import load_spec_or_exit
 from fieldline.errors import ConfigError
 
 if TYPE_CHECKING:
-    from fieldline.service.runtime import ServiceContext
+    from fieldline.service.context import ServiceContext
 
 DEFAULT_DB = "fieldline.db"
 
@@ -56,7 +56,7 @@ def _configure_logging(level: str) -> None:
 
 
 def _db_url(db: str, *, max_attempts: int | None = None) -> str:
-    from fieldline.service.runtime import queue_url
+    from fieldline.service.context import queue_url
 
     url = queue_url(db)
     if max_attempts is not None and url.startswith("sqlite:") and "max_attempts=" not in url:
@@ -77,8 +77,8 @@ def _existing_db(db: str) -> str:
 def _open_context(
     spec_path: Path, db: str, *, max_attempts: int, batch_size: int, **worker: Any
 ) -> ServiceContext:
-    from fieldline.plugins import get_plugin_manager
-    from fieldline.service.runtime import open_context
+    from fieldline.plugins.manager import get_plugin_manager
+    from fieldline.service.context import open_context
     from fieldline.service.worker import WorkerSettings
 
     manager = get_plugin_manager()
@@ -291,8 +291,8 @@ def status(db: str, as_json: bool, stalled_after: float, dead_limit: int) -> Non
     """
     from rich.console import Console
 
+    from fieldline.commands.render import print_json
     from fieldline.queue import QueueHealth, open_queue
-    from fieldline.render import print_json
     from fieldline.service.status import status_renderable
 
     queue = open_queue(_db_url(_existing_db(db)))
@@ -334,9 +334,9 @@ def logs(db: str, profile: str | None, limit: int, as_json: bool) -> None:
 
     from rich.console import Console
 
-    from fieldline.service.runtime import store_path
+    from fieldline.queue.run_store import RunStore
+    from fieldline.service.context import store_path
     from fieldline.service.status import log_table
-    from fieldline.store import RunStore
 
     with RunStore(store_path(_existing_db(db))) as store:
         entries = store.entries(profile=profile, limit=limit)
@@ -416,16 +416,16 @@ def replay(
 
 def _check_or_plan(spec_path: Path, keys: list[str], *, plan: bool, console: Any) -> None:
     """Load the spec (exit on problems); with ``plan``, fetch each profile and show its plan."""
-    from fieldline.plugins import get_plugin_manager
+    from fieldline.plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
     spec = load_spec_or_exit(spec_path, manager)
     if not plan:
         return
+    from fieldline.commands.render import plan_table, summary_table
     from fieldline.contracts import SourceDocument
-    from fieldline.render import plan_table, summary_table
-    from fieldline.runner import Runner
-    from fieldline.runtime import build_source, build_target
+    from fieldline.sync.adapter_builder import build_source, build_target
+    from fieldline.sync.runner import Runner
 
     source = build_source(spec, manager)
     try:

@@ -20,8 +20,8 @@ import pluggy
 from fieldline.errors import Problem
 
 if TYPE_CHECKING:
-    from fieldline.spec import Spec
-    from fieldline.validate_positions import PositionIndex
+    from fieldline.spec.model import Spec
+    from fieldline.spec.positions import PositionIndex
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"  # a PATH of "-" reads one YAML spec from standard input (editors, pipes)
@@ -57,8 +57,8 @@ def validate(ctx: click.Context, paths: Sequence[str], output_format: str, again
     read or the --against target cannot be reached.
     """
     from fieldline.errors import FieldlineError
-    from fieldline.loader import analyze_spec_text, read_spec_file
-    from fieldline.plugins import get_plugin_manager
+    from fieldline.plugins.manager import get_plugin_manager
+    from fieldline.spec.loader import analyze_spec_text, read_spec_file
 
     try:
         manager = get_plugin_manager()
@@ -161,9 +161,9 @@ def _check_against(
 ) -> list[Problem]:
     from fieldline.contracts import AdapterKind, TargetAdapter
     from fieldline.errors import FieldlineError
-    from fieldline.runtime import build_adapter
-    from fieldline.spec import AdapterSpec
-    from fieldline.validate_target import check_against_target
+    from fieldline.spec.against_target import check_against_target
+    from fieldline.spec.model import AdapterSpec
+    from fieldline.sync.adapter_builder import build_adapter
 
     adapter = spec.target if spec.target is not None and spec.target.adapter == adapter_name else None
     adapter = adapter or AdapterSpec(adapter=adapter_name)
@@ -201,7 +201,7 @@ def _check_against(
 
 
 def _emit(problems: list[Problem], *, files: int, output_format: str) -> None:
-    from fieldline.problems import format_github, format_json, print_text
+    from fieldline.spec.problems import format_github, format_json, print_text
 
     if output_format == "json":
         click.echo(format_json(problems, files=files))

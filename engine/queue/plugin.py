@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from fieldline.hookspecs import hookimpl
+from fieldline.plugins.hookspecs import hookimpl
 from fieldline.queue import JobQueue
 
 

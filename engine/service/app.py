@@ -32,7 +32,7 @@ from starlette.routing import Route
 from fieldline.contracts import SourceEvent, WebhookSource
 from fieldline.errors import FieldlineError, WebhookError
 from fieldline.queue import EnqueueGroup, EnqueueResult, JobQueue
-from fieldline.store import redact
+from fieldline.queue.run_store import redact
 
 __all__ = ["GroupCommitter", "ServiceSettings", "create_app"]
 

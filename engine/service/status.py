@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fieldline.queue import DeadLetter, JobState, QueueHealth, QueueStatus
-from fieldline.store import RunLogEntry
+from fieldline.queue.run_store import RunLogEntry
 
 __all__ = ["format_time", "log_table", "status_renderable"]
 

@@ -32,8 +32,8 @@ from fieldline.errors import (
     TransientAdapterError,
 )
 from fieldline.queue import Job, JobQueue
-from fieldline.runner import RecordOutcome, RunReport
-from fieldline.store import RunLogEntry, RunStore
+from fieldline.queue.run_store import RunLogEntry, RunStore
+from fieldline.sync.runner import RecordOutcome, RunReport
 
 __all__ = ["BatchResult", "SyncRunner", "Worker", "WorkerSettings"]
 
@@ -49,7 +49,7 @@ class Closeable(Protocol):
 
 
 class SyncRunner(Protocol):
-    """What a worker needs from :class:`fieldline.runner.Runner`."""
+    """What a worker needs from :class:`fieldline.sync.runner.Runner`."""
 
     def sync(self, documents: Iterable[SourceDocument]) -> RunReport: ...
 

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from fieldline import demo
+from fieldline.adapters import demo
 
 
 def test_demo_ends_with_right_records() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fieldline.adapters.files.target import FilesTarget
-from fieldline.testing.target import get_target_test_class
+from fieldline.testing.target_suite import get_target_test_class
 
 OBJECTS = {
     "Widget": {

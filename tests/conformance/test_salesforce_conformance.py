@@ -8,7 +8,7 @@ import pytest
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
 from fieldline.adapters.salesforce.target import SalesforceTarget
-from fieldline.testing.target import get_target_test_class
+from fieldline.testing.target_suite import get_target_test_class
 from tests.salesforce.conftest import ORG_FILE, emulator_settings
 
 

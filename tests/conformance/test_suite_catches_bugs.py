@@ -9,7 +9,7 @@ import pytest
 
 from fieldline.adapters.files.target import FilesTarget
 from fieldline.contracts import LookupRequest, LookupResult, Write, WriteResult
-from fieldline.testing.target import (
+from fieldline.testing.target_suite import (
     TEMPLATES,
     TargetTestConfig,
     TargetTestTemplate,

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from fieldline.cli import COMMANDS
-from fieldline.loader import analyze_spec_text
-from fieldline.plugins import get_plugin_manager
+from fieldline.plugins.manager import get_plugin_manager
+from fieldline.spec.loader import analyze_spec_text
 from tests.conftest import REPO_ROOT
 
 YAML_BLOCK = re.compile(r"```yaml\n(.*?)```", re.DOTALL)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from fieldline import hookspecs
+from fieldline.plugins import hookspecs
 from tests.conftest import REPO_ROOT
 
 HOOK_NAMES = sorted(

@@ -17,11 +17,11 @@ from typing import Any
 
 from fieldline.adapters.passfort.emulator.handle import SEED_FILE, PassFortEmulator, running_passfort_emulator
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
-from fieldline.loader import load_spec
-from fieldline.plugins import get_plugin_manager
+from fieldline.plugins.manager import get_plugin_manager
 from fieldline.queue import JobState
-from fieldline.service.runtime import ServiceContext, open_context
+from fieldline.service.context import ServiceContext, open_context
 from fieldline.service.worker import WorkerSettings
+from fieldline.spec.loader import load_spec
 from fieldline.testing.server import serve_in_thread
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

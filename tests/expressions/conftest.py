@@ -5,8 +5,8 @@ from __future__ import annotations
 import pluggy
 import pytest
 
-from fieldline.expressions import FunctionRegistry
-from fieldline.plugins import function_registry
+from fieldline.expressions.compiled import FunctionRegistry
+from fieldline.plugins.manager import function_registry
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from fieldline.errors import ConfigError, EvaluationError, ExpressionError
-from fieldline.expressions import (
+from fieldline.expressions.compiled import (
     CompiledExpression,
     Expref,
     FunctionRegistry,

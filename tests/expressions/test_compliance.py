@@ -15,7 +15,7 @@ import jmespath
 import pytest
 
 from fieldline.errors import EvaluationError, ExpressionError
-from fieldline.expressions import FunctionRegistry, compile_expression
+from fieldline.expressions.compiled import FunctionRegistry, compile_expression
 
 SUITE_FILES = (
     "basic", "benchmarks", "boolean", "current", "escape", "filters", "functions", "identifiers",

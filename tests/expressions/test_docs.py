@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from fieldline.errors import EvaluationError
-from fieldline.expressions import FunctionRegistry, compile_expression
-from fieldline.functions import BUILTIN_FUNCTIONS
-from fieldline.normalizers import BUILTIN_NORMALIZERS
-from fieldline.plugins import function_registry, get_plugin_manager
+from fieldline.expressions.compiled import FunctionRegistry, compile_expression
+from fieldline.expressions.functions import BUILTIN_FUNCTIONS
+from fieldline.expressions.normalizers import BUILTIN_NORMALIZERS
+from fieldline.plugins.manager import function_registry, get_plugin_manager
 from tests.conftest import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "functions.md"

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from jmespath.exceptions import JMESPathError
 
 from fieldline.errors import EvaluationError
-from fieldline.expressions import FunctionRegistry, compile_expression
+from fieldline.expressions.compiled import FunctionRegistry, compile_expression
 from tests.expressions.strategies import documents, expressions
 
 EXPRESSIONS = (
@@ -73,7 +73,7 @@ def _outcome_fast(text: str, document: Any, registry: FunctionRegistry) -> tuple
 
 @pytest.fixture(scope="module")
 def module_registry() -> FunctionRegistry:
-    from fieldline.plugins import function_registry, get_plugin_manager
+    from fieldline.plugins.manager import function_registry, get_plugin_manager
 
     return function_registry(get_plugin_manager(load_entrypoints=False))
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from fieldline.errors import EvaluationError
-from fieldline.expressions import FunctionRegistry, compile_expression
+from fieldline.expressions.compiled import FunctionRegistry, compile_expression
 
 
 def search(registry: FunctionRegistry, text: str, document: Any = None) -> Any:

@@ -8,8 +8,8 @@ import pluggy
 import pytest
 from hypothesis import given, settings
 
-from fieldline.normalizers import BUILTIN_NORMALIZERS
-from fieldline.plugins import normalizer_registry
+from fieldline.expressions.normalizers import BUILTIN_NORMALIZERS
+from fieldline.plugins.manager import normalizer_registry
 from tests.expressions.strategies import normalizer_inputs
 
 

@@ -17,9 +17,9 @@ from fieldline.adapters.salesforce.emulator.server import running_emulator
 from fieldline.adapters.salesforce.settings import AuthMethod, SalesforceSettings
 from fieldline.adapters.salesforce.target import SalesforceTarget
 from fieldline.config import Secret
-from fieldline.loader import load_spec
-from fieldline.runner import Runner
-from fieldline.runtime import build_source
+from fieldline.spec.loader import load_spec
+from fieldline.sync.adapter_builder import build_source
+from fieldline.sync.runner import Runner
 from tests.conftest import REPO_ROOT
 from tests.passfort.conftest import API_KEY
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pluggy
 
 from fieldline.adapters.passfort.settings import load_settings
-from fieldline.loader import check_spec_file
+from fieldline.spec.loader import check_spec_file
 from tests.conftest import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "passfort.md"

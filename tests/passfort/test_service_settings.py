@@ -11,9 +11,9 @@ import pluggy
 import pytest
 
 from fieldline.errors import ConfigError
-from fieldline.loader import load_spec
-from fieldline.runtime import build_source
-from fieldline.service.runtime import ServiceContext, open_context
+from fieldline.service.context import ServiceContext, open_context
+from fieldline.spec.loader import load_spec
+from fieldline.sync.adapter_builder import build_source
 from fieldline.testing.server import serve_in_thread
 from tests.conftest import REPO_ROOT
 from tests.passfort.conftest import SECRET

@@ -17,7 +17,7 @@ from fieldline.adapters.passfort.settings import PassFortSettings
 from fieldline.adapters.passfort.source import PassFortSource, normalize_profile, read_profile_ids
 from fieldline.contracts import AdapterKind, SourceAdapter, WebhookSource
 from fieldline.errors import ConfigError
-from fieldline.plugins import adapter_registry
+from fieldline.plugins.manager import adapter_registry
 from tests.passfort.conftest import API_KEY, SECRET
 
 COMPANY = "b82b0434-f9e8-11e7-8397-000000000001"

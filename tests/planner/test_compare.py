@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fieldline.compare import comparator, salesforce_id18, same_value
 from fieldline.contracts import FieldDescription
+from fieldline.planning.compare import comparator, salesforce_id18, same_value
 from fieldline.values import MISSING
 
 

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from fieldline.contracts import SourceDocument
 from fieldline.errors import FieldlineError
-from fieldline.evaluate import _getter, evaluate, is_truthy
-from fieldline.intents import Intent, Ref
-from fieldline.spec import FieldSpec, Spec, Unmapped
+from fieldline.planning.evaluation import _getter, evaluate, is_truthy
+from fieldline.planning.intents import Intent, Ref
+from fieldline.spec.model import FieldSpec, Spec, Unmapped
 from fieldline.values import MISSING
 from tests.strategies import NORMALIZERS, expr, json_values, make_spec, match_rule, record, value_field
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from fieldline.contracts import FieldDescription, ObjectDescription, SourceDocument
-from fieldline.evaluate import evaluate
-from fieldline.loader import load_spec
-from fieldline.plan import Action, Plan
-from fieldline.planner import lookup_requests, plan
-from fieldline.plugins import get_plugin_manager, normalizer_registry
-from fieldline.spec import Spec
+from fieldline.planning.evaluation import evaluate
+from fieldline.planning.planner import lookup_requests, plan
+from fieldline.planning.plans import Action, Plan
+from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
+from fieldline.spec.loader import load_spec
+from fieldline.spec.model import Spec
 from tests.strategies import MemoryTarget
 
 GOLDEN = Path(__file__).parent / "golden"

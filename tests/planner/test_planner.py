@@ -8,11 +8,11 @@ import pytest
 
 from fieldline.contracts import LookupResult, SourceDocument
 from fieldline.errors import PlanError
-from fieldline.evaluate import evaluate
-from fieldline.intents import FieldIntent, Intent, MatchKey, Ref
-from fieldline.plan import Action, Decision, FieldChange, Plan, RecordPlan
-from fieldline.planner import lookup_requests, plan, resolve_refs
-from fieldline.spec import FieldSpec, Nulls, Spec, Strategy
+from fieldline.planning.evaluation import evaluate
+from fieldline.planning.intents import FieldIntent, Intent, MatchKey, Ref
+from fieldline.planning.planner import lookup_requests, plan, resolve_refs
+from fieldline.planning.plans import Action, Decision, FieldChange, Plan, RecordPlan
+from fieldline.spec.model import FieldSpec, Nulls, Spec, Strategy
 from tests.strategies import NORMALIZERS, MemoryTarget, make_spec, match_rule, record, value_field
 
 

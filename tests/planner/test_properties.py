@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from fieldline.contracts import LookupResult, SourceDocument
 from fieldline.errors import FieldlineError
-from fieldline.evaluate import evaluate
-from fieldline.intents import Intent
-from fieldline.plan import Action, Decision, Plan
-from fieldline.planner import lookup_requests, plan
-from fieldline.spec import Mode, Nulls, Spec, Strategy
+from fieldline.planning.evaluation import evaluate
+from fieldline.planning.intents import Intent
+from fieldline.planning.planner import lookup_requests, plan
+from fieldline.planning.plans import Action, Decision, Plan
+from fieldline.spec.model import Mode, Nulls, Spec, Strategy
 from fieldline.values import is_blank
 from tests.strategies import (
     NORMALIZERS,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fieldline.evaluate import slot_builder
-from fieldline.intents import FieldIntent, Intent, MatchKey, Ref
-from fieldline.plan import Action, Decision, FieldChange, RecordPlan
-from fieldline.spec import Mode, Nulls, OnMany, Strategy
+from fieldline.planning.evaluation import slot_builder
+from fieldline.planning.intents import FieldIntent, Intent, MatchKey, Ref
+from fieldline.planning.plans import Action, Decision, FieldChange, RecordPlan
+from fieldline.spec.model import Mode, Nulls, OnMany, Strategy
 from fieldline.values import MISSING
 
 

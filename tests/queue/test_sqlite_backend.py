@@ -11,10 +11,10 @@ import pytest
 
 from fieldline.contracts import SourceEvent
 from fieldline.errors import ConfigError, QueueError
-from fieldline.plugins import get_plugin_manager
+from fieldline.plugins.manager import get_plugin_manager
 from fieldline.queue import JobQueue, JobState, open_queue
 from fieldline.queue.sqlite import SQLiteJobQueue, sqlite_path_from_url
-from fieldline.testing.queue import event
+from fieldline.testing.queue_suite import event
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fieldline.queue.sqlite import SQLiteJobQueue
-from fieldline.testing.queue import get_queue_state_machine, get_queue_test_class
+from fieldline.testing.queue_suite import get_queue_state_machine, get_queue_test_class
 
 
 def make_sqlite_queue(directory: Path, *, clock: Callable[[], float], max_attempts: int) -> SQLiteJobQueue:

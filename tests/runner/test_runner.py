@@ -22,11 +22,11 @@ from fieldline.contracts import (
     WriteResult,
 )
 from fieldline.errors import FieldlineError
-from fieldline.expressions import compile_expression
-from fieldline.plan import Action
-from fieldline.plugins import function_registry
-from fieldline.runner import Runner
-from fieldline.spec import FieldSpec, MatchRule, RecordSpec, Spec, Strategy
+from fieldline.expressions.compiled import compile_expression
+from fieldline.planning.plans import Action
+from fieldline.plugins.manager import function_registry
+from fieldline.spec.model import FieldSpec, MatchRule, RecordSpec, Spec, Strategy
+from fieldline.sync.runner import Runner
 
 OBJECTS = {
     "Account": {"fields": {"Name": {"required": True}, "Profile__c": {"external_id": True}}},

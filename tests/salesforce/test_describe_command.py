@@ -12,7 +12,7 @@ from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.target import SalesforceTarget
 from fieldline.cli import cli
 from fieldline.contracts import AdapterKind
-from fieldline.plugins import adapter_registry, get_plugin_manager
+from fieldline.plugins.manager import adapter_registry, get_plugin_manager
 from tests.conftest import REPO_ROOT
 
 

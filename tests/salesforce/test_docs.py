@@ -9,7 +9,7 @@ from typing import Any
 
 from fieldline.adapters.salesforce.options import OPTIONS_SCHEMA
 from fieldline.adapters.salesforce.settings import settings_from_mapping
-from fieldline.testing.target import TEMPLATES
+from fieldline.testing.target_suite import TEMPLATES
 from tests.conftest import REPO_ROOT
 
 SALESFORCE_DOC = (REPO_ROOT / "docs" / "salesforce.md").read_text(encoding="utf-8")

@@ -12,8 +12,8 @@ from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.lookup import build_queries
 from fieldline.contracts import LookupRequest, Write, WriteOperation
 from fieldline.errors import BudgetExhaustedError
-from fieldline.normalizers import BUILTIN_NORMALIZERS
-from fieldline.plugins import get_plugin_manager, normalizer_registry
+from fieldline.expressions.normalizers import BUILTIN_NORMALIZERS
+from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
 from tests.salesforce.conftest import Sleeps
 
 APP = "PassFort_Application__c"

@@ -19,9 +19,9 @@ from fieldline.contracts import (
     Write,
     WriteOperation,
 )
-from fieldline.evaluate import compose_normalizers
-from fieldline.normalizers import BUILTIN_NORMALIZERS
-from fieldline.plugins import get_plugin_manager, normalizer_registry
+from fieldline.expressions.normalizers import BUILTIN_NORMALIZERS
+from fieldline.planning.evaluation import compose_normalizers
+from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
 
 APP = "PassFort_Application__c"
 

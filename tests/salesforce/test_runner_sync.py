@@ -7,8 +7,8 @@ from typing import Any
 from benchmarks.bench_salesforce import SPEC, _preexisting, _profiles, _settings
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.target import SalesforceTarget
-from fieldline.loader import load_spec_text
-from fieldline.runner import Runner
+from fieldline.spec.loader import load_spec_text
+from fieldline.sync.runner import Runner
 
 
 def _sync(handle: EmulatorHandle, documents: list[Any], plugin_manager: Any) -> tuple[Any, dict[str, Any]]:

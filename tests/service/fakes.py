@@ -10,10 +10,10 @@ from typing import Any
 
 from fieldline.contracts import SourceDocument, SourceEvent
 from fieldline.errors import WebhookError
-from fieldline.plan import Action
+from fieldline.planning.plans import Action
 from fieldline.queue.sqlite import SQLiteJobQueue
-from fieldline.runner import RecordOutcome, RunReport
-from fieldline.testing.queue import FakeClock
+from fieldline.sync.runner import RecordOutcome, RunReport
+from fieldline.testing.queue_suite import FakeClock
 
 SECRET = "s3cret-value"
 

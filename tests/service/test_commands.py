@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from fieldline.cli import cli
 from fieldline.errors import ConfigError
 from fieldline.queue import JobState
+from fieldline.queue.run_store import RunLogEntry, RunStore
 from fieldline.queue.sqlite import SQLiteJobQueue
-from fieldline.store import RunLogEntry, RunStore
 from tests.service.fakes import event
 
 
@@ -141,7 +141,7 @@ def test_replay_usage_errors(db: Path, args: tuple[str, ...]) -> None:
 def test_serve_hands_its_retention_to_the_app(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: list[str], expected: float | None
 ) -> None:
-    from fieldline.service.runtime import ServiceContext
+    from fieldline.service.context import ServiceContext
     from tests.conftest import REPO_ROOT
 
     captured: dict[str, object] = {}

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from fieldline.config import Secret
 from fieldline.errors import QueueError
-from fieldline.store import REDACTED, RunLogEntry, RunStore, redact
+from fieldline.queue.run_store import REDACTED, RunLogEntry, RunStore, redact
 
 
 @pytest.mark.parametrize(
@@ -95,11 +95,11 @@ def test_closed_store_refuses_work(tmp_path: Path) -> None:
 
 
 def test_service_purges_old_settled_jobs_and_log_entries(tmp_path: Path) -> None:
-    from fieldline.plugins import get_plugin_manager
+    from fieldline.plugins.manager import get_plugin_manager
     from fieldline.queue import JobState
-    from fieldline.service.runtime import ServiceContext
-    from fieldline.spec import Spec
-    from fieldline.testing.queue import FakeClock
+    from fieldline.service.context import ServiceContext
+    from fieldline.spec.model import Spec
+    from fieldline.testing.queue_suite import FakeClock
     from tests.service.fakes import event, make_queue
 
     clock = FakeClock()  # 2023: long before "now"

@@ -18,10 +18,10 @@ from fieldline.errors import (
     TransientAdapterError,
 )
 from fieldline.queue import JobState
+from fieldline.queue.run_store import RunStore
 from fieldline.queue.sqlite import SQLiteJobQueue
 from fieldline.service.worker import Worker, WorkerSettings
-from fieldline.store import RunStore
-from fieldline.testing.queue import FakeClock
+from fieldline.testing.queue_suite import FakeClock
 from tests.service.fakes import FakeRunner, FakeSource, event, failed, make_queue
 
 

@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 
 from fieldline.contracts import SourceDocument
 from fieldline.errors import BudgetExhaustedError, FatalAdapterError, TransientAdapterError
-from fieldline.plan import Action
+from fieldline.planning.plans import Action
 from fieldline.queue import JobState
+from fieldline.queue.run_store import RunStore
 from fieldline.queue.sqlite import SQLiteJobQueue
-from fieldline.runner import RecordOutcome, RunReport
 from fieldline.service.worker import Worker, WorkerSettings
-from fieldline.store import RunStore
-from fieldline.testing.queue import FakeClock
+from fieldline.sync.runner import RecordOutcome, RunReport
+from fieldline.testing.queue_suite import FakeClock
 from tests.service.fakes import FakeSource, event
 
 KEYS = ("p1", "p2", "p3")

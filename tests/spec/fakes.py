@@ -18,8 +18,8 @@ from fieldline.contracts import (
     WriteResult,
 )
 from fieldline.errors import FatalAdapterError, TransientAdapterError
-from fieldline.hookspecs import hookimpl
-from fieldline.plugins import get_plugin_manager
+from fieldline.plugins.hookspecs import hookimpl
+from fieldline.plugins.manager import get_plugin_manager
 
 FAKE_OPTIONS_SCHEMA: Mapping[str, Any] = {
     "type": "object",

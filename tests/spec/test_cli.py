@@ -9,9 +9,9 @@ import pluggy
 import pytest
 from click.testing import CliRunner
 
-import fieldline.plugins
+import fieldline.plugins.manager
 from fieldline.cli import cli
-from fieldline.validate_schema import mapping_schema_text
+from fieldline.spec.json_schema import mapping_schema_text
 from tests.spec.fakes import fake_plugin_manager
 
 GOOD = """\
@@ -55,12 +55,12 @@ AGAINST_PROBLEM = GOOD.replace("Name: name", "Nmae: name")
 
 @pytest.fixture(autouse=True)
 def plugins(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commands build their plugin manager through fieldline.plugins; give them the fakes."""
+    """Commands build their plugin manager through fieldline.plugins.manager; give them the fakes."""
 
     def factory(**_: object) -> pluggy.PluginManager:
         return fake_plugin_manager()
 
-    monkeypatch.setattr(fieldline.plugins, "get_plugin_manager", factory)
+    monkeypatch.setattr(fieldline.plugins.manager, "get_plugin_manager", factory)
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ def test_github_format_writes_workflow_annotations(specs: Path) -> None:
 
 def test_github_escapes_percent_and_newlines() -> None:
     from fieldline.errors import Problem
-    from fieldline.problems import format_github
+    from fieldline.spec.problems import format_github
 
     text = format_github([Problem("100% wrong\nreally", file="a,b:c.yaml", line=1, col=2, code="x")])
     assert text == "::error file=a%2Cb%3Ac.yaml,line=1,col=2,title=fieldline x::100%25 wrong%0Areally"
@@ -282,12 +282,12 @@ def test_schema_output_to_an_unwritable_place_exits_2(tmp_path: Path) -> None:
 
 
 def test_a_crash_while_checking_is_reported_not_raised(specs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import fieldline.loader
+    import fieldline.spec.loader
 
     def explode(*_: object, **__: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(fieldline.loader, "analyze_spec_text", explode)
+    monkeypatch.setattr(fieldline.spec.loader, "analyze_spec_text", explode)
     code, out, _ = run("validate", str(specs / "good.yaml"))
     assert code == 2
     assert "fieldline failed while checking this file: RuntimeError('boom')" in out
@@ -297,7 +297,7 @@ def test_a_broken_plugin_installation_exits_2(specs: Path, monkeypatch: pytest.M
     def broken(**_: object) -> pluggy.PluginManager:
         raise ImportError("No module named 'fieldline_extra'")
 
-    monkeypatch.setattr(fieldline.plugins, "get_plugin_manager", broken)
+    monkeypatch.setattr(fieldline.plugins.manager, "get_plugin_manager", broken)
     code, _, err = run("validate", str(specs / "good.yaml"))
     assert code == 2
     assert "cannot load the installed plugins" in err

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fieldline.errors import Problem, SpecError
-from fieldline.loader import check_spec_file, load_spec
+from fieldline.spec.loader import check_spec_file, load_spec
 from tests.spec.fakes import fake_plugin_manager
 
 CORPUS = Path(__file__).parent / "invalid"

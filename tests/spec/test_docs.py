@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from fieldline.cli import cli
-from fieldline.loader import analyze_spec_text
-from fieldline.plugins import get_plugin_manager
-from fieldline.validate_schema import mapping_schema
+from fieldline.plugins.manager import get_plugin_manager
+from fieldline.spec.json_schema import mapping_schema
+from fieldline.spec.loader import analyze_spec_text
 from tests.conftest import REPO_ROOT
 
 REFERENCE = REPO_ROOT / "docs" / "spec-reference.md"

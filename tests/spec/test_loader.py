@@ -10,8 +10,8 @@ import pluggy
 import pytest
 
 from fieldline.errors import SpecError
-from fieldline.loader import check_spec_file, load_spec, load_spec_text
-from fieldline.spec import Mode, Nulls, OnMany, Spec, Strategy, Unmapped
+from fieldline.spec.loader import check_spec_file, load_spec, load_spec_text
+from fieldline.spec.model import Mode, Nulls, OnMany, Spec, Strategy, Unmapped
 from fieldline.values import MISSING
 from tests.spec.fakes import fake_plugin_manager
 
@@ -238,7 +238,7 @@ def test_several_fields_may_read_the_same_source_value(manager: pluggy.PluginMan
 
 
 def test_root_reaches_the_document_inside_for_each(manager: pluggy.PluginManager) -> None:
-    from fieldline.expressions import document_scope
+    from fieldline.expressions.compiled import document_scope
 
     spec = load(FULL, manager)
     customer_ref = spec.records[1].field_named("Customer_Ref__c")
@@ -411,8 +411,8 @@ def test_an_adapter_with_a_broken_options_schema_is_reported_not_raised() -> Non
     from collections.abc import Sequence
 
     from fieldline.contracts import AdapterInfo, AdapterKind
-    from fieldline.hookspecs import hookimpl
-    from fieldline.plugins import get_plugin_manager
+    from fieldline.plugins.hookspecs import hookimpl
+    from fieldline.plugins.manager import get_plugin_manager
 
     class BrokenPlugin:
         @hookimpl

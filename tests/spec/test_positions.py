@@ -8,8 +8,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from fieldline.loader import analyze_spec_text
-from fieldline.validate_positions import PositionIndex, format_path
+from fieldline.spec.loader import analyze_spec_text
+from fieldline.spec.positions import PositionIndex, format_path
 from tests.spec.fakes import fake_plugin_manager
 
 

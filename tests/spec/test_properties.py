@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from fieldline.errors import Problem, SpecError
-from fieldline.loader import load_spec_text
-from fieldline.spec import Spec
+from fieldline.spec.loader import load_spec_text
+from fieldline.spec.model import Spec
 from tests.spec.fakes import fake_plugin_manager
 from tests.spec.strategies import JSON_VALUES, SPEC_DOCUMENTS
 

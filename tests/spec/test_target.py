@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fieldline.errors import FatalAdapterError, Problem, TransientAdapterError
-from fieldline.loader import analyze_spec_text
-from fieldline.validate_target import check_against_target
+from fieldline.spec.against_target import check_against_target
+from fieldline.spec.loader import analyze_spec_text
 from tests.spec.fakes import FakeTarget, fake_plugin_manager
 
 SPEC = """\
@@ -135,7 +135,7 @@ def test_a_fatal_error_that_is_not_about_the_object_propagates() -> None:
 )
 def test_multi_select_values_are_checked_one_by_one(value: object, problem: str | None) -> None:
     from fieldline.contracts import FieldDescription
-    from fieldline.validate_target import _value_problem
+    from fieldline.spec.against_target import _value_problem
 
     field = FieldDescription(
         name="Multi__c", type="multipicklist", picklist_values=("A", "B", "C"), restricted_picklist=True

@@ -1,0 +1,123 @@
+"""What the earlier batches of a dry run would have written.
+
+``sync`` plans each batch against the target as the earlier batches left it: a record created in
+batch 1 is matched, not created again, in batch 2. A dry run writes nothing, so ``plan`` keeps the
+creates and updates it planned here and lays them over each later batch's lookup. That way
+``fieldline plan`` shows what ``fieldline sync`` will do, however many batches the source fills.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from fieldline.contracts import (
+    FieldDescription,
+    LookupRequest,
+    LookupResult,
+    ObjectDescription,
+    TargetRecord,
+)
+from fieldline.planning.compare import lookup_key
+from fieldline.planning.plans import Action, Plan
+
+__all__ = ["PlannedWrites", "planned_id"]
+
+
+def planned_id(label: str) -> str:
+    """The stand-in id of a record a dry run would create (``(planned primary d1)``)."""
+    return f"(planned {label})"
+
+
+class PlannedWrites:
+    """Records earlier batches would create, and fields they would update, by object."""
+
+    def __init__(self, descriptions: Mapping[str, ObjectDescription]) -> None:
+        self._descriptions = {name.lower(): description for name, description in descriptions.items()}
+        self._created: dict[str, list[TargetRecord]] = {}
+        self._updated: dict[tuple[str, str], dict[str, Any]] = {}
+        # (object, field, normalize) -> the created records by lookup key; kept up to date by add()
+        self._indexes: dict[tuple[str, str, tuple[str, ...]], _Index] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._created or self._updated)
+
+    def add(self, batch_plan: Plan) -> None:
+        """Remember a planned batch's creates and updates."""
+        for record in batch_plan.records:
+            object_key = record.object.lower()
+            if record.action is Action.CREATE:
+                created = {"Id": planned_id(record.label), **record.writes}
+                self._created.setdefault(object_key, []).append(created)
+                for (indexed_object, _, _), index in self._indexes.items():
+                    if indexed_object == object_key:
+                        index.add(created)
+            elif record.action is Action.UPDATE and record.target_id is not None:
+                self._updated.setdefault((object_key, record.target_id), {}).update(record.writes)
+
+    def over(self, requests: Sequence[LookupRequest], existing: LookupResult) -> LookupResult:
+        """``existing`` as the target would answer after the remembered writes."""
+        if not self:
+            return existing
+        result: dict[tuple[str, str, tuple[str, ...]], dict[Any, list[TargetRecord]]] = {}
+        for slot, found in existing.items():
+            result[slot] = {
+                value: [self._patched(slot[0], record) for record in records]
+                for value, records in found.items()
+            }
+        for request in requests:
+            index = self._index(request)
+            if index is None:
+                continue
+            found = result.setdefault((request.object, request.field, request.normalize), {})
+            for value in request.values:
+                records = index.find(value)
+                if records:
+                    found.setdefault(value, []).extend(dict(record) for record in records)
+        return result
+
+    def _index(self, request: LookupRequest) -> _Index | None:
+        object_key = request.object.lower()
+        created = self._created.get(object_key)
+        if not created:
+            return None
+        slot = (object_key, request.field, request.normalize)
+        index = self._indexes.get(slot)
+        if index is None:
+            description = self._descriptions.get(object_key)
+            field = description.field(request.field) if description is not None else None
+            index = self._indexes[slot] = _Index(request.field, field, request.normalizer)
+            for record in created:
+                index.add(record)
+        return index
+
+    def _patched(self, object_name: str, record: TargetRecord) -> TargetRecord:
+        changes = self._updated.get((object_name.lower(), str(record.get("Id"))))
+        return {**record, **changes} if changes else record
+
+
+class _Index:
+    """Created records by the lookup key of one field's (normalized) value."""
+
+    def __init__(
+        self, field_name: str, field: FieldDescription | None, normalizer: Callable[[Any], Any] | None
+    ) -> None:
+        self.field_name = field_name
+        self.field = field
+        self.normalizer = normalizer
+        self.records: dict[Any, list[TargetRecord]] = {}
+
+    def add(self, record: TargetRecord) -> None:
+        value = record.get(self.field_name)
+        if value is None:
+            return
+        if self.normalizer is not None:
+            value = self.normalizer(value)
+        try:
+            key = lookup_key(value, self.field)
+            self.records.setdefault(key, []).append(record)
+        except TypeError:  # an unhashable value cannot be a key
+            return
+
+    def find(self, value: Any) -> list[TargetRecord]:
+        return self.records.get(lookup_key(value, self.field), [])

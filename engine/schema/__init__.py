@@ -1,1 +1,0 @@
-"""The mapping spec JSON Schema, shipped as package data."""

@@ -1,0 +1,449 @@
+"""The imperative shell: documents -> evaluate -> lookup (batched) -> plan -> apply (batched).
+
+The planner is pure; everything that talks to a system happens here and in the adapters. One
+batch of documents costs one round of lookups and, per spec record, one ``apply`` call (which
+the target splits into its own largest batches). Parents are written before children so a
+child's ``ref`` can be resolved to the id the parent's write returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from typing import Any
+
+import pluggy
+
+from fieldline.contracts import (
+    ObjectDescription,
+    SourceDocument,
+    TargetAdapter,
+    Write,
+    WriteOperation,
+    WriteResult,
+)
+from fieldline.errors import AdapterError, FieldlineError
+from fieldline.planning.evaluation import evaluate
+from fieldline.planning.overlay import PlannedWrites
+from fieldline.planning.planner import lookup_requests, plan, resolve_refs
+from fieldline.planning.plans import Action, Plan, RecordPlan
+from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
+from fieldline.spec.model import RecordSpec, Spec
+from fieldline.values import is_blank
+
+__all__ = ["RecordOutcome", "RunReport", "Runner"]
+
+DEFAULT_BATCH_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """What happened to one planned record.
+
+    ``action`` is what was planned; ``error`` is set when it was planned but not done (the target
+    refused it, pre-flight found it invalid, its parent failed, or it could not be planned).
+    ``retriable`` says whether trying again later may succeed.
+    """
+
+    record: str
+    key: str
+    document_key: str
+    object: str
+    action: Action
+    target_id: str | None = None
+    written: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    retriable: bool = False
+    stage: str | None = None  # "plan", "preflight", "target" or "parent" when error is set
+    version: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(slots=True)
+class RunReport:
+    """Every outcome of a run, in plan order, with the plans that produced them."""
+
+    outcomes: list[RecordOutcome] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.ok for outcome in self.outcomes)
+
+    @property
+    def failures(self) -> list[RecordOutcome]:
+        return [outcome for outcome in self.outcomes if not outcome.ok]
+
+    @property
+    def retriable_failures(self) -> list[RecordOutcome]:
+        return [outcome for outcome in self.failures if outcome.retriable]
+
+    @property
+    def fatal_failures(self) -> list[RecordOutcome]:
+        return [outcome for outcome in self.failures if not outcome.retriable]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {action.value: 0 for action in Action}
+        counts["failed"] = 0
+        for outcome in self.outcomes:
+            if outcome.ok:
+                counts[outcome.action.value] += 1
+            elif outcome.stage == "plan":
+                counts[Action.ERROR.value] += 1  # could not be planned: an error, as `plan` says
+            else:
+                counts["failed"] += 1  # planned, then refused (pre-flight, target, parent)
+        return counts
+
+    def extend(self, other: RunReport) -> None:
+        self.outcomes.extend(other.outcomes)
+        self.plans.extend(other.plans)
+
+
+class Runner:
+    """Runs one spec against one target, batch by batch."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        target: TargetAdapter,
+        *,
+        plugin_manager: pluggy.PluginManager | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        descriptions: Mapping[str, ObjectDescription] | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.spec = spec
+        self.target = target
+        self.batch_size = batch_size
+        manager = plugin_manager or get_plugin_manager()
+        self.normalizers = normalizer_registry(manager)
+        self._descriptions: dict[str, ObjectDescription] | None = (
+            dict(descriptions) if descriptions is not None else None
+        )
+
+    @property
+    def descriptions(self) -> dict[str, ObjectDescription]:
+        """The target's description of every object the spec writes (fetched once)."""
+        if self._descriptions is None:
+            objects = dict.fromkeys(record.object for record in self.spec.records)
+            self._descriptions = {name: self.target.describe(name) for name in objects}
+        return self._descriptions
+
+    # --- dry run --------------------------------------------------------------------------
+
+    def plan(self, documents: Iterable[SourceDocument]) -> Plan:
+        """What :meth:`sync` would do, without writing: one plan for all documents.
+
+        Each batch is planned against the target as the earlier batches' writes would leave it
+        (:class:`~fieldline.planning.overlay.PlannedWrites`), as :meth:`sync` sees it.
+        """
+        planned = PlannedWrites(self.descriptions)
+        records: list[RecordPlan] = []
+        for batch in _batches(documents, self.batch_size):
+            batch_plan = self.plan_batch(batch, planned=planned)
+            planned.add(batch_plan)
+            records.extend(batch_plan.records)
+        return Plan(tuple(records))
+
+    def plan_batch(
+        self, documents: Sequence[SourceDocument], *, planned: PlannedWrites | None = None
+    ) -> Plan:
+        """Evaluate, look up every match key of the batch at once, and plan.
+
+        ``planned``: writes of earlier batches of a dry run, laid over the lookup.
+        """
+        intents = evaluate(self.spec, documents, normalizers=self.normalizers)
+        requests = lookup_requests(self.spec, intents, normalizers=self.normalizers)
+        existing = self.target.lookup(requests) if requests else {}
+        if planned:
+            existing = planned.over(requests, existing)
+        return plan(self.spec, intents, existing, descriptions=self.descriptions)
+
+    # --- sync -----------------------------------------------------------------------------
+
+    def sync(
+        self,
+        documents: Iterable[SourceDocument],
+        *,
+        on_batch: Callable[[RunReport], None] | None = None,
+    ) -> RunReport:
+        """Plan and apply every document, batch by batch.
+
+        Record-level failures are reported in the outcomes; transport failures raise the
+        adapter's :class:`~fieldline.errors.AdapterError` (records of earlier batches are
+        written; re-running is safe because planning is idempotent).
+        """
+        report = RunReport()
+        try:
+            for batch in _batches(documents, self.batch_size):
+                batch_report = self.sync_batch(batch)
+                report.extend(batch_report)
+                if on_batch is not None:
+                    on_batch(batch_report)
+        except AdapterError as exc:
+            # stopped cleanly: what was done so far rides along for the caller to report
+            partial = exc.context.pop("batch_report", None)
+            if isinstance(partial, RunReport):
+                report.extend(partial)
+            exc.context["report"] = report
+            raise
+        return report
+
+    def sync_batch(self, documents: Sequence[SourceDocument]) -> RunReport:
+        batch_plan = self.plan_batch(documents)
+        try:
+            outcomes = self.apply(batch_plan)
+        except AdapterError as exc:
+            done = exc.context.pop("outcomes", None)
+            if done is not None:
+                exc.context["batch_report"] = RunReport(outcomes=done, plans=[batch_plan])
+            raise
+        if any(record.waits_for is not None for record in batch_plan.records):
+            outcomes = self._after_waiting(documents, batch_plan, outcomes)
+        return RunReport(outcomes=outcomes, plans=[batch_plan])
+
+    def _after_waiting(
+        self, documents: Sequence[SourceDocument], batch_plan: Plan, outcomes: list[RecordOutcome]
+    ) -> list[RecordOutcome]:
+        """Plan again, now that the creates they waited for are written, the records that waited
+        (and their children, skipped with them), and apply only those.
+
+        Records of those documents that were written, or failed, in the first pass keep their
+        outcome: nothing is sent twice.
+        """
+        waiting = {record.document_key for record in batch_plan.records if record.waits_for is not None}
+        again = [document for document in documents if document.key in waiting]
+        retry = {
+            (outcome.record, outcome.key)
+            for outcome in outcomes
+            if outcome.document_key in waiting and outcome.ok and outcome.action is Action.SKIP
+        }
+        second = self.plan_batch(again)
+        # the others stay in the plan as noops: their ids still resolve the children's refs
+        second = Plan(
+            tuple(
+                record
+                if (record.record, record.key) in retry
+                else replace(record, action=Action.NOOP, changes=())
+                for record in second.records
+            )
+        )
+        redone = {(outcome.record, outcome.key): outcome for outcome in self.apply(second)}
+        return [
+            redone.get((outcome.record, outcome.key), outcome)
+            if (outcome.record, outcome.key) in retry
+            else outcome
+            for outcome in outcomes
+        ]
+
+    def apply(self, batch_plan: Plan) -> list[RecordOutcome]:
+        """Execute a plan: one ``apply`` call per spec record, parents first."""
+        document_keys = _document_keys(batch_plan)
+        ids: dict[tuple[str, str], str] = {
+            (record.record, record.key): record.target_id
+            for record in batch_plan.records
+            if record.target_id is not None
+        }
+        failed: set[tuple[str, str]] = set()
+        outcomes: dict[tuple[str, str], RecordOutcome] = {}
+        for record_spec in self.spec.records:
+            pending: list[tuple[RecordPlan, Write]] = []
+            for record_plan in batch_plan.records:
+                if record_plan.record != record_spec.name:
+                    continue
+                slot = (record_plan.record, record_plan.key)
+                document_key = document_keys[slot]
+                if record_plan.action not in (Action.CREATE, Action.UPDATE):
+                    outcomes[slot] = _unwritten_outcome(record_plan, document_key)
+                    if record_plan.action is Action.ERROR:
+                        failed.add(slot)
+                    continue
+                broken = [ref for ref in record_plan.refs if (ref.record, ref.key) in failed]
+                if broken:
+                    failed.add(slot)
+                    outcomes[slot] = _failed_outcome(
+                        record_plan,
+                        document_key,
+                        f"parent {broken[0].record} {broken[0].key} was not written",
+                        stage="parent",
+                        retriable=any(
+                            outcomes[(ref.record, ref.key)].retriable
+                            for ref in broken
+                            if (ref.record, ref.key) in outcomes
+                        ),
+                    )
+                    continue
+                fields = resolve_refs(record_plan, ids)
+                pending.append((record_plan, self._write_for(record_spec, record_plan, fields)))
+            if not pending:
+                continue
+            try:
+                results = self.target.apply([write for _, write in pending])
+            except AdapterError as exc:
+                # the run stops (budget, transport): keep what this batch did, for the report
+                exc.context["outcomes"] = _stopped_outcomes(batch_plan, document_keys, outcomes, pending, exc)
+                raise
+            if len(results) != len(pending):
+                raise FieldlineError(
+                    f"target {self.target.name!r} returned {len(results)} results for {len(pending)} writes",
+                    hint="the adapter breaks the apply() contract; report it to its author",
+                )
+            for (record_plan, write), result in zip(pending, results, strict=True):
+                slot = (record_plan.record, record_plan.key)
+                outcome = _applied_outcome(record_plan, document_keys[slot], write, result)
+                outcomes[slot] = outcome
+                if outcome.ok and outcome.target_id is not None:
+                    ids[slot] = outcome.target_id
+                else:
+                    failed.add(slot)
+        return [outcomes[(record.record, record.key)] for record in batch_plan.records]
+
+    def _write_for(self, record_spec: RecordSpec, record_plan: RecordPlan, fields: dict[str, Any]) -> Write:
+        key = f"{record_plan.record}:{record_plan.key}"
+        if record_plan.action is Action.UPDATE:
+            return Write(
+                key=key,
+                object=record_plan.object,
+                operation=WriteOperation.UPDATE,
+                fields=fields,
+                target_id=record_plan.target_id,
+            )
+        external_id = self._external_id_field(record_spec, fields)
+        if external_id is not None:
+            # Upsert by external id makes a create safe to repeat after a crash or a race.
+            return Write(
+                key=key,
+                object=record_plan.object,
+                operation=WriteOperation.UPSERT,
+                fields=fields,
+                external_id_field=external_id,
+            )
+        return Write(key=key, object=record_plan.object, operation=WriteOperation.CREATE, fields=fields)
+
+    def _external_id_field(self, record_spec: RecordSpec, fields: Mapping[str, Any]) -> str | None:
+        description = self.descriptions.get(record_spec.object)
+        if description is None:
+            return None
+        for rule in record_spec.match:
+            if rule.normalize or is_blank(fields.get(rule.field)):
+                continue
+            field_description = description.field(rule.field)
+            if field_description is not None and field_description.external_id:
+                return rule.field
+        return None
+
+
+def _batches(documents: Iterable[SourceDocument], size: int) -> Iterator[list[SourceDocument]]:
+    iterator = iter(documents)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _document_keys(batch_plan: Plan) -> dict[tuple[str, str], str]:
+    # Intent keys are the document key plus "[i]" per for_each level.
+    return {
+        (record.record, record.key): record.document_key or record.key.split("[", 1)[0]
+        for record in batch_plan.records
+    }
+
+
+def _stopped_outcomes(
+    batch_plan: Plan,
+    document_keys: Mapping[tuple[str, str], str],
+    outcomes: Mapping[tuple[str, str], RecordOutcome],
+    pending: Sequence[tuple[RecordPlan, Write]],
+    exc: AdapterError,
+) -> list[RecordOutcome]:
+    """Every record's outcome when the target stopped the run mid-batch: what was settled before,
+    the writes the adapter reports done (``context["results"]``), and "not sent" for the rest."""
+    done = {
+        result.key: result for result in exc.context.get("results") or () if isinstance(result, WriteResult)
+    }
+    settled = dict(outcomes)
+    for record_plan, write in pending:
+        slot = (record_plan.record, record_plan.key)
+        result = done.get(write.key)
+        if result is not None:
+            settled[slot] = _applied_outcome(record_plan, document_keys[slot], write, result)
+    stopped = f"not sent: the run stopped ({exc.message})"
+    return [
+        settled.get((record.record, record.key))
+        or (
+            _unwritten_outcome(record, document_keys[(record.record, record.key)])
+            if record.action not in (Action.CREATE, Action.UPDATE)
+            else _failed_outcome(
+                record, document_keys[(record.record, record.key)], stopped, stage="target", retriable=True
+            )
+        )
+        for record in batch_plan.records
+    ]
+
+
+def _unwritten_outcome(record_plan: RecordPlan, document_key: str) -> RecordOutcome:
+    error = None
+    if record_plan.action is Action.ERROR:
+        error = "; ".join(record_plan.reasons) or "could not be planned"
+    return RecordOutcome(
+        record=record_plan.record,
+        key=record_plan.key,
+        document_key=document_key,
+        object=record_plan.object,
+        action=record_plan.action,
+        target_id=record_plan.target_id,
+        error=error,
+        stage="plan" if error else None,
+        version=record_plan.version,
+    )
+
+
+def _failed_outcome(
+    record_plan: RecordPlan, document_key: str, error: str, *, stage: str, retriable: bool
+) -> RecordOutcome:
+    return RecordOutcome(
+        record=record_plan.record,
+        key=record_plan.key,
+        document_key=document_key,
+        object=record_plan.object,
+        action=record_plan.action,
+        target_id=record_plan.target_id,
+        error=error,
+        retriable=retriable,
+        stage=stage,
+        version=record_plan.version,
+    )
+
+
+def _applied_outcome(
+    record_plan: RecordPlan, document_key: str, write: Write, result: WriteResult
+) -> RecordOutcome:
+    if result.ok:
+        action = record_plan.action
+        if write.operation is WriteOperation.UPSERT and not result.created:
+            action = Action.UPDATE  # someone created it since we looked; upsert updated it
+        return RecordOutcome(
+            record=record_plan.record,
+            key=record_plan.key,
+            document_key=document_key,
+            object=record_plan.object,
+            action=action,
+            target_id=result.target_id or record_plan.target_id,
+            written=dict(write.fields),
+            version=record_plan.version,
+        )
+    error = result.error
+    message = f"{error.code}: {error.message}" if error else "the target refused the write"
+    if error is not None and error.fields:
+        message += f" (fields: {', '.join(error.fields)})"
+    return _failed_outcome(
+        record_plan,
+        document_key,
+        message,
+        stage=error.stage if error else "target",
+        retriable=error.retriable if error else False,
+    )
