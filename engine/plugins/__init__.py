@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fieldline.exports import resolve
+from fieldline.exports import export_names, resolve
 
 if TYPE_CHECKING:
-    from fieldline.plugins.hookspecs import (
-        hookimpl,
-    )
+    from fieldline.plugins.hookspecs import hookimpl
     from fieldline.plugins.manager import (
         adapter_registry,
         function_registry,
@@ -17,21 +15,17 @@ if TYPE_CHECKING:
         normalizer_registry,
     )
 
-_EXPORTS = {
-    "adapter_registry": "fieldline.plugins.manager",
-    "function_registry": "fieldline.plugins.manager",
-    "get_plugin_manager": "fieldline.plugins.manager",
-    "hookimpl": "fieldline.plugins.hookspecs",
-    "normalizer_registry": "fieldline.plugins.manager",
+_MODULES = {
+    "fieldline.plugins.hookspecs": ("hookimpl",),
+    "fieldline.plugins.manager": (
+        "adapter_registry",
+        "function_registry",
+        "get_plugin_manager",
+        "normalizer_registry",
+    ),
 }
-__all__ = [
-    "adapter_registry",
-    "function_registry",
-    "get_plugin_manager",
-    "hookimpl",
-    "normalizer_registry",
-]
+__all__ = export_names(_MODULES)
 
 
 def __getattr__(name: str) -> Any:
-    return resolve(__name__, _EXPORTS, name)
+    return resolve(__name__, _MODULES, name)

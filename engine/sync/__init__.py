@@ -4,40 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fieldline.exports import resolve
+from fieldline.exports import export_names, resolve
 
 if TYPE_CHECKING:
-    from fieldline.sync.adapter_builder import (
-        build_adapter,
-        build_source,
-        build_target,
-        spec_directory,
-    )
-    from fieldline.sync.runner import (
-        RecordOutcome,
-        Runner,
-        RunReport,
-    )
+    from fieldline.sync.adapter_builder import build_adapter, build_source, build_target, spec_directory
+    from fieldline.sync.runner import RecordOutcome, Runner, RunReport
 
-_EXPORTS = {
-    "RecordOutcome": "fieldline.sync.runner",
-    "RunReport": "fieldline.sync.runner",
-    "Runner": "fieldline.sync.runner",
-    "build_adapter": "fieldline.sync.adapter_builder",
-    "build_source": "fieldline.sync.adapter_builder",
-    "build_target": "fieldline.sync.adapter_builder",
-    "spec_directory": "fieldline.sync.adapter_builder",
+_MODULES = {
+    "fieldline.sync.adapter_builder": ("build_adapter", "build_source", "build_target", "spec_directory"),
+    "fieldline.sync.runner": ("RecordOutcome", "RunReport", "Runner"),
 }
-__all__ = [
-    "RecordOutcome",
-    "RunReport",
-    "Runner",
-    "build_adapter",
-    "build_source",
-    "build_target",
-    "spec_directory",
-]
+__all__ = export_names(_MODULES)
 
 
 def __getattr__(name: str) -> Any:
-    return resolve(__name__, _EXPORTS, name)
+    return resolve(__name__, _MODULES, name)
