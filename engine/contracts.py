@@ -17,14 +17,17 @@ __all__ = [
     "AdapterFactory",
     "AdapterInfo",
     "AdapterKind",
+    "EventRole",
     "FieldDescription",
     "LookupRequest",
     "LookupResult",
     "ObjectDescription",
     "SourceAdapter",
+    "SourceBase",
     "SourceDocument",
     "SourceEvent",
     "TargetAdapter",
+    "TargetBase",
     "TargetRecord",
     "WebhookSource",
     "Write",
@@ -42,10 +45,10 @@ TargetRecord = Mapping[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class SourceDocument:
-    """One source entity (e.g. a PassFort profile).
+    """One source entity (e.g. a PassFort profile, an app event's payload).
 
-    ``key`` identifies it in the source (profile id); ``version`` orders states of the same
-    entity (event time, seconds since the epoch) so older state never overwrites newer.
+    ``key`` identifies it in the source; ``version`` orders states of the same entity (event
+    time, seconds since the epoch) so older state never overwrites newer.
     """
 
     key: str
@@ -53,24 +56,45 @@ class SourceDocument:
     version: float | None = None
 
 
+class EventRole(enum.StrEnum):
+    """What an event is to the worker that applies it."""
+
+    TRIGGER = "trigger"  # a change notification: fetch the entity's current state, map that
+    DOCUMENT = "document"  # the event's payload *is* the document to map (nothing to fetch)
+
+
 @dataclass(frozen=True, slots=True)
 class SourceEvent:
-    """A change notification (webhook) for one entity: a trigger to fetch and map it."""
+    """A change notification (webhook) or a self-contained event for one entity.
+
+    ``entity_key`` is what the event concerns: the queue applies one entity's events in order.
+    ``ordering_keys`` are the keys whose *newest applied version* guards this event against
+    arriving late: the event is stale (completed without a write) when any of them was already
+    applied at a later ``occurred_at``, and applying it raises all of them. They are opaque
+    strings the source namespaces itself (``"profile:abc"``, ``"application:xyz"``); empty
+    means the entity key alone. ``role`` says whether the worker fetches the entity
+    (``TRIGGER``) or maps ``payload`` itself (``DOCUMENT``).
+    """
 
     id: str
     type: str
     entity_key: str
     occurred_at: float
     payload: Mapping[str, Any] = dataclass_field(default_factory=dict)
+    ordering_keys: tuple[str, ...] = ()
+    role: EventRole = EventRole.TRIGGER
+
+    @property
+    def version_keys(self) -> tuple[str, ...]:
+        """The keys whose applied versions this event is checked against and raises."""
+        return self.ordering_keys or (self.entity_key,)
 
 
 @runtime_checkable
 class SourceAdapter(Protocol):
     """Reads documents from a source system.
 
-    Optional: ``check_ready() -> None`` raising :class:`~fieldline.errors.ConfigError` when the
-    source could not fetch (e.g. no API key). fieldline calls it when it builds a source to read
-    or fetch from, and skips it for a webhook receiver, which only parses requests.
+    Inherit :class:`SourceBase` for the defaults of the methods most sources do not need.
     """
 
     name: str
@@ -83,6 +107,12 @@ class SourceAdapter(Protocol):
         """The current state of one entity, or ``None`` if the source no longer has it."""
         ...
 
+    def check_ready(self) -> None:
+        """Raise :class:`~fieldline.errors.ConfigError` when the source could not read or
+        fetch (e.g. no API key). Called when a source is built to read or fetch from, never for
+        a webhook receiver (which only parses requests); makes no network call."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...
@@ -92,8 +122,7 @@ class SourceAdapter(Protocol):
 class WebhookSource(Protocol):
     """A source that can turn an HTTP request into events, verifying the sender first.
 
-    Optional: ``check_receiving() -> None`` raising :class:`~fieldline.errors.ConfigError` when
-    the source could not verify senders (e.g. no shared secret); ``serve`` calls it at start.
+    Inherit :class:`SourceBase` for the defaults of ``check_receiving`` and ``is_enabled``.
     """
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[SourceEvent]:
@@ -103,6 +132,37 @@ class WebhookSource(Protocol):
         wrong secret, 400 for a malformed body).
         """
         ...
+
+    def check_receiving(self) -> None:
+        """Raise :class:`~fieldline.errors.ConfigError` when the source could not verify
+        senders (e.g. no shared secret); ``serve`` calls it at start."""
+        ...
+
+    def is_enabled(self, event_type: str) -> bool:
+        """Whether the spec processes events of this type; others are stored as ``ignored``."""
+        ...
+
+
+class SourceBase:
+    """Defaults for the optional parts of :class:`SourceAdapter` and :class:`WebhookSource`."""
+
+    def read(self) -> Iterable[SourceDocument]:
+        return ()
+
+    def fetch(self, key: str) -> SourceDocument | None:
+        return None
+
+    def check_ready(self) -> None:
+        return None
+
+    def check_receiving(self) -> None:
+        return None
+
+    def is_enabled(self, event_type: str) -> bool:
+        return True
+
+    def close(self) -> None:
+        return None
 
 
 # --- targets -------------------------------------------------------------------------------
@@ -240,9 +300,24 @@ class TargetAdapter(Protocol):
         which one failed. Transport failures raise :class:`~fieldline.errors.AdapterError`."""
         ...
 
+    def check_ready(self) -> None:
+        """Raise :class:`~fieldline.errors.ConfigError` when the target could not write (e.g.
+        an incomplete login); called when it is built, before any work; no network call."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+class TargetBase:
+    """Defaults for the optional parts of :class:`TargetAdapter`."""
+
+    def check_ready(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
 
 
 # --- registration --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from fieldline.contracts import LookupRequest, LookupResult, ObjectDescription, SourceDocument
+from fieldline.contracts import LookupRequest, LookupResult, ObjectDescription, SourceDocument, TargetBase
 from fieldline.expressions.compiled import CompiledExpression, FunctionRegistry, compile_expression
 from fieldline.expressions.functions import BUILTIN_FUNCTIONS
 from fieldline.expressions.normalizers import BUILTIN_NORMALIZERS
@@ -104,7 +104,7 @@ def make_spec(*records: RecordSpec, name: str = "test") -> Spec:
 
 
 @dataclass
-class MemoryTarget:
+class MemoryTarget(TargetBase):
     """Records per object, as a CRM holds them. Ids are ``<object>-<n>`` and sort by age."""
 
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)

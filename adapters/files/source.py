@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from fieldline.contracts import SourceDocument
+from fieldline.contracts import SourceBase, SourceDocument
 from fieldline.errors import ConfigError, FieldlineError
 from fieldline.expressions.compiled import CompiledExpression, FunctionRegistry, compile_expression
 
@@ -41,7 +41,7 @@ SOURCE_OPTIONS_SCHEMA: dict[str, Any] = {
 }
 
 
-class FilesSource:
+class FilesSource(SourceBase):
     """A :class:`~fieldline.contracts.SourceAdapter` over one file."""
 
     name = "files"

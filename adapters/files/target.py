@@ -20,6 +20,7 @@ from fieldline.contracts import (
     LookupRequest,
     LookupResult,
     ObjectDescription,
+    TargetBase,
     TargetRecord,
     Write,
     WriteError,
@@ -75,7 +76,7 @@ TARGET_OPTIONS_SCHEMA: dict[str, Any] = {
 }
 
 
-class FilesTarget:
+class FilesTarget(TargetBase):
     """A :class:`~fieldline.contracts.TargetAdapter` over a JSON file or a folder of JSONL files."""
 
     name = "files"

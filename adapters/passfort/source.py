@@ -20,7 +20,7 @@ from fieldline.adapters.passfort.client import PassFortClient
 from fieldline.adapters.passfort.events import EnabledEvents
 from fieldline.adapters.passfort.settings import PassFortSettings, load_settings
 from fieldline.adapters.passfort.webhooks import parse_webhook_body
-from fieldline.contracts import SourceDocument, SourceEvent
+from fieldline.contracts import SourceBase, SourceDocument, SourceEvent
 from fieldline.errors import ConfigError
 
 __all__ = ["PassFortSource", "normalize_profile", "read_profile_ids"]
@@ -62,7 +62,7 @@ def read_profile_ids(path: str | Path) -> list[str]:
     return ids
 
 
-class PassFortSource:
+class PassFortSource(SourceBase):
     """PassFort as a fieldline source (``SourceAdapter`` and ``WebhookSource``)."""
 
     name = "passfort"

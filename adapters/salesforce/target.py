@@ -29,6 +29,7 @@ from fieldline.contracts import (
     LookupRequest,
     LookupResult,
     ObjectDescription,
+    TargetBase,
     Write,
     WriteOperation,
     WriteResult,
@@ -38,7 +39,7 @@ from fieldline.errors import AdapterError, FatalAdapterError
 __all__ = ["SalesforceTarget", "create_target"]
 
 
-class SalesforceTarget:
+class SalesforceTarget(TargetBase):
     """Writes records into a Salesforce org (or the emulator) through simple-salesforce.
 
     ``options`` are the spec's ``target.options``; ``settings`` default to the environment /

@@ -176,7 +176,6 @@ def create_app(
     workers claim at once; ``on_startup``/``on_shutdown`` start and stop them."""
     config = settings or ServiceSettings()
     committer = GroupCommitter(queue, max_group=config.max_group, on_commit=wake.set if wake else None)
-    is_enabled: Callable[[str], bool] | None = getattr(source, "is_enabled", None)
 
     async def receive(request: Request) -> Response:
         name = request.path_params["source"]
@@ -198,9 +197,7 @@ def create_app(
         except Exception as exc:  # an adapter bug must not leak a traceback to the sender
             logger.error("webhook %s: the source adapter failed: %s: %s", name, type(exc).__name__, exc)
             return JSONResponse({"error": "the webhook could not be parsed"}, status_code=500)
-        ignored = frozenset(
-            event.id for event in events if is_enabled is not None and not is_enabled(event.type)
-        )
+        ignored = frozenset(event.id for event in events if not source.is_enabled(event.type))
         group = EnqueueGroup(source=name, events=[_redacted(event) for event in events], ignored=ignored)
         try:
             result = await committer.submit(group)

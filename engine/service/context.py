@@ -146,7 +146,7 @@ class ServiceContext:
 
         With ``retention_days``, settled jobs and run-log entries older than that are deleted at
         start and every ``purge_interval`` seconds (dead letters and live jobs stay)."""
-        from fieldline.sync.adapter_builder import build_source, run_optional_check
+        from fieldline.sync.adapter_builder import build_source, run_check
 
         source = build_source(self.spec, self.plugin_manager, fetching=False)  # it only receives
         if not isinstance(source, WebhookSource):
@@ -155,7 +155,7 @@ class ServiceContext:
                 f"the source adapter {self.source_name!r} cannot receive webhooks",
                 hint="use `fieldline sync` for sources without webhooks",
             )
-        run_optional_check(source, "check_receiving")
+        run_check(source, source.check_receiving)
         stop = threading.Event()
         wake = threading.Event()
         threads: list[threading.Thread] = []

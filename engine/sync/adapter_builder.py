@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,7 @@ def build_source(spec: Spec, manager: pluggy.PluginManager, *, fetching: bool = 
     """The spec's source adapter.
 
     ``fetching=False`` is for a webhook receiver that only parses requests. Otherwise a source's
-    optional ``check_ready()`` runs now, so missing fetch settings (an API key) fail before
+    ``check_ready()`` runs now, so missing fetch settings (an API key) fail before
     any work starts rather than at the first document.
     """
     if spec.source is None:
@@ -89,7 +89,7 @@ def build_source(spec: Spec, manager: pluggy.PluginManager, *, fetching: bool = 
         )
     source: SourceAdapter = build_adapter(spec.source, AdapterKind.SOURCE, manager, spec=spec)
     if fetching:
-        run_optional_check(source, "check_ready")
+        run_check(source, source.check_ready)
     return source
 
 
@@ -99,16 +99,13 @@ def build_target(spec: Spec, manager: pluggy.PluginManager) -> TargetAdapter:
             f"{spec.file or spec.name}: the spec has no target", hint="add target: {adapter: ...}"
         )
     target: TargetAdapter = build_adapter(spec.target, AdapterKind.TARGET, manager, spec=spec)
-    run_optional_check(target, "check_ready")  # e.g. no credentials: fail before any work
+    run_check(target, target.check_ready)  # e.g. no credentials: fail before any work
     return target
 
 
-def run_optional_check(adapter: SourceAdapter | TargetAdapter, name: str) -> None:
-    """Call the adapter's optional check ``name`` (``check_ready``, ``check_receiving``) if it
-    has one; on failure close the adapter and let the :class:`ConfigError` through."""
-    check = getattr(adapter, name, None)
-    if not callable(check):
-        return
+def run_check(adapter: SourceAdapter | TargetAdapter, check: Callable[[], None]) -> None:
+    """Run one of the adapter's start-up checks (``check_ready``, ``check_receiving``); on
+    failure close the adapter and let the :class:`ConfigError` through."""
     try:
         check()
     except BaseException:

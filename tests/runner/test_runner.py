@@ -16,6 +16,7 @@ from fieldline.contracts import (
     LookupResult,
     ObjectDescription,
     SourceDocument,
+    TargetBase,
     Write,
     WriteError,
     WriteOperation,
@@ -40,7 +41,7 @@ OBJECTS = {
 }
 
 
-class CountingTarget:
+class CountingTarget(TargetBase):
     """Wraps a target and records every call, to assert how the runner batches."""
 
     def __init__(self, inner: FilesTarget, *, refuse: set[str] | None = None) -> None:

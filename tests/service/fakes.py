@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fieldline.contracts import SourceDocument, SourceEvent
+from fieldline.contracts import SourceBase, SourceDocument, SourceEvent
 from fieldline.errors import WebhookError
 from fieldline.planning.plans import Action
 from fieldline.queue.sqlite import SQLiteJobQueue
@@ -19,7 +19,7 @@ SECRET = "s3cret-value"
 
 
 @dataclass
-class FakeSource:
+class FakeSource(SourceBase):
     """Profiles by key; ``errors`` raise on fetch (once per entry when ``once``)."""
 
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -112,7 +112,7 @@ def event(event_id: str, key: str, occurred_at: float = 100.0, **payload: Any) -
     )
 
 
-class FakeWebhookSource:
+class FakeWebhookSource(SourceBase):
     """Body: a JSON list of ``{"id", "event", "key", "t"}``; needs ``Authorization: Bearer SECRET``."""
 
     name = "fake"

@@ -14,6 +14,8 @@ from fieldline.contracts import (
     LookupRequest,
     LookupResult,
     ObjectDescription,
+    SourceBase,
+    TargetBase,
     Write,
     WriteResult,
 )
@@ -64,7 +66,7 @@ OBJECTS: dict[str, ObjectDescription] = {
 }
 
 
-class FakeTarget:
+class FakeTarget(TargetBase):
     """A TargetAdapter that describes :data:`OBJECTS` and never writes."""
 
     name = "fake"
@@ -95,7 +97,7 @@ class FakeTarget:
         self.closed = True
 
 
-class FakeSource:
+class FakeSource(SourceBase):
     name = "fake"
 
     def __init__(self, options: Mapping[str, Any]) -> None:
