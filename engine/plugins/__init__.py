@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 from fieldline.exports import export_names, resolve
 
 if TYPE_CHECKING:
-    from fieldline.plugins.hookspecs import hookimpl
+    from fieldline.plugins.hookspecs import hookimpl as hookimpl
     from fieldline.plugins.manager import (
-        adapter_registry,
-        function_registry,
-        get_plugin_manager,
-        normalizer_registry,
+        adapter_registry as adapter_registry,
+        function_registry as function_registry,
+        get_plugin_manager as get_plugin_manager,
+        normalizer_registry as normalizer_registry,
     )
 
 _MODULES = {

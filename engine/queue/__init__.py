@@ -1,361 +1,49 @@
-"""Durable job queues: the :class:`JobQueue` contract, its values, and backend lookup.
-
-One job is one accepted source event (a webhook), keyed by the entity it is about
-(``lock_key``, e.g. a PassFort profile id). The contract every backend keeps:
-
-- ``enqueue`` is durable before it returns and dedupes by ``(source, event id)``;
-- jobs of one key are handed out in the order they were enqueued, and never while an earlier
-  job of that key is held by another claim or waiting for a retry (per-key order);
-- a claim is a lease: settling needs the lease token, so a worker whose lease expired (and was
-  taken back) cannot settle a job someone else now holds (fencing);
-- failures retry with exponential backoff and jitter (at least the server's Retry-After), and
-  after ``max_attempts`` the job becomes a dead letter with its error kept.
-
-The embedded backend is SQLite (:mod:`fieldline.queue.sqlite`); plugins add others through the
-``register_queue_backends`` hook (URL scheme -> factory).
-"""
+"""Storage: the durable job queue, the run log and the sync state behind one contract."""
 
 from __future__ import annotations
 
-import enum
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
-from fieldline.contracts import SourceEvent
-from fieldline.errors import ConfigError
+from fieldline.exports import export_names, resolve
 
 if TYPE_CHECKING:
-    import pluggy
-
-__all__ = [
-    "DeadLetter",
-    "EnqueueGroup",
-    "EnqueueResult",
-    "FailureInfo",
-    "Job",
-    "JobQueue",
-    "JobState",
-    "QueueHealth",
-    "QueueStatus",
-    "QueueStatusJSON",
-    "open_queue",
-    "queue_backends",
-]
-
-
-class JobState(enum.StrEnum):
-    """Where a job stands. ``todo`` and ``doing`` are live; the rest are final."""
-
-    TODO = "todo"  # waiting (possibly until ``run_after``, for a retry)
-    DOING = "doing"  # leased by a worker
-    DONE = "done"  # settled: applied, or stale (a newer event already applied)
-    DEAD = "dead"  # dead letter: gave up, error kept; ``requeue`` brings it back
-    IGNORED = "ignored"  # accepted and recorded, but the spec does not process its event type
-
-
-class QueueHealth(enum.StrEnum):
-    EMPTY = "empty"  # nothing waiting
-    WAITING = "waiting"  # jobs waiting, the oldest younger than the stall threshold
-    STALLED = "stalled"  # the oldest waiting job is older than the threshold
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One leased job. ``lease_token`` proves the lease when settling it."""
-
-    id: int
-    source: str
-    event_id: str
-    event_type: str
-    lock_key: str
-    payload: Mapping[str, Any]
-    occurred_at: float
-    attempts: int  # including the current one
-    lease_token: str
-    lease_until: float
-    enqueued_at: float
-
-    def to_event(self) -> SourceEvent:
-        """The source event this job carries."""
-        return SourceEvent(
-            id=self.event_id,
-            type=self.event_type,
-            entity_key=self.lock_key,
-            occurred_at=self.occurred_at,
-            payload=self.payload,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class EnqueueResult:
-    """What one ``enqueue`` call did. ``job_ids`` are the ids of newly stored jobs."""
-
-    queued: int = 0
-    duplicates: int = 0  # already known (source, event id): acknowledged, not stored again
-    ignored: int = 0  # stored as ``ignored``: never handed out
-    job_ids: tuple[int, ...] = ()
-
-    @property
-    def accepted(self) -> int:
-        return self.queued + self.duplicates + self.ignored
-
-
-@dataclass(frozen=True, slots=True)
-class EnqueueGroup:
-    """Events from one request, for a group commit of many requests in one transaction."""
-
-    source: str
-    events: Sequence[SourceEvent]
-    ignored: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class FailureInfo:
-    """One failed attempt, for ``status``."""
-
-    job_id: int
-    event_id: str
-    lock_key: str
-    error: str
-    attempts: int
-    failed_at: float
-    dead: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """A job the queue gave up on, with the error that made it give up."""
-
-    job_id: int
-    source: str
-    event_id: str
-    event_type: str
-    lock_key: str
-    occurred_at: float
-    attempts: int
-    error: str
-    failed_at: float
-    payload: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_event(self) -> SourceEvent:
-        return SourceEvent(
-            id=self.event_id,
-            type=self.event_type,
-            entity_key=self.lock_key,
-            occurred_at=self.occurred_at,
-            payload=self.payload,
-        )
-
-
-class FailureJSON(TypedDict):
-    job_id: int
-    event_id: str
-    key: str
-    error: str
-    attempts: int
-    failed_at: float
-    dead: bool
-
-
-class QueueStatusJSON(TypedDict):
-    health: str
-    summary: str
-    waiting: int
-    counts: dict[str, int]
-    oldest_waiting_age_s: float | None
-    last_processed_at: float | None
-    dead_letters: int
-    recent_failures: list[FailureJSON]
-
-
-@dataclass(frozen=True, slots=True)
-class QueueStatus:
-    """A snapshot of the queue for ``GET /status`` and ``fieldline status``."""
-
-    health: QueueHealth
-    counts: Mapping[JobState, int]
-    oldest_waiting_age: float | None
-    last_processed_at: float | None
-    recent_failures: tuple[FailureInfo, ...] = ()
-
-    @property
-    def waiting(self) -> int:
-        """Jobs not yet settled: waiting or being worked on."""
-        return self.counts.get(JobState.TODO, 0) + self.counts.get(JobState.DOING, 0)
-
-    @property
-    def dead_letters(self) -> int:
-        return self.counts.get(JobState.DEAD, 0)
-
-    @property
-    def summary(self) -> str:
-        """``Empty``, ``Waiting 12`` or ``Stalled (12 waiting, oldest 312 s)``."""
-        if self.health is QueueHealth.EMPTY:
-            return "Empty"
-        if self.health is QueueHealth.WAITING:
-            return f"Waiting {self.waiting}"
-        age = f", oldest {self.oldest_waiting_age:.0f} s" if self.oldest_waiting_age is not None else ""
-        return f"Stalled ({self.waiting} waiting{age})"
-
-    def as_json(self) -> QueueStatusJSON:
-        return {
-            "health": self.health.value,
-            "summary": self.summary,
-            "waiting": self.waiting,
-            "counts": {state.value: int(self.counts.get(state, 0)) for state in JobState},
-            "oldest_waiting_age_s": self.oldest_waiting_age,
-            "last_processed_at": self.last_processed_at,
-            "dead_letters": self.dead_letters,
-            "recent_failures": [
-                {
-                    "job_id": failure.job_id,
-                    "event_id": failure.event_id,
-                    "key": failure.lock_key,
-                    "error": failure.error,
-                    "attempts": failure.attempts,
-                    "failed_at": failure.failed_at,
-                    "dead": failure.dead,
-                }
-                for failure in self.recent_failures
-            ],
-        }
-
-
-@runtime_checkable
-class JobQueue(Protocol):
-    """A durable, deduplicating job queue with per-key order, leases and dead letters."""
-
-    max_attempts: int
-
-    def enqueue(
-        self, events: Sequence[SourceEvent], *, source: str, ignored: Iterable[str] = ()
-    ) -> EnqueueResult:
-        """Store ``events`` durably (committed before returning), one job each, in order.
-
-        An event whose ``(source, id)`` is already known is acknowledged, not stored again.
-        Events whose id is in ``ignored`` are stored as ``ignored`` (recorded, never handed out).
-        """
-        ...
-
-    def enqueue_groups(self, groups: Sequence[EnqueueGroup]) -> list[EnqueueResult]:
-        """Like :meth:`enqueue` for several requests at once, committed in one transaction
-        (group commit); one result per group, in order."""
-        ...
-
-    def claim(self, worker_id: str, *, limit: int = 100, lease_seconds: float = 60.0) -> list[Job]:
-        """Lease up to ``limit`` runnable jobs, oldest first, keeping per-key order.
-
-        Several jobs of one key may come in one claim (in order); a job is never handed out
-        while an earlier job of its key is leased elsewhere or waiting for a retry. Expired
-        leases are taken back first.
-        """
-        ...
-
-    def complete(self, jobs: Iterable[Job], *, note: str | None = None) -> list[int]:
-        """Settle jobs as done. Returns the ids settled; jobs whose lease was lost are left alone."""
-        ...
-
-    def fail(
-        self,
-        job: Job,
-        error: str,
-        *,
-        retry_after: float | None = None,
-        permanent: bool = False,
-    ) -> JobState | None:
-        """Record a failed attempt: retry later (backoff with jitter, at least ``retry_after``
-        seconds), or dead-letter it when ``permanent`` or out of attempts.
-
-        Returns the job's new state, or ``None`` when the lease was lost (nothing changed).
-        """
-        ...
-
-    def release(self, jobs: Iterable[Job], *, delay: float = 0.0) -> list[int]:
-        """Give leased jobs back without counting the attempt (e.g. the API budget is used up)."""
-        ...
-
-    def extend(self, job: Job, lease_seconds: float) -> Job | None:
-        """Extend a lease; ``None`` when it was already lost."""
-        ...
-
-    def recover_expired(self) -> int:
-        """Take back jobs whose lease expired (a crashed worker); returns how many."""
-        ...
-
-    def status(self, *, stalled_after: float = 300.0) -> QueueStatus:
-        """Counts by state, oldest waiting age, last processed time, recent failures."""
-        ...
-
-    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
-        """The newest dead letters first."""
-        ...
-
-    def requeue(self, job_ids: Iterable[int] | None = None, *, reset_attempts: bool = True) -> int:
-        """Send dead letters (all when ``job_ids`` is ``None``) back to the queue."""
-        ...
-
-    def purge(self, settled_before: float) -> int:
-        """Delete ``done`` and ``ignored`` jobs settled before this time (epoch seconds); returns
-        how many. Dead letters and live jobs stay."""
-        ...
-
-    def state_of(self, job_id: int) -> JobState | None:
-        """One job's state, or ``None`` when no such job exists."""
-        ...
-
-    def close(self) -> None:
-        """Release connections."""
-        ...
-
-
-QueueFactory = Callable[[str], JobQueue]
-
-
-def queue_backends(plugin_manager: pluggy.PluginManager | None = None) -> dict[str, QueueFactory]:
-    """URL scheme -> factory, from the ``register_queue_backends`` hook.
-
-    The embedded ``sqlite`` backend (:mod:`fieldline.queue.plugin`) is always there, even when
-    the plugin manager was built without it. Two plugins claiming one scheme is an error.
-    """
-    from fieldline.queue import plugin as sqlite_plugin
-
-    builtin = dict(sqlite_plugin.register_queue_backends())
-    backends: dict[str, QueueFactory] = {}
-    contributions = [] if plugin_manager is None else plugin_manager.hook.register_queue_backends()
-    for contributed in contributions:
-        for scheme, factory in contributed.items():
-            if builtin.get(scheme) == factory:
-                continue  # the built-in itself: a plugin may override it
-            if scheme in backends and backends[scheme] != factory:
-                raise ConfigError(
-                    f"two plugins register the queue backend {scheme!r}", hint="uninstall one of them"
-                )
-            backends[scheme] = factory
-    for scheme, factory in builtin.items():
-        backends.setdefault(scheme, factory)
-    return backends
-
-
-def open_queue(url: str, *, plugin_manager: pluggy.PluginManager | None = None) -> JobQueue:
-    """Open the queue at ``url`` (``sqlite:///relative.db``, ``sqlite:////abs.db``, or a
-    plain file path, which means SQLite)."""
-    scheme, sep, _ = url.partition("://")
-    if not sep:
-        from fieldline.queue.sqlite import SQLiteJobQueue
-
-        return SQLiteJobQueue(url)
-    backends = queue_backends(plugin_manager)
-    factory = backends.get(scheme)
-    if factory is None:
-        raise ConfigError(
-            f"no queue backend for {scheme!r} URLs",
-            hint=f"installed backends: {', '.join(sorted(backends))}",
-        )
-    return factory(url)
-
-
-def payload_json(payload: Mapping[str, Any]) -> str:
-    """The payload as compact JSON (backends store it as text)."""
-    return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str)
+    from fieldline.queue.jobs import (
+        DeadLetter as DeadLetter,
+        EnqueueGroup as EnqueueGroup,
+        EnqueueResult as EnqueueResult,
+        FailureInfo as FailureInfo,
+        Job as Job,
+        JobQueue as JobQueue,
+        JobState as JobState,
+        QueueHealth as QueueHealth,
+        QueueStatus as QueueStatus,
+        QueueStatusJSON as QueueStatusJSON,
+    )
+    from fieldline.queue.run_store import RunLogEntry as RunLogEntry, RunStore as RunStore, redact as redact
+    from fieldline.queue.storage import (
+        Storage as Storage,
+        open_storage as open_storage,
+        storage_backends as storage_backends,
+    )
+
+_MODULES = {
+    "fieldline.queue.jobs": (
+        "DeadLetter",
+        "EnqueueGroup",
+        "EnqueueResult",
+        "FailureInfo",
+        "Job",
+        "JobQueue",
+        "JobState",
+        "QueueHealth",
+        "QueueStatus",
+        "QueueStatusJSON",
+    ),
+    "fieldline.queue.run_store": ("RunLogEntry", "RunStore", "redact"),
+    "fieldline.queue.storage": ("Storage", "open_storage", "storage_backends"),
+}
+__all__ = export_names(_MODULES)
+
+
+def __getattr__(name: str) -> Any:
+    return resolve(__name__, _MODULES, name)

@@ -7,8 +7,13 @@ from typing import TYPE_CHECKING, Any
 from fieldline.exports import export_names, resolve
 
 if TYPE_CHECKING:
-    from fieldline.sync.adapter_builder import build_adapter, build_source, build_target, spec_directory
-    from fieldline.sync.runner import RecordOutcome, Runner, RunReport
+    from fieldline.sync.adapter_builder import (
+        build_adapter as build_adapter,
+        build_source as build_source,
+        build_target as build_target,
+        spec_directory as spec_directory,
+    )
+    from fieldline.sync.runner import RecordOutcome as RecordOutcome, Runner as Runner, RunReport as RunReport
 
 _MODULES = {
     "fieldline.sync.adapter_builder": ("build_adapter", "build_source", "build_target", "spec_directory"),
