@@ -31,7 +31,7 @@ _SPECS = click.option(
     required=True,
     multiple=True,
     type=click.Path(path_type=Path),
-    help="A mapping spec (e.g. mappings/passfort-salesforce.yaml) or a folder of specs; repeatable.",
+    help="A mapping spec file, or a folder of specs; repeatable (one endpoint per spec source).",
 )
 _DB = click.option(
     "--db",
