@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fieldline.exports import export_names, resolve
+from fieldline.exports import exported, resolve
 
 if TYPE_CHECKING:
     from fieldline.expressions.compiled import (
@@ -32,33 +32,8 @@ if TYPE_CHECKING:
         upper as upper,
     )
 
-_MODULES = {
-    "fieldline.expressions.compiled": (
-        "CompiledExpression",
-        "Evaluator",
-        "Expref",
-        "FunctionRegistry",
-        "JMESPATH_BUILTINS",
-        "JmespathFunction",
-        "compile_expression",
-        "current_root",
-        "document_scope",
-        "jmespath_type",
-    ),
-    "fieldline.expressions.functions": ("BUILTIN_FUNCTIONS",),
-    "fieldline.expressions.normalizers": (
-        "BUILTIN_NORMALIZERS",
-        "collapse_whitespace",
-        "digits",
-        "email",
-        "lower",
-        "root_domain",
-        "trim",
-        "upper",
-    ),
-}
-__all__ = export_names(_MODULES)
+__all__ = exported(__file__)
 
 
 def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+    return resolve(__name__, __file__, name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fieldline.exports import export_names, resolve
+from fieldline.exports import exported, resolve
 
 if TYPE_CHECKING:
     from fieldline.planning.compare import (
@@ -34,16 +34,8 @@ if TYPE_CHECKING:
         json_value as json_value,
     )
 
-_MODULES = {
-    "fieldline.planning.compare": ("Comparator", "comparator", "same_value"),
-    "fieldline.planning.evaluation": ("compose_normalizers", "evaluate"),
-    "fieldline.planning.intents": ("FieldIntent", "Intent", "MatchKey", "Ref"),
-    "fieldline.planning.overlay": ("PlannedWrites", "planned_id"),
-    "fieldline.planning.planner": ("lookup_requests", "plan", "resolve_refs"),
-    "fieldline.planning.plans": ("Action", "Decision", "FieldChange", "Plan", "RecordPlan", "json_value"),
-}
-__all__ = export_names(_MODULES)
+__all__ = exported(__file__)
 
 
 def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+    return resolve(__name__, __file__, name)

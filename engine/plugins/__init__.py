@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fieldline.exports import export_names, resolve
+from fieldline.exports import exported, resolve
 
 if TYPE_CHECKING:
     from fieldline.plugins.hookspecs import hookimpl as hookimpl
@@ -15,17 +15,8 @@ if TYPE_CHECKING:
         normalizer_registry as normalizer_registry,
     )
 
-_MODULES = {
-    "fieldline.plugins.hookspecs": ("hookimpl",),
-    "fieldline.plugins.manager": (
-        "adapter_registry",
-        "function_registry",
-        "get_plugin_manager",
-        "normalizer_registry",
-    ),
-}
-__all__ = export_names(_MODULES)
+__all__ = exported(__file__)
 
 
 def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+    return resolve(__name__, __file__, name)

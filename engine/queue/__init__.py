@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fieldline.exports import export_names, resolve
+from fieldline.exports import exported, resolve
 
 if TYPE_CHECKING:
     from fieldline.queue.jobs import (
@@ -26,24 +26,8 @@ if TYPE_CHECKING:
         storage_backends as storage_backends,
     )
 
-_MODULES = {
-    "fieldline.queue.jobs": (
-        "DeadLetter",
-        "EnqueueGroup",
-        "EnqueueResult",
-        "FailureInfo",
-        "Job",
-        "JobQueue",
-        "JobState",
-        "QueueHealth",
-        "QueueStatus",
-        "QueueStatusJSON",
-    ),
-    "fieldline.queue.run_store": ("RunLogEntry", "RunStore", "redact"),
-    "fieldline.queue.storage": ("Storage", "open_storage", "storage_backends"),
-}
-__all__ = export_names(_MODULES)
+__all__ = exported(__file__)
 
 
 def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+    return resolve(__name__, __file__, name)

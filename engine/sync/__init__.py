@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fieldline.exports import export_names, resolve
+from fieldline.exports import exported, resolve
 
 if TYPE_CHECKING:
     from fieldline.sync.adapter_builder import (
@@ -15,12 +15,8 @@ if TYPE_CHECKING:
     )
     from fieldline.sync.runner import RecordOutcome as RecordOutcome, Runner as Runner, RunReport as RunReport
 
-_MODULES = {
-    "fieldline.sync.adapter_builder": ("build_adapter", "build_source", "build_target", "spec_directory"),
-    "fieldline.sync.runner": ("RecordOutcome", "RunReport", "Runner"),
-}
-__all__ = export_names(_MODULES)
+__all__ = exported(__file__)
 
 
 def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+    return resolve(__name__, __file__, name)
