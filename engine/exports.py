@@ -3,17 +3,13 @@
 A package re-exports its public names without importing every module up front: importing
 ``fieldline.spec.model`` must not load the YAML loader, and ``fieldline --help`` stays fast.
 
-A package lists its public names once, as ``from module import Name as Name`` lines inside
-``if TYPE_CHECKING:`` (so type checkers see them); :func:`exported` reads that block from the
-package's own source, and the package's ``__getattr__`` imports a name when it is first used::
+The package's stub, ``__init__.pyi``, is the one list of what it exports: a
+``from fieldline.pkg.module import *`` line per public module (type checkers read it, and take
+each module's ``__all__``). The ``__init__.py`` reads the same lines::
 
-    if TYPE_CHECKING:
-        from fieldline.planning.plans import Plan as Plan
+    __all__, __getattr__ = lazy_package(__name__, __file__)
 
-    __all__ = exported(__file__)
-
-    def __getattr__(name: str) -> Any:
-        return resolve(__name__, __file__, name)
+and imports a module the first time one of its names is used.
 """
 
 from __future__ import annotations
@@ -21,33 +17,48 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-__all__ = ["exported", "resolve"]
+__all__ = ["lazy_package"]
+
+
+def _module_names(module: str) -> list[str]:
+    """``module.__all__``, read from its source without importing it."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ImportError(f"no module named {module!r}")
+    tree = ast.parse(Path(spec.origin).read_text("utf-8"), spec.origin)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets
+        ):
+            return [str(item) for item in ast.literal_eval(node.value)]
+    raise ImportError(f"{module} has no literal __all__ to re-export")
 
 
 @functools.cache
 def _table(init_file: str) -> dict[str, str]:
-    """Public name -> defining module, from the ``if TYPE_CHECKING:`` imports of ``init_file``."""
-    with open(init_file, encoding="utf-8") as handle:
-        tree = ast.parse(handle.read(), init_file)
+    """Public name -> defining module, from the star imports of the package's stub."""
+    stub = Path(init_file).with_suffix(".pyi")
+    tree = ast.parse(stub.read_text("utf-8"), str(stub))
     table: dict[str, str] = {}
     for node in tree.body:
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
-            for statement in node.body:
-                if isinstance(statement, ast.ImportFrom) and statement.module:
-                    table.update({alias.asname or alias.name: statement.module for alias in statement.names})
+        if isinstance(node, ast.ImportFrom) and node.module and [alias.name for alias in node.names] == ["*"]:
+            for name in _module_names(node.module):
+                table.setdefault(name, node.module)
     return table
 
 
-def exported(init_file: str) -> list[str]:
-    """The package's public names, sorted (its ``__all__``)."""
-    return sorted(_table(init_file))
+def lazy_package(package: str, init_file: str) -> tuple[list[str], Callable[[str], Any]]:
+    """The package's ``__all__`` and its module-level ``__getattr__``."""
 
+    def getattr_(name: str) -> Any:
+        module = _table(init_file).get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(module), name)
 
-def resolve(package: str, init_file: str, name: str) -> Any:
-    """The public ``name`` of ``package``, imported from the module that defines it."""
-    module = _table(init_file).get(name)
-    if module is None:
-        raise AttributeError(f"module {package!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    return sorted(_table(init_file)), getattr_

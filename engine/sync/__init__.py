@@ -1,22 +1,5 @@
 """Running a spec: build its adapters, then batch documents through source -> plan -> target."""
 
-from __future__ import annotations
+from fieldline.exports import lazy_package
 
-from typing import TYPE_CHECKING, Any
-
-from fieldline.exports import exported, resolve
-
-if TYPE_CHECKING:
-    from fieldline.sync.adapter_builder import (
-        build_adapter as build_adapter,
-        build_source as build_source,
-        build_target as build_target,
-        spec_directory as spec_directory,
-    )
-    from fieldline.sync.runner import RecordOutcome as RecordOutcome, Runner as Runner, RunReport as RunReport
-
-__all__ = exported(__file__)
-
-
-def __getattr__(name: str) -> Any:
-    return resolve(__name__, __file__, name)
+__all__, __getattr__ = lazy_package(__name__, __file__)
