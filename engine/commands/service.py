@@ -26,7 +26,7 @@ _SPEC = click.option(
     "spec_path",
     required=True,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The mapping spec (e.g. mappings/passfort-salesforce.yaml).",
+    help="The mapping spec file (YAML or JSON).",
 )
 _DB = click.option(
     "--db",
