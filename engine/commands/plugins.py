@@ -35,7 +35,7 @@ def plugins(as_json: bool) -> None:
     normalizers = sorted(normalizer_registry(manager))
     emulators = sorted(emulator_registry(manager))
     # Call the remaining hooks too, so a plugin that raises in one of them is listed as failed.
-    collect(manager, "register_queue_backends")
+    collect(manager, "register_storage_backends")
     collect(manager, "register_commands", cli=_probe_group())
     loaded: list[dict[str, str]] = []
     for name, plugin in sorted(manager.list_name_plugin(), key=lambda item: str(item[0])):

@@ -5,60 +5,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fieldline.exports import export_names, resolve
+from fieldline.exports import exported, resolve
 
 if TYPE_CHECKING:
     from fieldline.expressions.compiled import (
-        JMESPATH_BUILTINS,
-        CompiledExpression,
-        Evaluator,
-        Expref,
-        FunctionRegistry,
-        JmespathFunction,
-        compile_expression,
-        current_root,
-        document_scope,
-        jmespath_type,
+        JMESPATH_BUILTINS as JMESPATH_BUILTINS,
+        CompiledExpression as CompiledExpression,
+        Evaluator as Evaluator,
+        Expref as Expref,
+        FunctionRegistry as FunctionRegistry,
+        JmespathFunction as JmespathFunction,
+        compile_expression as compile_expression,
+        current_root as current_root,
+        document_scope as document_scope,
+        jmespath_type as jmespath_type,
     )
-    from fieldline.expressions.functions import BUILTIN_FUNCTIONS
+    from fieldline.expressions.functions import BUILTIN_FUNCTIONS as BUILTIN_FUNCTIONS
     from fieldline.expressions.normalizers import (
-        BUILTIN_NORMALIZERS,
-        collapse_whitespace,
-        digits,
-        email,
-        lower,
-        root_domain,
-        trim,
-        upper,
+        BUILTIN_NORMALIZERS as BUILTIN_NORMALIZERS,
+        collapse_whitespace as collapse_whitespace,
+        digits as digits,
+        email as email,
+        lower as lower,
+        root_domain as root_domain,
+        trim as trim,
+        upper as upper,
     )
 
-_MODULES = {
-    "fieldline.expressions.compiled": (
-        "CompiledExpression",
-        "Evaluator",
-        "Expref",
-        "FunctionRegistry",
-        "JMESPATH_BUILTINS",
-        "JmespathFunction",
-        "compile_expression",
-        "current_root",
-        "document_scope",
-        "jmespath_type",
-    ),
-    "fieldline.expressions.functions": ("BUILTIN_FUNCTIONS",),
-    "fieldline.expressions.normalizers": (
-        "BUILTIN_NORMALIZERS",
-        "collapse_whitespace",
-        "digits",
-        "email",
-        "lower",
-        "root_domain",
-        "trim",
-        "upper",
-    ),
-}
-__all__ = export_names(_MODULES)
+__all__ = exported(__file__)
 
 
 def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+    return resolve(__name__, __file__, name)

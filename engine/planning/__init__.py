@@ -4,26 +4,38 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fieldline.exports import export_names, resolve
+from fieldline.exports import exported, resolve
 
 if TYPE_CHECKING:
-    from fieldline.planning.compare import Comparator, comparator, same_value
-    from fieldline.planning.evaluation import compose_normalizers, evaluate
-    from fieldline.planning.intents import FieldIntent, Intent, MatchKey, Ref
-    from fieldline.planning.overlay import PlannedWrites, planned_id
-    from fieldline.planning.planner import lookup_requests, plan, resolve_refs
-    from fieldline.planning.plans import Action, Decision, FieldChange, Plan, RecordPlan, json_value
+    from fieldline.planning.compare import (
+        Comparator as Comparator,
+        comparator as comparator,
+        same_value as same_value,
+    )
+    from fieldline.planning.evaluation import compose_normalizers as compose_normalizers, evaluate as evaluate
+    from fieldline.planning.intents import (
+        FieldIntent as FieldIntent,
+        Intent as Intent,
+        MatchKey as MatchKey,
+        Ref as Ref,
+    )
+    from fieldline.planning.overlay import PlannedWrites as PlannedWrites, planned_id as planned_id
+    from fieldline.planning.planner import (
+        lookup_requests as lookup_requests,
+        plan as plan,
+        resolve_refs as resolve_refs,
+    )
+    from fieldline.planning.plans import (
+        Action as Action,
+        Decision as Decision,
+        FieldChange as FieldChange,
+        Plan as Plan,
+        RecordPlan as RecordPlan,
+        json_value as json_value,
+    )
 
-_MODULES = {
-    "fieldline.planning.compare": ("Comparator", "comparator", "same_value"),
-    "fieldline.planning.evaluation": ("compose_normalizers", "evaluate"),
-    "fieldline.planning.intents": ("FieldIntent", "Intent", "MatchKey", "Ref"),
-    "fieldline.planning.overlay": ("PlannedWrites", "planned_id"),
-    "fieldline.planning.planner": ("lookup_requests", "plan", "resolve_refs"),
-    "fieldline.planning.plans": ("Action", "Decision", "FieldChange", "Plan", "RecordPlan", "json_value"),
-}
-__all__ = export_names(_MODULES)
+__all__ = exported(__file__)
 
 
 def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+    return resolve(__name__, __file__, name)

@@ -5,60 +5,38 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fieldline.exports import export_names, resolve
+from fieldline.exports import exported, resolve
 
 if TYPE_CHECKING:
-    from fieldline.spec.against_target import check_against_target
-    from fieldline.spec.json_schema import mapping_schema, mapping_schema_text
+    from fieldline.spec.against_target import check_against_target as check_against_target
+    from fieldline.spec.json_schema import (
+        mapping_schema as mapping_schema,
+        mapping_schema_text as mapping_schema_text,
+    )
     from fieldline.spec.loader import (
-        LoadResult,
-        analyze_spec_text,
-        check_spec_file,
-        load_spec,
-        load_spec_text,
-        read_spec_file,
+        LoadResult as LoadResult,
+        analyze_spec_text as analyze_spec_text,
+        check_spec_file as check_spec_file,
+        load_spec as load_spec,
+        load_spec_text as load_spec_text,
+        read_spec_file as read_spec_file,
     )
     from fieldline.spec.model import (
-        AdapterSpec,
-        FieldSpec,
-        Location,
-        MatchRule,
-        Mode,
-        Nulls,
-        OnMany,
-        RecordSpec,
-        Spec,
-        Strategy,
-        Unmapped,
+        AdapterSpec as AdapterSpec,
+        FieldSpec as FieldSpec,
+        Location as Location,
+        MatchRule as MatchRule,
+        Mode as Mode,
+        Nulls as Nulls,
+        OnMany as OnMany,
+        RecordSpec as RecordSpec,
+        Spec as Spec,
+        Strategy as Strategy,
+        Unmapped as Unmapped,
     )
 
-_MODULES = {
-    "fieldline.spec.against_target": ("check_against_target",),
-    "fieldline.spec.json_schema": ("mapping_schema", "mapping_schema_text"),
-    "fieldline.spec.loader": (
-        "LoadResult",
-        "analyze_spec_text",
-        "check_spec_file",
-        "load_spec",
-        "load_spec_text",
-        "read_spec_file",
-    ),
-    "fieldline.spec.model": (
-        "AdapterSpec",
-        "FieldSpec",
-        "Location",
-        "MatchRule",
-        "Mode",
-        "Nulls",
-        "OnMany",
-        "RecordSpec",
-        "Spec",
-        "Strategy",
-        "Unmapped",
-    ),
-}
-__all__ = export_names(_MODULES)
+__all__ = exported(__file__)
 
 
 def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+    return resolve(__name__, __file__, name)
