@@ -8,7 +8,7 @@ plugin at a time (:func:`collect`), so a broken plugin is named and left out, ne
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ import pluggy
 
 from fieldline.contracts import AdapterInfo, AdapterKind
 from fieldline.errors import ConfigError
-from fieldline.expressions.compiled import FunctionRegistry, JmespathFunction
+from fieldline.expressions.compiled import FunctionRegistry
 from fieldline.plugins import hookspecs
 from fieldline.plugins.loading import (
     PluginFailure,
@@ -127,70 +127,73 @@ def collect(manager: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> lis
     return results
 
 
+def _unique(
+    manager: pluggy.PluginManager,
+    hook_name: str,
+    entries: Callable[[Any], Iterable[tuple[Hashable, Any]]],
+    what: Callable[[Any], str],
+    hint: str,
+) -> dict[Any, Any]:
+    """Every entry the plugins contribute through ``hook_name``, by key; two plugins
+    contributing one key is a :class:`ConfigError` naming both (``what(key)`` says what)."""
+    found: dict[Any, Any] = {}
+    owners: dict[Any, str] = {}
+    for plugin, contributed in collect(manager, hook_name):
+        for key, value in entries(contributed):
+            if key in found:
+                raise ConfigError(
+                    f"plugins {owners[key]!r} and {plugin!r} both register {what(key)}", hint=hint
+                )
+            found[key] = value
+            owners[key] = plugin
+    return found
+
+
+_DISABLE_ONE = "uninstall or disable one of them (FIELDLINE_DISABLE_PLUGINS=name)"
+
+
 def function_registry(manager: pluggy.PluginManager) -> FunctionRegistry:
     """Every extra JMESPath function the plugins contribute."""
-    functions: dict[str, JmespathFunction] = {}
-    owners: dict[str, str] = {}
-    for plugin, contributed in collect(manager, "register_functions"):
-        for function in contributed:
-            if function.name in functions:
-                raise ConfigError(
-                    f"plugins {owners[function.name]!r} and {plugin!r} both register the JMESPath "
-                    f"function {function.name!r}",
-                    hint="uninstall or disable one of them, or rename the function",
-                )
-            functions[function.name] = function
-            owners[function.name] = plugin
+    functions = _unique(
+        manager,
+        "register_functions",
+        lambda contributed: ((function.name, function) for function in contributed),
+        lambda name: f"the JMESPath function {name!r}",
+        hint=f"{_DISABLE_ONE}, or rename the function",
+    )
     return FunctionRegistry(tuple(functions.values()))
 
 
 def normalizer_registry(manager: pluggy.PluginManager) -> dict[str, Callable[[Any], Any]]:
     """Every match normalizer the plugins contribute, by name."""
-    normalizers: dict[str, Callable[[Any], Any]] = {}
-    owners: dict[str, str] = {}
-    for plugin, contributed in collect(manager, "register_normalizers"):
-        for name, function in contributed.items():
-            if name in normalizers:
-                raise ConfigError(
-                    f"plugins {owners[name]!r} and {plugin!r} both register the normalizer {name!r}",
-                    hint="uninstall or disable one of them, or rename the normalizer",
-                )
-            normalizers[name] = function
-            owners[name] = plugin
-    return normalizers
+    return _unique(
+        manager,
+        "register_normalizers",
+        lambda contributed: contributed.items(),
+        lambda name: f"the normalizer {name!r}",
+        hint=f"{_DISABLE_ONE}, or rename the normalizer",
+    )
 
 
 def adapter_registry(manager: pluggy.PluginManager) -> dict[tuple[str, AdapterKind], AdapterInfo]:
     """Every adapter the plugins contribute, by (name, kind)."""
-    adapters: dict[tuple[str, AdapterKind], AdapterInfo] = {}
-    owners: dict[tuple[str, AdapterKind], str] = {}
-    for plugin, contributed in collect(manager, "register_adapters"):
-        for info in contributed:
-            slot = (info.name, info.kind)
-            if slot in adapters:
-                raise ConfigError(
-                    f"plugins {owners[slot]!r} and {plugin!r} both register the {info.kind.value} "
-                    f"adapter {info.name!r}",
-                    hint="uninstall or disable one of them (FIELDLINE_DISABLE_PLUGINS=name)",
-                )
-            adapters[slot] = info
-            owners[slot] = plugin
-    return adapters
+    return _unique(
+        manager,
+        "register_adapters",
+        lambda contributed: (((info.name, info.kind), info) for info in contributed),
+        lambda slot: f"the {slot[1].value} adapter {slot[0]!r}",
+        hint=_DISABLE_ONE,
+    )
 
 
 def emulator_registry(manager: pluggy.PluginManager) -> dict[str, LazyCommand]:
     """Every emulator the plugins contribute (``fieldline emulator <name>``), by name."""
     from fieldline.cli import LazyCommand
 
-    emulators: dict[str, LazyCommand] = {}
-    owners: dict[str, str] = {}
-    for plugin, contributed in collect(manager, "register_emulators"):
-        for name, command in contributed.items():
-            if name in emulators:
-                raise ConfigError(
-                    f"plugins {owners[name]!r} and {plugin!r} both register the emulator {name!r}",
-                    hint="uninstall or disable one of them (FIELDLINE_DISABLE_PLUGINS=name)",
-                )
-            emulators[name] = LazyCommand(*command)
-            owners[name] = plugin
-    return emulators
+    return _unique(
+        manager,
+        "register_emulators",
+        lambda contributed: ((name, LazyCommand(*command)) for name, command in contributed.items()),
+        lambda name: f"the emulator {name!r}",
+        hint=_DISABLE_ONE,
+    )
