@@ -3,9 +3,13 @@ which plugins failed or were disabled."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 @click.command()
@@ -14,7 +18,6 @@ def plugins(as_json: bool) -> None:
     """List loaded plugins, the hooks each implements, the adapters, functions, normalizers and
     emulators they contribute, and the plugins that failed or were disabled."""
     from rich.console import Console
-    from rich.table import Table
 
     from fieldline.commands.render import print_json
     from fieldline.plugins.manager import (
@@ -66,31 +69,30 @@ def plugins(as_json: bool) -> None:
         print_json(Console(), document)
         return
     console = Console()
-    table = Table(title="plugins")
-    for column in ("name", "module", "distribution", "hooks"):
-        table.add_column(column, overflow="fold")
-    for entry in loaded:
-        table.add_row(entry["name"], entry["module"], entry["distribution"], entry["hooks"])
-    console.print(table)
+    console.print(_table("plugins", ("name", "module", "distribution", "hooks"), loaded))
     if failed:
-        failed_table = Table(title="failed plugins (left out; FIELDLINE_DISABLE_PLUGINS=name skips one)")
-        for column in ("name", "distribution", "stage", "error"):
-            failed_table.add_column(column, overflow="fold")
-        for failure in failed:
-            failed_table.add_row(failure["name"], failure["distribution"], failure["stage"], failure["error"])
-        console.print(failed_table)
+        title = "failed plugins (left out; FIELDLINE_DISABLE_PLUGINS=name skips one)"
+        console.print(_table(title, ("name", "distribution", "stage", "error"), failed))
     if disabled:
         names = ", ".join(f"{entry['name']} ({entry['distribution']})" for entry in disabled)
         console.print(f"[bold]disabled:[/bold] {names}")
-    adapter_table = Table(title="adapters")
-    for column in ("name", "kind", "description"):
-        adapter_table.add_column(column)
-    for adapter in sorted(adapters, key=lambda item: (item["name"], item["kind"])):
-        adapter_table.add_row(adapter["name"], adapter["kind"], adapter["description"])
-    console.print(adapter_table)
+    by_name = sorted(adapters, key=lambda item: (item["name"], item["kind"]))
+    console.print(_table("adapters", ("name", "kind", "description"), by_name))
     console.print(f"[bold]functions:[/bold] {', '.join(functions)}")
     console.print(f"[bold]normalizers:[/bold] {', '.join(normalizers)}")
     console.print(f"[bold]emulators:[/bold] {', '.join(emulators)}")
+
+
+def _table(title: str, columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> Table:
+    """A table of ``rows`` (dicts) with these columns; long names fold, never cut."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(row[column] for column in columns))
+    return table
 
 
 def _probe_group() -> click.Group:
