@@ -438,7 +438,7 @@ def _check_or_plan(spec_path: Path, keys: list[str], *, plan: bool, console: Any
                     console.print(f"profile {key}: the source no longer has it; it would complete as gone")
                 else:
                     documents.append(document)
-            result = Runner(spec, target, plugin_manager=manager).plan(documents)
+            result = Runner(spec, target, plugin_manager=manager).dry_run(documents)
         finally:
             target.close()
     finally:

@@ -11,7 +11,8 @@ current state once (the webhook is only a trigger); the document's version is th
   honouring Retry-After;
 - a non-retriable record failure or ``FatalAdapterError`` -> dead letter with the error kept;
 - ``BudgetExhaustedError`` or a ``ConfigError`` (e.g. missing credentials: not the events' fault)
-  -> the jobs go back untouched and the worker pauses.
+  -> the jobs go back untouched and the worker pauses; so do the jobs of profiles not fully
+  written when the run's report says it ``stopped`` (budget, daily limit).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from fieldline.contracts import SourceAdapter, SourceDocument
+from fieldline.contracts import SourceAdapter, SourceDocument, Stop
 from fieldline.errors import (
     BudgetExhaustedError,
     ConfigError,
@@ -207,6 +208,17 @@ class Worker:
                 for document in documents:
                     self._fail(fresh[document.key], exc, result, log)
             else:
+                if report.stopped is not None:
+                    # budget or daily limit: settle the profiles fully written, put the rest back
+                    finished = report.finished_documents()
+                    unfinished = [document for document in documents if document.key not in finished]
+                    documents = [document for document in documents if document.key in finished]
+                    self._pause(
+                        {document.key: fresh[document.key] for document in unfinished},
+                        report.stopped,
+                        result,
+                        log,
+                    )
                 completed = self._settle(report, documents, fresh, result, log)
         applied, applications = _applied_state(completed)
         self.store.record(log, applied=applied, applications=applications)
@@ -318,14 +330,16 @@ class Worker:
     def _pause(
         self,
         jobs: Mapping[str, list[Job]],
-        exc: FieldlineError,
+        cause: FieldlineError | Stop,
         result: BatchResult,
         log: list[RunLogEntry],
     ) -> None:
         every = [job for key_jobs in jobs.values() for job in key_jobs]
         result.released += len(self.queue.release(every, delay=self.settings.budget_pause))
         result.paused = True
-        message = _describe(exc)
+        message = (
+            _describe(cause) if isinstance(cause, FieldlineError) else f"stopped ({cause.reason}): {cause}"
+        )
         result.errors.append(message)
         logger.warning("worker %s: pausing %.0f s: %s", self.worker_id, self.settings.budget_pause, message)
         log.extend(_job_entry(job, "paused", error=message) for job in every)
