@@ -7,6 +7,7 @@ from typing import Any
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.target import SalesforceTarget
 from fieldline.contracts import Write, WriteOperation
+from tests.apply_results import finished
 from tests.salesforce.fakes import FakeTransport, Reply, Seen
 from tests.salesforce.test_client_fakes import DESCRIBE, INSTANCE, PASSWORD_SETTINGS
 
@@ -32,7 +33,7 @@ def _stored(handle: EmulatorHandle) -> dict[str, dict[str, Any]]:
 
 def test_bulk_upsert_then_update_maps_ids(emulator: EmulatorHandle, make_target: Any) -> None:
     target = make_target(emulator, bulk_threshold=50)
-    results = target.apply(_upserts(120, Flag__c="x"))
+    results = finished(target.apply(_upserts(120, Flag__c="x")))
     assert all(result.ok and result.created for result in results)
     stored = _stored(emulator)
     assert len(stored) == 120
@@ -53,7 +54,7 @@ def test_bulk_upsert_then_update_maps_ids(emulator: EmulatorHandle, make_target:
         )
         for i, result in enumerate(results)
     ]
-    updated = target.apply(updates)
+    updated = finished(target.apply(updates))
     assert all(result.ok and not result.created for result in updated)
     assert [result.target_id for result in updated] == [result.target_id for result in results]
     stored = _stored(emulator)
@@ -68,7 +69,7 @@ def test_bulk_insert_of_identical_rows_gets_distinct_ids(emulator: EmulatorHandl
         Write(key=f"same{i}", object="Account", operation=WriteOperation.CREATE, fields={"Name": "Twin"})
         for i in range(8)
     ]
-    results = target.apply(writes)
+    results = finished(target.apply(writes))
     assert all(result.ok and result.created for result in results)
     assert len({result.target_id for result in results}) == 8
     assert len(emulator.records("Account")) == 8
@@ -77,7 +78,7 @@ def test_bulk_insert_of_identical_rows_gets_distinct_ids(emulator: EmulatorHandl
 def test_bulk_failures_map_to_the_right_keys(emulator: EmulatorHandle, make_target: Any) -> None:
     emulator.set_faults(write_error_rate=0.25, seed=5)
     target = make_target(emulator, bulk_threshold=20)
-    results = target.apply(_upserts(200))
+    results = finished(target.apply(_upserts(200)))
     emulator.set_faults(write_error_rate=0.0)
     stored = _stored(emulator)
     failed = [result for result in results if not result.ok]
@@ -93,7 +94,7 @@ def test_bulk_failures_map_to_the_right_keys(emulator: EmulatorHandle, make_targ
 def test_bulk_lock_errors_are_retried_through_collections(emulator: EmulatorHandle, make_target: Any) -> None:
     emulator.set_faults(lock_error_rate=0.2, seed=9)
     target = make_target(emulator, bulk_threshold=20, max_retries=12)
-    results = target.apply(_upserts(100))
+    results = finished(target.apply(_upserts(100)))
     assert all(result.ok for result in results), [result.error for result in results if not result.ok]
     assert len(_stored(emulator)) == 100
     assert emulator.stats()["by_kind"]["collections_upsert"] >= 1
@@ -130,7 +131,7 @@ def test_failed_job_reports_unprocessed_rows_as_retriable() -> None:
         Write(key=f"n{i}", object="Thing__c", operation=WriteOperation.CREATE, fields={"Name": f"n{i}"})
         for i in range(3)
     ]
-    results = target.apply(writes)
+    results = finished(target.apply(writes))
     target.close()
     assert [result.key for result in results] == ["n0", "n1", "n2"]
     for result in results:
@@ -149,7 +150,7 @@ def test_bulk_row_errors_name_their_fields(emulator: EmulatorHandle, make_target
     # a well-formed id of no Account: only the server can tell
     writes = _upserts(3)
     writes[1] = _upserts(2, Applicant__c="001000000000000AAA")[1]
-    results = target.apply(writes)
+    results = finished(target.apply(writes))
     assert [result.ok for result in results] == [True, False, True]
     error = results[1].error
     assert error is not None
