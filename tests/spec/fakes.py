@@ -10,6 +10,7 @@ import pluggy
 from fieldline.contracts import (
     AdapterInfo,
     AdapterKind,
+    ApplyResult,
     FieldDescription,
     LookupRequest,
     LookupResult,
@@ -90,8 +91,8 @@ class FakeTarget(TargetBase):
     def lookup(self, requests: Sequence[LookupRequest]) -> LookupResult:
         return {}
 
-    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
-        return [WriteResult(key=write.key, ok=True) for write in writes]
+    def apply(self, writes: Sequence[Write]) -> ApplyResult:
+        return ApplyResult(tuple(WriteResult(key=write.key, ok=True) for write in writes))
 
     def close(self) -> None:
         self.closed = True
