@@ -110,13 +110,18 @@ class RunReport:
 
     @property
     def counts(self) -> dict[str, int]:
+        """Outcomes by action, plus ``failed``, and ``not_sent`` when the run stopped."""
         counts = {action.value: 0 for action in Action}
         counts["failed"] = 0
+        if self.stopped is not None:
+            counts["not_sent"] = 0
         for outcome in self.outcomes:
             if outcome.ok:
                 counts[outcome.action.value] += 1
             elif outcome.stage is OutcomeStage.PLAN:
                 counts[Action.ERROR.value] += 1  # could not be planned: an error, as `plan` says
+            elif outcome.stage is OutcomeStage.STOPPED:
+                counts["not_sent"] = counts.get("not_sent", 0) + 1  # nobody refused it
             else:
                 counts["failed"] += 1  # planned, then refused (pre-flight, target, parent)
         return counts

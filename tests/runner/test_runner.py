@@ -412,7 +412,7 @@ def test_a_budget_used_up_mid_batch_reports_what_was_written(
     assert by_slot[("app", "p0[0]")].target_id is not None
     assert _stopped_keys(report) == ["app:p0[1]", "app:p1[0]", "app:p1[1]"]
     assert by_slot[("app", "p0[1]")].written == {}
-    assert (report.counts["create"], report.counts["failed"]) == (3, 3)
+    assert (report.counts["create"], report.counts["failed"], report.counts["not_sent"]) == (3, 0, 3)
     assert report.finished_documents() == set(), "each profile still has an app not sent"
     stored = json.loads((tmp_path / "crm.json").read_text())
     assert [record["App_Id__c"] for record in stored["App__c"]] == ["a0-0"], "written once, reported"

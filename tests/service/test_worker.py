@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from fieldline.contracts import Stop, StopReason
 from fieldline.errors import (
     BudgetExhaustedError,
     ConfigError,
@@ -22,7 +23,7 @@ from fieldline.queue.run_store import RunStore
 from fieldline.queue.sqlite import SQLiteJobQueue
 from fieldline.service.worker import Worker, WorkerSettings
 from fieldline.testing.queue_suite import FakeClock
-from tests.service.fakes import FakeRunner, FakeSource, event, failed, make_queue
+from tests.service.fakes import FakeRunner, FakeSource, event, failed, make_queue, not_sent, unreached
 
 
 class Rig:
@@ -144,6 +145,23 @@ def test_budget_or_settings_problems_put_jobs_back_and_pause(rig: Rig, error: Ex
     rig.runner.raises = None
     [job] = rig.queue.claim("w2", limit=1)
     assert job.attempts == 1, "a budget pause does not use up an attempt"
+
+
+def test_a_stopped_run_settles_the_profiles_written_and_puts_the_rest_back(rig: Rig) -> None:
+    rig.runner.stopped = Stop(StopReason.DAILY_LIMIT, "the org's API request limit is exceeded")
+    rig.runner.rules["p2"] = not_sent
+    rig.runner.rules["p3"] = unreached
+    ids = rig.queue.enqueue([event("e1", "p1"), event("e2", "p2"), event("e3", "p3")], source="fake").job_ids
+    batch = rig.worker.run_once()
+    assert (batch.completed, batch.released, batch.paused) == (1, 2, True)
+    assert [rig.state(job_id) for job_id in ids] == [JobState.DONE, JobState.TODO, JobState.TODO]
+    assert rig.store.applied_versions(["p1", "p2", "p3"]) == {"p1": 100.0}
+    assert [entry.action for entry in rig.store.entries(profile="p2")] == ["paused"]
+    assert "daily_limit" in (rig.store.entries(profile="p2")[0].error or "")
+    rig.clock.advance(121)
+    jobs = rig.queue.claim("w2", limit=5)
+    assert sorted(job.lock_key for job in jobs) == ["p2", "p3"]
+    assert all(job.attempts == 1 for job in jobs), "a stop does not use up an attempt"
 
 
 def test_record_errors_dead_letter_or_retry_per_profile(rig: Rig) -> None:
