@@ -8,11 +8,11 @@ from fieldline.exports import export_names, resolve
 
 if TYPE_CHECKING:
     from fieldline.sync.adapter_builder import build_adapter, build_source, build_target, spec_directory
-    from fieldline.sync.runner import RecordOutcome, Runner, RunReport
+    from fieldline.sync.runner import OutcomeStage, RecordOutcome, Runner, RunReport
 
 _MODULES = {
     "fieldline.sync.adapter_builder": ("build_adapter", "build_source", "build_target", "spec_directory"),
-    "fieldline.sync.runner": ("RecordOutcome", "RunReport", "Runner"),
+    "fieldline.sync.runner": ("OutcomeStage", "RecordOutcome", "RunReport", "Runner"),
 }
 __all__ = export_names(_MODULES)
 
