@@ -27,6 +27,8 @@ from fieldline.contracts import (
     Stop,
     TargetAdapter,
     Write,
+    WriteError,
+    WriteErrorStage,
     WriteOperation,
     WriteResult,
 )
@@ -358,9 +360,10 @@ class Runner:
         """The target's results by write key, after checking it kept the ``apply`` contract."""
         sent = [write.key for write in writes]
         keys = [result.key for result in applied.results]
+        answered = set(keys)
         if applied.stopped is None and len(keys) != len(sent):
             problem = f"returned {len(keys)} results for {len(sent)} writes"
-        elif keys != [key for key in sent if key in set(keys)]:
+        elif keys != [key for key in sent if key in answered]:
             problem = "returned results that are not its writes' keys in request order"
         else:
             return {result.key: result for result in applied.results}
@@ -480,6 +483,13 @@ def _failed_outcome(
     )
 
 
+def _outcome_stage(error: WriteError | None) -> OutcomeStage:
+    # compared by value: a third-party target may give the stage as a plain string
+    if error is not None and error.stage == WriteErrorStage.PREFLIGHT:
+        return OutcomeStage.PREFLIGHT
+    return OutcomeStage.TARGET
+
+
 def _applied_outcome(
     record_plan: RecordPlan, document_key: str, write: Write, result: WriteResult
 ) -> RecordOutcome:
@@ -505,6 +515,6 @@ def _applied_outcome(
         record_plan,
         document_key,
         message,
-        stage=OutcomeStage(error.stage) if error else OutcomeStage.TARGET,
+        stage=_outcome_stage(error),
         retriable=error.retriable if error else False,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,20 @@ def test_a_target_that_loses_results_is_reported(
     )
     with pytest.raises(FieldlineError, match="returned 1 results for 2 writes"):
         runner.sync(_documents(2))
+
+
+def test_a_target_that_stops_with_results_out_of_order_is_reported(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    class Shuffled(CountingTarget):
+        def apply(self, writes: Sequence[Write]) -> ApplyResult:
+            applied = super().apply(writes)
+            return replace(applied, results=applied.results[::-1])
+
+    target = Shuffled(FilesTarget(tmp_path / "crm.json", objects=OBJECTS), budget=2)
+    runner = Runner(spec, target, plugin_manager=plugin_manager)
+    with pytest.raises(FieldlineError, match="not its writes' keys in request order"):
+        runner.sync(_documents(3))
 
 
 def test_error_records_are_reported_not_written(

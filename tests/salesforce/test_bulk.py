@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pluggy
+
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.target import SalesforceTarget
-from fieldline.contracts import Write, WriteOperation
+from fieldline.contracts import SourceDocument, StopReason, Write, WriteOperation
+from fieldline.sync.runner import OutcomeStage, Runner, RunReport
 from tests.apply_results import finished
 from tests.salesforce.fakes import FakeTransport, Reply, Seen
 from tests.salesforce.test_client_fakes import DESCRIBE, INSTANCE, PASSWORD_SETTINGS
+from tests.strategies import make_spec, match_rule, record, value_field
 
 APP = "PassFort_Application__c"
 
@@ -159,3 +163,44 @@ def test_bulk_row_errors_name_their_fields(emulator: EmulatorHandle, make_target
         "invalid cross reference id",
         ("Applicant__c",),
     )
+
+
+def test_a_daily_limit_at_a_later_batchs_bulk_job_stops_the_run_with_what_was_written(
+    emulator: EmulatorHandle, make_target: Any, plugin_manager: pluggy.PluginManager
+) -> None:
+    spec = make_spec(
+        record(
+            "application",
+            APP,
+            [value_field("Application_ID__c", "id"), value_field("Status__c", "status")],
+            [match_rule("Application_ID__c", "id")],
+        )
+    )
+
+    def documents(prefix: str, count: int) -> list[SourceDocument]:
+        return [
+            SourceDocument(f"{prefix}{i}", {"id": f"{prefix}{i}", "status": "Applied"}) for i in range(count)
+        ]
+
+    target = make_target(emulator, bulk_threshold=10)
+    runner = Runner(spec, target, plugin_manager=plugin_manager, batch_size=30)
+    queries = emulator.stats()["by_kind"].get("query", 0)
+    assert runner.sync(documents("warm", 30)).ok  # describe and login happen here
+    lookup_calls = emulator.stats()["by_kind"]["query"] - queries
+
+    def after_batch(batch: RunReport) -> None:
+        if batch.stopped is None:  # the next batch's lookups go through, its bulk job does not
+            emulator.set_faults(daily_limit=emulator.stats()["api_usage"] + lookup_calls)
+
+    report = runner.sync(documents("run", 90), on_batch=after_batch)
+    assert report.stopped is not None
+    assert report.stopped.reason is StopReason.DAILY_LIMIT
+    assert "bulk upsert" in report.stopped.message
+    written = [o.key for o in report.outcomes if o.ok]
+    assert written == [f"run{i}" for i in range(30)]
+    not_sent = [o.key for o in report.outcomes if o.stage is OutcomeStage.STOPPED]
+    assert not_sent == [f"run{i}" for i in range(30, 60)]
+    assert report.counts["not_sent"] == 30
+    stored = {record["Application_ID__c"] for record in emulator.records(APP)}
+    assert {f"run{i}" for i in range(30)} <= stored
+    assert not stored & {f"run{i}" for i in range(30, 90)}, "nothing after the stop was written"
