@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
+from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
@@ -145,6 +144,10 @@ class WebhookSource(Protocol):
 
     def is_enabled(self, event_type: str) -> bool:
         """Whether the spec processes events of this type; others are stored as ``ignored``."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
         ...
 
 

@@ -66,9 +66,10 @@ def register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def register_queue_backends() -> Mapping[str, Callable[[str], Any]]:
-    """Contribute durable job-queue backends for ``fieldline serve`` and ``fieldline worker``.
+def register_storage_backends() -> Mapping[str, Callable[[str], Any]]:
+    """Contribute storage backends (job queue, run log and sync state together) for
+    ``fieldline serve``, ``worker``, ``status``, ``logs`` and ``replay``.
 
     Return a mapping of URL scheme (``sqlite``, ``postgresql``) to a factory that takes the
-    queue URL and returns a :class:`fieldline.queue.JobQueue`. All results are collected.
+    ``--db`` URL and returns a :class:`fieldline.queue.Storage`. All results are collected.
     """

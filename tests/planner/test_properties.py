@@ -6,8 +6,7 @@ import random
 from collections import Counter
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fieldline.contracts import LookupResult, SourceDocument
 from fieldline.errors import FieldlineError

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fieldline.contracts import SourceBase, SourceDocument, SourceEvent, Stop
+from fieldline.contracts import EventRole, SourceBase, SourceDocument, SourceEvent, Stop
 from fieldline.errors import WebhookError
 from fieldline.planning.plans import Action
-from fieldline.queue.sqlite import SQLiteJobQueue
+from fieldline.queue.sqlite_queue import SQLiteJobQueue
 from fieldline.sync.runner import OutcomeStage, RecordOutcome, RunReport
 from fieldline.testing.queue_suite import FakeClock
 
@@ -124,13 +124,25 @@ def make_queue(directory: Path, clock: FakeClock, *, max_attempts: int = 3) -> S
     return SQLiteJobQueue(directory / "q.db", clock=clock, max_attempts=max_attempts, synchronous="NORMAL")
 
 
-def event(event_id: str, key: str, occurred_at: float = 100.0, **payload: Any) -> SourceEvent:
+def event(
+    event_id: str,
+    key: str,
+    occurred_at: float = 100.0,
+    *,
+    role: EventRole = EventRole.TRIGGER,
+    **payload: Any,
+) -> SourceEvent:
+    """A trigger (or document) event for entity ``key``; ordered by the key itself and, with
+    ``application_id``, by ``application:<id>`` too."""
+    application = payload.get("application_id")
     return SourceEvent(
         id=event_id,
         type="PRODUCT_STATUS_CHANGED",
         entity_key=key,
         occurred_at=occurred_at,
         payload={"profile_id": key, **payload},
+        ordering_keys=(key, f"application:{application}") if application else (),
+        role=role,
     )
 
 

@@ -9,15 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from fieldline.contracts import SourceDocument, Stop, StopReason
 from fieldline.errors import FatalAdapterError, TransientAdapterError
 from fieldline.planning.plans import Action
 from fieldline.queue import JobState
-from fieldline.queue.run_store import RunStore
-from fieldline.queue.sqlite import SQLiteJobQueue
+from fieldline.queue.sqlite_queue import SQLiteJobQueue
+from fieldline.queue.sqlite_run_store import SQLiteRunStore
 from fieldline.service.worker import Worker, WorkerSettings
 from fieldline.sync.runner import OutcomeStage, RecordOutcome, RunReport
 from fieldline.testing.queue_suite import FakeClock
@@ -98,7 +97,7 @@ def test_target_converges_to_source_and_nothing_is_lost(steps: list[tuple[str, A
     with tempfile.TemporaryDirectory() as folder:
         clock = FakeClock()
         queue = SQLiteJobQueue(Path(folder) / "q.db", clock=clock, max_attempts=3, synchronous="OFF")
-        store = RunStore(Path(folder) / "q.db", synchronous="OFF", clock=clock)
+        store = SQLiteRunStore(Path(folder) / "q.db", synchronous="OFF", clock=clock)
         source = FakeSource()
         runner = TargetRunner()
         worker = Worker(
