@@ -11,9 +11,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field as dataclass_field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "AdapterContext",
     "AdapterFactory",
     "AdapterInfo",
     "AdapterKind",
@@ -378,8 +380,23 @@ class AdapterKind(enum.StrEnum):
     TARGET = "target"
 
 
-AdapterFactory = Callable[[Mapping[str, Any]], Any]
-"""Builds an adapter from its spec ``options``; credentials come from the environment/config."""
+@dataclass(frozen=True, slots=True)
+class AdapterContext:
+    """What a factory is told besides its options: which spec it builds the adapter for."""
+
+    spec_folder: Path
+    """The folder of the spec file (the current folder for a spec with no file)."""
+    spec_name: str = ""
+
+    def resolve(self, path: str | Path) -> Path:
+        """``path`` with ``~`` expanded; a relative path is taken from the spec's folder."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.spec_folder / candidate
+
+
+AdapterFactory = Callable[[Mapping[str, Any], AdapterContext], Any]
+"""Builds an adapter from its spec ``options`` and the :class:`AdapterContext`; credentials
+come from the environment/config, never from the spec."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,16 @@ _DB = click.option(
 _BATCH = click.option(
     "--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000), help="Jobs per claim."
 )
+_LEASE = click.option(
+    "--lease-seconds",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Job lease: a job a worker holds longer than this is taken back (after a crash, say).",
+)
+_LOG_LEVEL = click.option(
+    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"])
+)
 _MAX_ATTEMPTS = click.option(
     "--max-attempts",
     default=5,
@@ -110,6 +120,7 @@ def _open_context(
 )
 @_BATCH
 @_MAX_ATTEMPTS
+@_LEASE
 @click.option("--max-body-bytes", default=5 * 1024 * 1024, show_default=True, type=click.IntRange(1))
 @click.option(
     "--retention-days",
@@ -118,9 +129,7 @@ def _open_context(
     type=click.FloatRange(0),
     help="Forget settled jobs and run-log entries older than this (0: keep everything).",
 )
-@click.option(
-    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"])
-)
+@_LOG_LEVEL
 def serve(
     *,
     spec_paths: tuple[Path, ...],
@@ -130,6 +139,7 @@ def serve(
     workers: int,
     batch_size: int,
     max_attempts: int,
+    lease_seconds: float,
     max_body_bytes: int,
     retention_days: float,
     log_level: str,
@@ -151,7 +161,9 @@ def serve(
     listener = _listen(host, port)  # a taken port fails here, before any worker starts
     port = listener.getsockname()[1]
     try:
-        context = _open_context(spec_paths, db, max_attempts=max_attempts, batch_size=batch_size)
+        context = _open_context(
+            spec_paths, db, max_attempts=max_attempts, batch_size=batch_size, lease_seconds=lease_seconds
+        )
     except BaseException:
         listener.close()
         raise
@@ -224,16 +236,12 @@ def _graceful_server(config: Any) -> Any:
 )
 @_BATCH
 @_MAX_ATTEMPTS
-@click.option(
-    "--lease-seconds", default=120.0, show_default=True, type=click.FloatRange(1), help="Job lease."
-)
+@_LEASE
 @click.option(
     "--poll-interval", default=0.25, show_default=True, type=click.FloatRange(0.001), help="Idle wait."
 )
 @click.option("--exit-when-empty", is_flag=True, help="Stop once nothing is waiting (drain, then exit).")
-@click.option(
-    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"])
-)
+@_LOG_LEVEL
 def worker(
     *,
     spec_paths: tuple[Path, ...],

@@ -38,6 +38,7 @@ __all__ = [
     "QueueHealth",
     "QueueStatus",
     "QueueStatusJSON",
+    "QueuedEvent",
     "payload_json",
 ]
 
@@ -58,26 +59,21 @@ class QueueHealth(enum.StrEnum):
     STALLED = "stalled"  # the oldest waiting job is older than the threshold
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One leased job. ``lease_token`` proves the lease when settling it."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueuedEvent:
+    """A source event as the queue keeps it: under its ``source``, keyed by ``lock_key``."""
 
-    id: int
     source: str
     event_id: str
     event_type: str
     lock_key: str
-    payload: Mapping[str, Any]
     occurred_at: float
-    attempts: int  # including the current one
-    lease_token: str
-    lease_until: float
-    enqueued_at: float
+    payload: Mapping[str, Any] = field(default_factory=dict)
     ordering_keys: tuple[str, ...] = ()
     role: EventRole = EventRole.TRIGGER
 
     def to_event(self) -> SourceEvent:
-        """The source event this job carries."""
+        """The source event, as the source parsed it."""
         return SourceEvent(
             id=self.event_id,
             type=self.event_type,
@@ -90,8 +86,19 @@ class Job:
 
     @property
     def version_keys(self) -> tuple[str, ...]:
-        """The keys whose applied versions this job is checked against (see :class:`SourceEvent`)."""
+        """The keys whose applied versions this event is checked against (see :class:`SourceEvent`)."""
         return self.ordering_keys or (self.lock_key,)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job(QueuedEvent):
+    """One leased job. ``lease_token`` proves the lease when settling it."""
+
+    id: int
+    attempts: int  # including the current one
+    lease_token: str
+    lease_until: float
+    enqueued_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,33 +137,14 @@ class FailureInfo:
     dead: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadLetter(QueuedEvent):
     """A job the queue gave up on, with the error that made it give up."""
 
     job_id: int
-    source: str
-    event_id: str
-    event_type: str
-    lock_key: str
-    occurred_at: float
     attempts: int
     error: str
     failed_at: float
-    payload: Mapping[str, Any] = field(default_factory=dict)
-    ordering_keys: tuple[str, ...] = ()
-    role: EventRole = EventRole.TRIGGER
-
-    def to_event(self) -> SourceEvent:
-        return SourceEvent(
-            id=self.event_id,
-            type=self.event_type,
-            entity_key=self.lock_key,
-            occurred_at=self.occurred_at,
-            payload=self.payload,
-            ordering_keys=self.ordering_keys,
-            role=self.role,
-        )
 
 
 class FailureJSON(TypedDict):

@@ -14,6 +14,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -103,9 +104,28 @@ WHERE id IN (
     ORDER BY j.id
     LIMIT :limit
 )
-RETURNING id, source, event_id, event_type, lock_key, payload, occurred_at, attempts, enqueued_at,
-    ordering_keys, role
+RETURNING id, source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role,
+    attempts, enqueued_at
 """
+
+# The columns of the event a job carries, in the order :func:`_event_fields` reads them.
+_EVENT_COLUMNS = "source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role"
+
+
+def _event_fields(row: Sequence[Any]) -> dict[str, Any]:
+    """The event fields of a job or dead letter from ``row`` (the :data:`_EVENT_COLUMNS`)."""
+    source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role = row
+    return {
+        "source": source,
+        "event_id": event_id,
+        "event_type": event_type,
+        "lock_key": lock_key,
+        "payload": json.loads(payload),
+        "occurred_at": float(occurred_at),
+        "ordering_keys": tuple(json.loads(ordering_keys)),
+        "role": EventRole(role),
+    }
+
 
 _LEASE_LOST = "lease expired: the worker holding it stopped or took too long"
 _KEEP_FAILURES = 1000  # failure history rows kept for ``status``
@@ -262,18 +282,11 @@ class SQLiteJobQueue(SQLiteFile):
         jobs = [
             Job(
                 id=int(row[0]),
-                source=row[1],
-                event_id=row[2],
-                event_type=row[3],
-                lock_key=row[4],
-                payload=json.loads(row[5]),
-                occurred_at=float(row[6]),
-                attempts=int(row[7]),
+                **_event_fields(row[1:9]),
+                attempts=int(row[9]),
                 lease_token=token,
                 lease_until=until,
-                enqueued_at=float(row[8]),
-                ordering_keys=tuple(json.loads(row[9])),
-                role=EventRole(row[10]),
+                enqueued_at=float(row[10]),
             )
             for row in rows
         ]
@@ -372,21 +385,7 @@ class SQLiteJobQueue(SQLiteFile):
             ).fetchone()
         if row is None:
             return None
-        return Job(
-            id=job.id,
-            source=job.source,
-            event_id=job.event_id,
-            event_type=job.event_type,
-            lock_key=job.lock_key,
-            payload=job.payload,
-            occurred_at=job.occurred_at,
-            attempts=job.attempts,
-            lease_token=job.lease_token,
-            lease_until=until,
-            enqueued_at=job.enqueued_at,
-            ordering_keys=job.ordering_keys,
-            role=job.role,
-        )
+        return replace(job, lease_until=until)
 
     def recover_expired(self) -> int:
         """Take back expired leases: to ``todo``, or dead when out of attempts."""
@@ -510,22 +509,14 @@ class SQLiteJobQueue(SQLiteFile):
         return [
             DeadLetter(
                 job_id=int(row[0]),
-                source=row[1],
-                event_id=row[2],
-                event_type=row[3],
-                lock_key=row[4],
-                occurred_at=float(row[5]),
-                attempts=int(row[6]),
-                error=row[7] or "",
-                failed_at=float(row[8] or 0.0),
-                payload=json.loads(row[9]),
-                ordering_keys=tuple(json.loads(row[10])),
-                role=EventRole(row[11]),
+                **_event_fields(row[1:9]),
+                attempts=int(row[9]),
+                error=row[10] or "",
+                failed_at=float(row[11] or 0.0),
             )
             for row in self._read(
-                "SELECT id, source, event_id, event_type, lock_key, occurred_at, attempts, last_error,"
-                f" finished_at, payload, ordering_keys, role FROM fieldline_jobs WHERE status = 'dead'"
-                f" {of_source} ORDER BY finished_at DESC, id DESC LIMIT ?",
+                f"SELECT id, {_EVENT_COLUMNS}, attempts, last_error, finished_at FROM fieldline_jobs"
+                f" WHERE status = 'dead' {of_source} ORDER BY finished_at DESC, id DESC LIMIT ?",
                 (*parameters, limit),
             )
         ]

@@ -60,12 +60,13 @@ def storage_backends(plugin_manager: pluggy.PluginManager | None = None) -> dict
     The embedded ``sqlite`` backend (:mod:`fieldline.queue.plugin`) is always there, even when
     the plugin manager was built without it. Two plugins claiming one scheme is an error.
     """
+    from fieldline.plugins.manager import collect
     from fieldline.queue import plugin as sqlite_plugin
 
     builtin = dict(sqlite_plugin.register_storage_backends())
     backends: dict[str, StorageFactory] = {}
-    contributions = [] if plugin_manager is None else plugin_manager.hook.register_storage_backends()
-    for contributed in contributions:
+    contributions = [] if plugin_manager is None else collect(plugin_manager, "register_storage_backends")
+    for _, contributed in contributions:
         for scheme, factory in contributed.items():
             if builtin.get(scheme) == factory:
                 continue  # the built-in itself: a plugin may override it

@@ -32,15 +32,9 @@ def _shorten(text: str, limit: int = 90) -> str:
 
 def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
     """One dead letter for ``status --json``."""
-    return {
-        "job_id": letter.job_id,
-        "source": letter.source,
-        "event_id": letter.event_id,
-        "type": letter.event_type,
-        "key": letter.lock_key,
-        "attempts": letter.attempts,
-        "error": letter.error,
-        "failed_at": letter.failed_at,
+    kept = ("job_id", "source", "event_id", "attempts", "error", "failed_at")
+    return {"type": letter.event_type, "key": letter.lock_key} | {
+        name: getattr(letter, name) for name in kept
     }
 
 

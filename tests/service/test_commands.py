@@ -159,3 +159,28 @@ def test_serve_hands_its_retention_to_the_app(
     )
     assert isinstance(result.exception, Captured) or "Captured" in result.output, result.output
     assert captured["retention_days"] == expected
+
+
+@pytest.mark.parametrize(("option", "expected"), [([], 120.0), (["--lease-seconds", "15"], 15.0)])
+def test_serve_hands_its_lease_to_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: list[str], expected: float
+) -> None:
+    from fieldline.service.context import ServiceContext
+    from tests.conftest import REPO_ROOT
+
+    leases: list[float] = []
+
+    class Captured(Exception):
+        pass
+
+    def create_app(self: ServiceContext, **kwargs: object) -> None:
+        leases.append(self.worker_settings.lease_seconds)
+        raise Captured  # stop before uvicorn starts
+
+    monkeypatch.setattr(ServiceContext, "create_app", create_app)
+    spec = REPO_ROOT / "mappings" / "passfort-salesforce.yaml"
+    result = CliRunner().invoke(
+        cli, ["serve", "--spec", str(spec), "--db", str(tmp_path / "f.db"), "--workers", "0", *option]
+    )
+    assert isinstance(result.exception, Captured), result.output
+    assert leases == [expected]

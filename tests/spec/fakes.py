@@ -8,6 +8,7 @@ from typing import Any
 import pluggy
 
 from fieldline.contracts import (
+    AdapterContext,
     AdapterInfo,
     AdapterKind,
     ApplyResult,
@@ -72,8 +73,9 @@ class FakeTarget(TargetBase):
 
     name = "fake"
 
-    def __init__(self, options: Mapping[str, Any]) -> None:
+    def __init__(self, options: Mapping[str, Any], context: AdapterContext | None = None) -> None:
         self.options = dict(options)
+        self.context = context
         self.closed = False
         if options.get("fail") == "factory":
             raise FatalAdapterError("cannot log in to the fake target", hint="check FIELDLINE_FAKE_TOKEN")
@@ -101,8 +103,9 @@ class FakeTarget(TargetBase):
 class FakeSource(SourceBase):
     name = "fake"
 
-    def __init__(self, options: Mapping[str, Any]) -> None:
+    def __init__(self, options: Mapping[str, Any], context: AdapterContext | None = None) -> None:
         self.options = options
+        self.context = context
 
 
 class FakePlugin:
