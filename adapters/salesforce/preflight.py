@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fieldline.contracts import ObjectDescription, Write, WriteError, WriteOperation
+from fieldline.contracts import ObjectDescription, Write, WriteError, WriteErrorStage, WriteOperation
 from fieldline.values import is_blank
 
 __all__ = ["preflight"]
@@ -19,7 +19,9 @@ _TEXT_TYPES = frozenset({"string", "textarea", "email", "url", "phone", "picklis
 
 
 def _error(code: str, message: str, *fields: str) -> WriteError:
-    return WriteError(code=code, message=message, fields=tuple(fields), retriable=False, stage="preflight")
+    return WriteError(
+        code=code, message=message, fields=tuple(fields), retriable=False, stage=WriteErrorStage.PREFLIGHT
+    )
 
 
 def preflight(write: Write, description: ObjectDescription) -> WriteError | None:

@@ -471,7 +471,7 @@ def _plan_replay(spec: Spec, letters: Sequence[DeadLetter], *, manager: Any, con
                     console.print(f"{key}: the source no longer has it; it would complete as gone")
                 else:
                     documents.append(document)
-            result = Runner(spec, target, plugin_manager=manager).plan(documents)
+            result = Runner(spec, target, plugin_manager=manager).dry_run(documents)
         finally:
             target.close()
     finally:

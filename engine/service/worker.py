@@ -15,7 +15,8 @@ entity's outcomes:
   honouring Retry-After;
 - a non-retriable record failure or ``FatalAdapterError`` -> dead letter with the error kept;
 - ``BudgetExhaustedError`` or a ``ConfigError`` (e.g. missing credentials: not the events' fault)
-  -> the jobs go back untouched and the worker pauses.
+  -> the jobs go back untouched and the worker pauses; so do the jobs of entities not fully
+  written when the run's report says it ``stopped`` (budget, daily limit).
 
 Document events of one entity are applied one after another, oldest first (each may carry only
 part of the entity): the n-th document of every entity in the batch goes into the n-th
@@ -31,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from fieldline.contracts import EventRole, SourceAdapter, SourceDocument
+from fieldline.contracts import EventRole, SourceAdapter, SourceDocument, Stop
 from fieldline.errors import (
     BudgetExhaustedError,
     ConfigError,
@@ -262,6 +263,14 @@ class Worker:
             for key_jobs in jobs_by_key.values():
                 self._fail(key_jobs, exc, result, log)
             return [], False
+        if report.stopped is not None:
+            # budget or daily limit: settle the entities fully written, put the rest back
+            finished = report.finished_documents()
+            self._pause(
+                {k: v for k, v in jobs_by_key.items() if k not in finished}, report.stopped, result, log
+            )
+            done = [document for document in batch if document.key in finished]
+            return self._settle(report, done, jobs_by_key, result, log), True
         return self._settle(report, batch, jobs_by_key, result, log), False
 
     def _fetch_all(self, keys: Sequence[str]) -> dict[str, SourceDocument | BaseException | None]:
@@ -370,14 +379,16 @@ class Worker:
     def _pause(
         self,
         jobs: Mapping[str, list[Job]],
-        exc: FieldlineError,
+        cause: FieldlineError | Stop,
         result: BatchResult,
         log: list[RunLogEntry],
     ) -> None:
         every = [job for key_jobs in jobs.values() for job in key_jobs]
         result.released += len(self.queue.release(every, delay=self.settings.budget_pause))
         result.paused = True
-        message = _describe(exc)
+        message = (
+            _describe(cause) if isinstance(cause, FieldlineError) else f"stopped ({cause.reason}): {cause}"
+        )
         result.errors.append(message)
         logger.warning("worker %s: pausing %.0f s: %s", self.worker_id, self.settings.budget_pause, message)
         log.extend(_job_entry(job, "paused", error=message) for job in every)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fieldline.contracts import EventRole
+from fieldline.contracts import EventRole, Stop, StopReason
 from fieldline.errors import (
     BudgetExhaustedError,
     ConfigError,
@@ -23,7 +23,7 @@ from fieldline.queue.sqlite_queue import SQLiteJobQueue
 from fieldline.queue.sqlite_run_store import SQLiteRunStore
 from fieldline.service.worker import Worker, WorkerSettings
 from fieldline.testing.queue_suite import FakeClock
-from tests.service.fakes import FakeRunner, FakeSource, event, failed, make_queue
+from tests.service.fakes import FakeRunner, FakeSource, event, failed, make_queue, not_sent, unreached
 
 
 class Rig:
@@ -148,6 +148,23 @@ def test_budget_or_settings_problems_put_jobs_back_and_pause(rig: Rig, error: Ex
     rig.runner.raises = None
     [job] = rig.queue.claim("w2", limit=1)
     assert job.attempts == 1, "a budget pause does not use up an attempt"
+
+
+def test_a_stopped_run_settles_the_profiles_written_and_puts_the_rest_back(rig: Rig) -> None:
+    rig.runner.stopped = Stop(StopReason.DAILY_LIMIT, "the org's API request limit is exceeded")
+    rig.runner.rules["p2"] = not_sent
+    rig.runner.rules["p3"] = unreached
+    ids = rig.queue.enqueue([event("e1", "p1"), event("e2", "p2"), event("e3", "p3")], source="fake").job_ids
+    batch = rig.worker.run_once()
+    assert (batch.completed, batch.released, batch.paused) == (1, 2, True)
+    assert [rig.state(job_id) for job_id in ids] == [JobState.DONE, JobState.TODO, JobState.TODO]
+    assert rig.store.applied_versions("fake", ["p1", "p2", "p3"]) == {"p1": 100.0}
+    assert [entry.action for entry in rig.store.entries(entity="p2")] == ["paused"]
+    assert "daily_limit" in (rig.store.entries(entity="p2")[0].error or "")
+    rig.clock.advance(121)
+    jobs = rig.queue.claim("w2", limit=5)
+    assert sorted(job.lock_key for job in jobs) == ["p2", "p3"]
+    assert all(job.attempts == 1 for job in jobs), "a stop does not use up an attempt"
 
 
 def test_record_errors_dead_letter_or_retry_per_profile(rig: Rig) -> None:
@@ -331,3 +348,23 @@ def test_a_worker_claims_only_its_own_source(rig: Rig) -> None:
     assert own.run_once().completed == 1
     assert rig.source.fetched == ["p1"]
     assert rig.state(theirs[0]) is JobState.TODO
+
+
+def test_a_stopped_first_document_keeps_the_later_ones_of_that_entity_from_running(rig: Rig) -> None:
+    rig.runner.stopped = Stop(StopReason.BUDGET, "this run used its API budget")
+    rig.runner.rules["lead-1"] = not_sent
+    documents = [
+        event("d1", "lead-1", 100, role=EventRole.DOCUMENT, name="first"),
+        event("d2", "lead-1", 101, role=EventRole.DOCUMENT, name="second"),
+        event("d3", "lead-2", 100, role=EventRole.DOCUMENT, name="other"),
+    ]
+    first, second, other = rig.queue.enqueue(documents, source="fake").job_ids
+    batch = rig.worker.run_once()
+    assert batch.paused
+    assert len(rig.runner.calls) == 1, "the second round never ran"
+    assert (batch.completed, batch.released) == (1, 2)
+    assert [rig.state(job_id) for job_id in (first, second, other)] == [
+        JobState.TODO,
+        JobState.TODO,
+        JobState.DONE,
+    ]

@@ -11,6 +11,7 @@ from fieldline.contracts import (
     AdapterContext,
     AdapterInfo,
     AdapterKind,
+    ApplyResult,
     FieldDescription,
     LookupRequest,
     LookupResult,
@@ -92,8 +93,8 @@ class FakeTarget(TargetBase):
     def lookup(self, requests: Sequence[LookupRequest]) -> LookupResult:
         return {}
 
-    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
-        return [WriteResult(key=write.key, ok=True) for write in writes]
+    def apply(self, writes: Sequence[Write]) -> ApplyResult:
+        return ApplyResult(tuple(WriteResult(key=write.key, ok=True) for write in writes))
 
     def close(self) -> None:
         self.closed = True
