@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fieldline.exports import export_names, resolve
+from fieldline.exports import resolve
 
 if TYPE_CHECKING:
     from fieldline.testing.memory import MemorySource, MemoryTarget
@@ -30,7 +30,19 @@ _MODULES = {
     "fieldline.testing.target_suite": ("get_target_test_class",),
     "fieldline.testing.webhook_suite": ("WebhookRequest", "get_webhook_source_test_class"),
 }
-__all__ = export_names(_MODULES)
+# Spelled out, not export_names(_MODULES): mypy --strict in plugin authors' code reads a literal
+# __all__ as the explicit re-exports (tests/testing/test_package.py checks the two agree).
+__all__ = [
+    "MemorySource",
+    "MemoryTarget",
+    "WebhookRequest",
+    "get_queue_state_machine",
+    "get_queue_test_class",
+    "get_source_test_class",
+    "get_target_test_class",
+    "get_webhook_source_test_class",
+    "serve_in_thread",
+]
 
 
 def __getattr__(name: str) -> Any:

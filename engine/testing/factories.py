@@ -29,8 +29,13 @@ class Template(Protocol):
 
 
 def takes_request(make: Callable[..., Any]) -> bool:
-    """Whether ``make`` wants pytest's ``request`` (it has a parameter)."""
-    return bool(inspect.signature(make).parameters)
+    """Whether ``make`` wants pytest's ``request``: it has a parameter without a default (a
+    class whose arguments all have defaults is called with none)."""
+    return any(
+        parameter.default is inspect.Parameter.empty
+        and parameter.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for parameter in inspect.signature(make).parameters.values()
+    )
 
 
 def call_maker(make: Callable[..., Any], request: Any) -> Any:

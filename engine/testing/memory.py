@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from fieldline.contracts import (
     LookupRequest,
@@ -40,7 +40,7 @@ class MemoryTarget(TargetBase):
     lack a required field (``stage="target"``, as a CRM would); other objects take any field.
     """
 
-    name: ClassVar[str] = "memory"
+    name = "memory"
 
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     descriptions: Mapping[str, ObjectDescription] = field(default_factory=dict)
@@ -181,7 +181,7 @@ class MemorySource(SourceBase):
     """Documents held in a list: ``read()`` gives them in order (every call), ``fetch`` by key
     (the last document with that key wins, as a newer state would)."""
 
-    name: ClassVar[str] = "memory"
+    name = "memory"
 
     documents: list[SourceDocument] = field(default_factory=list)
 
