@@ -226,15 +226,28 @@ class TokenWebhooks(SourceBase):
         at = item.get("at")
         if not all(isinstance(value, str) and value.strip() for value in fields):
             raise WebhookError("id, type and key must be non-empty strings", status=400)
-        if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
+        if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(_float(at)):
             raise WebhookError("at must be a finite number", status=400)
         event_id, event_type, key = (str(value) for value in fields)
         return SourceEvent(id=event_id, type=event_type, entity_key=key, occurred_at=float(at), payload=item)
 
 
+def _float(number: float) -> float:
+    try:
+        return float(number)
+    except OverflowError:  # an integer beyond float
+        return math.inf
+
+
 class KeyErrorOnMalformed(TokenWebhooks):
     def _event(self, item: Any) -> SourceEvent:
         return SourceEvent(id=item["id"], type=item["type"], entity_key=item["key"], occurred_at=item["at"])
+
+
+class DecodesBeforeChecking(TokenWebhooks):
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[SourceEvent]:
+        body.decode("utf-8")  # UnicodeDecodeError on bytes that are not UTF-8: a 500
+        return super().parse_webhook(headers, body)
 
 
 class ForbiddenNotUnauthorized(TokenWebhooks):
@@ -302,7 +315,12 @@ def _webhook_template(name: str) -> type[WebhookTestTemplate]:
     ("source_class", "template_name"),
     [
         pytest.param(KeyErrorOnMalformed, "malformed_is_400", id="key-error-on-malformed"),
-        pytest.param(KeyErrorOnMalformed, "any_request_gives_events_or_webhook_error", id="key-error-fuzz"),
+        pytest.param(
+            KeyErrorOnMalformed, "near_misses_give_events_or_webhook_error", id="key-error-near-miss"
+        ),
+        pytest.param(
+            DecodesBeforeChecking, "any_request_gives_events_or_webhook_error", id="decode-error-fuzz"
+        ),
         pytest.param(ForbiddenNotUnauthorized, "wrong_credentials_are_401", id="403-not-401"),
         pytest.param(AcceptsAnyToken, "wrong_credentials_are_401", id="accepts-any-token"),
         pytest.param(FreshIdEachParse, "same_request_same_events", id="fresh-ids"),
