@@ -5,7 +5,8 @@ A package re-exports its public names without importing every module up front: i
 
 The package's stub, ``__init__.pyi``, is the one list of what it exports: a
 ``from fieldline.pkg.module import *`` line per public module (type checkers read it, and take
-each module's ``__all__``). The ``__init__.py`` reads the same lines::
+each module's ``__all__``), or ``from fieldline.pkg.module import Name as Name`` for a few names
+of a module. The ``__init__.py`` reads the same lines::
 
     __all__, __getattr__ = lazy_package(__name__, __file__)
 
@@ -46,9 +47,11 @@ def _table(init_file: str) -> dict[str, str]:
     tree = ast.parse(stub.read_text("utf-8"), str(stub))
     table: dict[str, str] = {}
     for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module and [alias.name for alias in node.names] == ["*"]:
-            for name in _module_names(node.module):
-                table.setdefault(name, node.module)
+        if not isinstance(node, ast.ImportFrom) or not node.module:
+            continue
+        names = [alias.asname or alias.name for alias in node.names]
+        for name in _module_names(node.module) if names == ["*"] else names:
+            table.setdefault(name, node.module)
     return table
 
 

@@ -1,3 +1,5 @@
 from fieldline.expressions.compiled import *
 from fieldline.expressions.functions import *
 from fieldline.expressions.normalizers import *
+
+__all__: list[str]

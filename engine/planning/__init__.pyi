@@ -4,3 +4,5 @@ from fieldline.planning.intents import *
 from fieldline.planning.overlay import *
 from fieldline.planning.planner import *
 from fieldline.planning.plans import *
+
+__all__: list[str]

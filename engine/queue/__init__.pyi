@@ -1,3 +1,5 @@
 from fieldline.queue.jobs import *
 from fieldline.queue.run_store import *
 from fieldline.queue.storage import *
+
+__all__: list[str]

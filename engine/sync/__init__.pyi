@@ -1,2 +1,4 @@
 from fieldline.sync.adapter_builder import *
 from fieldline.sync.runner import *
+
+__all__: list[str]

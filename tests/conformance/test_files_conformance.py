@@ -1,12 +1,15 @@
-"""The target conformance suite against the files target (the reference implementation)."""
+"""The conformance suites against the files adapters (the reference implementations)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from fieldline.adapters.files.source import FilesSource
 from fieldline.adapters.files.target import FilesTarget
+from fieldline.testing import get_source_test_class
 from fieldline.testing.target_suite import get_target_test_class
 
 OBJECTS = {
@@ -20,10 +23,28 @@ OBJECTS = {
     }
 }
 
+DOCUMENTS = [
+    {"id": "w1", "name": "First", "updated": 1_700_000_000, "tags": ["a"]},
+    {"id": 2, "name": "Second", "updated": 1_700_000_100.5, "meta": {"kind": "x"}},
+    {"id": "w3", "name": "Third", "updated": 1_700_000_200},
+]
+
 
 def _make_target(request: pytest.FixtureRequest) -> FilesTarget:
     folder: Path = request.getfixturevalue("tmp_path")
     return FilesTarget(folder / "state.json", objects=OBJECTS)
+
+
+def _make_jsonl_source(request: pytest.FixtureRequest) -> FilesSource:
+    path: Path = request.getfixturevalue("tmp_path") / "widgets.jsonl"
+    path.write_text("".join(json.dumps(document) + "\n" for document in DOCUMENTS), encoding="utf-8")
+    return FilesSource(path, version="updated")
+
+
+def _make_csv_source(request: pytest.FixtureRequest) -> FilesSource:
+    path: Path = request.getfixturevalue("tmp_path") / "widgets.csv"
+    path.write_text("id,name,meta.kind\nw1,First,x\nw2,Second,\n", encoding="utf-8")
+    return FilesSource(path)
 
 
 TestFilesTargetConformance = get_target_test_class(
@@ -34,4 +55,12 @@ TestFilesTargetConformance = get_target_test_class(
     number_field="Count__c",
     boolean_field="Active__c",
     class_name="TestFilesTargetConformance",
+)
+
+TestFilesJsonlSourceConformance = get_source_test_class(
+    make_source=_make_jsonl_source, class_name="TestFilesJsonlSourceConformance"
+)
+
+TestFilesCsvSourceConformance = get_source_test_class(
+    make_source=_make_csv_source, class_name="TestFilesCsvSourceConformance"
 )
