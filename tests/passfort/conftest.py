@@ -57,13 +57,6 @@ class Receiver:
             flat.extend(body if isinstance(body, list) else [body])
         return flat
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.accepted_envelopes()) < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"got {len(self.accepted_envelopes())} of {count} webhooks")
-            time.sleep(0.01)
-
 
 def _receiver_app(receiver: Receiver) -> Starlette:
     async def hook(request: Request) -> Response:

@@ -17,12 +17,13 @@ from fieldline.errors import (
     QueueError,
     TransientAdapterError,
 )
-from fieldline.queue import JobState
+from fieldline.queue import Job, JobState
 from fieldline.queue.run_store import RunStore
 from fieldline.queue.sqlite import SQLiteJobQueue
 from fieldline.service.worker import Worker, WorkerSettings
 from fieldline.testing.queue_suite import FakeClock
 from tests.service.fakes import FakeRunner, FakeSource, event, failed, make_queue
+from tests.waiting import wait_until
 
 
 class Rig:
@@ -208,10 +209,7 @@ def test_run_loop_stops_on_request_and_closes_its_adapters(rig: Rig) -> None:
     wake = threading.Event()
     thread = threading.Thread(target=rig.worker.run, args=(stop,), kwargs={"wake": wake})
     thread.start()
-    for _ in range(500):
-        if rig.queue.status().counts.get(JobState.DONE) == 10:
-            break
-        wake.wait(0.01)
+    wait_until(lambda: rig.queue.status().counts.get(JobState.DONE) == 10, what="ten jobs done")
     stop.set()
     wake.set()
     thread.join(timeout=10)
@@ -221,16 +219,28 @@ def test_run_loop_stops_on_request_and_closes_its_adapters(rig: Rig) -> None:
 
 
 def test_slow_batches_keep_their_leases(tmp_path: Path) -> None:
-    import time as real_time
+    clock = FakeClock()
+    extended: list[float] = []
 
-    queue = SQLiteJobQueue(tmp_path / "q.db", synchronous="NORMAL")
-    store = RunStore(tmp_path / "q.db")
+    class WatchedQueue(SQLiteJobQueue):
+        def extend(self, job: Job, lease_seconds: float) -> Job | None:
+            kept = super().extend(job, lease_seconds)
+            extended.append(clock.now)
+            return kept
+
+    queue = WatchedQueue(tmp_path / "q.db", synchronous="NORMAL", clock=clock)
+    store = RunStore(tmp_path / "q.db", clock=clock)
     [job_id] = queue.enqueue([event("e1", "p1")], source="fake").job_ids
     seen: list[int] = []
 
     class SlowRunner(FakeRunner):
         def sync(self, documents: Any) -> Any:
-            real_time.sleep(1.0)  # three lease lengths
+            # Three lease lengths pass on the queue's clock, each step shorter than a lease and
+            # taken only once the keeper has extended the lease again.
+            for _ in range(9):
+                fresh = len(extended)
+                wait_until(lambda fresh=fresh: len(extended) > fresh, what="the keeper extending the lease")
+                clock.advance(0.1)
             seen.append(len(queue.claim("thief", limit=5, lease_seconds=5)))
             return super().sync(documents)
 
