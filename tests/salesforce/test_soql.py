@@ -6,7 +6,7 @@ import datetime as dt
 from urllib.parse import quote_plus
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from fieldline.adapters.salesforce import soql
@@ -36,7 +36,6 @@ def test_like_contains_escapes_wildcards() -> None:
     assert soql.like_contains("50%_off's") == r"'%50\%\_off\'s%'"
 
 
-@settings(max_examples=150, deadline=None)
 @given(
     values=st.sets(st.text(min_size=0, max_size=60), min_size=1, max_size=400),
     limit=st.integers(min_value=400, max_value=4000),

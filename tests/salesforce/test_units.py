@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from fieldline.adapters.salesforce import soql
@@ -375,7 +375,6 @@ def test_options_defaults() -> None:
     assert parsed.budget_share == 0.25
 
 
-@settings(max_examples=120, deadline=None)
 @given(
     exact=st.sets(st.text(max_size=40), max_size=150),
     ids=st.sets(st.from_regex(r"a0X[0-9A-Za-z]{15}", fullmatch=True), max_size=150),

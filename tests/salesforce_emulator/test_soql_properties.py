@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from fieldline.adapters.salesforce.emulator.org import load_org
@@ -126,7 +126,6 @@ accounts = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
 @given(rows=accounts, condition=conditions)
 def test_where_matches_the_oracle(rows: list[dict[str, Any]], condition: Any) -> None:
     store = Store(ORG)
@@ -142,7 +141,6 @@ def test_where_matches_the_oracle(rows: list[dict[str, Any]], condition: Any) ->
     assert got == expected, soql
 
 
-@settings(max_examples=100, deadline=None)
 @given(
     rows=accounts,
     descending=st.booleans(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from fieldline.config import Secret
@@ -41,7 +41,6 @@ def test_applied_versions_only_move_forward(tmp_path: Path) -> None:
         assert store.applied_versions([]) == {}
 
 
-@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["p1", "p2"]), st.floats(0, 1e9)), max_size=12))
 def test_applied_version_is_the_maximum_ever_recorded(updates: list[tuple[str, float]]) -> None:
     import tempfile

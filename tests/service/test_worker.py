@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,9 @@ def test_slow_batches_keep_their_leases(tmp_path: Path) -> None:
     clock = FakeClock()
     extended: list[float] = []
 
+    def extended_since(count: int) -> bool:
+        return len(extended) > count
+
     class WatchedQueue(SQLiteJobQueue):
         def extend(self, job: Job, lease_seconds: float) -> Job | None:
             kept = super().extend(job, lease_seconds)
@@ -238,8 +242,7 @@ def test_slow_batches_keep_their_leases(tmp_path: Path) -> None:
             # Three lease lengths pass on the queue's clock, each step shorter than a lease and
             # taken only once the keeper has extended the lease again.
             for _ in range(9):
-                fresh = len(extended)
-                wait_until(lambda fresh=fresh: len(extended) > fresh, what="the keeper extending the lease")
+                wait_until(partial(extended_since, len(extended)), what="the keeper extending the lease")
                 clock.advance(0.1)
             seen.append(len(queue.claim("thief", limit=5, lease_seconds=5)))
             return super().sync(documents)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from fieldline.contracts import SourceDocument
@@ -78,7 +78,6 @@ actions = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
 @given(steps=actions)
 def test_target_converges_to_source_and_nothing_is_lost(steps: list[tuple[str, Any]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
