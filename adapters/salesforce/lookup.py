@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from fieldline.adapters.salesforce import soql
-from fieldline.contracts import LookupRequest, LookupResult, ObjectDescription, TargetRecord
+from fieldline.contracts import FieldType, LookupRequest, LookupResult, ObjectDescription, TargetRecord
 
 __all__ = ["LookupQuery", "build_queries", "match_records"]
 
@@ -43,7 +43,7 @@ class _Group:
     values: set[Any] = dataclass_field(default_factory=set)
     fields: set[str] = dataclass_field(default_factory=set)
     normalizer: Callable[[Any], Any] | None = None
-    field_type: str = ""  # from describe, set by build_queries ("" = unknown)
+    field_type: FieldType | None = None  # from describe, set by build_queries (None = unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,20 +81,20 @@ def _select(object_name: str, groups: Sequence[_Group], description: ObjectDescr
 
 # --- typed keys -------------------------------------------------------------------------------
 
-_NUMBER_TYPES = frozenset({"double", "int", "currency", "percent", "long"})
-_TYPED = _NUMBER_TYPES | {"boolean", "date", "datetime"}
 _INVALID = object()  # a key that cannot be a value of the field: it matches nothing
 _MAX_EXPONENT = 40  # number fields hold at most 18 digits
 
 
-def _kind(field_type: str, field_name: str) -> str:
+def _kind(field_type: FieldType | None, field_name: str) -> str:
     """How keys of a field compare: ``id``, ``number``, ``boolean``, ``date``, ``datetime`` or ``text``."""
-    if field_type in ("id", "reference") or (not field_type and field_name.lower() == "id"):
+    if field_type is None:
+        return "id" if field_name.lower() == "id" else "text"
+    if field_type.is_id:
         return "id"
-    if field_type in _NUMBER_TYPES:
+    if field_type.is_number:
         return "number"
-    if field_type in ("boolean", "date", "datetime"):
-        return field_type
+    if field_type in (FieldType.BOOLEAN, FieldType.DATE, FieldType.DATETIME):
+        return field_type.value
     return "text"
 
 
@@ -325,7 +325,7 @@ def _object_queries(
         match_field = description.field(group.field)
         name = match_field.name if match_field is not None else group.field
         if group.normalize:
-            scan = group.field_type in _TYPED  # LIKE is for text fields only
+            scan = _kind(group.field_type, group.field) not in ("id", "text")  # LIKE is for text fields only
             patterns: set[str] = set()
             for value in () if scan else group.values:
                 found = like_patterns(value, group.normalize)
@@ -347,7 +347,8 @@ def _object_queries(
                     # Salesforce refuses the whole query ("invalid ID field") for one malformed
                     # id, and such a value can match nothing anyway.
                     values = {value for value in values if _RECORD_ID.fullmatch(str(value))}
-                items = sorted({soql.literal(value, group.field_type or "string") for value in values})
+                text_type = group.field_type or FieldType.STRING
+                items = sorted({soql.literal(value, text_type) for value in values})
             else:
                 # Bare literals of the field's type ('5' on a number field is refused); a key
                 # that is no such value cannot match and stays out of the query.
@@ -390,7 +391,7 @@ def build_queries(
     by_object: dict[str, list[tuple[LookupKey, _Group]]] = {}
     for key, group in groups.items():
         described = descriptions[group.object].field(group.field) if group.object in descriptions else None
-        group.field_type = described.type if described is not None else ""
+        group.field_type = described.type if described is not None else None
         if group.values:
             by_object.setdefault(group.object, []).append((key, group))
     queries: list[LookupQuery] = []

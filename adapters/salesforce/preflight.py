@@ -10,12 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fieldline.contracts import ObjectDescription, Write, WriteError, WriteOperation
+from fieldline.contracts import FieldType, ObjectDescription, Write, WriteError, WriteOperation
 from fieldline.values import is_blank
 
 __all__ = ["preflight"]
-
-_TEXT_TYPES = frozenset({"string", "textarea", "email", "url", "phone", "picklist", "multipicklist", "id"})
 
 
 def _error(code: str, message: str, *fields: str) -> WriteError:
@@ -82,7 +80,8 @@ def preflight(write: Write, description: ObjectDescription) -> WriteError | None
             )
         too_long = (
             field.length is not None
-            and field.type in _TEXT_TYPES
+            and field.type.is_text
+            and field.type is not FieldType.REFERENCE  # a too-long id is MALFORMED_ID, not too long
             and isinstance(value, str)
             and len(value) > field.length
         )

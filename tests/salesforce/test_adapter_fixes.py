@@ -11,7 +11,7 @@ from fieldline.adapters.salesforce.budget import ApiBudget
 from fieldline.adapters.salesforce.bulk import csv_cell
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.preflight import preflight
-from fieldline.contracts import FieldDescription, ObjectDescription, Write, WriteOperation
+from fieldline.contracts import FieldDescription, FieldType, ObjectDescription, Write, WriteOperation
 from fieldline.errors import BudgetExhaustedError
 
 APP = "PassFort_Application__c"
@@ -112,7 +112,7 @@ def test_a_multi_select_value_may_be_a_list() -> None:
             "name": FieldDescription(name="Name", required=True),
             "multi__c": FieldDescription(
                 name="Multi__c",
-                type="multipicklist",
+                type=FieldType.MULTIPICKLIST,
                 picklist_values=("A", "B", "C"),
                 restricted_picklist=True,
             ),

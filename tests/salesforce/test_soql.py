@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fieldline.adapters.salesforce import soql
+from fieldline.contracts import FieldType
 
 
 @pytest.mark.parametrize(
@@ -29,7 +30,7 @@ from fieldline.adapters.salesforce import soql
     ],
 )
 def test_literal(value: object, field_type: str, expected: str) -> None:
-    assert soql.literal(value, field_type) == expected
+    assert soql.literal(value, FieldType(field_type)) == expected
 
 
 def test_like_contains_escapes_wildcards() -> None:

@@ -18,7 +18,7 @@ from fieldline.adapters.salesforce.options import parse_options
 from fieldline.adapters.salesforce.preflight import preflight
 from fieldline.adapters.salesforce.retry import RetryPolicy
 from fieldline.adapters.salesforce.session import ApiUsage, SalesforceSession, parse_api_usage
-from fieldline.contracts import LookupRequest, Write, WriteOperation
+from fieldline.contracts import FieldType, LookupRequest, Write, WriteOperation
 from fieldline.errors import BudgetExhaustedError, ConfigError
 
 DESCRIBE: dict[str, Any] = {
@@ -103,6 +103,18 @@ def test_describe_translation() -> None:
     assert DESCRIPTION.fields["Owner__c"].reference_to == ("Account",)
     assert DESCRIPTION.fields["Count__c"].length is None
     assert DESCRIPTION.field("ext__C") is DESCRIPTION.fields["Ext__c"]
+    assert DESCRIPTION.fields["Count__c"].type is FieldType.DOUBLE
+
+
+def test_describe_keeps_salesforce_type_names_and_tolerates_new_ones() -> None:
+    described = object_description(
+        {
+            "name": "X",
+            "fields": [{"name": "Where__c", "type": "anyType"}, {"name": "New__c", "type": "hologram"}],
+        }
+    )
+    assert described.fields["Where__c"].type == "anyType"  # the same word describe --json shows
+    assert described.fields["New__c"].type is FieldType.OTHER
 
 
 def _write(operation: WriteOperation, fields: dict[str, Any], **extra: Any) -> Write:
