@@ -35,10 +35,23 @@ __all__ = [
     "WriteError",
     "WriteOperation",
     "WriteResult",
+    "field_value",
 ]
 
 TargetRecord = Mapping[str, Any]
 """An existing target record: field name -> value, always with the target id under ``Id``."""
+
+
+def field_value(record: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    """``record[name]`` with ``name`` in any case, as Salesforce resolves field names (the key
+    spelt exactly so wins); ``default`` when the record has no such field."""
+    if name in record:
+        return record[name]
+    lowered = name.lower()
+    for candidate, value in record.items():
+        if candidate.lower() == lowered:
+            return value
+    return default
 
 
 # --- sources -------------------------------------------------------------------------------

@@ -25,7 +25,14 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from fieldline.adapters.salesforce import soql
-from fieldline.contracts import FieldType, LookupRequest, LookupResult, ObjectDescription, TargetRecord
+from fieldline.contracts import (
+    FieldType,
+    LookupRequest,
+    LookupResult,
+    ObjectDescription,
+    TargetRecord,
+    field_value,
+)
 
 __all__ = ["LookupQuery", "build_queries", "match_records"]
 
@@ -438,7 +445,7 @@ def match_records(
         records = [_clean(record) for record in found.get(key, ())]
         if group.normalize:
             for record in records:
-                raw = _field_value(record, group.field)
+                raw = field_value(record, group.field)
                 normalized = (
                     group.normalizer(raw) if group.normalizer is not None and raw is not None else raw
                 )
@@ -456,7 +463,7 @@ def match_records(
                     # A number matched against a text field comes back as text.
                     index.setdefault(str(value).casefold(), []).append(value)
             for record in records:
-                raw = _field_value(record, group.field)
+                raw = field_value(record, group.field)
                 for value in index.get(_index_key(raw, kind), ()):
                     if _same(value, raw, kind):
                         by_value.setdefault(value, {})[str(record["Id"])] = record
@@ -479,13 +486,3 @@ def _index_key(value: Any, kind: str) -> Any:
     if isinstance(value, (int, float)):
         return float(value)
     return value
-
-
-def _field_value(record: Mapping[str, Any], name: str) -> Any:
-    if name in record:
-        return record[name]
-    lowered = name.lower()
-    for candidate, value in record.items():
-        if candidate.lower() == lowered:
-            return value
-    return None

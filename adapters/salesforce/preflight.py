@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fieldline.contracts import FieldType, ObjectDescription, Write, WriteError, WriteOperation
+from fieldline.contracts import FieldType, ObjectDescription, Write, WriteError, WriteOperation, field_value
 from fieldline.values import is_blank
 
 __all__ = ["preflight"]
@@ -33,7 +33,7 @@ def preflight(write: Write, description: ObjectDescription) -> WriteError | None
                 f"{write.object}.{external} is not an external id field; upsert needs one",
                 external or "",
             )
-        if is_blank(_get(write.fields, external_description.name)):
+        if is_blank(field_value(write.fields, external_description.name)):
             return _error(
                 "REQUIRED_FIELD_MISSING",
                 f"upsert by {external_description.name} needs a value for it",
@@ -96,7 +96,7 @@ def preflight(write: Write, description: ObjectDescription) -> WriteError | None
         missing = [
             field.name
             for field in description.fields.values()
-            if field.required and is_blank(_get(write.fields, field.name))
+            if field.required and is_blank(field_value(write.fields, field.name))
         ]
         if missing:
             return _error(
@@ -111,13 +111,3 @@ def _in_picklist(value: Any, allowed: tuple[str, ...]) -> bool:
     if isinstance(value, str) and ";" in value:  # multi-select picklists join values with ';'
         return all(part in allowed for part in value.split(";"))
     return str(value) in allowed
-
-
-def _get(fields: Any, name: str) -> Any:
-    if name in fields:
-        return fields[name]
-    lowered = name.lower()
-    for candidate, value in fields.items():
-        if candidate.lower() == lowered:
-            return value
-    return None

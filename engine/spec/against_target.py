@@ -120,7 +120,7 @@ class _TargetChecker:
                     at_key=True,
                 )
                 continue
-            mapped.add(found.name.casefold())
+            mapped.add(found.name)  # as described: description.field() resolved the case
             self.check_writable(
                 spec_field, found, description, field_path, can_create=can_create, can_update=can_update
             )
@@ -186,7 +186,7 @@ class _TargetChecker:
         self, record: RecordSpec, description: ObjectDescription, path: PathKey, mapped: set[str]
     ) -> None:
         for name, found in sorted(description.fields.items()):
-            if found.required and found.createable and name.casefold() not in mapped:
+            if found.required and found.createable and found.name not in mapped:
                 self.report(
                     (*path, "fields"),
                     f"{description.name} requires {name!r} on create, "

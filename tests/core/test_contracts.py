@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fieldline.contracts import FieldDescription, FieldType, ObjectDescription
+from fieldline.contracts import FieldDescription, FieldType, ObjectDescription, field_value
+from fieldline.values import MISSING
 
 
 @pytest.mark.parametrize(
@@ -49,3 +50,12 @@ def test_field_lookup_ignores_case_and_prefers_the_exact_spelling() -> None:
 def test_descriptions_compare_by_their_fields_only() -> None:
     fields = {"Name": FieldDescription("Name")}
     assert ObjectDescription("Account", fields) == ObjectDescription("Account", dict(fields))
+
+
+def test_record_values_are_found_in_any_case() -> None:
+    record = {"Id": "001", "Name": "exact", "NAME": "shouted", "Empty__c": None}
+    assert field_value(record, "Name") == "exact"
+    assert field_value(record, "name") == "exact"  # the first match in the record's order
+    assert field_value(record, "empty__C", "absent") is None  # a null value is a value
+    assert field_value(record, "Nope__c") is None
+    assert field_value(record, "Nope__c", MISSING) is MISSING
