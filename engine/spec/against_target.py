@@ -24,9 +24,10 @@ from typing import Any
 
 from fieldline.contracts import FieldDescription, FieldType, ObjectDescription, TargetAdapter
 from fieldline.errors import BudgetExhaustedError, FatalAdapterError, Problem
+from fieldline.spec.collector import ProblemCollector
 from fieldline.spec.hints import did_you_mean
 from fieldline.spec.model import FieldSpec, Mode, RecordSpec, Spec, Strategy
-from fieldline.spec.positions import PathKey, PositionIndex, format_path
+from fieldline.spec.positions import PathKey, PositionIndex
 from fieldline.values import MISSING
 
 __all__ = ["check_against_target"]
@@ -50,28 +51,12 @@ def check_against_target(
     return sorted(problems, key=lambda problem: (problem.line or 0, problem.col or 0))
 
 
-class _TargetChecker:
+class _TargetChecker(ProblemCollector):
     def __init__(self, spec: Spec, target: TargetAdapter, positions: PositionIndex, file: str | None) -> None:
+        super().__init__(positions, file=file if file is not None else spec.file, code="target")
         self.spec = spec
         self.target = target
-        self.positions = positions
-        self.file = file if file is not None else spec.file
-        self.problems: list[Problem] = []
         self.descriptions: dict[str, ObjectDescription | None] = {}
-
-    def report(self, path: PathKey, message: str, *, hint: str | None = None, at_key: bool = False) -> None:
-        line, col = self.positions.locate(path, at_key=at_key)
-        self.problems.append(
-            Problem(
-                message=message,
-                file=self.file,
-                line=line,
-                col=col,
-                json_path=format_path(path),
-                hint=hint,
-                code="target",
-            )
-        )
 
     def check(self) -> list[Problem]:
         for index, record in enumerate(self.spec.records):
