@@ -24,7 +24,7 @@ from typing import Any
 import pluggy
 
 from fieldline.contracts import AdapterInfo, AdapterKind
-from fieldline.errors import ExpressionError, Problem
+from fieldline.errors import ExpressionError, Problem, Severity
 from fieldline.expressions.compiled import CompiledExpression, FunctionRegistry, compile_expression
 from fieldline.spec.collector import ProblemCollector
 from fieldline.spec.hints import did_you_mean, one_of
@@ -59,7 +59,7 @@ class SpecChecker(ProblemCollector):
 
     def warn(self, path: PathKey, message: str, *, hint: str | None = None, at_key: bool = False) -> None:
         """A setting that can never take effect: reported, but the spec stays valid."""
-        self.report(path, message, hint=hint, at_key=at_key, code="ineffective", severity="warning")
+        self.report(path, message, hint=hint, at_key=at_key, code="ineffective", severity=Severity.WARNING)
 
     # --- the walk ----------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ finds the line and column of the path and builds the :class:`~fieldline.errors.P
 
 from __future__ import annotations
 
-from fieldline.errors import Problem
+from fieldline.errors import Problem, Severity
 from fieldline.spec.positions import PathKey, PositionIndex, format_path
 
 __all__ = ["ProblemCollector"]
@@ -34,7 +34,7 @@ class ProblemCollector:
         hint: str | None = None,
         at_key: bool = False,
         code: str | None = None,
-        severity: str = "error",
+        severity: Severity = Severity.ERROR,
         position: tuple[int | None, int | None] | None = None,
     ) -> None:
         """Record a problem at ``path`` (at its key when ``at_key``; ``position`` overrides
