@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,6 @@ class Received:
     headers: dict[str, str]
     body: Any
     status: int
-    at: float
 
 
 @dataclass
@@ -63,7 +61,7 @@ def _receiver_app(receiver: Receiver) -> Starlette:
         raw = await request.body()
         with receiver.lock:
             status = receiver.script.pop(0) if receiver.script else 200
-        receiver.requests.append(Received(dict(request.headers), json.loads(raw), status, time.monotonic()))
+        receiver.requests.append(Received(dict(request.headers), json.loads(raw), status))
         return Response("ok" if status == 200 else "no", status_code=status)
 
     return Starlette(routes=[Route("/hook", hook, methods=["POST"])])

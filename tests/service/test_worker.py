@@ -24,7 +24,7 @@ from fieldline.queue.sqlite import SQLiteJobQueue
 from fieldline.service.worker import Worker, WorkerSettings
 from fieldline.testing.queue_suite import FakeClock
 from tests.service.fakes import FakeRunner, FakeSource, event, failed, make_queue
-from tests.waiting import wait_until
+from tests.waiting import PATIENCE, wait_until
 
 
 class Rig:
@@ -213,7 +213,7 @@ def test_run_loop_stops_on_request_and_closes_its_adapters(rig: Rig) -> None:
     wait_until(lambda: rig.queue.status().counts.get(JobState.DONE) == 10, what="ten jobs done")
     stop.set()
     wake.set()
-    thread.join(timeout=10)
+    thread.join(timeout=PATIENCE)
     assert not thread.is_alive()
     assert rig.queue.status().counts.get(JobState.DONE) == 10
     assert rig.source.closed
