@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from typing import Any
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from fieldline.adapters.salesforce.emulator import bulk
-from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
+from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, EmulatorSettings, create_app
 from tests.salesforce_emulator.conftest import start
 from tests.waiting import wait_until
 
@@ -142,6 +143,27 @@ def test_abort_leaves_rows_unprocessed() -> None:
         unprocessed = rows(client.get(f"/{job['id']}/unprocessedrecords").text)
         assert len(unprocessed) + info["numberRecordsProcessed"] == 500
         assert client.patch(f"/{job['id']}", json={"state": "UploadComplete"}).status_code == 409
+
+
+def test_processing_stops_at_the_first_pause_after_an_abort(monkeypatch: pytest.MonkeyPatch) -> None:
+    emu = create_app(settings=EmulatorSettings(bulk_chunk_size=50, bulk_delay_ms=1)).state.emulator
+    table = emu.store.table("Account")
+    assert table is not None
+    job = bulk.Job(bulk.new_job_id(), table, "insert", None, "COMMA", "LF", "59.0")
+    job.uploads.append(b"Name\n" + b"".join(f"N{i}\n".encode() for i in range(500)))
+    job.set_state("UploadComplete")
+    pauses: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        # The first pause yields before starting; the abort arrives during the one after chunk 1.
+        pauses.append(seconds)
+        if len(pauses) == 2:
+            job.set_state("Aborted")
+
+    monkeypatch.setattr(asyncio, "sleep", pause)  # the emulator pauses through asyncio.sleep
+    asyncio.run(bulk.process_job(emu, job))
+    emu.store.close()
+    assert (job.state, len(job.successes), job.next_row, len(pauses)) == ("Aborted", 50, 50, 2)
 
 
 def test_unknown_column_fails_the_job(emulator: EmulatorHandle) -> None:
