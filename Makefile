@@ -33,7 +33,7 @@ test-only: $(STAMP)
 test: lint typecheck test-only
 
 demo: $(STAMP)
-	$(BIN)/python -m fieldline.adapters.demo
+	$(BIN)/fieldline demo
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

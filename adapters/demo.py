@@ -1,4 +1,4 @@
-"""``make demo``: the PassFort -> Salesforce pair end to end on this machine.
+"""``fieldline demo`` (``make demo``): the PassFort -> Salesforce pair end to end on this machine.
 
 Starts the Salesforce and PassFort emulators and a real ``fieldline serve`` process on free
 loopback ports, changes application statuses and flags in PassFort (which sends webhooks), waits
@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 from rich.console import Console
 from rich.table import Table
@@ -235,6 +236,16 @@ def run(console: Console) -> int:
         f"[green]demo ok:[/green] {len(accounts)} Accounts and {len(applications)} applications are right"
     )
     return 0
+
+
+@click.command()
+def demo() -> None:
+    """Run the PassFort -> Salesforce pair end to end on this machine.
+
+    Starts both emulators and `fieldline serve` on free loopback ports, sends webhooks, checks
+    every Salesforce record and stops everything; exit status 0 only when the records are right.
+    """
+    main()
 
 
 def main() -> None:

@@ -107,7 +107,7 @@ def _preexisting(target: SalesforceTarget, documents: list[SourceDocument]) -> N
         )
         for document in documents[::2]
     ]
-    results = target.apply(writes)
+    results = target.apply(writes).results
     if not all(result.ok for result in results):
         raise RuntimeError("could not seed the pre-existing Accounts")
 
@@ -164,7 +164,7 @@ def _bulk() -> tuple[int, float, bool]:
             target.describe("PassFort_Application__c")
             handle.reset_stats()
             started = time.perf_counter()
-            results = target.apply(writes)
+            results = target.apply(writes).results
             elapsed = time.perf_counter() - started
         finally:
             target.close()

@@ -1,7 +1,8 @@
 """The ``fieldline`` command line (click + rich).
 
 Commands live in their own modules and are imported only when run, so ``fieldline --help``
-and ``fieldline validate`` start fast. Plugins add commands through ``register_commands``.
+and ``fieldline validate`` start fast. Plugins add commands through ``register_commands``
+(``cli.add_lazy_command`` keeps theirs lazy too).
 """
 
 from __future__ import annotations
@@ -9,14 +10,24 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import click
 
 from fieldline import __version__
 from fieldline.errors import FieldlineError
 
-# name -> ("module:attribute" of a click command, one-line help); imported on first use.
+
+class LazyCommand(NamedTuple):
+    """A command imported on first use: ``target`` is ``"module:attribute"`` of a click command,
+    ``short_help`` the line ``--help`` shows without importing it."""
+
+    target: str
+    short_help: str
+
+
+# name -> the built-in command; plugins add theirs through ``register_commands``.
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("fieldline.commands.validate:validate", "Check mapping specs; report every problem."),
     "schema": ("fieldline.commands.schema:schema", "Print the mapping spec JSON Schema."),
@@ -41,45 +52,65 @@ def load_command(target: str) -> click.Command:
     return command
 
 
+def add_plugin_commands(group: LazyGroup) -> None:
+    """The root group's extension: every plugin's ``register_commands``."""
+    from fieldline.plugins.manager import collect, get_plugin_manager
+
+    collect(get_plugin_manager(), "register_commands", cli=group)
+
+
 class LazyGroup(click.Group):
-    """A group whose built-in commands are imported when invoked, plus plugin commands."""
+    """A group whose commands are imported when invoked.
 
-    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]], **kwargs: Any) -> None:
+    ``lazy`` maps a name to ``("module:attribute", short help)``; ``extend`` runs once, before
+    the commands are first listed or looked up, to add more (e.g. from plugins).
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        lazy: dict[str, tuple[str, str]],
+        extend: Callable[[LazyGroup], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.lazy = lazy
-        self._plugins_loaded = False
+        self.lazy = dict(lazy)
+        self._extend = extend
 
-    def _load_plugin_commands(self) -> None:
-        if self._plugins_loaded:
-            return
-        self._plugins_loaded = True
-        from fieldline.plugins.manager import get_plugin_manager
+    def add_lazy_command(self, name: str, command: LazyCommand | tuple[str, str]) -> None:
+        """Add a command that is imported only when run, so ``--help`` stays fast."""
+        self.lazy[name] = (command[0], command[1])
 
-        get_plugin_manager().hook.register_commands(cli=self)
+    def _load_extensions(self) -> None:
+        extend, self._extend = self._extend, None  # once
+        if extend is not None:
+            extend(self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._load_plugin_commands()
+        self._load_extensions()
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy:  # a built-in runs without loading the plugins first
+            self._load_extensions()
         if cmd_name in self.lazy:
             return load_command(self.lazy[cmd_name][0])
-        self._load_plugin_commands()
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Help text for built-ins comes from the table, so `--help` imports none of them.
-        self._load_plugin_commands()
+        # Help text for lazy commands comes from the table, so `--help` imports none of them.
+        self._load_extensions()
         rows = [(name, short_help) for name, (_, short_help) in self.lazy.items()]
         for name in super().list_commands(ctx):
             command = super().get_command(ctx, name)
             if command is not None and not command.hidden:
                 rows.append((name, command.get_short_help_str(limit=60)))
-        with formatter.section("Commands"):
-            formatter.write_dl(sorted(rows))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(sorted(rows))
 
 
-@click.group(cls=LazyGroup, lazy=COMMANDS)
+@click.group(cls=LazyGroup, lazy=COMMANDS, extend=add_plugin_commands)
 @click.version_option(__version__, prog_name="fieldline")
 def cli() -> None:
     """Keep a CRM in step with the systems around it, declared once in a mapping spec."""

@@ -1,7 +1,8 @@
 """What adapters promise the engine, and the values that cross that boundary.
 
 Sources read documents; targets describe objects, look up existing records for many keys at
-once, and apply a batch of writes returning one result per write. The engine never loops one
+once, and apply a batch of writes returning an :class:`ApplyResult`: one result per write, or
+the results so far and why the target stopped (:class:`Stop`). The engine never loops one
 record per API call: batching is the runner's job, batch operations are the adapter's.
 """
 
@@ -9,14 +10,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
+from dataclasses import dataclass, field as dataclass_field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "AdapterContext",
     "AdapterFactory",
     "AdapterInfo",
     "AdapterKind",
+    "ApplyResult",
     "EventRole",
     "FieldDescription",
     "FieldType",
@@ -27,12 +30,15 @@ __all__ = [
     "SourceBase",
     "SourceDocument",
     "SourceEvent",
+    "Stop",
+    "StopReason",
     "TargetAdapter",
     "TargetBase",
     "TargetRecord",
     "WebhookSource",
     "Write",
     "WriteError",
+    "WriteErrorStage",
     "WriteOperation",
     "WriteResult",
     "field_value",
@@ -154,6 +160,10 @@ class WebhookSource(Protocol):
 
     def is_enabled(self, event_type: str) -> bool:
         """Whether the spec processes events of this type; others are stored as ``ignored``."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
         ...
 
 
@@ -357,6 +367,15 @@ class Write:
     external_id_field: str | None = None
 
 
+class WriteErrorStage(enum.StrEnum):
+    """Where a write was refused."""
+
+    TARGET = "target"  # the target refused it
+    # never sent, invalid by the target's describe (missing required field, value not in a
+    # restricted picklist, too long)
+    PREFLIGHT = "preflight"
+
+
 @dataclass(frozen=True, slots=True)
 class WriteError:
     """Why the target refused one write. ``code`` is the target's own (``DUPLICATE_VALUE``)."""
@@ -365,9 +384,7 @@ class WriteError:
     message: str
     fields: tuple[str, ...] = ()
     retriable: bool = False
-    # "target": the target refused it; "preflight": never sent, invalid by the target's describe
-    # (missing required field, value not in a restricted picklist, too long).
-    stage: str = "target"
+    stage: WriteErrorStage = WriteErrorStage.TARGET
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +396,39 @@ class WriteResult:
     target_id: str | None = None
     created: bool = False
     error: WriteError | None = None
+
+
+class StopReason(enum.StrEnum):
+    """Why a target stopped sending a batch before its end: nobody's fault, try again later."""
+
+    BUDGET = "budget"  # the run used the share of API calls it was allowed (``budget_share``)
+    DAILY_LIMIT = "daily_limit"  # the system's own daily API limit is reached
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Why a batch (and the run) stopped early. ``retry_after``: seconds, when the target knows."""
+
+    reason: StopReason
+    message: str
+    retry_after: float | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """What :meth:`TargetAdapter.apply` did with a batch of writes.
+
+    ``results`` holds one :class:`WriteResult` per write that was settled (sent and answered,
+    or refused before sending), in request order. When ``stopped`` is ``None`` there is exactly
+    one per write; otherwise the target stopped early and the writes without a result were
+    not sent.
+    """
+
+    results: tuple[WriteResult, ...]
+    stopped: Stop | None = None
 
 
 @runtime_checkable
@@ -395,9 +445,11 @@ class TargetAdapter(Protocol):
         """Existing records for many match keys at once, in as few calls as possible."""
         ...
 
-    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
+    def apply(self, writes: Sequence[Write]) -> ApplyResult:
         """Write a batch; one result per write, in order. A rejected record never hides
-        which one failed. Transport failures raise :class:`~fieldline.errors.AdapterError`."""
+        which one failed. When the API budget or daily limit runs out, return the results so
+        far with ``stopped`` set (never raise for that); transport failures raise
+        :class:`~fieldline.errors.AdapterError`."""
         ...
 
     def check_ready(self) -> None:
@@ -428,8 +480,23 @@ class AdapterKind(enum.StrEnum):
     TARGET = "target"
 
 
-AdapterFactory = Callable[[Mapping[str, Any]], Any]
-"""Builds an adapter from its spec ``options``; credentials come from the environment/config."""
+@dataclass(frozen=True, slots=True)
+class AdapterContext:
+    """What a factory is told besides its options: which spec it builds the adapter for."""
+
+    spec_folder: Path
+    """The folder of the spec file (the current folder for a spec with no file)."""
+    spec_name: str = ""
+
+    def resolve(self, path: str | Path) -> Path:
+        """``path`` with ``~`` expanded; a relative path is taken from the spec's folder."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.spec_folder / candidate
+
+
+AdapterFactory = Callable[[Mapping[str, Any], AdapterContext], Any]
+"""Builds an adapter from its spec ``options`` and the :class:`AdapterContext`; credentials
+come from the environment/config, never from the spec."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fieldline.contracts import Stop, StopReason
+
 __all__ = [
     "AdapterError",
     "BudgetExhaustedError",
@@ -191,7 +193,29 @@ class FatalAdapterError(AdapterError):
 
 
 class BudgetExhaustedError(FatalAdapterError):
-    """The run's API budget or the org's daily API limit is used up; stop cleanly."""
+    """The run's API budget or the org's daily API limit is used up: a pause, not a failure.
+
+    Raised inside adapters, and from calls that return no outcomes (``describe``, ``lookup``,
+    a source's ``fetch``); ``apply`` and the runner return it as a :class:`~fieldline.contracts.Stop`
+    (:meth:`as_stop`) with the results so far. ``reason`` says which limit.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: StopReason = StopReason.BUDGET,
+        retry_after: float | None = None,
+        hint: str | None = None,
+        **context: Any,
+    ) -> None:
+        super().__init__(message, hint=hint, **context)
+        self.reason = reason
+        self.retry_after = retry_after
+
+    def as_stop(self) -> Stop:
+        """The stop value a run reports instead of raising."""
+        return Stop(reason=self.reason, message=str(self), retry_after=self.retry_after)
 
 
 class WebhookError(FieldlineError):

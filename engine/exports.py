@@ -2,26 +2,63 @@
 
 A package re-exports its public names without importing every module up front: importing
 ``fieldline.spec.model`` must not load the YAML loader, and ``fieldline --help`` stays fast.
-Each package lists ``module -> names`` once; ``__all__`` and ``__getattr__`` come from it.
+
+The package's stub, ``__init__.pyi``, is the one list of what it exports: a
+``from fieldline.pkg.module import *`` line per public module (type checkers read it, and take
+each module's ``__all__``). The ``__init__.py`` reads the same lines::
+
+    __all__, __getattr__ = lazy_package(__name__, __file__)
+
+and imports a module the first time one of its names is used.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
-from collections.abc import Mapping, Sequence
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-__all__ = ["export_names", "resolve"]
+__all__ = ["lazy_package"]
 
 
-def export_names(modules: Mapping[str, Sequence[str]]) -> list[str]:
-    """Every public name of the package, sorted (its ``__all__``)."""
-    return sorted(name for names in modules.values() for name in names)
+def _module_names(module: str) -> list[str]:
+    """``module.__all__``, read from its source without importing it."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ImportError(f"no module named {module!r}")
+    tree = ast.parse(Path(spec.origin).read_text("utf-8"), spec.origin)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets
+        ):
+            return [str(item) for item in ast.literal_eval(node.value)]
+    raise ImportError(f"{module} has no literal __all__ to re-export")
 
 
-def resolve(package: str, modules: Mapping[str, Sequence[str]], name: str) -> Any:
-    """The public ``name`` of ``package``, imported from the module that defines it."""
-    for module, names in modules.items():
-        if name in names:
-            return getattr(importlib.import_module(module), name)
-    raise AttributeError(f"module {package!r} has no attribute {name!r}")
+@functools.cache
+def _table(init_file: str) -> dict[str, str]:
+    """Public name -> defining module, from the star imports of the package's stub."""
+    stub = Path(init_file).with_suffix(".pyi")
+    tree = ast.parse(stub.read_text("utf-8"), str(stub))
+    table: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and [alias.name for alias in node.names] == ["*"]:
+            for name in _module_names(node.module):
+                table.setdefault(name, node.module)
+    return table
+
+
+def lazy_package(package: str, init_file: str) -> tuple[list[str], Callable[[str], Any]]:
+    """The package's ``__all__`` and its module-level ``__getattr__``."""
+
+    def getattr_(name: str) -> Any:
+        module = _table(init_file).get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(module), name)
+
+    return sorted(_table(init_file)), getattr_

@@ -2,20 +2,32 @@
 
 Builders (``expr``, ``value_field``, ``record``, ``make_spec``) construct specs in Python, the
 way the loader would, so planner tests need no YAML. :class:`MemoryTarget` is an in-memory
-target: it answers lookups as a CRM would (normalizer on its side, records sorted by ``Id``)
-and applies a plan, which the idempotence property needs.
+target: it answers lookups as a CRM would (normalizer on its side, records sorted by ``Id``),
+applies writes as the target contract says, and applies a whole plan (``apply_plan``), which the
+idempotence property needs.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hypothesis import strategies as st
 
-from fieldline.contracts import LookupRequest, LookupResult, ObjectDescription, SourceDocument, TargetBase
+from fieldline.contracts import (
+    ApplyResult,
+    LookupRequest,
+    LookupResult,
+    ObjectDescription,
+    SourceDocument,
+    TargetBase,
+    Write,
+    WriteError,
+    WriteOperation,
+    WriteResult,
+)
 from fieldline.expressions.compiled import CompiledExpression, FunctionRegistry, compile_expression
 from fieldline.expressions.functions import BUILTIN_FUNCTIONS
 from fieldline.expressions.normalizers import BUILTIN_NORMALIZERS
@@ -107,6 +119,8 @@ def make_spec(*records: RecordSpec, name: str = "test") -> Spec:
 class MemoryTarget(TargetBase):
     """Records per object, as a CRM holds them. Ids are ``<object>-<n>`` and sort by age."""
 
+    name = "memory"
+
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     descriptions: Mapping[str, ObjectDescription] = field(default_factory=dict)
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -133,8 +147,16 @@ class MemoryTarget(TargetBase):
             result[(request.object, request.field, request.normalize)] = found
         return result
 
-    def apply(self, plan: Plan) -> None:
-        """Write every create and update of ``plan``, parents first (plan order)."""
+    def describe(self, object_name: str) -> ObjectDescription:
+        return self.descriptions.get(object_name) or ObjectDescription(name=object_name, fields={})
+
+    def apply(self, writes: Sequence[Write]) -> ApplyResult:
+        """One result per write (memory has no API budget: it never stops early)."""
+        return ApplyResult(tuple(self._write(write) for write in writes))
+
+    def apply_plan(self, plan: Plan) -> None:
+        """Write every create and update of ``plan`` through :meth:`apply`, parents first (plan
+        order), as the runner would."""
         ids: dict[tuple[str, str], str] = {}
         for record_plan in plan.records:
             if record_plan.target_id is not None:
@@ -142,22 +164,39 @@ class MemoryTarget(TargetBase):
         for record_plan in plan.records:
             if record_plan.action not in (Action.CREATE, Action.UPDATE):
                 continue
-            fields = {
-                name: self._stored(record_plan.object, value)
-                for name, value in resolve_refs(record_plan, ids).items()
-            }
-            bucket = self.records.setdefault(record_plan.object, [])
-            if record_plan.action is Action.CREATE:
-                new_id = f"{record_plan.object}-{next(self.counter)}"
-                bucket.append({"Id": new_id, **fields})
-                ids[(record_plan.record, record_plan.key)] = new_id
-                continue
-            for existing in bucket:
-                if existing["Id"] == record_plan.target_id:
-                    existing.update(fields)
-                    break
-            else:
-                raise AssertionError(f"update of unknown record {record_plan.target_id}")
+            write = Write(
+                key=f"{record_plan.record}:{record_plan.key}",
+                object=record_plan.object,
+                operation=WriteOperation.CREATE
+                if record_plan.action is Action.CREATE
+                else WriteOperation.UPDATE,
+                fields=resolve_refs(record_plan, ids),
+                target_id=record_plan.target_id,
+            )
+            (result,) = self.apply([write]).results
+            assert result.ok, f"{write.key}: {result.error}"
+            assert result.target_id is not None
+            ids[(record_plan.record, record_plan.key)] = result.target_id
+
+    def _write(self, write: Write) -> WriteResult:
+        fields = {name: self._stored(write.object, value) for name, value in write.fields.items()}
+        bucket = self.records.setdefault(write.object, [])
+        if write.operation is WriteOperation.CREATE:
+            new_id = f"{write.object}-{next(self.counter)}"
+            bucket.append({"Id": new_id, **fields})
+            return WriteResult(key=write.key, ok=True, target_id=new_id, created=True)
+        wanted = write.target_id
+        if write.operation is WriteOperation.UPSERT and write.external_id_field is not None:
+            value = fields.get(write.external_id_field)
+            wanted = next((str(r["Id"]) for r in bucket if r.get(write.external_id_field) == value), None)
+            if wanted is None:
+                return self._write(replace(write, operation=WriteOperation.CREATE))
+        for existing in bucket:
+            if existing["Id"] == wanted:
+                existing.update(fields)
+                return WriteResult(key=write.key, ok=True, target_id=str(wanted), created=False)
+        error = WriteError(code="ENTITY_IS_DELETED", message=f"no {write.object} with Id {wanted!r}")
+        return WriteResult(key=write.key, ok=False, error=error)
 
     def _stored(self, object_name: str, value: Any) -> Any:
         description = self.descriptions.get(object_name)

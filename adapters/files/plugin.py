@@ -3,32 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from fieldline.adapters.files.source import SOURCE_OPTIONS_SCHEMA, FilesSource
 from fieldline.adapters.files.target import TARGET_OPTIONS_SCHEMA, FilesTarget
-from fieldline.contracts import AdapterInfo, AdapterKind
+from fieldline.contracts import AdapterContext, AdapterInfo, AdapterKind
 from fieldline.plugins.hookspecs import hookimpl
-from fieldline.sync.adapter_builder import spec_directory
 
 
-def _resolve(path: str) -> Path:
-    candidate = Path(path).expanduser()
-    return candidate if candidate.is_absolute() else spec_directory() / candidate
-
-
-def make_source(options: Mapping[str, Any]) -> FilesSource:
+def make_source(options: Mapping[str, Any], context: AdapterContext) -> FilesSource:
     return FilesSource(
-        _resolve(options["path"]),
+        context.resolve(options["path"]),
         file_format=options.get("format"),
         key=options.get("key", "id"),
         version=options.get("version"),
     )
 
 
-def make_target(options: Mapping[str, Any]) -> FilesTarget:
-    return FilesTarget(_resolve(options["path"]), objects=options.get("objects"))
+def make_target(options: Mapping[str, Any], context: AdapterContext) -> FilesTarget:
+    return FilesTarget(context.resolve(options["path"]), objects=options.get("objects"))
 
 
 @hookimpl

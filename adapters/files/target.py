@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldline.contracts import (
+    ApplyResult,
     FieldDescription,
     FieldType,
     LookupRequest,
@@ -25,6 +26,7 @@ from fieldline.contracts import (
     TargetRecord,
     Write,
     WriteError,
+    WriteErrorStage,
     WriteOperation,
     WriteResult,
 )
@@ -136,11 +138,12 @@ class FilesTarget(TargetBase):
         described = self._schema.get(object_name)
         return described.field(field_name) if described is not None else None
 
-    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
-        results = [self._apply_one(write) for write in writes]
+    def apply(self, writes: Sequence[Write]) -> ApplyResult:
+        """One result per write (a file has no API budget, so it never stops early)."""
+        results = tuple(self._apply_one(write) for write in writes)
         if any(result.ok for result in results):
             self._save()
-        return results
+        return ApplyResult(results=results)
 
     def close(self) -> None:
         self._closed = True
@@ -203,26 +206,32 @@ class FilesTarget(TargetBase):
             described = fields.get(name)
             if described is None:
                 return WriteError(
-                    "INVALID_FIELD", f"no field {name!r} on {write.object}", (name,), stage="preflight"
+                    "INVALID_FIELD",
+                    f"no field {name!r} on {write.object}",
+                    (name,),
+                    stage=WriteErrorStage.PREFLIGHT,
                 )
             if not (described.createable if creating else described.updateable):
                 verb = "created" if creating else "updated"
                 return WriteError(
-                    "INVALID_FIELD_FOR_INSERT_UPDATE", f"{name} cannot be {verb}", (name,), stage="preflight"
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"{name} cannot be {verb}",
+                    (name,),
+                    stage=WriteErrorStage.PREFLIGHT,
                 )
             if described.picklist_values and value is not None and value not in described.picklist_values:
                 return WriteError(
                     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                     f"{name}: bad value for restricted picklist field: {value}",
                     (name,),
-                    stage="preflight",
+                    stage=WriteErrorStage.PREFLIGHT,
                 )
             if described.length is not None and isinstance(value, str) and len(value) > described.length:
                 return WriteError(
                     "STRING_TOO_LONG",
                     f"{name}: data value too large: {value[:40]!r} (max length={described.length})",
                     (name,),
-                    stage="preflight",
+                    stage=WriteErrorStage.PREFLIGHT,
                 )
         return None
 

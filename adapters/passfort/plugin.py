@@ -1,11 +1,12 @@
-"""Registers the ``passfort`` source adapter."""
+"""Registers the ``passfort`` source adapter and ``fieldline emulator passfort``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fieldline.contracts import AdapterInfo, AdapterKind
+from fieldline.cli import LazyCommand
+from fieldline.contracts import AdapterContext, AdapterInfo, AdapterKind
 from fieldline.plugins.hookspecs import hookimpl
 
 OPTIONS_SCHEMA: Mapping[str, Any] = {
@@ -54,10 +55,14 @@ OPTIONS_SCHEMA: Mapping[str, Any] = {
 }
 
 
-def build_source(options: Mapping[str, Any]) -> Any:
-    """The adapter factory: a :class:`~fieldline.adapters.passfort.source.PassFortSource`."""
+def build_source(options: Mapping[str, Any], context: AdapterContext) -> Any:
+    """The adapter factory: a :class:`~fieldline.adapters.passfort.source.PassFortSource`; a
+    relative ``profile_ids_file`` is taken from the spec's folder."""
     from fieldline.adapters.passfort.source import PassFortSource
 
+    ids_file = options.get("profile_ids_file")
+    if ids_file is not None:
+        options = {**options, "profile_ids_file": str(context.resolve(ids_file))}
     return PassFortSource.from_options(options)
 
 
@@ -72,3 +77,13 @@ def register_adapters() -> Sequence[AdapterInfo]:
             description="PassFort API v4 profiles, with product status/badge webhooks",
         ),
     )
+
+
+@hookimpl
+def register_emulators() -> Mapping[str, LazyCommand]:
+    return {
+        "passfort": LazyCommand(
+            "fieldline.adapters.passfort.emulator.cli:passfort",
+            "Serve a PassFort API emulator that delivers webhooks.",
+        )
+    }

@@ -111,13 +111,10 @@ class PassFortSource(SourceBase):
     ) -> PassFortSource:
         """Build from spec ``options``; credentials from the environment or config file.
 
-        A relative ``profile_ids_file`` is resolved against the spec's folder.
+        The plugin's factory has already resolved a relative ``profile_ids_file`` against the
+        spec's folder.
         """
-        from fieldline.sync.adapter_builder import spec_directory
-
         ids_file = options.get("profile_ids_file")
-        if ids_file is not None and not Path(ids_file).is_absolute():
-            ids_file = spec_directory() / ids_file
         return cls(
             load_settings(options, environ=environ),
             events=options.get("events"),

@@ -28,10 +28,10 @@ from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict
 
 from fieldline.config import Secret
-from fieldline.contracts import SourceEvent
+from fieldline.contracts import EventRole, SourceEvent
 from fieldline.errors import WebhookError
 
-__all__ = ["WebhookData", "WebhookEnvelope", "bearer_token", "parse_webhook_body"]
+__all__ = ["WebhookData", "WebhookEnvelope", "bearer_token", "ordering_keys", "parse_webhook_body"]
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +245,17 @@ def parse_webhook_body(
                 entity_key=profile_id,
                 occurred_at=_occurred_at(item.get("timestamp"), path, received_at),
                 payload=data,
+                ordering_keys=ordering_keys(profile_id, data.get("application_id")),
+                role=EventRole.TRIGGER,  # the profile is fetched: the webhook only says it changed
             )
         )
     return events
+
+
+def ordering_keys(profile_id: str, application_id: object) -> tuple[str, ...]:
+    """The keys an event is kept in order by: its profile, and its application when it names one
+    (a product status or badge change). An event older than one already applied to either is stale."""
+    keys = [f"profile:{profile_id}"]
+    if isinstance(application_id, str) and application_id:
+        keys.append(f"application:{application_id}")
+    return tuple(keys)

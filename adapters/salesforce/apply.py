@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from fieldline.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
 from fieldline.adapters.salesforce.retry import RETRIABLE_RECORD_CODES, RetryPolicy
-from fieldline.contracts import Write, WriteError, WriteOperation, WriteResult
+from fieldline.contracts import Write, WriteError, WriteErrorStage, WriteOperation, WriteResult
 
 __all__ = ["CollectionsWriter", "json_ready", "record_error"]
 
@@ -67,7 +67,7 @@ def record_error(raw: Mapping[str, Any] | None) -> WriteError:
         message=str(first.get("message") or "Salesforce refused the record"),
         fields=tuple(str(name) for name in first.get("fields") or ()),
         retriable=code in RETRIABLE_RECORD_CODES,
-        stage="target",
+        stage=WriteErrorStage.TARGET,
     )
 
 
@@ -178,7 +178,7 @@ class CollectionsWriter:
                 error = WriteError(
                     code=str(exc.context.get("code") or exc.context.get("status") or "REQUEST_REFUSED"),
                     message=exc.message,
-                    stage="target",
+                    stage=WriteErrorStage.TARGET,
                 )
                 return [WriteResult(key=write.key, ok=False, error=error) for _, write in chunk]
             raise _Refused(
@@ -186,7 +186,7 @@ class CollectionsWriter:
                     code=str(exc.context.get("code") or exc.context.get("status") or "REQUEST_REFUSED"),
                     message=exc.message,
                     retriable=False,
-                    stage="target",
+                    stage=WriteErrorStage.TARGET,
                 )
             ) from exc
         if not isinstance(answer, list) or len(answer) != len(chunk):

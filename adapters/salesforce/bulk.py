@@ -4,7 +4,8 @@ Flow: create job -> upload CSV -> close (``UploadComplete``) -> poll -> fetch su
 failed and unprocessed rows. Each result row echoes the uploaded columns, which is how it is
 mapped back to its :class:`~fieldline.contracts.Write`. Rows never processed (job failed or
 aborted) are retriable errors; rows refused with a lock error are handed back for a retry
-through sObject Collections.
+through sObject Collections. When the org's daily limit hits after the upload, the job's rows
+are reported ``UNCONFIRMED`` (retriable): sent, their outcome unknown.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Any
 from fieldline.adapters.salesforce.apply import json_ready
 from fieldline.adapters.salesforce.client import SalesforceClient
 from fieldline.adapters.salesforce.retry import RETRIABLE_RECORD_CODES
-from fieldline.contracts import Write, WriteError, WriteOperation, WriteResult
-from fieldline.errors import TransientAdapterError
+from fieldline.contracts import Write, WriteError, WriteErrorStage, WriteOperation, WriteResult
+from fieldline.errors import BudgetExhaustedError, TransientAdapterError
 
 __all__ = ["BulkWriter", "csv_cell"]
 
@@ -118,6 +119,33 @@ class BulkWriter:
             headers={"Content-Type": "text/csv"},
         )
         self.client.request("PATCH", f"jobs/ingest/{job_id}", what=what, json={"state": "UploadComplete"})
+        try:
+            return self._finish(
+                job_id, what, items=items, columns=columns, row_keys=row_keys, results=results
+            )
+        except BudgetExhaustedError as exc:
+            # The org's daily limit hit while polling: Salesforce writes the uploaded rows anyway,
+            # so they were sent; only their answer is unknown (the next run's lookup finds them).
+            unknown = WriteError(
+                code="UNCONFIRMED",
+                message=f"bulk job {job_id} was uploaded but its results could not be fetched: {exc.message}",
+                retriable=True,
+            )
+            for index, write in items:
+                results.setdefault(index, WriteResult(key=write.key, ok=False, error=unknown))
+            raise
+
+    def _finish(
+        self,
+        job_id: str,
+        what: str,
+        *,
+        items: Sequence[Indexed],
+        columns: list[str],
+        row_keys: list[tuple[str, ...]],
+        results: dict[int, WriteResult],
+    ) -> list[Indexed]:
+        """Wait for an uploaded job, then map its result rows back to their writes."""
         info = self._wait(job_id, what)
         waiting: dict[tuple[str, ...], deque[Indexed]] = defaultdict(deque)
         for key, item in zip(row_keys, items, strict=True):
@@ -164,7 +192,9 @@ class BulkWriter:
             results[index] = WriteResult(
                 key=write.key,
                 ok=False,
-                error=WriteError(code="UNPROCESSED", message=reason, retriable=True, stage="target"),
+                error=WriteError(
+                    code="UNPROCESSED", message=reason, retriable=True, stage=WriteErrorStage.TARGET
+                ),
             )
         return sorted(retry, key=lambda item: item[0])
 
@@ -260,5 +290,5 @@ def _bulk_error(text: str) -> WriteError:
         message=message.strip() or text,
         fields=fields,
         retriable=code in RETRIABLE_RECORD_CODES,
-        stage="target",
+        stage=WriteErrorStage.TARGET,
     )

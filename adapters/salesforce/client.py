@@ -7,7 +7,7 @@ simple-salesforce and requests exceptions become fieldline errors, once:
 - 5xx, 503 with ``Retry-After``, a top-level ``UNABLE_TO_LOCK_ROW`` and connection failures:
   back off and retry, then :class:`~fieldline.errors.TransientAdapterError`;
 - 403 ``REQUEST_LIMIT_EXCEEDED`` or the run's budget: :class:`~fieldline.errors.BudgetExhaustedError`
-  at once;
+  at once (``reason`` daily limit or budget; ``apply`` returns it as a stop value);
 - anything else: :class:`SalesforceRequestError` (fatal) with Salesforce's code and message.
 """
 
@@ -25,6 +25,7 @@ from fieldline.adapters.salesforce.budget import ApiBudget
 from fieldline.adapters.salesforce.retry import RetryPolicy
 from fieldline.adapters.salesforce.session import SalesforceSession
 from fieldline.adapters.salesforce.settings import SalesforceSettings
+from fieldline.contracts import StopReason
 from fieldline.errors import BudgetExhaustedError, FatalAdapterError, TransientAdapterError
 
 __all__ = ["SalesforceClient", "SalesforceRequestError", "error_code", "error_message"]
@@ -183,6 +184,8 @@ class SalesforceClient:
                 if code == "REQUEST_LIMIT_EXCEEDED":
                     raise BudgetExhaustedError(
                         f"Salesforce refused {what}: the org's API request limit is exceeded ({message})",
+                        reason=StopReason.DAILY_LIMIT,
+                        retry_after=self.session.last_retry_after,
                         hint="wait for the rolling 24-hour window or lower the run's volume",
                         status=status,
                         code=code,

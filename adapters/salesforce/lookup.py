@@ -19,8 +19,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
+from dataclasses import dataclass, field as dataclass_field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote_plus

@@ -1,15 +1,17 @@
-"""Registers the salesforce target adapter."""
+"""Registers the salesforce target adapter and ``fieldline emulator salesforce``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fieldline.contracts import AdapterInfo, AdapterKind
+from fieldline.cli import LazyCommand
+from fieldline.contracts import AdapterContext, AdapterInfo, AdapterKind
 from fieldline.plugins.hookspecs import hookimpl
 
 
-def _factory(options: Mapping[str, Any]) -> Any:
+def _factory(options: Mapping[str, Any], context: AdapterContext) -> Any:
+    del context  # the target reads no files: its options and credentials say everything
     # Imported on use so loading plugins (`fieldline --help`) does not import simple-salesforce.
     from fieldline.adapters.salesforce.target import create_target
 
@@ -29,3 +31,12 @@ def register_adapters() -> Sequence[AdapterInfo]:
             description="Salesforce REST (sObject Collections, Bulk API 2.0) via simple-salesforce",
         ),
     )
+
+
+@hookimpl
+def register_emulators() -> Mapping[str, LazyCommand]:
+    return {
+        "salesforce": LazyCommand(
+            "fieldline.adapters.salesforce.emulator.cli:salesforce", "Serve a Salesforce REST API emulator."
+        )
+    }

@@ -10,14 +10,24 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fieldline.contracts import FieldType, ObjectDescription, Write, WriteError, WriteOperation, field_value
+from fieldline.contracts import (
+    FieldType,
+    ObjectDescription,
+    Write,
+    WriteError,
+    WriteErrorStage,
+    WriteOperation,
+    field_value,
+)
 from fieldline.values import is_blank
 
 __all__ = ["preflight"]
 
 
 def _error(code: str, message: str, *fields: str) -> WriteError:
-    return WriteError(code=code, message=message, fields=tuple(fields), retriable=False, stage="preflight")
+    return WriteError(
+        code=code, message=message, fields=tuple(fields), retriable=False, stage=WriteErrorStage.PREFLIGHT
+    )
 
 
 def preflight(write: Write, description: ObjectDescription) -> WriteError | None:

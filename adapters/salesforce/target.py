@@ -3,7 +3,7 @@
 ``describe`` is cached per adapter; ``lookup`` answers many match keys with a few chunked SOQL
 queries; ``apply`` pre-flights every write against describe, then sends the valid ones through
 sObject Collections (or Bulk API 2.0 above ``bulk_threshold``) and returns one result per
-write, in request order.
+write, in request order (or the results so far and a stop, when the API budget runs out).
 """
 
 from __future__ import annotations
@@ -26,15 +26,17 @@ from fieldline.adapters.salesforce.preflight import preflight
 from fieldline.adapters.salesforce.retry import RetryPolicy
 from fieldline.adapters.salesforce.settings import AuthMethod, SalesforceSettings, load_settings
 from fieldline.contracts import (
+    ApplyResult,
     LookupRequest,
     LookupResult,
     ObjectDescription,
+    Stop,
     TargetBase,
     Write,
     WriteOperation,
     WriteResult,
 )
-from fieldline.errors import AdapterError, FatalAdapterError
+from fieldline.errors import BudgetExhaustedError, FatalAdapterError
 
 __all__ = ["SalesforceTarget", "create_target"]
 
@@ -125,13 +127,15 @@ class SalesforceTarget(TargetBase):
 
     # --- apply ----------------------------------------------------------------------------
 
-    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
+    def apply(self, writes: Sequence[Write]) -> ApplyResult:
         """One result per write, in order. Invalid records are refused before sending.
 
-        A transport failure or exhausted budget raises; the results of the writes already
-        done ride along in the error's ``context["results"]`` (in request order).
+        When the run's budget or the org's daily limit runs out, the results so far come back
+        (in request order) with ``stopped`` set; the writes without one were not sent. A
+        transport failure raises.
         """
         results: dict[int, WriteResult] = {}
+        stopped: Stop | None = None
         try:
             groups: dict[tuple[str, WriteOperation, str | None], list[tuple[int, Write]]] = {}
             for index, write in enumerate(writes):
@@ -148,10 +152,9 @@ class SalesforceTarget(TargetBase):
                         self._collections.write(retry, results)
                 else:
                     self._collections.write(items, results)
-        except AdapterError as exc:
-            exc.context["results"] = [results[index] for index in sorted(results)]
-            raise
-        return [results[index] for index in range(len(writes))]
+        except BudgetExhaustedError as exc:
+            stopped = exc.as_stop()  # a pause, not a failure: the caller records what was done
+        return ApplyResult(results=tuple(results[index] for index in sorted(results)), stopped=stopped)
 
     def check_ready(self) -> None:
         """Fail now, without a network call, when no complete set of credentials is configured

@@ -1,4 +1,5 @@
-"""``fieldline emulator salesforce|passfort``: local API emulators over real HTTP."""
+"""``fieldline emulator <name>``: local API emulators over real HTTP, contributed by adapters
+through the ``register_emulators`` hook."""
 
 from __future__ import annotations
 
@@ -6,18 +7,16 @@ import click
 
 from fieldline.cli import LazyGroup
 
-EMULATORS: dict[str, tuple[str, str]] = {
-    "salesforce": (
-        "fieldline.adapters.salesforce.emulator.cli:salesforce",
-        "Serve a Salesforce REST API emulator.",
-    ),
-    "passfort": (
-        "fieldline.adapters.passfort.emulator.cli:passfort",
-        "Serve a PassFort API emulator that delivers webhooks.",
-    ),
-}
+
+def add_plugin_emulators(group: LazyGroup) -> None:
+    from fieldline.plugins.manager import emulator_registry, get_plugin_manager
+
+    for name, command in emulator_registry(get_plugin_manager()).items():
+        group.add_lazy_command(name, command)
 
 
-@click.group(cls=LazyGroup, lazy=EMULATORS)
+@click.group(cls=LazyGroup, lazy={}, extend=add_plugin_emulators)
 def emulator() -> None:
-    """Run a local emulator of a source or target API (127.0.0.1 by default)."""
+    """Run a local emulator of a source or target API (127.0.0.1 by default).
+
+    `fieldline plugins` lists which plugin contributes each emulator."""

@@ -13,6 +13,7 @@ from fieldline.commands.spec_loading import load_spec_or_exit
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from fieldline.contracts import Stop
     from fieldline.sync.runner import RunReport
 
 _SPEC = click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path, dir_okay=False))
@@ -56,7 +57,7 @@ def plan(spec_path: Path, as_json: bool, changes_only: bool, batch_size: int, li
         documents = source.read()
         if limit is not None:
             documents = islice(documents, limit)
-        result = Runner(spec, target, plugin_manager=manager, batch_size=batch_size).plan(documents)
+        result = Runner(spec, target, plugin_manager=manager, batch_size=batch_size).dry_run(documents)
     finally:
         source.close()
         target.close()
@@ -80,7 +81,8 @@ def sync(spec_path: Path, dry_run: bool, as_json: bool, batch_size: int, limit: 
     """Read every source document, plan, and write the changes to the target.
 
     Writes go in the target's largest batches, parents before children. Exit status 1 when any
-    record failed (each failure is listed with its record key and the target's reason).
+    record failed (each failure is listed with its record key and the target's reason); 2 when
+    the run stopped early (API budget or daily limit: what was done is listed) or failed.
     """
     if dry_run:
         click.get_current_context().invoke(
@@ -111,6 +113,7 @@ def sync(spec_path: Path, dry_run: bool, as_json: bool, batch_size: int, limit: 
         console=console,
         transient=as_json,
     )
+    done = RunReport()  # the batches finished, for the report when a later one fails
     try:
         documents = source.read()
         if limit is not None:
@@ -119,28 +122,33 @@ def sync(spec_path: Path, dry_run: bool, as_json: bool, batch_size: int, limit: 
             task = progress.add_task(f"sync {spec.name}", total=None)
 
             def advance(batch: RunReport) -> None:
+                done.extend(batch)
                 progress.advance(task, len(batch.outcomes))
 
             report = Runner(spec, target, plugin_manager=manager, batch_size=batch_size).sync(
                 documents, on_batch=advance
             )
-    except FieldlineError as exc:
-        done = exc.context.get("report")
-        if isinstance(done, RunReport):  # the run stopped (budget, transport): say what was done
-            _print_report(console, spec.name, done, as_json=as_json, stopped=str(exc))
+    except FieldlineError:
+        if done.outcomes:  # a transport failure after some batches: say what they did
+            _print_report(console, spec.name, done, as_json=as_json, failed=True)
         raise
     finally:
         source.close()
         target.close()
     _print_report(console, spec.name, report, as_json=as_json)
+    if report.stopped is not None:
+        hint = "run sync again later: what was written is found and not written twice"
+        console.print(f"[bold]stopped early[/bold]: {report.stopped.message}\n{hint}")
+        sys.exit(2)
     if not report.ok:
         sys.exit(1)
 
 
 def _print_report(
-    console: Console, name: str, report: RunReport, *, as_json: bool, stopped: str | None = None
+    console: Console, name: str, report: RunReport, *, as_json: bool, failed: bool = False
 ) -> None:
-    """The summary (and failed records) of a sync; ``stopped``: why it ended early."""
+    """The summary (and failed records) of a sync, with why it ended early if it did;
+    ``failed``: the run failed after these batches."""
     from rich.console import Console
     from rich.table import Table
 
@@ -150,7 +158,7 @@ def _print_report(
         print_json(
             Console(),
             {
-                **({"stopped": stopped} if stopped is not None else {}),
+                **({"stopped": _stop_json(report.stopped)} if report.stopped is not None else {}),
                 "counts": report.counts,
                 "outcomes": [
                     {
@@ -162,14 +170,15 @@ def _print_report(
                         "written": dict(outcome.written),
                         "error": outcome.error,
                         "retriable": outcome.retriable,
-                        "stage": outcome.stage,
+                        "stage": outcome.stage.value if outcome.stage is not None else None,
                     }
                     for outcome in report.outcomes
                 ],
             },
         )
         return
-    title = f"sync: {name}" + (" (stopped early: what was done)" if stopped is not None else "")
+    early = report.stopped is not None or failed
+    title = f"sync: {name}" + (" (ended early: what was done)" if early else "")
     console.print(summary_table(report.counts, title=title))
     if report.failures:
         failures = Table(title="failed records")
@@ -179,8 +188,12 @@ def _print_report(
             failures.add_row(
                 outcome.record,
                 outcome.key,
-                outcome.stage or "",
+                outcome.stage.value if outcome.stage is not None else "",
                 "yes" if outcome.retriable else "no",
                 outcome.error or "",
             )
         console.print(failures)
+
+
+def _stop_json(stop: Stop) -> dict[str, object]:
+    return {"reason": stop.reason.value, "message": stop.message, "retry_after": stop.retry_after}

@@ -13,30 +13,45 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from fieldline.commands.spec_loading import load_spec_or_exit
+from fieldline.commands.spec_loading import load_spec_or_exit, load_specs_or_exit
 from fieldline.errors import ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from fieldline.queue.jobs import DeadLetter
     from fieldline.service.context import ServiceContext
+    from fieldline.spec.model import Spec
 
 DEFAULT_DB = "fieldline.db"
 
-_SPEC = click.option(
+_SPECS = click.option(
     "--spec",
-    "spec_path",
+    "spec_paths",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The mapping spec (e.g. mappings/passfort-salesforce.yaml).",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A mapping spec file, or a folder of specs; repeatable (one endpoint per spec source).",
 )
 _DB = click.option(
     "--db",
     default=DEFAULT_DB,
     show_default=True,
     envvar="FIELDLINE_DB",
-    help="The SQLite file holding the queue, run log and sync state (or a queue URL).",
+    help="The SQLite file holding the queue, run log and sync state (or a storage URL).",
 )
 _BATCH = click.option(
     "--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000), help="Jobs per claim."
+)
+_LEASE = click.option(
+    "--lease-seconds",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Job lease: a job a worker holds longer than this is taken back (after a crash, say).",
+)
+_LOG_LEVEL = click.option(
+    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"])
 )
 _MAX_ATTEMPTS = click.option(
     "--max-attempts",
@@ -56,9 +71,9 @@ def _configure_logging(level: str) -> None:
 
 
 def _db_url(db: str, *, max_attempts: int | None = None) -> str:
-    from fieldline.service.context import queue_url
+    from fieldline.queue.storage import storage_url
 
-    url = queue_url(db)
+    url = storage_url(db)
     if max_attempts is not None and url.startswith("sqlite:") and "max_attempts=" not in url:
         url += ("&" if "?" in url else "?") + f"max_attempts={max_attempts}"
     return url
@@ -75,16 +90,16 @@ def _existing_db(db: str) -> str:
 
 
 def _open_context(
-    spec_path: Path, db: str, *, max_attempts: int, batch_size: int, **worker: Any
+    spec_paths: tuple[Path, ...], db: str, *, max_attempts: int, batch_size: int, **worker: Any
 ) -> ServiceContext:
     from fieldline.plugins.manager import get_plugin_manager
     from fieldline.service.context import open_context
     from fieldline.service.worker import WorkerSettings
 
     manager = get_plugin_manager()
-    spec = load_spec_or_exit(spec_path, manager)
+    specs = load_specs_or_exit(spec_paths, manager)
     return open_context(
-        spec,
+        specs,
         _db_url(db, max_attempts=max_attempts),
         plugin_manager=manager,
         worker_settings=WorkerSettings(batch_size=batch_size, **worker),
@@ -92,7 +107,7 @@ def _open_context(
 
 
 @click.command()
-@_SPEC
+@_SPECS
 @_DB
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
@@ -101,10 +116,11 @@ def _open_context(
     default=2,
     show_default=True,
     type=click.IntRange(0, 64),
-    help="Worker threads in this process (0: only receive; run `fieldline worker` elsewhere).",
+    help="Worker threads per spec in this process (0: only receive; run `fieldline worker` elsewhere).",
 )
 @_BATCH
 @_MAX_ATTEMPTS
+@_LEASE
 @click.option("--max-body-bytes", default=5 * 1024 * 1024, show_default=True, type=click.IntRange(1))
 @click.option(
     "--retention-days",
@@ -113,26 +129,27 @@ def _open_context(
     type=click.FloatRange(0),
     help="Forget settled jobs and run-log entries older than this (0: keep everything).",
 )
-@click.option(
-    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"])
-)
+@_LOG_LEVEL
 def serve(
     *,
-    spec_path: Path,
+    spec_paths: tuple[Path, ...],
     db: str,
     host: str,
     port: int,
     workers: int,
     batch_size: int,
     max_attempts: int,
+    lease_seconds: float,
     max_body_bytes: int,
     retention_days: float,
     log_level: str,
 ) -> None:
     """Receive webhooks at POST /webhooks/SOURCE and apply them to the target.
 
-    Each accepted event is committed to the queue before the 200 answer. Workers (threads here,
-    or `fieldline worker` processes on the same --db) apply events in order per profile, retry
+    Several specs (--spec repeated, or a folder) are served at once: each spec's source gets
+    its own endpoint and its own jobs in the one queue. Each accepted event is committed to the
+    queue before the 200 answer. Workers (threads here, or `fieldline worker` processes on the
+    same --db) apply events in order per entity, retry
     transient failures with backoff and keep poison events as dead letters. SIGTERM or Ctrl-C
     stops receiving, lets in-flight work finish, then exits. GET /status shows the queue.
     """
@@ -144,7 +161,9 @@ def serve(
     listener = _listen(host, port)  # a taken port fails here, before any worker starts
     port = listener.getsockname()[1]
     try:
-        context = _open_context(spec_path, db, max_attempts=max_attempts, batch_size=batch_size)
+        context = _open_context(
+            spec_paths, db, max_attempts=max_attempts, batch_size=batch_size, lease_seconds=lease_seconds
+        )
     except BaseException:
         listener.close()
         raise
@@ -154,11 +173,12 @@ def serve(
             service_settings=ServiceSettings(max_body_bytes=max_body_bytes),
             retention_days=retention_days or None,  # 0: keep everything
         )
-        click.echo(
-            f"fieldline serve: POST http://{host}:{port}/webhooks/{context.source_name} -> {db} "
-            f"({workers} worker thread{'s' if workers != 1 else ''})",
-            err=True,
-        )
+        for name in context.source_names:
+            click.echo(
+                f"fieldline serve: POST http://{host}:{port}/webhooks/{name} -> {db} "
+                f"({workers} worker thread{'s' if workers != 1 else ''})",
+                err=True,
+            )
         config = uvicorn.Config(
             app,
             host=host,
@@ -209,24 +229,22 @@ def _graceful_server(config: Any) -> Any:
 
 
 @click.command()
-@_SPEC
+@_SPECS
 @_DB
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker threads per spec."
+)
 @_BATCH
 @_MAX_ATTEMPTS
-@click.option(
-    "--lease-seconds", default=120.0, show_default=True, type=click.FloatRange(1), help="Job lease."
-)
+@_LEASE
 @click.option(
     "--poll-interval", default=0.25, show_default=True, type=click.FloatRange(0.001), help="Idle wait."
 )
 @click.option("--exit-when-empty", is_flag=True, help="Stop once nothing is waiting (drain, then exit).")
-@click.option(
-    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"])
-)
+@_LOG_LEVEL
 def worker(
     *,
-    spec_path: Path,
+    spec_paths: tuple[Path, ...],
     db: str,
     workers: int,
     batch_size: int,
@@ -245,7 +263,7 @@ def worker(
 
     _configure_logging(log_level)
     context = _open_context(
-        spec_path,
+        spec_paths,
         db,
         max_attempts=max_attempts,
         batch_size=batch_size,
@@ -261,7 +279,7 @@ def worker(
     try:
         threads = context.start_workers(workers, stop, prefix=f"worker-{os.getpid()}")
         while any(thread.is_alive() for thread in threads):
-            if exit_when_empty and not stop.is_set() and context.queue.status().waiting == 0:
+            if exit_when_empty and not stop.is_set() and _nothing_waiting(context):
                 stop.set()
             stop.wait(poll_interval if exit_when_empty else 0.5)
             if stop.is_set():
@@ -273,8 +291,13 @@ def worker(
         context.close()
 
 
+def _nothing_waiting(context: ServiceContext) -> bool:
+    return all(context.queue.status(source=name).waiting == 0 for name in context.source_names)
+
+
 @click.command()
 @_DB
+@click.option("--source", "source_name", help="Only this source's queue (default: every source, each shown).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.option(
     "--stalled-after",
@@ -284,62 +307,67 @@ def worker(
     help="Seconds before 'stalled'.",
 )
 @click.option("--dead-letters", "dead_limit", default=20, show_default=True, type=click.IntRange(0))
-def status(db: str, as_json: bool, stalled_after: float, dead_limit: int) -> None:
+def status(db: str, source_name: str | None, as_json: bool, stalled_after: float, dead_limit: int) -> None:
     """Show the queue: Empty / Waiting N / Stalled, last processed, recent failures, dead letters.
 
-    Exit status 1 when the queue is stalled (handy for monitoring).
+    With several sources in the queue (serve with several specs), each is shown on its own.
+    Exit status 1 when a queue is stalled (handy for monitoring).
     """
     from rich.console import Console
 
     from fieldline.commands.render import print_json
-    from fieldline.queue import QueueHealth, open_queue
-    from fieldline.service.status import status_renderable
+    from fieldline.queue.jobs import QueueHealth
+    from fieldline.queue.storage import open_storage
+    from fieldline.service.status import dead_letter_json, status_renderable
 
-    queue = open_queue(_db_url(_existing_db(db)))
-    try:
-        snapshot = queue.status(stalled_after=stalled_after)
-        dead = queue.dead_letters(dead_limit) if dead_limit else []
-    finally:
-        queue.close()
+    with open_storage(_db_url(_existing_db(db))) as storage:
+        queue = storage.queue
+        names = [source_name] if source_name is not None else queue.sources()
+        snapshots = {name: queue.status(stalled_after=stalled_after, source=name) for name in names}
+        overall = queue.status(stalled_after=stalled_after, source=source_name)
+        dead = {name: queue.dead_letters(dead_limit, source=name) if dead_limit else [] for name in names}
     console = Console()
     if as_json:
-        document: dict[str, Any] = dict(snapshot.as_json())
+        document: dict[str, Any] = dict(overall.as_json())
         document["dead_letter_jobs"] = [
-            {
-                "job_id": letter.job_id,
-                "event_id": letter.event_id,
-                "type": letter.event_type,
-                "key": letter.lock_key,
-                "attempts": letter.attempts,
-                "error": letter.error,
-                "failed_at": letter.failed_at,
-            }
-            for letter in dead
+            dead_letter_json(letter) for letters in dead.values() for letter in letters
         ]
+        document["sources"] = {
+            name: {
+                **snapshot.as_json(),
+                "dead_letter_jobs": [dead_letter_json(letter) for letter in dead[name]],
+            }
+            for name, snapshot in snapshots.items()
+        }
         print_json(console, document)
+    elif not snapshots:
+        console.print(status_renderable(overall, []))
     else:
-        console.print(status_renderable(snapshot, dead))
-    if snapshot.health is QueueHealth.STALLED:
+        for name, snapshot in snapshots.items():
+            console.print(status_renderable(snapshot, dead[name], title=name if len(snapshots) > 1 else None))
+    if overall.health is QueueHealth.STALLED or any(
+        snapshot.health is QueueHealth.STALLED for snapshot in snapshots.values()
+    ):
         sys.exit(1)
 
 
 @click.command()
 @_DB
-@click.option("--profile", help="Only entries for this profile (entity key).")
+@click.option("--entity", "--profile", "entity", help="Only entries for this entity key (e.g. a profile id).")
+@click.option("--source", "source_name", help="Only entries of this source.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def logs(db: str, profile: str | None, limit: int, as_json: bool) -> None:
+def logs(db: str, entity: str | None, source_name: str | None, limit: int, as_json: bool) -> None:
     """Show the run log, newest first: what each event did to each record, and why it failed."""
     import json
 
     from rich.console import Console
 
-    from fieldline.queue.run_store import RunStore
-    from fieldline.service.context import store_path
+    from fieldline.queue.storage import open_storage
     from fieldline.service.status import log_table
 
-    with RunStore(store_path(_existing_db(db))) as store:
-        entries = store.entries(profile=profile, limit=limit)
+    with open_storage(_db_url(_existing_db(db))) as storage:
+        entries = storage.runs.entries(source=source_name, entity=entity, limit=limit)
     if as_json:
         for entry in entries:
             click.echo(json.dumps(entry.as_json(), default=str, sort_keys=True))
@@ -356,7 +384,8 @@ def logs(db: str, profile: str | None, limit: int, as_json: bool) -> None:
     "--spec",
     "spec_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The (fixed) spec: checked before requeueing; needed for --dry-run.",
+    help="The (fixed) spec: checked before requeueing; needed for --dry-run. With it, --all means"
+    " the dead letters of its source.",
 )
 @click.option("--keep-attempts", is_flag=True, help="Do not reset the attempt counters.")
 def replay(
@@ -371,21 +400,27 @@ def replay(
     """Send dead letters back to the queue (e.g. after fixing the spec or the data).
 
     Give JOB_IDs (see `fieldline status`) or --all. With --dry-run nothing is requeued: each
-    profile is fetched and planned with --spec, and the plan is shown.
+    entity's document is fetched (or taken from its event) and planned with --spec, and the
+    plan is shown.
     """
     from rich.console import Console
 
-    from fieldline.queue import open_queue
+    from fieldline.plugins.manager import get_plugin_manager
+    from fieldline.queue.storage import open_storage
 
     if replay_all == bool(job_ids):
         raise click.UsageError("give JOB_IDs or --all (not both)")
     if dry_run and spec_path is None:
         raise click.UsageError("--dry-run needs --spec to plan with")
-    queue = open_queue(_db_url(_existing_db(db)))
+    manager = get_plugin_manager()
+    spec = load_spec_or_exit(spec_path, manager) if spec_path is not None else None
+    source_name = spec.source.adapter if spec is not None and spec.source is not None else None
+    storage = open_storage(_db_url(_existing_db(db)))
+    queue = storage.queue
     console = Console()
     try:
         if replay_all:
-            letters = queue.dead_letters(limit=1_000_000)
+            letters = queue.dead_letters(limit=1_000_000, source=source_name)
         else:
             known = {letter.job_id: letter for letter in queue.dead_letters(limit=1_000_000)}
             missing = [job_id for job_id in job_ids if job_id not in known]
@@ -401,29 +436,21 @@ def replay(
         if not letters:
             console.print("No dead letters to replay.")
             return
-        if spec_path is not None:
-            _check_or_plan(spec_path, [letter.lock_key for letter in letters], plan=dry_run, console=console)
-        if dry_run:
+        if spec is not None and dry_run:
+            _plan_replay(spec, letters, manager=manager, console=console)
             console.print(f"Dry run: {len(letters)} dead letter(s) would be requeued; nothing changed.")
             return
-        count = queue.requeue(
-            None if replay_all else [letter.job_id for letter in letters], reset_attempts=not keep_attempts
-        )
-        console.print(f"Requeued {count} dead letter(s); workers will apply them in order per profile.")
+        count = queue.requeue([letter.job_id for letter in letters], reset_attempts=not keep_attempts)
+        console.print(f"Requeued {count} dead letter(s); workers will apply them in order per entity.")
     finally:
-        queue.close()
+        storage.close()
 
 
-def _check_or_plan(spec_path: Path, keys: list[str], *, plan: bool, console: Any) -> None:
-    """Load the spec (exit on problems); with ``plan``, fetch each profile and show its plan."""
-    from fieldline.plugins.manager import get_plugin_manager
-
-    manager = get_plugin_manager()
-    spec = load_spec_or_exit(spec_path, manager)
-    if not plan:
-        return
+def _plan_replay(spec: Spec, letters: Sequence[DeadLetter], *, manager: Any, console: Any) -> None:
+    """Show the plan the dead letters would produce now: each entity's document fetched (a
+    trigger) or taken from its newest event (a document event), planned with ``spec``."""
     from fieldline.commands.render import plan_table, summary_table
-    from fieldline.contracts import SourceDocument
+    from fieldline.contracts import EventRole, SourceDocument
     from fieldline.sync.adapter_builder import build_source, build_target
     from fieldline.sync.runner import Runner
 
@@ -431,14 +458,20 @@ def _check_or_plan(spec_path: Path, keys: list[str], *, plan: bool, console: Any
     try:
         target = build_target(spec, manager)
         try:
+            newest: dict[str, DeadLetter] = {}
+            for letter in sorted(letters, key=lambda letter: letter.job_id):
+                newest[letter.lock_key] = letter
             documents: list[SourceDocument] = []
-            for key in dict.fromkeys(keys):
+            for key, letter in newest.items():
+                if letter.role is EventRole.DOCUMENT:
+                    documents.append(SourceDocument(key=key, data=letter.payload, version=letter.occurred_at))
+                    continue
                 document = source.fetch(key)
                 if document is None:
-                    console.print(f"profile {key}: the source no longer has it; it would complete as gone")
+                    console.print(f"{key}: the source no longer has it; it would complete as gone")
                 else:
                     documents.append(document)
-            result = Runner(spec, target, plugin_manager=manager).plan(documents)
+            result = Runner(spec, target, plugin_manager=manager).dry_run(documents)
         finally:
             target.close()
     finally:

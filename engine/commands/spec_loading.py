@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -28,3 +29,27 @@ def load_spec_or_exit(path: Path, manager: pluggy.PluginManager) -> Spec:
             sys.exit(2)
         click.echo(f"{path}: the spec has problems; run `fieldline validate {path}` for details", err=True)
         sys.exit(1)
+
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def spec_files(paths: Sequence[Path]) -> list[Path]:
+    """The spec files ``paths`` name: files as given, folders as the specs directly inside them."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                child for child in path.iterdir() if child.suffix in SPEC_SUFFIXES and child.is_file()
+            )
+            if not found:
+                raise click.UsageError(f"{path}: the folder holds no spec (*.yaml, *.yml, *.json)")
+            files.extend(found)
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files))
+
+
+def load_specs_or_exit(paths: Sequence[Path], manager: pluggy.PluginManager) -> list[Spec]:
+    """Every spec ``paths`` name (files or folders); exits as :func:`load_spec_or_exit` does."""
+    return [load_spec_or_exit(path, manager) for path in spec_files(paths)]

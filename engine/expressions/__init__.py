@@ -1,64 +1,6 @@
 """JMESPath expressions: compile once at spec load, evaluate many times; extra functions and
 match normalizers."""
 
-from __future__ import annotations
+from fieldline.exports import lazy_package
 
-from typing import TYPE_CHECKING, Any
-
-from fieldline.exports import export_names, resolve
-
-if TYPE_CHECKING:
-    from fieldline.expressions.compiled import (
-        JMESPATH_BUILTINS,
-        CompiledExpression,
-        Evaluator,
-        Expref,
-        FunctionRegistry,
-        JmespathFunction,
-        compile_expression,
-        current_root,
-        document_scope,
-        jmespath_type,
-    )
-    from fieldline.expressions.functions import BUILTIN_FUNCTIONS
-    from fieldline.expressions.normalizers import (
-        BUILTIN_NORMALIZERS,
-        collapse_whitespace,
-        digits,
-        email,
-        lower,
-        root_domain,
-        trim,
-        upper,
-    )
-
-_MODULES = {
-    "fieldline.expressions.compiled": (
-        "CompiledExpression",
-        "Evaluator",
-        "Expref",
-        "FunctionRegistry",
-        "JMESPATH_BUILTINS",
-        "JmespathFunction",
-        "compile_expression",
-        "current_root",
-        "document_scope",
-        "jmespath_type",
-    ),
-    "fieldline.expressions.functions": ("BUILTIN_FUNCTIONS",),
-    "fieldline.expressions.normalizers": (
-        "BUILTIN_NORMALIZERS",
-        "collapse_whitespace",
-        "digits",
-        "email",
-        "lower",
-        "root_domain",
-        "trim",
-        "upper",
-    ),
-}
-__all__ = export_names(_MODULES)
-
-
-def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+__all__, __getattr__ = lazy_package(__name__, __file__)

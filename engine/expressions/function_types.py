@@ -135,25 +135,24 @@ _TYPE_OF: dict[type, str] = {
 }
 
 
+# In this order: a bool is also a Number.
+_NEAREST_TYPE: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (str, "string"),
+    (Number, "number"),
+    (list, "array"),
+    (dict, "object"),
+    (Expref, "expref"),
+)
+
+
 def jmespath_type(value: Any) -> str:
     """The JMESPath type name of a Python value (``unknown`` for anything JSON cannot hold)."""
     name = _TYPE_OF.get(type(value))
     if name is not None:
         return name
     # Subclasses (a YAML loader's maps, IntEnum, ...): classify by the nearest JSON type.
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Number):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, Expref):
-        return "expref"
-    return "unknown"
+    return next((name for kind, name in _NEAREST_TYPE if isinstance(value, kind)), "unknown")
 
 
 def short(value: Any) -> str:

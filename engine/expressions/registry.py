@@ -15,8 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jmespath import exceptions as jmespath_exceptions
-from jmespath import functions as jmespath_functions
+from jmespath import exceptions as jmespath_exceptions, functions as jmespath_functions
 from jmespath.visitor import Options, TreeInterpreter
 
 from fieldline.errors import ConfigError, EvaluationError

@@ -1,29 +1,5 @@
 """The pure planner: spec x documents -> intents; intents x existing records -> plan. No I/O."""
 
-from __future__ import annotations
+from fieldline.exports import lazy_package
 
-from typing import TYPE_CHECKING, Any
-
-from fieldline.exports import export_names, resolve
-
-if TYPE_CHECKING:
-    from fieldline.planning.compare import Comparator, comparator, same_value
-    from fieldline.planning.evaluation import compose_normalizers, evaluate
-    from fieldline.planning.intents import FieldIntent, Intent, MatchKey, Ref
-    from fieldline.planning.overlay import PlannedWrites, planned_id
-    from fieldline.planning.planner import lookup_requests, plan, resolve_refs
-    from fieldline.planning.plans import Action, Decision, FieldChange, Plan, RecordPlan, json_value
-
-_MODULES = {
-    "fieldline.planning.compare": ("Comparator", "comparator", "same_value"),
-    "fieldline.planning.evaluation": ("compose_normalizers", "evaluate"),
-    "fieldline.planning.intents": ("FieldIntent", "Intent", "MatchKey", "Ref"),
-    "fieldline.planning.overlay": ("PlannedWrites", "planned_id"),
-    "fieldline.planning.planner": ("lookup_requests", "plan", "resolve_refs"),
-    "fieldline.planning.plans": ("Action", "Decision", "FieldChange", "Plan", "RecordPlan", "json_value"),
-}
-__all__ = export_names(_MODULES)
-
-
-def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+__all__, __getattr__ = lazy_package(__name__, __file__)

@@ -1,31 +1,5 @@
 """Plugins: the hook specifications, the plugin manager factory and fieldline's own built-ins."""
 
-from __future__ import annotations
+from fieldline.exports import lazy_package
 
-from typing import TYPE_CHECKING, Any
-
-from fieldline.exports import export_names, resolve
-
-if TYPE_CHECKING:
-    from fieldline.plugins.hookspecs import hookimpl
-    from fieldline.plugins.manager import (
-        adapter_registry,
-        function_registry,
-        get_plugin_manager,
-        normalizer_registry,
-    )
-
-_MODULES = {
-    "fieldline.plugins.hookspecs": ("hookimpl",),
-    "fieldline.plugins.manager": (
-        "adapter_registry",
-        "function_registry",
-        "get_plugin_manager",
-        "normalizer_registry",
-    ),
-}
-__all__ = export_names(_MODULES)
-
-
-def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+__all__, __getattr__ = lazy_package(__name__, __file__)

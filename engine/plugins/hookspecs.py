@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    import click
-
+    from fieldline.cli import LazyCommand, LazyGroup
     from fieldline.contracts import AdapterInfo
     from fieldline.expressions.compiled import JmespathFunction
 
@@ -57,18 +56,31 @@ def register_normalizers() -> Mapping[str, Callable[[Any], Any]]:
 
 
 @hookspec
-def register_commands(cli: click.Group) -> None:
+def register_commands(cli: LazyGroup) -> None:
     """Add commands to the ``fieldline`` command line.
 
-    ``cli`` is the root :class:`click.Group`; call ``cli.add_command(...)``. Import heavy
-    modules inside the command so ``fieldline --help`` stays fast. Returns nothing.
+    ``cli`` is the root :class:`click.Group` (a :class:`fieldline.cli.LazyGroup`); call
+    ``cli.add_command(command)``, or ``cli.add_lazy_command(name, LazyCommand("module:attr",
+    help))`` so the command's module is imported only when it runs and ``fieldline --help``
+    stays fast. Returns nothing.
     """
 
 
 @hookspec
-def register_queue_backends() -> Mapping[str, Callable[[str], Any]]:
-    """Contribute durable job-queue backends for ``fieldline serve`` and ``fieldline worker``.
+def register_emulators() -> Mapping[str, LazyCommand]:
+    """Contribute local emulators of a source or target API, run as ``fieldline emulator <name>``.
+
+    Return a mapping of name to :class:`fieldline.cli.LazyCommand` (``"module:attribute"`` of a
+    click command, one-line help); the module is imported only when the emulator runs. All
+    results are collected; two plugins registering one name is an error.
+    """
+
+
+@hookspec
+def register_storage_backends() -> Mapping[str, Callable[[str], Any]]:
+    """Contribute storage backends (job queue, run log and sync state together) for
+    ``fieldline serve``, ``worker``, ``status``, ``logs`` and ``replay``.
 
     Return a mapping of URL scheme (``sqlite``, ``postgresql``) to a factory that takes the
-    queue URL and returns a :class:`fieldline.queue.JobQueue`. All results are collected.
+    ``--db`` URL and returns a :class:`fieldline.queue.Storage`. All results are collected.
     """

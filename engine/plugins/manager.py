@@ -1,105 +1,199 @@
 """The plugin manager factory and the registries built from its hooks.
 
 Never built at import time: call :func:`get_plugin_manager` (tests get a fresh one each).
+Plugins are loaded one at a time (:mod:`fieldline.plugins.loading`) and hooks are called one
+plugin at a time (:func:`collect`), so a broken plugin is named and left out, never fatal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from fieldline.contracts import AdapterInfo, AdapterKind
 from fieldline.errors import ConfigError
-from fieldline.expressions.compiled import FunctionRegistry, JmespathFunction
+from fieldline.expressions.compiled import FunctionRegistry
 from fieldline.plugins import hookspecs
+from fieldline.plugins.loading import (
+    PluginFailure,
+    PluginSelection,
+    PluginSource,
+    builtin_sources,
+    load_plugin,
+    report,
+    third_party_sources,
+)
+
+if TYPE_CHECKING:
+    from fieldline.cli import LazyCommand
 
 __all__ = [
+    "PluginManager",
     "adapter_registry",
+    "collect",
+    "emulator_registry",
     "function_registry",
     "get_plugin_manager",
     "normalizer_registry",
 ]
 
 
-BUILTIN_PLUGINS = (
-    "fieldline.plugins.builtins",
-    "fieldline.queue.plugin",
-    "fieldline.adapters.files.plugin",
-    "fieldline.adapters.salesforce.plugin",
-    "fieldline.adapters.passfort.plugin",
-)
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, plus what loading found: where each plugin came from, which failed
+    and which the environment disabled."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT_NAME)
+        self.add_hookspecs(hookspecs)
+        self.origins: dict[str, PluginSource] = {}
+        self.failures: list[PluginFailure] = []
+        self.skipped: list[PluginSource] = []
+
+    def record_failure(self, failure: PluginFailure) -> None:
+        if failure not in self.failures:
+            self.failures.append(failure)
+        report(failure.describe())
 
 
 def get_plugin_manager(
-    *, load_entrypoints: bool = True, plugins: tuple[ModuleType | object, ...] = ()
-) -> pluggy.PluginManager:
-    """A plugin manager with fieldline's hooks, the installed plugins and ``plugins``.
+    *,
+    load_entrypoints: bool = True,
+    plugins: tuple[ModuleType | object, ...] = (),
+    environ: Mapping[str, str] | None = None,
+) -> PluginManager:
+    """A plugin manager with fieldline's hooks, the built-ins, the installed plugins and ``plugins``.
 
-    With ``load_entrypoints=False`` only the built-ins (imported directly) and ``plugins``
-    are registered, which keeps tests independent of what happens to be installed.
+    ``FIELDLINE_LOAD_PLUGINS`` / ``FIELDLINE_DISABLE_PLUGINS`` in ``environ`` (default
+    ``os.environ``) choose the plugins. With ``load_entrypoints=False`` only the built-ins and
+    ``plugins`` are registered, whatever is installed or set, which keeps tests independent.
     """
-    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    manager.add_hookspecs(hookspecs)
+    manager = PluginManager()
+    sources = builtin_sources()
+    selection = PluginSelection()
     if load_entrypoints:
-        manager.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
-    for module in _builtin_modules():
-        if not manager.is_registered(module) and manager.get_plugin(module.__name__) is None:
-            manager.register(module, name=module.__name__)
+        sources += third_party_sources()
+        selection = PluginSelection.from_environ(os.environ if environ is None else environ)
+        for variable, name in selection.unknown_names(sources):
+            report(f"{variable} names {name!r}, but no installed plugin has that name (`fieldline plugins`)")
+    for source in sources:
+        if not selection.allows(source):
+            manager.skipped.append(source)
+            continue
+        failure = load_plugin(manager, source)
+        if failure is None:
+            manager.origins[source.name] = source
+        else:
+            manager.record_failure(failure)
     for plugin in plugins:
         if not manager.is_registered(plugin):  # a built-in passed again is already there
             manager.register(plugin)
     return manager
 
 
-def _builtin_modules() -> list[ModuleType]:
-    # The same modules the entry-point group names; registered directly too so a broken or
-    # missing installation still gets the built-ins (pluggy skips ones already registered).
-    import importlib
+def collect(manager: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    """(plugin name, result) of each implementation of ``hook_name``, in pluggy's call order.
 
-    return [importlib.import_module(name) for name in BUILTIN_PLUGINS]
+    An implementation that raises is reported by plugin name and left out, so one plugin's bug
+    costs only what that plugin adds.
+    """
+    caller: pluggy.HookCaller = getattr(manager.hook, hook_name)
+    implementations = caller.get_hookimpls()
+    if any(impl.hookwrapper or impl.wrapper for impl in implementations):
+        return [("", result) for result in caller(**kwargs)]  # wrappers need pluggy's own loop
+    results: list[tuple[str, Any]] = []
+    for impl in reversed(implementations):  # pluggy calls the last registered first
+        try:
+            result = impl.function(*(kwargs[name] for name in impl.argnames))
+        except Exception as exc:  # a plugin's bug: name the plugin, keep the others
+            source = manager.origins.get(impl.plugin_name) if isinstance(manager, PluginManager) else None
+            failure = PluginFailure(
+                impl.plugin_name,
+                source.distribution if source else "",
+                hook_name,
+                type(exc).__name__,
+                str(exc),
+            )
+            if isinstance(manager, PluginManager):
+                manager.record_failure(failure)
+            else:
+                report(failure.describe())
+            continue
+        if result is not None:
+            results.append((impl.plugin_name, result))
+    return results
+
+
+def _unique(
+    manager: pluggy.PluginManager,
+    hook_name: str,
+    entries: Callable[[Any], Iterable[tuple[Hashable, Any]]],
+    what: Callable[[Any], str],
+    hint: str,
+) -> dict[Any, Any]:
+    """Every entry the plugins contribute through ``hook_name``, by key; two plugins
+    contributing one key is a :class:`ConfigError` naming both (``what(key)`` says what)."""
+    found: dict[Any, Any] = {}
+    owners: dict[Any, str] = {}
+    for plugin, contributed in collect(manager, hook_name):
+        for key, value in entries(contributed):
+            if key in found:
+                raise ConfigError(
+                    f"plugins {owners[key]!r} and {plugin!r} both register {what(key)}", hint=hint
+                )
+            found[key] = value
+            owners[key] = plugin
+    return found
+
+
+_DISABLE_ONE = "uninstall or disable one of them (FIELDLINE_DISABLE_PLUGINS=name)"
 
 
 def function_registry(manager: pluggy.PluginManager) -> FunctionRegistry:
     """Every extra JMESPath function the plugins contribute."""
-    functions: dict[str, JmespathFunction] = {}
-    for contributed in manager.hook.register_functions():
-        for function in contributed:
-            if function.name in functions:
-                raise ConfigError(
-                    f"two plugins register the JMESPath function {function.name!r}",
-                    hint="uninstall one of them or rename the function",
-                )
-            functions[function.name] = function
+    functions = _unique(
+        manager,
+        "register_functions",
+        lambda contributed: ((function.name, function) for function in contributed),
+        lambda name: f"the JMESPath function {name!r}",
+        hint=f"{_DISABLE_ONE}, or rename the function",
+    )
     return FunctionRegistry(tuple(functions.values()))
 
 
 def normalizer_registry(manager: pluggy.PluginManager) -> dict[str, Callable[[Any], Any]]:
     """Every match normalizer the plugins contribute, by name."""
-    normalizers: dict[str, Callable[[Any], Any]] = {}
-    for contributed in manager.hook.register_normalizers():
-        for name, function in contributed.items():
-            if name in normalizers:
-                raise ConfigError(
-                    f"two plugins register the normalizer {name!r}",
-                    hint="uninstall one of them or rename the normalizer",
-                )
-            normalizers[name] = function
-    return normalizers
+    return _unique(
+        manager,
+        "register_normalizers",
+        lambda contributed: contributed.items(),
+        lambda name: f"the normalizer {name!r}",
+        hint=f"{_DISABLE_ONE}, or rename the normalizer",
+    )
 
 
 def adapter_registry(manager: pluggy.PluginManager) -> dict[tuple[str, AdapterKind], AdapterInfo]:
     """Every adapter the plugins contribute, by (name, kind)."""
-    adapters: dict[tuple[str, AdapterKind], AdapterInfo] = {}
-    for contributed in manager.hook.register_adapters():
-        for info in contributed:
-            slot = (info.name, info.kind)
-            if slot in adapters:
-                raise ConfigError(
-                    f"two plugins register the {info.kind.value} adapter {info.name!r}",
-                    hint="uninstall one of them",
-                )
-            adapters[slot] = info
-    return adapters
+    return _unique(
+        manager,
+        "register_adapters",
+        lambda contributed: (((info.name, info.kind), info) for info in contributed),
+        lambda slot: f"the {slot[1].value} adapter {slot[0]!r}",
+        hint=_DISABLE_ONE,
+    )
+
+
+def emulator_registry(manager: pluggy.PluginManager) -> dict[str, LazyCommand]:
+    """Every emulator the plugins contribute (``fieldline emulator <name>``), by name."""
+    from fieldline.cli import LazyCommand
+
+    return _unique(
+        manager,
+        "register_emulators",
+        lambda contributed: ((name, LazyCommand(*command)) for name, command in contributed.items()),
+        lambda name: f"the emulator {name!r}",
+        hint=_DISABLE_ONE,
+    )

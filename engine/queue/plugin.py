@@ -1,20 +1,34 @@
-"""The embedded SQLite queue backend, registered the way any backend plugin registers.
+"""The embedded SQLite storage backend, registered the way any backend plugin registers.
 
-:func:`fieldline.queue.queue_backends` falls back to it when no plugin provides ``sqlite``, so
-it works whether or not this module is listed among the built-in plugins.
+:func:`fieldline.queue.storage.storage_backends` falls back to it when no plugin provides
+``sqlite``, so it works whether or not this module is listed among the built-in plugins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from fieldline.plugins.hookspecs import hookimpl
-from fieldline.queue import JobQueue
+from fieldline.queue.storage import Storage, StorageFactory
 
 
 @hookimpl(trylast=True)
-def register_queue_backends() -> Mapping[str, Callable[[str], JobQueue]]:
-    """``sqlite:///path.db`` -> :class:`fieldline.queue.sqlite.SQLiteJobQueue`."""
-    from fieldline.queue.sqlite import SQLiteJobQueue
+def register_storage_backends() -> Mapping[str, StorageFactory]:
+    """``sqlite:///path.db`` -> the queue, run log and sync state in that one file."""
+    return {"sqlite": open_sqlite_storage}
 
-    return {"sqlite": SQLiteJobQueue.from_url}
+
+def open_sqlite_storage(url: str) -> Storage:
+    """The queue (:class:`~fieldline.queue.sqlite_queue.SQLiteJobQueue`) and the run store
+    (:class:`~fieldline.queue.sqlite_run_store.SQLiteRunStore`) on the file ``url`` names."""
+    from fieldline.queue.sqlite_file import sqlite_path_from_url
+    from fieldline.queue.sqlite_queue import SQLiteJobQueue
+    from fieldline.queue.sqlite_run_store import SQLiteRunStore
+
+    queue = SQLiteJobQueue.from_url(url)
+    try:
+        runs = SQLiteRunStore(sqlite_path_from_url(url)[0])
+    except BaseException:
+        queue.close()
+        raise
+    return Storage(queue=queue, runs=runs, url=url)

@@ -1,6 +1,7 @@
 """The webhook receiver: verify, persist durably, answer fast.
 
-``POST /webhooks/{source}`` reads the exact bytes (up to a size limit, else 413), lets the
+One app serves every spec's source: ``POST /webhooks/{source}`` goes to that source's adapter
+and its jobs are queued under that name. It reads the exact bytes (up to a size limit, else 413), lets the
 source adapter verify and parse them (``parse_webhook``; its :class:`WebhookError` carries the
 status: 401 wrong secret, 400 malformed), and answers 200 only after the events are committed
 to the queue. Requests arriving together share one commit: a single writer thread drains
@@ -9,7 +10,8 @@ every pending request into one transaction (group commit), then wakes each reque
 Events the spec does not process (``source.is_enabled(type)`` is false) are stored as
 ``ignored``: recorded, acknowledged, never handed to a worker.
 
-``GET /status`` gives the queue status as JSON; ``GET /healthz`` says whether the writer runs.
+``GET /status`` gives the queue status as JSON (all sources together, and each one under
+``sources``); ``GET /healthz`` says whether the writer runs.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import contextlib
 import logging
 import queue as thread_queue
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,7 +33,7 @@ from starlette.routing import Route
 
 from fieldline.contracts import SourceEvent, WebhookSource
 from fieldline.errors import FieldlineError, WebhookError
-from fieldline.queue import EnqueueGroup, EnqueueResult, JobQueue
+from fieldline.queue.jobs import EnqueueGroup, EnqueueResult, JobQueue
 from fieldline.queue.run_store import redact
 
 __all__ = ["GroupCommitter", "ServiceSettings", "create_app"]
@@ -165,23 +167,26 @@ async def _read_body(request: Request, limit: int) -> bytes:
 def create_app(
     *,
     queue: JobQueue,
-    source: WebhookSource,
-    source_name: str,
+    sources: Mapping[str, WebhookSource],
     settings: ServiceSettings | None = None,
     on_startup: Callable[[], None] | None = None,
     on_shutdown: Callable[[], None] | None = None,
     wake: threading.Event | None = None,
 ) -> Starlette:
-    """The webhook service for one source. ``wake`` is set after each commit so in-process
-    workers claim at once; ``on_startup``/``on_shutdown`` start and stop them."""
+    """The webhook service for every source in ``sources`` (endpoint name -> adapter).
+
+    ``wake`` is set after each commit so in-process workers claim at once;
+    ``on_startup``/``on_shutdown`` start and stop them."""
     config = settings or ServiceSettings()
     committer = GroupCommitter(queue, max_group=config.max_group, on_commit=wake.set if wake else None)
+    endpoints = ", ".join(f"/webhooks/{name}" for name in sorted(sources))
 
     async def receive(request: Request) -> Response:
         name = request.path_params["source"]
-        if name != source_name:
+        source = sources.get(name)
+        if source is None:
             return JSONResponse(
-                {"error": f"no webhook source {name!r}; this service receives /webhooks/{source_name}"},
+                {"error": f"no webhook source {name!r}; this service receives {endpoints}"},
                 status_code=404,
             )
         try:
@@ -216,9 +221,16 @@ def create_app(
             }
         )
 
+    def status_document() -> dict[str, Any]:
+        document: dict[str, Any] = dict(queue.status(stalled_after=config.stalled_after).as_json())
+        document["sources"] = {
+            name: queue.status(stalled_after=config.stalled_after, source=name).as_json()
+            for name in sorted(sources)
+        }
+        return document
+
     async def status(request: Request) -> Response:
-        snapshot = await run_in_threadpool(queue.status, stalled_after=config.stalled_after)
-        return JSONResponse(snapshot.as_json())
+        return JSONResponse(await run_in_threadpool(status_document))
 
     async def healthz(request: Request) -> Response:
         if not committer.alive:

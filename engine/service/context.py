@@ -1,10 +1,16 @@
-"""Wiring for ``serve`` and ``worker``: a spec, a queue and a run store -> app and workers."""
+"""Wiring for ``serve`` and ``worker``: specs and one storage -> the app and the workers.
+
+One service runs several specs at once: each spec's source gets its own endpoint
+(``/webhooks/{name}``, the source adapter's name) and its own jobs in the shared queue, and
+its own workers (each with its own source, target and runner).
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,83 +19,97 @@ from starlette.applications import Starlette
 
 from fieldline.contracts import WebhookSource
 from fieldline.errors import ConfigError, FieldlineError
-from fieldline.queue import JobQueue, open_queue
+from fieldline.queue.jobs import JobQueue
 from fieldline.queue.run_store import RunStore
+from fieldline.queue.storage import Storage, open_storage
 from fieldline.service.app import ServiceSettings, create_app
 from fieldline.service.worker import Worker, WorkerSettings
 from fieldline.spec.model import Spec
 
-__all__ = ["ServiceContext", "open_context", "queue_url", "store_path"]
+__all__ = ["ServiceContext", "open_context", "source_names"]
 
 logger = logging.getLogger("fieldline.service")
 
 
-def queue_url(db: str | Path) -> str:
-    """``--db`` as a queue URL: a plain path means the embedded SQLite backend."""
-    text = str(db)
-    return text if "://" in text else f"sqlite:///{text}"
+def source_names(specs: Sequence[Spec]) -> dict[str, Spec]:
+    """Each spec under its source's queue name (the endpoint ``/webhooks/{name}``).
 
-
-def store_path(db: str | Path) -> str:
-    """The SQLite file of ``--db`` (a path or a ``sqlite:///`` URL) for the run log and sync state."""
-    text = str(db)
-    if text.startswith("sqlite:///"):
-        return text.removeprefix("sqlite:///").split("?", 1)[0]
-    if "://" in text:
-        raise ConfigError(
-            f"the run log needs a SQLite file, got {text!r}",
-            hint="give --db a file path; other queue backends keep their own run log (not yet)",
-        )
-    return text
+    Two specs reading one source adapter would share an endpoint and a queue: refused.
+    """
+    named: dict[str, Spec] = {}
+    for spec in specs:
+        if spec.source is None:
+            raise ConfigError(
+                f"{spec.file or spec.name}: the spec has no source", hint="add source: {adapter: ...}"
+            )
+        name = spec.source.adapter
+        if name in named:
+            other = named[name]
+            raise ConfigError(
+                f"{spec.file or spec.name} and {other.file or other.name} both read the source {name!r}",
+                hint="serve one spec per source adapter (run a second service for the other)",
+            )
+        named[name] = spec
+    if not named:
+        raise ConfigError("no spec to serve", hint="give --spec FILE (or a folder of specs)")
+    return named
 
 
 @dataclass
 class ServiceContext:
     """Everything ``serve`` and ``worker`` share: build workers and the app from it."""
 
-    spec: Spec
+    specs: dict[str, Spec]  # source name -> spec
     plugin_manager: pluggy.PluginManager
-    queue: JobQueue
-    store: RunStore
+    storage: Storage
     worker_settings: WorkerSettings = field(default_factory=WorkerSettings)
     runner_batch_size: int = 500
 
     @property
-    def source_name(self) -> str:
-        if self.spec.source is None:
-            raise ConfigError(f"{self.spec.file or self.spec.name}: the spec has no source")
-        return self.spec.source.adapter
+    def queue(self) -> JobQueue:
+        return self.storage.queue
 
-    def make_worker(self, worker_id: str) -> Worker:
-        """A worker with its own source, target and runner (adapters are not shared)."""
+    @property
+    def store(self) -> RunStore:
+        return self.storage.runs
+
+    @property
+    def source_names(self) -> list[str]:
+        return sorted(self.specs)
+
+    def make_worker(self, worker_id: str, source_name: str) -> Worker:
+        """A worker for one spec with its own source, target and runner (adapters are not shared)."""
         from fieldline.sync.adapter_builder import build_source, build_target
         from fieldline.sync.runner import Runner
 
-        source = build_source(self.spec, self.plugin_manager)
+        spec = self.specs[source_name]
+        source = build_source(spec, self.plugin_manager)
         try:
-            target = build_target(self.spec, self.plugin_manager)
+            target = build_target(spec, self.plugin_manager)
         except Exception:
             source.close()
             raise
-        runner = Runner(
-            self.spec, target, plugin_manager=self.plugin_manager, batch_size=self.runner_batch_size
-        )
+        runner = Runner(spec, target, plugin_manager=self.plugin_manager, batch_size=self.runner_batch_size)
         return Worker(
             self.queue,
             self.store,
             source,
             runner,
             worker_id=worker_id,
+            source_name=source_name,
             settings=self.worker_settings,
             resources=(source, target),
         )
 
     def make_workers(self, count: int, *, prefix: str) -> list[Worker]:
-        """``count`` workers; adapters are built now, so bad settings fail before anything runs."""
+        """``count`` workers per spec; adapters are built now, so bad settings fail before
+        anything runs."""
         workers: list[Worker] = []
         try:
-            for index in range(count):
-                workers.append(self.make_worker(f"{prefix}-{index}"))
+            for name in self.source_names:
+                for index in range(count):
+                    worker_id = f"{prefix}-{index}" if len(self.specs) == 1 else f"{prefix}-{name}-{index}"
+                    workers.append(self.make_worker(worker_id, name))
         except Exception:
             for worker in workers:
                 worker.close()
@@ -105,7 +125,7 @@ class ServiceContext:
         wake: threading.Event | None = None,
         workers: list[Worker] | None = None,
     ) -> list[threading.Thread]:
-        """Worker threads (``count`` new ones, or the given ``workers``) running until ``stop``."""
+        """Worker threads (``count`` new ones per spec, or the given ``workers``) running until ``stop``."""
         threads: list[threading.Thread] = []
         for worker in workers if workers is not None else self.make_workers(count, prefix=prefix):
             thread = threading.Thread(
@@ -133,6 +153,28 @@ class ServiceContext:
             if stop.wait(interval):
                 return
 
+    def _receivers(self) -> dict[str, WebhookSource]:
+        """Each spec's source, built to receive only (no fetch settings needed), checked."""
+        from fieldline.sync.adapter_builder import build_source, run_check
+
+        receivers: dict[str, WebhookSource] = {}
+        try:
+            for name in self.source_names:
+                source = build_source(self.specs[name], self.plugin_manager, fetching=False)
+                if not isinstance(source, WebhookSource):
+                    source.close()
+                    raise ConfigError(
+                        f"the source adapter {name!r} cannot receive webhooks",
+                        hint="use `fieldline sync` for sources without webhooks",
+                    )
+                run_check(source, source.check_receiving)
+                receivers[name] = source
+        except BaseException:
+            for receiver in receivers.values():
+                receiver.close()
+            raise
+        return receivers
+
     def create_app(
         self,
         *,
@@ -142,27 +184,19 @@ class ServiceContext:
         retention_days: float | None = 30.0,
         purge_interval: float = 3600.0,
     ) -> Starlette:
-        """The webhook app; ``workers`` threads start and stop with it (0: receive only).
+        """The webhook app; ``workers`` threads per spec start and stop with it (0: receive only).
 
         With ``retention_days``, settled jobs and run-log entries older than that are deleted at
         start and every ``purge_interval`` seconds (dead letters and live jobs stay)."""
-        from fieldline.sync.adapter_builder import build_source, run_check
-
-        source = build_source(self.spec, self.plugin_manager, fetching=False)  # it only receives
-        if not isinstance(source, WebhookSource):
-            source.close()
-            raise ConfigError(
-                f"the source adapter {self.source_name!r} cannot receive webhooks",
-                hint="use `fieldline sync` for sources without webhooks",
-            )
-        run_check(source, source.check_receiving)
+        receivers = self._receivers()
         stop = threading.Event()
         wake = threading.Event()
         threads: list[threading.Thread] = []
         try:
             ready = self.make_workers(workers, prefix=prefix)
         except Exception:
-            source.close()
+            for receiver in receivers.values():
+                receiver.close()
             raise
 
         def on_startup() -> None:
@@ -181,12 +215,12 @@ class ServiceContext:
             wake.set()
             for thread in threads:
                 thread.join(timeout=60)
-            source.close()
+            for receiver in receivers.values():
+                receiver.close()
 
         return create_app(
             queue=self.queue,
-            source=source,
-            source_name=self.source_name,
+            sources=receivers,
             settings=service_settings,
             on_startup=on_startup,
             on_shutdown=on_shutdown,
@@ -194,30 +228,24 @@ class ServiceContext:
         )
 
     def close(self) -> None:
-        self.queue.close()
-        self.store.close()
+        self.storage.close()
 
 
 def open_context(
-    spec: Spec,
+    specs: Spec | Sequence[Spec],
     db: str | Path,
     *,
     plugin_manager: pluggy.PluginManager,
     worker_settings: WorkerSettings | None = None,
     runner_batch_size: int = 500,
 ) -> ServiceContext:
-    """Open the queue and run store at ``db`` (one SQLite file holds both)."""
-    queue = open_queue(queue_url(db), plugin_manager=plugin_manager)
-    try:
-        store = RunStore(store_path(db))
-    except Exception:
-        queue.close()
-        raise
+    """Open the storage at ``db`` (a path: one SQLite file holds the queue and run store)."""
+    named = source_names([specs] if isinstance(specs, Spec) else specs)
+    storage = open_storage(db, plugin_manager=plugin_manager)
     return ServiceContext(
-        spec=spec,
+        specs=named,
         plugin_manager=plugin_manager,
-        queue=queue,
-        store=store,
+        storage=storage,
         worker_settings=worker_settings or WorkerSettings(),
         runner_batch_size=runner_batch_size,
     )

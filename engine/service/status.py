@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from fieldline.queue import DeadLetter, JobState, QueueHealth, QueueStatus
+from fieldline.queue.jobs import DeadLetter, JobState, QueueHealth, QueueStatus
 from fieldline.queue.run_store import RunLogEntry
 
-__all__ = ["format_time", "log_table", "status_renderable"]
+__all__ = ["dead_letter_json", "format_time", "log_table", "status_renderable"]
 
 _HEALTH_STYLE = {QueueHealth.EMPTY: "green", QueueHealth.WAITING: "yellow", QueueHealth.STALLED: "bold red"}
 
@@ -29,11 +30,22 @@ def _shorten(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def status_renderable(status: QueueStatus, dead_letters: Sequence[DeadLetter] = ()) -> RenderableType:
-    """The queue at a glance: health line, counts, recent failures, dead letters."""
+def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
+    """One dead letter for ``status --json``."""
+    kept = ("job_id", "source", "event_id", "attempts", "error", "failed_at")
+    return {"type": letter.event_type, "key": letter.lock_key} | {
+        name: getattr(letter, name) for name in kept
+    }
+
+
+def status_renderable(
+    status: QueueStatus, dead_letters: Sequence[DeadLetter] = (), *, title: str | None = None
+) -> RenderableType:
+    """The queue at a glance: health line, counts, recent failures, dead letters. ``title``
+    names the source when the queue holds several."""
     age = status.oldest_waiting_age
     headline = Text.assemble(
-        ("Queue: ", "bold"),
+        (f"Queue {title}: " if title else "Queue: ", "bold"),
         (status.summary, _HEALTH_STYLE[status.health]),
         f"   oldest waiting: {age:.0f} s" if age is not None else "",
         f"   last processed: {format_time(status.last_processed_at)}",
@@ -79,13 +91,13 @@ def status_renderable(status: QueueStatus, dead_letters: Sequence[DeadLetter] = 
 def log_table(entries: Sequence[RunLogEntry]) -> Table:
     """Run-log entries, newest first, one row each."""
     table = Table(title="run log", title_justify="left")
-    for column in ("time", "profile", "record", "action", "target id", "written", "error"):
+    for column in ("time", "entity", "record", "action", "target id", "written", "error"):
         table.add_column(column, overflow="fold")
     for entry in entries:
         written = json.dumps(dict(entry.written), default=str, sort_keys=True) if entry.written else ""
         table.add_row(
             format_time(entry.at),
-            entry.profile_key,
+            entry.entity_key,
             f"{entry.record} {entry.key}" if entry.record else "",
             entry.action,
             entry.target_id or "",

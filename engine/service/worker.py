@@ -1,17 +1,26 @@
-"""Workers: claim a batch of jobs, fetch each profile once, sync the batch, settle every job.
+"""Workers: claim a batch of one source's jobs, get each entity's document, sync, settle.
 
-One batch covers many profiles (entity keys). For each distinct key the source is asked for the
-current state once (the webhook is only a trigger); the document's version is the newest
-``occurred_at`` among its claimed events. One ``runner.sync`` plans and writes the whole batch
-(a few target API calls), then each job is settled from its profile's outcomes:
+One batch covers many entities (a PassFort profile, an app user's lead). For each distinct
+entity the worker needs one document: a *trigger* event makes it fetch the entity's current
+state once (the webhook only says something changed); a *document* event carries it. The
+document's version is the newest ``occurred_at`` among its claimed events. One ``runner.sync``
+plans and writes the whole batch (a few target API calls), then each job is settled from its
+entity's outcomes:
 
-- every record written or unchanged -> complete (and the profile's applied version moves on);
-- an event older than the newest applied one for its profile -> complete as ``stale``, no write;
+- every record written or unchanged -> complete (and the applied version of each of the job's
+  ordering keys moves on);
+- an event older than the newest applied one for any of its ordering keys -> complete as
+  ``stale``, no write;
 - a retriable failure (record or transport, e.g. ``TransientAdapterError``) -> retry with backoff,
   honouring Retry-After;
 - a non-retriable record failure or ``FatalAdapterError`` -> dead letter with the error kept;
 - ``BudgetExhaustedError`` or a ``ConfigError`` (e.g. missing credentials: not the events' fault)
-  -> the jobs go back untouched and the worker pauses.
+  -> the jobs go back untouched and the worker pauses; so do the jobs of entities not fully
+  written when the run's report says it ``stopped`` (budget, daily limit).
+
+Document events of one entity are applied one after another, oldest first (each may carry only
+part of the entity): the n-th document of every entity in the batch goes into the n-th
+``runner.sync``. A trigger makes the fetched state stand for all of that entity's events.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from fieldline.contracts import SourceAdapter, SourceDocument
+from fieldline.contracts import EventRole, SourceAdapter, SourceDocument, Stop
 from fieldline.errors import (
     BudgetExhaustedError,
     ConfigError,
@@ -31,7 +40,7 @@ from fieldline.errors import (
     FieldlineError,
     TransientAdapterError,
 )
-from fieldline.queue import Job, JobQueue
+from fieldline.queue.jobs import Job, JobQueue
 from fieldline.queue.run_store import RunLogEntry, RunStore
 from fieldline.sync.runner import RecordOutcome, RunReport
 
@@ -58,11 +67,11 @@ class SyncRunner(Protocol):
 class WorkerSettings:
     """How a worker claims and paces itself."""
 
-    batch_size: int = 100  # jobs per claim (many profiles -> one runner.sync)
+    batch_size: int = 100  # jobs per claim (many entities -> one runner.sync)
     lease_seconds: float = 120.0  # must exceed the slowest batch; expired leases are taken back
     poll_interval: float = 0.25  # idle wait between claims when nothing woke the worker
     budget_pause: float = 60.0  # after BudgetExhaustedError/ConfigError, jobs go back, the worker sleeps
-    fetch_concurrency: int = 8  # profiles fetched in parallel per batch
+    fetch_concurrency: int = 8  # entities fetched in parallel per batch
 
 
 @dataclass(slots=True)
@@ -85,7 +94,11 @@ class BatchResult:
 
 
 class Worker:
-    """Applies queued events through one source and one runner (not shared across threads)."""
+    """Applies one source's queued events through one runner (not shared across threads).
+
+    ``source_name`` is the queue's name for the source (its jobs, its ordering-key versions);
+    ``None`` claims every source's jobs.
+    """
 
     def __init__(
         self,
@@ -95,12 +108,14 @@ class Worker:
         runner: SyncRunner,
         *,
         worker_id: str,
+        source_name: str | None = None,
         settings: WorkerSettings | None = None,
         resources: Sequence[Closeable] = (),
     ) -> None:
         self.queue = queue
         self.store = store
         self.source = source
+        self.source_name = source_name
         self.runner = runner
         self.worker_id = worker_id
         self.settings = settings or WorkerSettings()
@@ -146,7 +161,10 @@ class Worker:
     def run_once(self) -> BatchResult:
         """Claim one batch and process it."""
         jobs = self.queue.claim(
-            self.worker_id, limit=self.settings.batch_size, lease_seconds=self.settings.lease_seconds
+            self.worker_id,
+            limit=self.settings.batch_size,
+            lease_seconds=self.settings.lease_seconds,
+            source=self.source_name,
         )
         if not jobs:
             return BatchResult()
@@ -159,34 +177,53 @@ class Worker:
         """Settle every job of a claimed batch (see the module docstring for the rules)."""
         result = BatchResult()
         log: list[RunLogEntry] = []
-        by_key: dict[str, list[Job]] = {}
-        for job in jobs:
-            by_key.setdefault(job.lock_key, []).append(job)
-
-        applied = self.store.applied_versions(by_key)
+        source = self.source_name if self.source_name is not None else (jobs[0].source if jobs else "")
+        applied = self.store.applied_versions(source, {key for job in jobs for key in job.version_keys})
         fresh: dict[str, list[Job]] = {}
         stale: list[Job] = []
-        for key, key_jobs in by_key.items():
-            newest_applied = applied.get(key)
-            for job in key_jobs:
-                if newest_applied is not None and job.occurred_at < newest_applied:
-                    stale.append(job)
-                else:
-                    fresh.setdefault(key, []).append(job)
+        for job in jobs:
+            if any(job.occurred_at < applied.get(key, job.occurred_at) for key in job.version_keys):
+                stale.append(job)
+            else:
+                fresh.setdefault(job.lock_key, []).append(job)
         if stale:
             result.stale += len(self.queue.complete(stale, note="stale"))
             log.extend(_job_entry(job, "stale", note="older than the newest applied event") for job in stale)
 
-        documents: list[SourceDocument] = []
+        rounds = self._documents(fresh, result, log)
+        if rounds is None:  # paused while fetching
+            self.store.record(log, source=source)
+            return result
         completed: list[Job] = []
+        for position, documents in enumerate(rounds):
+            done, paused = self._sync(documents, result, log)
+            completed.extend(done)
+            if paused:  # later documents of these entities must not overtake the released ones
+                later = [
+                    job
+                    for rest in rounds[position + 1 :]
+                    for _, key_jobs in rest.values()
+                    for job in key_jobs
+                ]
+                result.released += len(self.queue.release(later, delay=self.settings.budget_pause))
+                break
+        self.store.record(log, source=source, applied=_applied_versions(completed))
+        return result
+
+    def _documents(
+        self, fresh: Mapping[str, list[Job]], result: BatchResult, log: list[RunLogEntry]
+    ) -> list[dict[str, tuple[SourceDocument, list[Job]]]] | None:
+        """The documents to sync, in rounds of at most one per entity: fetched for entities
+        with a trigger event, carried by document events otherwise. ``None``: paused."""
+        triggered = {key: key_jobs for key, key_jobs in fresh.items() if _is_triggered(key_jobs)}
         try:
-            fetched = self._fetch_all(list(fresh))
+            fetched = self._fetch_all(list(triggered))
         except _PAUSING as exc:
             self._pause(fresh, exc, result, log)
-            self.store.record(log)
-            return result
+            return None
+        rounds: list[dict[str, tuple[SourceDocument, list[Job]]]] = [{}]
         for key, outcome in fetched.items():
-            key_jobs = fresh[key]
+            key_jobs = triggered[key]
             if isinstance(outcome, BaseException):
                 self._fail(key_jobs, outcome, result, log)
             elif outcome is None:
@@ -194,26 +231,50 @@ class Worker:
                 log.extend(_job_entry(job, "gone", note="the source no longer has it") for job in key_jobs)
             else:
                 version = max(job.occurred_at for job in key_jobs)
-                documents.append(SourceDocument(key=key, data=outcome.data, version=version))
+                rounds[0][key] = (SourceDocument(key=key, data=outcome.data, version=version), key_jobs)
+        for key, key_jobs in fresh.items():
+            if key in triggered:
+                continue
+            for position, job in enumerate(key_jobs):
+                if position == len(rounds):
+                    rounds.append({})
+                rounds[position][key] = (
+                    SourceDocument(key=key, data=job.payload, version=job.occurred_at),
+                    [job],
+                )
+        return [documents for documents in rounds if documents]
 
-        if documents:
-            try:
-                report = self.runner.sync(documents)
-            except _PAUSING as exc:
-                self._pause({document.key: fresh[document.key] for document in documents}, exc, result, log)
-                self.store.record(log)
-                return result
-            except Exception as exc:  # a transport failure or a bug: no job of the batch is lost
-                for document in documents:
-                    self._fail(fresh[document.key], exc, result, log)
-            else:
-                completed = self._settle(report, documents, fresh, result, log)
-        applied, applications = _applied_state(completed)
-        self.store.record(log, applied=applied, applications=applications)
-        return result
+    def _sync(
+        self,
+        documents: Mapping[str, tuple[SourceDocument, list[Job]]],
+        result: BatchResult,
+        log: list[RunLogEntry],
+    ) -> tuple[list[Job], bool]:
+        """One ``runner.sync`` over one document per entity; returns the jobs completed and
+        whether the worker must pause."""
+        jobs_by_key = {key: key_jobs for key, (_, key_jobs) in documents.items()}
+        batch = [document for document, _ in documents.values()]
+        try:
+            report = self.runner.sync(batch)
+        except _PAUSING as exc:
+            self._pause(jobs_by_key, exc, result, log)
+            return [], True
+        except Exception as exc:  # a transport failure or a bug: no job of the batch is lost
+            for key_jobs in jobs_by_key.values():
+                self._fail(key_jobs, exc, result, log)
+            return [], False
+        if report.stopped is not None:
+            # budget or daily limit: settle the entities fully written, put the rest back
+            finished = report.finished_documents()
+            self._pause(
+                {k: v for k, v in jobs_by_key.items() if k not in finished}, report.stopped, result, log
+            )
+            done = [document for document in batch if document.key in finished]
+            return self._settle(report, done, jobs_by_key, result, log), True
+        return self._settle(report, batch, jobs_by_key, result, log), False
 
     def _fetch_all(self, keys: Sequence[str]) -> dict[str, SourceDocument | BaseException | None]:
-        """Each profile fetched once; per-key errors are returned, budget exhaustion raised."""
+        """Each entity fetched once; per-key errors are returned, budget exhaustion raised."""
 
         def fetch(key: str) -> SourceDocument | BaseException | None:
             try:
@@ -236,7 +297,7 @@ class Worker:
         result: BatchResult,
         log: list[RunLogEntry],
     ) -> list[Job]:
-        """Settle each profile's jobs from its outcomes; returns the jobs completed."""
+        """Settle each entity's jobs from its outcomes; returns the jobs completed."""
         outcomes: dict[str, list[RecordOutcome]] = {}
         for outcome in report.outcomes:
             outcomes.setdefault(outcome.document_key, []).append(outcome)
@@ -301,7 +362,7 @@ class Worker:
                 result.dead += 1
                 states.append("dead")
                 logger.error(
-                    "job %d (event %s, profile %s) is a dead letter after %d attempts: %s;"
+                    "job %d (event %s, entity %s) is a dead letter after %d attempts: %s;"
                     " fix the cause, then `fieldline replay`",
                     job.id,
                     job.event_id,
@@ -318,14 +379,16 @@ class Worker:
     def _pause(
         self,
         jobs: Mapping[str, list[Job]],
-        exc: FieldlineError,
+        cause: FieldlineError | Stop,
         result: BatchResult,
         log: list[RunLogEntry],
     ) -> None:
         every = [job for key_jobs in jobs.values() for job in key_jobs]
         result.released += len(self.queue.release(every, delay=self.settings.budget_pause))
         result.paused = True
-        message = _describe(exc)
+        message = (
+            _describe(cause) if isinstance(cause, FieldlineError) else f"stopped ({cause.reason}): {cause}"
+        )
         result.errors.append(message)
         logger.warning("worker %s: pausing %.0f s: %s", self.worker_id, self.settings.budget_pause, message)
         log.extend(_job_entry(job, "paused", error=message) for job in every)
@@ -361,17 +424,18 @@ class _LeaseKeeper:
                     logger.warning("could not extend the lease of job %d: %s", job.id, _describe(exc))
 
 
-def _applied_state(jobs: Sequence[Job]) -> tuple[dict[str, float], dict[str, tuple[str, float]]]:
-    """The newest applied event time per profile and per application (``data.application_id``)."""
+def _is_triggered(jobs: Sequence[Job]) -> bool:
+    """A trigger among an entity's jobs: the fetched current state stands for all of them."""
+    return any(job.role is EventRole.TRIGGER for job in jobs)
+
+
+def _applied_versions(jobs: Sequence[Job]) -> dict[str, float]:
+    """The newest applied event time per ordering key of the completed jobs."""
     applied: dict[str, float] = {}
-    applications: dict[str, tuple[str, float]] = {}
     for job in jobs:
-        applied[job.lock_key] = max(applied.get(job.lock_key, job.occurred_at), job.occurred_at)
-        application = job.payload.get("application_id")
-        if isinstance(application, str) and application:
-            previous = applications.get(application, (job.lock_key, job.occurred_at))[1]
-            applications[application] = (job.lock_key, max(previous, job.occurred_at))
-    return applied, applications
+        for key in job.version_keys:
+            applied[key] = max(applied.get(key, job.occurred_at), job.occurred_at)
+    return applied
 
 
 def _describe(exc: BaseException) -> str:
@@ -382,7 +446,8 @@ def _describe(exc: BaseException) -> str:
 
 def _job_entry(job: Job, action: str, *, error: str | None = None, note: str | None = None) -> RunLogEntry:
     return RunLogEntry(
-        profile_key=job.lock_key,
+        entity_key=job.lock_key,
+        source=job.source,
         action=action,
         event_ids=(job.event_id,),
         job_ids=(job.id,),
@@ -394,7 +459,7 @@ def _outcome_entry(
     outcome: RecordOutcome, event_ids: tuple[str, ...], job_ids: tuple[int, ...]
 ) -> RunLogEntry:
     return RunLogEntry(
-        profile_key=outcome.document_key,
+        entity_key=outcome.document_key,
         action=outcome.action.value if outcome.ok else "error",
         event_ids=event_ids,
         job_ids=job_ids,

@@ -1,64 +1,6 @@
 """The mapping spec: load YAML/JSON with positions, the typed model, its JSON Schema, checks,
 hints and located problems."""
 
-from __future__ import annotations
+from fieldline.exports import lazy_package
 
-from typing import TYPE_CHECKING, Any
-
-from fieldline.exports import export_names, resolve
-
-if TYPE_CHECKING:
-    from fieldline.spec.against_target import check_against_target
-    from fieldline.spec.json_schema import mapping_schema, mapping_schema_text
-    from fieldline.spec.loader import (
-        LoadResult,
-        analyze_spec_text,
-        check_spec_file,
-        load_spec,
-        load_spec_text,
-        read_spec_file,
-    )
-    from fieldline.spec.model import (
-        AdapterSpec,
-        FieldSpec,
-        Location,
-        MatchRule,
-        Mode,
-        Nulls,
-        OnMany,
-        RecordSpec,
-        Spec,
-        Strategy,
-        Unmapped,
-    )
-
-_MODULES = {
-    "fieldline.spec.against_target": ("check_against_target",),
-    "fieldline.spec.json_schema": ("mapping_schema", "mapping_schema_text"),
-    "fieldline.spec.loader": (
-        "LoadResult",
-        "analyze_spec_text",
-        "check_spec_file",
-        "load_spec",
-        "load_spec_text",
-        "read_spec_file",
-    ),
-    "fieldline.spec.model": (
-        "AdapterSpec",
-        "FieldSpec",
-        "Location",
-        "MatchRule",
-        "Mode",
-        "Nulls",
-        "OnMany",
-        "RecordSpec",
-        "Spec",
-        "Strategy",
-        "Unmapped",
-    ),
-}
-__all__ = export_names(_MODULES)
-
-
-def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+__all__, __getattr__ = lazy_package(__name__, __file__)

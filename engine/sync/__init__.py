@@ -1,21 +1,5 @@
 """Running a spec: build its adapters, then batch documents through source -> plan -> target."""
 
-from __future__ import annotations
+from fieldline.exports import lazy_package
 
-from typing import TYPE_CHECKING, Any
-
-from fieldline.exports import export_names, resolve
-
-if TYPE_CHECKING:
-    from fieldline.sync.adapter_builder import build_adapter, build_source, build_target, spec_directory
-    from fieldline.sync.runner import RecordOutcome, Runner, RunReport
-
-_MODULES = {
-    "fieldline.sync.adapter_builder": ("build_adapter", "build_source", "build_target", "spec_directory"),
-    "fieldline.sync.runner": ("RecordOutcome", "RunReport", "Runner"),
-}
-__all__ = export_names(_MODULES)
-
-
-def __getattr__(name: str) -> Any:
-    return resolve(__name__, _MODULES, name)
+__all__, __getattr__ = lazy_package(__name__, __file__)

@@ -2,41 +2,26 @@
 
 from __future__ import annotations
 
-import contextvars
 import difflib
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pluggy
 
-from fieldline.contracts import AdapterKind, SourceAdapter, TargetAdapter
+from fieldline.contracts import AdapterContext, AdapterKind, SourceAdapter, TargetAdapter
 from fieldline.errors import ConfigError
-from fieldline.plugins.manager import adapter_registry
+from fieldline.plugins.manager import PluginManager, adapter_registry
 from fieldline.spec.model import AdapterSpec, Spec
 
-__all__ = ["build_adapter", "build_source", "build_target", "spec_directory"]
-
-_spec_directory: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
-    "fieldline_spec_directory", default=None
-)
+__all__ = ["adapter_context", "build_adapter", "build_source", "build_target"]
 
 
-def spec_directory() -> Path:
-    """The folder of the spec whose adapters are being built; relative paths in adapter
-    options are resolved against it (the current folder when there is no spec file)."""
-    return _spec_directory.get() or Path.cwd()
-
-
-@contextmanager
-def _in_spec_directory(spec: Spec) -> Iterator[None]:
-    folder = Path(spec.file).resolve().parent if spec.file else None
-    token = _spec_directory.set(folder)
-    try:
-        yield
-    finally:
-        _spec_directory.reset(token)
+def adapter_context(spec: Spec) -> AdapterContext:
+    """What a factory is told about ``spec``: relative paths in adapter options are taken from
+    the spec's folder (the current folder when there is no spec file)."""
+    folder = Path(spec.file).resolve().parent if spec.file else Path.cwd()
+    return AdapterContext(spec_folder=folder, spec_name=spec.name)
 
 
 def build_adapter(
@@ -49,10 +34,12 @@ def build_adapter(
         known = sorted(name for name, registered_kind in registry if registered_kind is kind)
         close = difflib.get_close_matches(adapter.adapter, known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"installed: {', '.join(known) or 'none'}"
+        if isinstance(manager, PluginManager) and manager.failures:
+            failed = ", ".join(sorted({repr(failure.name) for failure in manager.failures}))
+            hint += f"; plugins that failed (see the warnings above): {failed}"
         raise ConfigError(f"{adapter.location}: no {kind.value} adapter named {adapter.adapter!r}", hint=hint)
     _check_options(adapter, kind, info.options_schema)
-    with _in_spec_directory(spec):
-        return info.factory(dict(adapter.options))
+    return info.factory(dict(adapter.options), adapter_context(spec))
 
 
 def _check_options(adapter: AdapterSpec, kind: AdapterKind, schema: Mapping[str, Any] | None) -> None:

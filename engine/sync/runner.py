@@ -4,10 +4,15 @@ The planner is pure; everything that talks to a system happens here and in the a
 batch of documents costs one round of lookups and, per spec record, one ``apply`` call (which
 the target splits into its own largest batches). Parents are written before children so a
 child's ``ref`` can be resolved to the id the parent's write returned.
+
+Outcomes are values: when the target stops early (its API budget or daily limit is used up), the
+report holds what was done, the records not sent, and the :class:`~fieldline.contracts.Stop`;
+exceptions mean failures (transport, configuration, a bug).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -16,14 +21,18 @@ from typing import Any
 import pluggy
 
 from fieldline.contracts import (
+    ApplyResult,
     ObjectDescription,
     SourceDocument,
+    Stop,
     TargetAdapter,
     Write,
+    WriteError,
+    WriteErrorStage,
     WriteOperation,
     WriteResult,
 )
-from fieldline.errors import AdapterError, FieldlineError
+from fieldline.errors import BudgetExhaustedError, FieldlineError
 from fieldline.planning.evaluation import evaluate
 from fieldline.planning.overlay import PlannedWrites
 from fieldline.planning.planner import lookup_requests, plan, resolve_refs
@@ -32,9 +41,19 @@ from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
 from fieldline.spec.model import RecordSpec, Spec
 from fieldline.values import is_blank
 
-__all__ = ["RecordOutcome", "RunReport", "Runner"]
+__all__ = ["OutcomeStage", "RecordOutcome", "RunReport", "Runner"]
 
 DEFAULT_BATCH_SIZE = 500
+
+
+class OutcomeStage(enum.StrEnum):
+    """Where a planned record was stopped short of being written."""
+
+    PLAN = "plan"  # it could not be planned
+    PREFLIGHT = "preflight"  # invalid by the target's describe; never sent
+    TARGET = "target"  # the target refused it
+    PARENT = "parent"  # its parent was not written
+    STOPPED = "stopped"  # not sent: the run stopped first (API budget or daily limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +74,7 @@ class RecordOutcome:
     written: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
     retriable: bool = False
-    stage: str | None = None  # "plan", "preflight", "target" or "parent" when error is set
+    stage: OutcomeStage | None = None  # set when error is
     version: float | None = None
 
     @property
@@ -65,10 +84,15 @@ class RecordOutcome:
 
 @dataclass(slots=True)
 class RunReport:
-    """Every outcome of a run, in plan order, with the plans that produced them."""
+    """Every outcome of a run, in plan order, with the plans that produced them.
+
+    ``stopped`` is set when the target stopped early: the batches before were done, the stopping
+    batch's unsent records have stage ``STOPPED``, and no later document was read.
+    """
 
     outcomes: list[RecordOutcome] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)
+    stopped: Stop | None = None
 
     @property
     def ok(self) -> bool:
@@ -88,20 +112,31 @@ class RunReport:
 
     @property
     def counts(self) -> dict[str, int]:
+        """Outcomes by action, plus ``failed``, and ``not_sent`` when the run stopped."""
         counts = {action.value: 0 for action in Action}
         counts["failed"] = 0
+        if self.stopped is not None:
+            counts["not_sent"] = 0
         for outcome in self.outcomes:
             if outcome.ok:
                 counts[outcome.action.value] += 1
-            elif outcome.stage == "plan":
+            elif outcome.stage is OutcomeStage.PLAN:
                 counts[Action.ERROR.value] += 1  # could not be planned: an error, as `plan` says
+            elif outcome.stage is OutcomeStage.STOPPED:
+                counts["not_sent"] = counts.get("not_sent", 0) + 1  # nobody refused it
             else:
                 counts["failed"] += 1  # planned, then refused (pre-flight, target, parent)
         return counts
 
+    def finished_documents(self) -> set[str]:
+        """Documents with outcomes, none of them left unsent by a stop: settled either way."""
+        unfinished = {o.document_key for o in self.outcomes if o.stage is OutcomeStage.STOPPED}
+        return {outcome.document_key for outcome in self.outcomes} - unfinished
+
     def extend(self, other: RunReport) -> None:
         self.outcomes.extend(other.outcomes)
         self.plans.extend(other.plans)
+        self.stopped = other.stopped or self.stopped
 
 
 class Runner:
@@ -137,7 +172,7 @@ class Runner:
 
     # --- dry run --------------------------------------------------------------------------
 
-    def plan(self, documents: Iterable[SourceDocument]) -> Plan:
+    def dry_run(self, documents: Iterable[SourceDocument]) -> Plan:
         """What :meth:`sync` would do, without writing: one plan for all documents.
 
         Each batch is planned against the target as the earlier batches' writes would leave it
@@ -173,50 +208,44 @@ class Runner:
         *,
         on_batch: Callable[[RunReport], None] | None = None,
     ) -> RunReport:
-        """Plan and apply every document, batch by batch.
+        """Plan and apply every document, batch by batch, until the end or a stop.
 
-        Record-level failures are reported in the outcomes; transport failures raise the
-        adapter's :class:`~fieldline.errors.AdapterError` (records of earlier batches are
-        written; re-running is safe because planning is idempotent).
+        Record-level failures are reported in the outcomes. When the target stops (API budget,
+        daily limit) the report says so in ``stopped`` and no further document is read.
+        Transport failures raise the adapter's :class:`~fieldline.errors.AdapterError` (records
+        of earlier batches are written; re-running is safe because planning is idempotent).
         """
         report = RunReport()
-        try:
-            for batch in _batches(documents, self.batch_size):
-                batch_report = self.sync_batch(batch)
-                report.extend(batch_report)
-                if on_batch is not None:
-                    on_batch(batch_report)
-        except AdapterError as exc:
-            # stopped cleanly: what was done so far rides along for the caller to report
-            partial = exc.context.pop("batch_report", None)
-            if isinstance(partial, RunReport):
-                report.extend(partial)
-            exc.context["report"] = report
-            raise
+        for batch in _batches(documents, self.batch_size):
+            batch_report = self.sync_batch(batch)
+            report.extend(batch_report)
+            if on_batch is not None:
+                on_batch(batch_report)
+            if batch_report.stopped is not None:
+                break
         return report
 
     def sync_batch(self, documents: Sequence[SourceDocument]) -> RunReport:
-        batch_plan = self.plan_batch(documents)
+        """Plan and apply one batch. A budget used up by its lookups stops it before any write."""
         try:
-            outcomes = self.apply(batch_plan)
-        except AdapterError as exc:
-            done = exc.context.pop("outcomes", None)
-            if done is not None:
-                exc.context["batch_report"] = RunReport(outcomes=done, plans=[batch_plan])
-            raise
-        if any(record.waits_for is not None for record in batch_plan.records):
-            outcomes = self._after_waiting(documents, batch_plan, outcomes)
-        return RunReport(outcomes=outcomes, plans=[batch_plan])
+            batch_plan = self.plan_batch(documents)
+        except BudgetExhaustedError as exc:
+            return RunReport(stopped=exc.as_stop())
+        report = self.apply(batch_plan)
+        if report.stopped is None and any(record.waits_for is not None for record in batch_plan.records):
+            report = self._after_waiting(documents, batch_plan, report)
+        return report
 
     def _after_waiting(
-        self, documents: Sequence[SourceDocument], batch_plan: Plan, outcomes: list[RecordOutcome]
-    ) -> list[RecordOutcome]:
+        self, documents: Sequence[SourceDocument], batch_plan: Plan, first: RunReport
+    ) -> RunReport:
         """Plan again, now that the creates they waited for are written, the records that waited
         (and their children, skipped with them), and apply only those.
 
         Records of those documents that were written, or failed, in the first pass keep their
         outcome: nothing is sent twice.
         """
+        outcomes = first.outcomes
         waiting = {record.document_key for record in batch_plan.records if record.waits_for is not None}
         again = [document for document in documents if document.key in waiting]
         retry = {
@@ -224,7 +253,18 @@ class Runner:
             for outcome in outcomes
             if outcome.document_key in waiting and outcome.ok and outcome.action is Action.SKIP
         }
-        second = self.plan_batch(again)
+        try:
+            second = self.plan_batch(again)
+        except BudgetExhaustedError as exc:
+            stop = exc.as_stop()
+            return RunReport(
+                outcomes=[
+                    _not_sent(outcome, stop) if (outcome.record, outcome.key) in retry else outcome
+                    for outcome in outcomes
+                ],
+                plans=first.plans,
+                stopped=stop,
+            )
         # the others stay in the plan as noops: their ids still resolve the children's refs
         second = Plan(
             tuple(
@@ -234,16 +274,25 @@ class Runner:
                 for record in second.records
             )
         )
-        redone = {(outcome.record, outcome.key): outcome for outcome in self.apply(second)}
-        return [
-            redone.get((outcome.record, outcome.key), outcome)
-            if (outcome.record, outcome.key) in retry
-            else outcome
-            for outcome in outcomes
-        ]
+        applied = self.apply(second)
+        redone = {(outcome.record, outcome.key): outcome for outcome in applied.outcomes}
+        return RunReport(
+            outcomes=[
+                redone.get((outcome.record, outcome.key), outcome)
+                if (outcome.record, outcome.key) in retry
+                else outcome
+                for outcome in outcomes
+            ],
+            plans=first.plans,
+            stopped=applied.stopped,
+        )
 
-    def apply(self, batch_plan: Plan) -> list[RecordOutcome]:
-        """Execute a plan: one ``apply`` call per spec record, parents first."""
+    def apply(self, batch_plan: Plan) -> RunReport:
+        """Execute a plan: one ``apply`` call per spec record, parents first.
+
+        When the target stops, the rest of the plan is not sent: the report holds the outcomes so
+        far, ``STOPPED`` for the records not sent, and the stop.
+        """
         document_keys = _document_keys(batch_plan)
         ids: dict[tuple[str, str], str] = {
             (record.record, record.key): record.target_id
@@ -271,7 +320,7 @@ class Runner:
                         record_plan,
                         document_key,
                         f"parent {broken[0].record} {broken[0].key} was not written",
-                        stage="parent",
+                        stage=OutcomeStage.PARENT,
                         retriable=any(
                             outcomes[(ref.record, ref.key)].retriable
                             for ref in broken
@@ -283,26 +332,45 @@ class Runner:
                 pending.append((record_plan, self._write_for(record_spec, record_plan, fields)))
             if not pending:
                 continue
-            try:
-                results = self.target.apply([write for _, write in pending])
-            except AdapterError as exc:
-                # the run stops (budget, transport): keep what this batch did, for the report
-                exc.context["outcomes"] = _stopped_outcomes(batch_plan, document_keys, outcomes, pending, exc)
-                raise
-            if len(results) != len(pending):
-                raise FieldlineError(
-                    f"target {self.target.name!r} returned {len(results)} results for {len(pending)} writes",
-                    hint="the adapter breaks the apply() contract; report it to its author",
-                )
-            for (record_plan, write), result in zip(pending, results, strict=True):
+            applied = self.target.apply([write for _, write in pending])
+            results = self._results_by_key(applied, [write for _, write in pending])
+            for record_plan, write in pending:
                 slot = (record_plan.record, record_plan.key)
+                result = results.get(write.key)
+                if result is None:
+                    continue  # not sent: the target stopped first
                 outcome = _applied_outcome(record_plan, document_keys[slot], write, result)
                 outcomes[slot] = outcome
                 if outcome.ok and outcome.target_id is not None:
                     ids[slot] = outcome.target_id
                 else:
                     failed.add(slot)
-        return [outcomes[(record.record, record.key)] for record in batch_plan.records]
+            if applied.stopped is not None:
+                return RunReport(
+                    outcomes=_stopped_outcomes(batch_plan, document_keys, outcomes, applied.stopped),
+                    plans=[batch_plan],
+                    stopped=applied.stopped,
+                )
+        return RunReport(
+            outcomes=[outcomes[(record.record, record.key)] for record in batch_plan.records],
+            plans=[batch_plan],
+        )
+
+    def _results_by_key(self, applied: ApplyResult, writes: Sequence[Write]) -> dict[str, WriteResult]:
+        """The target's results by write key, after checking it kept the ``apply`` contract."""
+        sent = [write.key for write in writes]
+        keys = [result.key for result in applied.results]
+        answered = set(keys)
+        if applied.stopped is None and len(keys) != len(sent):
+            problem = f"returned {len(keys)} results for {len(sent)} writes"
+        elif keys != [key for key in sent if key in answered]:
+            problem = "returned results that are not its writes' keys in request order"
+        else:
+            return {result.key: result for result in applied.results}
+        raise FieldlineError(
+            f"target {self.target.name!r} {problem}",
+            hint="the adapter breaks the apply() contract; report it to its author",
+        )
 
     def _write_for(self, record_spec: RecordSpec, record_plan: RecordPlan, fields: dict[str, Any]) -> Write:
         key = f"{record_plan.record}:{record_plan.key}"
@@ -357,32 +425,28 @@ def _stopped_outcomes(
     batch_plan: Plan,
     document_keys: Mapping[tuple[str, str], str],
     outcomes: Mapping[tuple[str, str], RecordOutcome],
-    pending: Sequence[tuple[RecordPlan, Write]],
-    exc: AdapterError,
+    stop: Stop,
 ) -> list[RecordOutcome]:
-    """Every record's outcome when the target stopped the run mid-batch: what was settled before,
-    the writes the adapter reports done (``context["results"]``), and "not sent" for the rest."""
-    done = {
-        result.key: result for result in exc.context.get("results") or () if isinstance(result, WriteResult)
-    }
-    settled = dict(outcomes)
-    for record_plan, write in pending:
-        slot = (record_plan.record, record_plan.key)
-        result = done.get(write.key)
-        if result is not None:
-            settled[slot] = _applied_outcome(record_plan, document_keys[slot], write, result)
-    stopped = f"not sent: the run stopped ({exc.message})"
-    return [
-        settled.get((record.record, record.key))
-        or (
-            _unwritten_outcome(record, document_keys[(record.record, record.key)])
-            if record.action not in (Action.CREATE, Action.UPDATE)
-            else _failed_outcome(
-                record, document_keys[(record.record, record.key)], stopped, stage="target", retriable=True
-            )
-        )
-        for record in batch_plan.records
-    ]
+    """Every record's outcome when the target stopped mid-batch: what was settled, and
+    ``STOPPED`` for every planned write not sent."""
+    settled: list[RecordOutcome] = []
+    for record in batch_plan.records:
+        slot = (record.record, record.key)
+        outcome = outcomes.get(slot) or _unwritten_outcome(record, document_keys[slot])
+        if slot not in outcomes and record.action in (Action.CREATE, Action.UPDATE):
+            outcome = _not_sent(outcome, stop)
+        settled.append(outcome)
+    return settled
+
+
+def _not_sent(outcome: RecordOutcome, stop: Stop) -> RecordOutcome:
+    return replace(
+        outcome,
+        written={},
+        error=f"not sent: the run stopped ({stop.message})",
+        retriable=True,
+        stage=OutcomeStage.STOPPED,
+    )
 
 
 def _unwritten_outcome(record_plan: RecordPlan, document_key: str) -> RecordOutcome:
@@ -397,13 +461,13 @@ def _unwritten_outcome(record_plan: RecordPlan, document_key: str) -> RecordOutc
         action=record_plan.action,
         target_id=record_plan.target_id,
         error=error,
-        stage="plan" if error else None,
+        stage=OutcomeStage.PLAN if error else None,
         version=record_plan.version,
     )
 
 
 def _failed_outcome(
-    record_plan: RecordPlan, document_key: str, error: str, *, stage: str, retriable: bool
+    record_plan: RecordPlan, document_key: str, error: str, *, stage: OutcomeStage, retriable: bool
 ) -> RecordOutcome:
     return RecordOutcome(
         record=record_plan.record,
@@ -417,6 +481,13 @@ def _failed_outcome(
         stage=stage,
         version=record_plan.version,
     )
+
+
+def _outcome_stage(error: WriteError | None) -> OutcomeStage:
+    # compared by value: a third-party target may give the stage as a plain string
+    if error is not None and error.stage == WriteErrorStage.PREFLIGHT:
+        return OutcomeStage.PREFLIGHT
+    return OutcomeStage.TARGET
 
 
 def _applied_outcome(
@@ -444,6 +515,6 @@ def _applied_outcome(
         record_plan,
         document_key,
         message,
-        stage=error.stage if error else "target",
+        stage=_outcome_stage(error),
         retriable=error.retriable if error else False,
     )

@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from hypothesis import settings
-from hypothesis import strategies as st
+from hypothesis import settings, strategies as st
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
@@ -37,7 +36,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from fieldline.contracts import SourceEvent
+from fieldline.contracts import EventRole, SourceEvent
 from fieldline.queue import EnqueueGroup, Job, JobQueue, JobState, QueueHealth
 
 __all__ = ["FakeClock", "QueueMaker", "event", "get_queue_state_machine", "get_queue_test_class"]
@@ -345,6 +344,47 @@ def _concurrent_claims_never_share_a_job(queue: JobQueue, clock: FakeClock, reop
     assert queue.status().counts.get(JobState.DONE) == 300
 
 
+def _ordering_keys_and_role_are_kept(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
+    sent = SourceEvent(
+        id="e1",
+        type="Lead Created",
+        entity_key="a@example.com",
+        occurred_at=3.0,
+        payload={"email": "a@example.com"},
+        ordering_keys=("lead:a@example.com", "account:acme"),
+        role=EventRole.DOCUMENT,
+    )
+    queue.enqueue([sent, event("e2", "b")], source=SOURCE)
+    first, second = queue.claim("w1", limit=10, lease_seconds=LEASE)
+    assert (first.ordering_keys, first.role) == (sent.ordering_keys, EventRole.DOCUMENT)
+    assert first.to_event() == sent
+    assert first.version_keys == sent.version_keys
+    assert (second.ordering_keys, second.role, second.version_keys) == ((), EventRole.TRIGGER, ("b",))
+    queue.fail(first, "boom", permanent=True)
+    [letter] = queue.dead_letters()
+    assert letter.to_event() == sent, "a dead letter keeps what replay needs"
+
+
+def _sources_are_kept_apart(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
+    queue.enqueue([event("e1", "a"), event("e2", "a")], source="one")
+    queue.enqueue([event("e1", "a")], source="two")
+    assert queue.sources() == ["one", "two"]
+    [two] = queue.claim("w2", limit=10, lease_seconds=LEASE, source="two")
+    assert (two.source, two.event_id) == ("two", "e1")
+    # key "a" of "two" is leased: "one"'s key "a" is another entity and still runs
+    ones = queue.claim("w1", limit=10, lease_seconds=LEASE, source="one")
+    assert [(job.source, job.event_id) for job in ones] == [("one", "e1"), ("one", "e2")]
+    queue.fail(two, "boom", permanent=True)
+    queue.complete(ones)
+    assert queue.status(source="one").counts == {JobState.DONE: 2}
+    assert queue.status(source="two").counts == {JobState.DEAD: 1}
+    assert [failure.event_id for failure in queue.status(source="two").recent_failures] == ["e1"]
+    assert queue.status(source="one").recent_failures == ()
+    assert queue.status().counts == {JobState.DONE: 2, JobState.DEAD: 1}
+    assert [letter.source for letter in queue.dead_letters(source="two")] == ["two"]
+    assert queue.dead_letters(source="one") == []
+
+
 TEMPLATES: dict[str, Callable[[JobQueue, FakeClock, Reopen], None]] = {
     "enqueue_then_claim_in_order": _enqueue_then_claim_in_order,
     "duplicates_are_acknowledged_not_queued": _duplicates_are_acknowledged_not_queued,
@@ -365,6 +405,8 @@ TEMPLATES: dict[str, Callable[[JobQueue, FakeClock, Reopen], None]] = {
     "purge_forgets_old_settled_jobs_only": _purge_forgets_old_settled_jobs_only,
     "accepted_jobs_survive_reopening": _accepted_jobs_survive_reopening,
     "concurrent_claims_never_share_a_job": _concurrent_claims_never_share_a_job,
+    "ordering_keys_and_role_are_kept": _ordering_keys_and_role_are_kept,
+    "sources_are_kept_apart": _sources_are_kept_apart,
 }
 
 

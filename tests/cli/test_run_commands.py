@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from fieldline.cli import cli
+from fieldline.errors import TransientAdapterError
 from tests.conftest import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "mappings" / "examples"
@@ -90,3 +92,27 @@ def test_plugins_lists_builtins_with_their_hooks() -> None:
     ]
     assert "root_domain" in listing["functions"]
     assert "email" in listing["normalizers"]
+
+
+def test_a_sync_that_fails_after_some_batches_says_what_they_did(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldline.adapters.files.target import FilesTarget
+
+    real_lookup = FilesTarget.lookup
+    calls: list[int] = []
+
+    def lookup(self: FilesTarget, requests: Any) -> Any:
+        calls.append(len(requests))
+        if len(calls) > 1:  # the second batch cannot reach the target
+            raise TransientAdapterError("cannot reach the target: connection refused")
+        return real_lookup(self, requests)
+
+    monkeypatch.setattr(FilesTarget, "lookup", lookup)
+    result = CliRunner().invoke(cli, ["sync", str(example), "--json", "--batch-size", "1"])
+    assert isinstance(result.exception, TransientAdapterError), "a failure raises (`main` exits 2)"
+    done = json.loads(result.stdout)
+    assert "stopped" not in done, "a failure is not a stop"
+    assert done["outcomes"], "the first batch's outcomes are reported"
+    assert all(o["error"] is None for o in done["outcomes"])
+    assert {o["key"].split("[", 1)[0] for o in done["outcomes"]} == {done["outcomes"][0]["key"]}

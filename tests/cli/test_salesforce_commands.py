@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
 from fieldline.cli import cli
-from fieldline.errors import BudgetExhaustedError
 from tests.conftest import REPO_ROOT
 
 SPEC = REPO_ROOT / "mappings" / "examples" / "profiles-to-salesforce.yaml"
@@ -58,12 +57,26 @@ def test_a_sync_stopped_by_the_api_limit_reports_what_was_done(salesforce: Emula
     used = salesforce.stats()["api_usage"]
     salesforce.set_faults(daily_limit=used + 12)  # enough for a few batches, not for all
     result = CliRunner().invoke(cli, ["sync", str(SPEC), "--json", "--batch-size", "1"])
-    assert result.exit_code != 0
-    assert isinstance(result.exception, BudgetExhaustedError)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), "a stop is reported, not raised"
     done = json.loads(result.stdout)
-    assert "API request limit" in done["stopped"]
+    assert done["stopped"]["reason"] == "daily_limit"
+    assert "API request limit" in done["stopped"]["message"]
     written = [o for o in done["outcomes"] if o["error"] is None and o["action"] in ("create", "update")]
     assert written, "the batches before the stop are reported"
     stored = sum(len(salesforce.records(name)) for name in ("Account", "PassFort_Application__c"))
     assert len(written) == stored, "every record written is in the report"
     assert all(o["retriable"] for o in done["outcomes"] if o["error"] is not None)
+    assert {o["stage"] for o in done["outcomes"] if o["error"] is not None} <= {"stopped"}
+
+
+def test_a_stopped_sync_says_why_and_what_to_do_in_text(salesforce: EmulatorHandle) -> None:
+    salesforce.set_faults(daily_limit=salesforce.stats()["api_usage"] + 12)
+    result = CliRunner().invoke(cli, ["sync", str(SPEC), "--batch-size", "1"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert "(ended early: what" in result.output
+    assert "not_sent" in result.output
+    assert "stopped early" in result.output
+    assert "API request limit" in result.output
+    assert "run sync again later" in result.output
+    assert "Traceback" not in result.output

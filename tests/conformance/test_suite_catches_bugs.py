@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fieldline.adapters.files.target import FilesTarget
-from fieldline.contracts import LookupRequest, LookupResult, Write, WriteResult
+from fieldline.contracts import ApplyResult, LookupRequest, LookupResult, Stop, StopReason, Write, WriteResult
 from fieldline.testing.target_suite import (
     TEMPLATES,
     TargetTestConfig,
@@ -19,8 +19,8 @@ from tests.conformance.test_files_conformance import OBJECTS
 
 
 class ReversedResults(FilesTarget):
-    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
-        return list(reversed(super().apply(writes)))
+    def apply(self, writes: Sequence[Write]) -> ApplyResult:
+        return ApplyResult(tuple(reversed(super().apply(writes).results)))
 
 
 class UnsortedLookup(FilesTarget):
@@ -33,11 +33,27 @@ class UnsortedLookup(FilesTarget):
 
 
 class AllOrNothing(FilesTarget):
-    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
-        results = super().apply(writes)
+    def apply(self, writes: Sequence[Write]) -> ApplyResult:
+        results = super().apply(writes).results
         if any(not result.ok for result in results):
-            return [WriteResult(key=result.key, ok=False, error=result.error) for result in results]
-        return results
+            return ApplyResult(
+                tuple(WriteResult(key=result.key, ok=False, error=result.error) for result in results)
+            )
+        return ApplyResult(results)
+
+
+class StopsEveryBatch(FilesTarget):
+    """Claims a budget stop on batches it could finish: the suite's batches are tiny."""
+
+    def apply(self, writes: Sequence[Write]) -> ApplyResult:
+        return ApplyResult(super().apply(writes).results, stopped=Stop(StopReason.BUDGET, "budget"))
+
+
+class ReturnsAList(FilesTarget):
+    """The pre-ApplyResult contract: a bare sequence of results."""
+
+    def apply(self, writes: Sequence[Write]) -> ApplyResult:
+        return super().apply(writes).results  # type: ignore[return-value]  # the bug under test
 
 
 def _template(name: str) -> type[TargetTestTemplate]:
@@ -50,6 +66,8 @@ def _template(name: str) -> type[TargetTestTemplate]:
         pytest.param(ReversedResults, "results_in_request_order", id="reversed-results"),
         pytest.param(UnsortedLookup, "lookup_sorted_by_id", id="unsorted-lookup"),
         pytest.param(AllOrNothing, "bad_record_fails_alone", id="all-or-nothing"),
+        pytest.param(StopsEveryBatch, "create_returns_ids", id="stops-without-cause"),
+        pytest.param(ReturnsAList, "create_returns_ids", id="returns-a-list"),
     ],
 )
 def test_broken_target_fails_the_template(

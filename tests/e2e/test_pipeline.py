@@ -81,9 +81,9 @@ def test_status_changes_apply_in_order_per_profile(stack: Stack) -> None:
     assert stack.counts() == {JobState.DONE: 5}
     [account] = [a for a in stack.records("Account") if a.get("PassFort_Profile_Id__c") == profile_id]
     assert record["Applicant__c"] == account["Id"]
-    assert stack.context.store.applied_version(profile_id) is not None
+    assert stack.context.store.applied_versions("passfort", [f"profile:{profile_id}"]) != {}
     # The run log shows the profile's jobs applied in arrival order, each exactly once.
-    entries = sorted(stack.context.store.entries(profile=profile_id, limit=100), key=lambda entry: entry.id)
+    entries = sorted(stack.context.store.entries(entity=profile_id, limit=100), key=lambda entry: entry.id)
     applied_jobs = [job for entry in entries if entry.record == "application" for job in entry.job_ids]
     assert applied_jobs == sorted(applied_jobs)
     assert len(applied_jobs) == 5
@@ -161,7 +161,7 @@ def test_out_of_order_delivery_never_regresses_a_record(stack: Stack) -> None:
     stack.wait_idle_queue()
     assert stack.sf.stats()["writes"] == writes_before, "a stale event writes nothing"
     assert stack.applications()[application_id]["Status__c"] == "Approved"
-    stale = [entry for entry in stack.context.store.entries(profile=profile_id) if entry.action == "stale"]
+    stale = [entry for entry in stack.context.store.entries(entity=profile_id) if entry.action == "stale"]
     assert [entry.event_ids for entry in stale] == [("older",)]
 
 

@@ -8,6 +8,7 @@ import pytest
 from fieldline.adapters.files.target import FilesTarget
 from fieldline.contracts import FieldType, LookupRequest, Write, WriteOperation
 from fieldline.errors import ConfigError, FatalAdapterError
+from tests.apply_results import finished
 
 OBJECTS = {
     "Account": {
@@ -75,25 +76,27 @@ def test_lookup_keys_follow_the_comparison_rules(tmp_path: Path) -> None:
 def test_create_update_upsert_and_persist(tmp_path: Path) -> None:
     path = _state(tmp_path, [{"Id": "Account-000001", "Name": "Old", "Ext__c": "e1"}])
     target = FilesTarget(path, objects=OBJECTS)
-    results = target.apply(
-        [
-            Write("a", "Account", WriteOperation.CREATE, {"Name": "New", "Ext__c": "e2"}),
-            Write("b", "Account", WriteOperation.UPDATE, {"Name": "Renamed"}, target_id="Account-000001"),
-            Write(
-                "c",
-                "Account",
-                WriteOperation.UPSERT,
-                {"Ext__c": "e1", "Tier__c": "Gold"},
-                external_id_field="Ext__c",
-            ),
-            Write(
-                "d",
-                "Account",
-                WriteOperation.UPSERT,
-                {"Ext__c": "e3", "Name": "Third"},
-                external_id_field="Ext__c",
-            ),
-        ]
+    results = finished(
+        target.apply(
+            [
+                Write("a", "Account", WriteOperation.CREATE, {"Name": "New", "Ext__c": "e2"}),
+                Write("b", "Account", WriteOperation.UPDATE, {"Name": "Renamed"}, target_id="Account-000001"),
+                Write(
+                    "c",
+                    "Account",
+                    WriteOperation.UPSERT,
+                    {"Ext__c": "e1", "Tier__c": "Gold"},
+                    external_id_field="Ext__c",
+                ),
+                Write(
+                    "d",
+                    "Account",
+                    WriteOperation.UPSERT,
+                    {"Ext__c": "e3", "Name": "Third"},
+                    external_id_field="Ext__c",
+                ),
+            ]
+        )
     )
     assert [(r.key, r.ok, r.created, r.target_id) for r in results] == [
         ("a", True, True, "Account-000002"),
@@ -114,16 +117,18 @@ def test_create_update_upsert_and_persist(tmp_path: Path) -> None:
 def test_a_bad_record_fails_alone_with_the_right_code(tmp_path: Path) -> None:
     path = _state(tmp_path, [{"Id": "Account-000001", "Name": "Old", "Ext__c": "e1"}])
     target = FilesTarget(path, objects=OBJECTS)
-    results = target.apply(
-        [
-            Write("dup", "Account", WriteOperation.CREATE, {"Name": "Dup", "Ext__c": "e1"}),
-            Write("req", "Account", WriteOperation.CREATE, {"Ext__c": "e9"}),
-            Write("long", "Account", WriteOperation.CREATE, {"Name": "x" * 11}),
-            Write("pick", "Account", WriteOperation.CREATE, {"Name": "P", "Tier__c": "Bronze"}),
-            Write("field", "Account", WriteOperation.CREATE, {"Name": "F", "Nope__c": 1}),
-            Write("gone", "Account", WriteOperation.UPDATE, {"Name": "G"}, target_id="Account-999999"),
-            Write("ok", "Account", WriteOperation.CREATE, {"Name": "Fine"}),
-        ]
+    results = finished(
+        target.apply(
+            [
+                Write("dup", "Account", WriteOperation.CREATE, {"Name": "Dup", "Ext__c": "e1"}),
+                Write("req", "Account", WriteOperation.CREATE, {"Ext__c": "e9"}),
+                Write("long", "Account", WriteOperation.CREATE, {"Name": "x" * 11}),
+                Write("pick", "Account", WriteOperation.CREATE, {"Name": "P", "Tier__c": "Bronze"}),
+                Write("field", "Account", WriteOperation.CREATE, {"Name": "F", "Nope__c": 1}),
+                Write("gone", "Account", WriteOperation.UPDATE, {"Name": "G"}, target_id="Account-999999"),
+                Write("ok", "Account", WriteOperation.CREATE, {"Name": "Fine"}),
+            ]
+        )
     )
     codes = {r.key: (r.error.code, r.error.stage) if r.error else None for r in results}
     assert codes == {
@@ -140,7 +145,7 @@ def test_a_bad_record_fails_alone_with_the_right_code(tmp_path: Path) -> None:
 def test_folder_of_jsonl_files(tmp_path: Path) -> None:
     folder = tmp_path / "crm"
     target = FilesTarget(folder)
-    (result,) = target.apply([Write("a", "Lead", WriteOperation.CREATE, {"Company": "Acme"})])
+    (result,) = finished(target.apply([Write("a", "Lead", WriteOperation.CREATE, {"Company": "Acme"})]))
     assert result.ok
     lines = (folder / "Lead.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[0]) == {"Company": "Acme", "Id": "Lead-000001"}

@@ -45,7 +45,7 @@ def test_a_receive_only_service_needs_no_api_key_but_workers_and_syncs_do(
 ) -> None:
     monkeypatch.setenv("FIELDLINE_PASSFORT_WEBHOOK_SECRET", SECRET)
     with pytest.raises(ConfigError, match="no PassFort API key is configured"):
-        build_source(context.spec, plugin_manager)  # sync, plan: fail before any work
+        build_source(context.specs["passfort"], plugin_manager)  # sync, plan: fail before any work
     with pytest.raises(ConfigError, match="no PassFort API key is configured"):
         context.make_workers(1, prefix="w")  # workers: fail at start, not at the first event
     app = context.create_app(workers=0, retention_days=None)

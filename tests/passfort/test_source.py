@@ -15,7 +15,7 @@ from fieldline.adapters.passfort.emulator import SEED_FILE, PassFortEmulator, ru
 from fieldline.adapters.passfort.plugin import OPTIONS_SCHEMA
 from fieldline.adapters.passfort.settings import PassFortSettings
 from fieldline.adapters.passfort.source import PassFortSource, normalize_profile, read_profile_ids
-from fieldline.contracts import AdapterKind, SourceAdapter, WebhookSource
+from fieldline.contracts import AdapterContext, AdapterKind, SourceAdapter, WebhookSource
 from fieldline.errors import ConfigError
 from fieldline.plugins.manager import adapter_registry
 from tests.passfort.conftest import API_KEY, SECRET
@@ -135,7 +135,8 @@ def test_factory_reads_credentials_from_the_environment(
     monkeypatch.setenv("FIELDLINE_PASSFORT_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("FIELDLINE_PASSFORT_BASE_URL", emulator.api_url)
     factory = adapter_registry(plugin_manager)[("passfort", AdapterKind.SOURCE)].factory
-    passfort = factory({"events": ["CHECK_COMPLETED"], "timeout": 5, "base_url": "https://ignored.example"})
+    options = {"events": ["CHECK_COMPLETED"], "timeout": 5, "base_url": "https://ignored.example"}
+    passfort = factory(options, AdapterContext(spec_folder=Path.cwd()))
     try:
         assert isinstance(passfort, PassFortSource)
         assert passfort.settings.base_url == emulator.api_url
@@ -146,6 +147,26 @@ def test_factory_reads_credentials_from_the_environment(
         passfort.close()
 
 
+def test_factory_takes_a_relative_ids_file_from_the_spec_folder(
+    plugin_manager: pluggy.PluginManager,
+    emulator: PassFortEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("FIELDLINE_PASSFORT_API_KEY", API_KEY)
+    monkeypatch.setenv("FIELDLINE_PASSFORT_BASE_URL", emulator.api_url)
+    spec_folder = tmp_path / "specs"
+    spec_folder.mkdir()
+    (spec_folder / "ids.txt").write_text(f"{PERSON}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # not the spec's folder: the context decides, not the cwd
+    factory = adapter_registry(plugin_manager)[("passfort", AdapterKind.SOURCE)].factory
+    source = factory({"profile_ids_file": "ids.txt"}, AdapterContext(spec_folder=spec_folder))
+    try:
+        assert [document.key for document in source.read()] == [PERSON]
+    finally:
+        source.close()
+
+
 def test_factory_without_api_key_fails_clearly(
     plugin_manager: pluggy.PluginManager, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -153,7 +174,7 @@ def test_factory_without_api_key_fails_clearly(
     monkeypatch.delenv("FIELDLINE_CONFIG", raising=False)
     monkeypatch.delenv("FIELDLINE_PASSFORT_API_KEY", raising=False)
     factory = adapter_registry(plugin_manager)[("passfort", AdapterKind.SOURCE)].factory
-    source = factory({})  # a webhook receiver needs no API key ...
+    source = factory({}, AdapterContext(spec_folder=tmp_path))  # a webhook receiver needs no API key ...
     try:
         with pytest.raises(ConfigError, match="FIELDLINE_PASSFORT_API_KEY"):
             source.check_ready()  # ... but fetching does, and says so before any work

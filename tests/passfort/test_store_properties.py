@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.adapters.passfort.emulator.handle import SEED_FILE
 from fieldline.adapters.passfort.emulator.store import ProfileStore, load_seed

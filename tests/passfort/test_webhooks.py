@@ -7,13 +7,13 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.adapters.passfort.settings import PassFortSettings
 from fieldline.adapters.passfort.source import PassFortSource
 from fieldline.adapters.passfort.webhooks import bearer_token, parse_webhook_body
 from fieldline.config import Secret
+from fieldline.contracts import EventRole
 from fieldline.errors import WebhookError
 from tests.passfort.conftest import SECRET
 
@@ -67,6 +67,18 @@ def test_documented_sample_becomes_one_event() -> None:
     assert event.occurred_at == 1568997222.0
     assert event.payload == SAMPLE["data"]
     assert "secret" not in event.payload
+    assert event.role is EventRole.TRIGGER, "the profile is fetched: a webhook is only a trigger"
+    assert event.ordering_keys == (
+        "profile:a2c4393a-e219-67a4-5ab4-2186952e9038",
+        "application:b0ce7c17-2cab-86e7-9a83-ebee0d4d5dc8",
+    )
+
+
+def test_an_event_without_an_application_is_ordered_by_its_profile_alone() -> None:
+    body = json.loads(json.dumps(SAMPLE))
+    del body["data"]["application_id"]
+    (event,) = parse(body, BEARER)
+    assert event.ordering_keys == ("profile:a2c4393a-e219-67a4-5ab4-2186952e9038",)
 
 
 def test_batch_list_keeps_delivery_order() -> None:

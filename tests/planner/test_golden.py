@@ -79,7 +79,7 @@ def test_golden_plan(case: str, update_golden: bool) -> None:
     assert actual == json.loads(snapshot.read_text(encoding="utf-8"))
 
     # idempotence, case by case: applying the plan and planning again writes nothing
-    target.apply(result)
+    target.apply_plan(result)
     again = _plan_case(spec, documents, target, descriptions)
     assert [r.label for r in again.records if r.action in (Action.CREATE, Action.UPDATE)] == []
 

@@ -6,8 +6,7 @@ import random
 from collections import Counter
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fieldline.contracts import LookupResult, SourceDocument
 from fieldline.errors import FieldlineError
@@ -53,7 +52,7 @@ def _target(case: PlanningCase) -> MemoryTarget:
 def test_planning_again_after_applying_writes_nothing(case: PlanningCase) -> None:
     target = _target(case)
     _, _, first = _run(case.spec, case.documents, target)
-    target.apply(first)
+    target.apply_plan(first)
     _, _, second = _run(case.spec, case.documents, target)
     written = [r for r in second.records if r.action in (Action.CREATE, Action.UPDATE)]
     assert written == [], [(r.label, r.action, r.writes, r.matched_by) for r in written]

@@ -12,8 +12,10 @@ import pytest
 from fieldline.contracts import SourceEvent
 from fieldline.errors import ConfigError, QueueError
 from fieldline.plugins.manager import get_plugin_manager
-from fieldline.queue import JobQueue, JobState, open_queue
-from fieldline.queue.sqlite import SQLiteJobQueue, sqlite_path_from_url
+from fieldline.queue import JobQueue, JobState, RunStore, Storage, open_storage
+from fieldline.queue.plugin import open_sqlite_storage
+from fieldline.queue.sqlite_file import sqlite_path_from_url
+from fieldline.queue.sqlite_queue import SQLiteJobQueue
 from fieldline.testing.queue_suite import event
 
 
@@ -29,23 +31,26 @@ def test_sqlite_urls(url: str, path: str, options: dict[str, str]) -> None:
     assert sqlite_path_from_url(url) == (path, options)
 
 
-def test_open_queue_by_url_and_by_path(tmp_path: Path) -> None:
-    by_url = open_queue(f"sqlite:///{tmp_path}/q.db?max_attempts=7&synchronous=normal")
-    by_path = open_queue(str(tmp_path / "q.db"))
+def test_open_storage_by_url_and_by_path(tmp_path: Path) -> None:
+    by_url = open_storage(f"sqlite:///{tmp_path}/q.db?max_attempts=7&synchronous=normal")
+    by_path = open_storage(tmp_path / "q.db")
     try:
-        assert isinstance(by_url, SQLiteJobQueue)
-        assert isinstance(by_url, JobQueue)
-        assert by_url.max_attempts == 7
-        by_url.enqueue([event("e1", "a")], source="pf")
-        assert by_path.enqueue([event("e1", "a")], source="pf").duplicates == 1
+        assert isinstance(by_url.queue, SQLiteJobQueue)
+        assert isinstance(by_url.queue, JobQueue)
+        assert isinstance(by_url.runs, RunStore)
+        assert by_url.queue.max_attempts == 7
+        by_url.queue.enqueue([event("e1", "a")], source="pf")
+        assert by_path.queue.enqueue([event("e1", "a")], source="pf").duplicates == 1
+        by_url.runs.record([], source="pf", applied={"a": 1.0})
+        assert by_path.runs.applied_versions("pf", ["a"]) == {"a": 1.0}, "one file holds queue and runs"
     finally:
         by_url.close()
         by_path.close()
 
 
 def test_unknown_scheme_names_the_installed_backends() -> None:
-    with pytest.raises(ConfigError, match="no queue backend for 'redis'") as caught:
-        open_queue("redis://localhost/0", plugin_manager=get_plugin_manager(load_entrypoints=False))
+    with pytest.raises(ConfigError, match="no storage backend for 'redis'") as caught:
+        open_storage("redis://localhost/0", plugin_manager=get_plugin_manager(load_entrypoints=False))
     assert caught.value.hint == "installed backends: sqlite"
 
 
@@ -56,16 +61,16 @@ def test_plugins_can_register_backends(tmp_path: Path) -> None:
 
     class MemoryPlugin:
         @hookimpl
-        def register_queue_backends(self) -> dict[str, object]:
-            def factory(url: str) -> SQLiteJobQueue:
+        def register_storage_backends(self) -> dict[str, object]:
+            def factory(url: str) -> Storage:
                 opened.append(url)
-                return SQLiteJobQueue(tmp_path / "plugin.db")
+                return open_sqlite_storage(f"sqlite:///{tmp_path}/plugin.db")
 
             return {"mem": factory}
 
     manager = get_plugin_manager(load_entrypoints=False, plugins=(MemoryPlugin(),))
-    queue = open_queue("mem://x", plugin_manager=manager)
-    queue.close()
+    storage = open_storage("mem://x", plugin_manager=manager)
+    storage.close()
     assert opened == ["mem://x"]
 
 
@@ -92,7 +97,7 @@ def test_closed_queue_refuses_work(tmp_path: Path) -> None:
 WORKER = textwrap.dedent(
     """
     import os, sys
-    from fieldline.queue.sqlite import SQLiteJobQueue
+    from fieldline.queue.sqlite_queue import SQLiteJobQueue
     queue = SQLiteJobQueue(sys.argv[1], synchronous="NORMAL")
     log = os.open(sys.argv[2], os.O_WRONLY | os.O_APPEND)
     idle = 0
@@ -164,27 +169,26 @@ def test_connections_of_ended_threads_are_closed(tmp_path: Path) -> None:
 
 def test_a_plugin_may_override_sqlite_but_two_may_not_claim_one_scheme(tmp_path: Path) -> None:
     from fieldline import hookimpl
-    from fieldline.queue import plugin as builtin_plugin
-    from fieldline.queue import queue_backends
+    from fieldline.queue import plugin as builtin_plugin, storage_backends
 
-    def custom(url: str) -> SQLiteJobQueue:
-        return SQLiteJobQueue(tmp_path / "custom.db")
+    def custom(url: str) -> Storage:
+        return open_sqlite_storage(f"sqlite:///{tmp_path}/custom.db")
 
     class Override:
         @hookimpl
-        def register_queue_backends(self) -> dict[str, object]:
+        def register_storage_backends(self) -> dict[str, object]:
             return {"sqlite": custom}
 
     class Rival:
         @hookimpl
-        def register_queue_backends(self) -> dict[str, object]:
+        def register_storage_backends(self) -> dict[str, object]:
             return {"sqlite": lambda url: None}
 
     manager = get_plugin_manager(load_entrypoints=False, plugins=(builtin_plugin, Override()))
-    assert queue_backends(manager)["sqlite"] is custom
+    assert storage_backends(manager)["sqlite"] is custom
     rivals = get_plugin_manager(load_entrypoints=False, plugins=(Override(), Rival()))
-    with pytest.raises(ConfigError, match="two plugins register the queue backend 'sqlite'"):
-        queue_backends(rivals)
+    with pytest.raises(ConfigError, match="two plugins register the storage backend 'sqlite'"):
+        storage_backends(rivals)
 
 
 @pytest.mark.parametrize(
@@ -202,3 +206,30 @@ def test_synchronous_mode_from_the_url(tmp_path: Path, url_option: str, pragma: 
 def test_unknown_synchronous_mode_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="synchronous mode 'sometimes'"):
         SQLiteJobQueue.from_url(f"sqlite:///{tmp_path}/q.db?synchronous=sometimes")
+
+
+def test_a_queue_file_of_an_older_release_gains_the_new_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(
+            "CREATE TABLE fieldline_jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL,"
+            " event_id TEXT NOT NULL, event_type TEXT NOT NULL, lock_key TEXT NOT NULL,"
+            " payload TEXT NOT NULL,"
+            " occurred_at REAL NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+            " run_after REAL NOT NULL, enqueued_at REAL NOT NULL, lease_token TEXT, lease_until REAL,"
+            " worker_id TEXT, finished_at REAL, last_error TEXT, note TEXT, UNIQUE (source, event_id));"
+            "CREATE TABLE fieldline_failures (id INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER NOT NULL,"
+            " event_id TEXT NOT NULL, lock_key TEXT NOT NULL, error TEXT NOT NULL, attempts INTEGER NOT NULL,"
+            " failed_at REAL NOT NULL, dead INTEGER NOT NULL);"
+            "INSERT INTO fieldline_jobs (source, event_id, event_type, lock_key, payload, occurred_at,"
+            " status, run_after, enqueued_at)"
+            " VALUES ('passfort', 'old-1', 'T', 'p1', '{}', 1.0, 'todo', 0, 0);"
+        )
+    connection.close()
+    with SQLiteJobQueue(path) as queue:
+        [job] = queue.claim("w", limit=5, source="passfort")
+        assert (job.event_id, job.ordering_keys, job.version_keys) == ("old-1", (), ("p1",))
+        queue.fail(job, "boom", permanent=True)
+        assert queue.status(source="passfort").dead_letters == 1

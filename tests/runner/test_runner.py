@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +13,25 @@ import pytest
 
 from fieldline.adapters.files.target import FilesTarget
 from fieldline.contracts import (
+    ApplyResult,
     LookupRequest,
     LookupResult,
     ObjectDescription,
     SourceDocument,
+    Stop,
+    StopReason,
     TargetBase,
     Write,
     WriteError,
     WriteOperation,
     WriteResult,
 )
-from fieldline.errors import FieldlineError
+from fieldline.errors import BudgetExhaustedError, FieldlineError
 from fieldline.expressions.compiled import compile_expression
 from fieldline.planning.plans import Action
 from fieldline.plugins.manager import function_registry
 from fieldline.spec.model import FieldSpec, MatchRule, RecordSpec, Spec, Strategy
-from fieldline.sync.runner import Runner
+from fieldline.sync.runner import OutcomeStage, Runner, RunReport
 
 OBJECTS = {
     "Account": {"fields": {"Name": {"required": True}, "Profile__c": {"external_id": True}}},
@@ -42,14 +46,20 @@ OBJECTS = {
 
 
 class CountingTarget(TargetBase):
-    """Wraps a target and records every call, to assert how the runner batches."""
+    """Wraps a target and records every call, to assert how the runner batches.
 
-    def __init__(self, inner: FilesTarget, *, refuse: set[str] | None = None) -> None:
+    ``budget``: how many writes it sends before stopping, as an API budget would.
+    """
+
+    def __init__(
+        self, inner: FilesTarget, *, refuse: set[str] | None = None, budget: int | None = None
+    ) -> None:
         self.inner = inner
         self.name = "counting"
         self.lookups: list[int] = []
         self.applies: list[list[Write]] = []
         self.refuse = refuse or set()
+        self.budget = budget
 
     def describe(self, object_name: str) -> ObjectDescription:
         return self.inner.describe(object_name)
@@ -58,15 +68,22 @@ class CountingTarget(TargetBase):
         self.lookups.append(len(requests))
         return self.inner.lookup(requests)
 
-    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
+    def apply(self, writes: Sequence[Write]) -> ApplyResult:
         self.applies.append(list(writes))
+        stopped = None
+        if self.budget is not None and len(writes) > self.budget:
+            writes = writes[: self.budget]
+            stopped = Stop(StopReason.BUDGET, "this run used its API budget: 3 of 3 calls")
+        if self.budget is not None:
+            self.budget -= len(writes)
         refused = [w for w in writes if w.key in self.refuse]
-        results = {r.key: r for r in self.inner.apply([w for w in writes if w.key not in self.refuse])}
+        sent = self.inner.apply([w for w in writes if w.key not in self.refuse])
+        results = {r.key: r for r in sent.results}
         for write in refused:
             results[write.key] = WriteResult(
                 write.key, ok=False, error=WriteError("UNABLE_TO_LOCK_ROW", "locked", retriable=True)
             )
-        return [results[write.key] for write in writes]
+        return ApplyResult(tuple(results[write.key] for write in writes), stopped=stopped)
 
     def close(self) -> None:
         self.inner.close()
@@ -176,7 +193,7 @@ def test_a_failed_parent_fails_its_children_with_the_reason(
 
 def test_plan_is_a_dry_run(tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager) -> None:
     target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS))
-    plan = Runner(spec, target, plugin_manager=plugin_manager).plan(_documents(2))
+    plan = Runner(spec, target, plugin_manager=plugin_manager).dry_run(_documents(2))
     assert plan.counts()["create"] == 6
     assert plan.find("app", "p0[1]") is not None
     assert target.applies == []
@@ -187,14 +204,28 @@ def test_a_target_that_loses_results_is_reported(
     tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
 ) -> None:
     class Lossy(CountingTarget):
-        def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
-            return list(super().apply(writes))[:-1]
+        def apply(self, writes: Sequence[Write]) -> ApplyResult:
+            return ApplyResult(super().apply(writes).results[:-1])
 
     runner = Runner(
         spec, Lossy(FilesTarget(tmp_path / "crm.json", objects=OBJECTS)), plugin_manager=plugin_manager
     )
     with pytest.raises(FieldlineError, match="returned 1 results for 2 writes"):
         runner.sync(_documents(2))
+
+
+def test_a_target_that_stops_with_results_out_of_order_is_reported(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    class Shuffled(CountingTarget):
+        def apply(self, writes: Sequence[Write]) -> ApplyResult:
+            applied = super().apply(writes)
+            return replace(applied, results=applied.results[::-1])
+
+    target = Shuffled(FilesTarget(tmp_path / "crm.json", objects=OBJECTS), budget=2)
+    runner = Runner(spec, target, plugin_manager=plugin_manager)
+    with pytest.raises(FieldlineError, match="not its writes' keys in request order"):
+        runner.sync(_documents(3))
 
 
 def test_error_records_are_reported_not_written(
@@ -268,7 +299,7 @@ def test_a_record_that_would_duplicate_an_earlier_records_create_waits_for_it(
     target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=objects))
     runner = Runner(spec, target, plugin_manager=plugin_manager)
 
-    planned = runner.plan([document])
+    planned = runner.dry_run([document])
     waiting = planned.find("people", "d1[0]")
     assert waiting is not None
     assert (waiting.action, waiting.waits_for) == (Action.SKIP, "primary d1")
@@ -288,7 +319,7 @@ def test_a_record_that_would_duplicate_an_earlier_records_create_waits_for_it(
     assert outcome[("people", "d1[0]")].action is Action.UPDATE
     assert outcome[("people", "d1[0]")].target_id == ann["Id"]
     assert outcome[("note", "d1[0]")].written["Contact__c"] == ann["Id"]
-    assert all(record.action is Action.NOOP for record in runner.plan([document]).records)
+    assert all(record.action is Action.NOOP for record in runner.dry_run([document]).records)
 
 
 def test_plan_shows_what_sync_does_across_batches(
@@ -326,7 +357,7 @@ def test_plan_shows_what_sync_does_across_batches(
     target = FilesTarget(tmp_path / "crm.json", objects=objects)
     runner = Runner(spec, target, plugin_manager=plugin_manager, batch_size=1)
 
-    planned = runner.plan(documents)
+    planned = runner.dry_run(documents)
     assert [record.action for record in planned.records] == [
         Action.CREATE,
         Action.UPDATE,
@@ -352,3 +383,100 @@ def test_sync_counts_unplannable_records_as_errors_and_refused_writes_as_failed(
     assert counts["error"] == 1, report.failures  # p0's apps: as `plan` would say
     assert counts["failed"] == 1, report.failures  # p1's first app: the target refused it
     assert counts["create"] == 3
+
+
+# --- stops: the budget runs out; what was done comes back as a value -------------------------------
+
+
+def _stopped_keys(report: RunReport) -> list[str]:
+    return [f"{o.record}:{o.key}" for o in report.outcomes if o.stage is OutcomeStage.STOPPED]
+
+
+def test_a_budget_used_up_before_the_first_write_stops_with_nothing_written(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS), budget=0)
+    report = Runner(spec, target, plugin_manager=plugin_manager).sync(_documents(2))
+    assert report.stopped is not None
+    assert report.stopped.reason is StopReason.BUDGET
+    assert _stopped_keys(report) == [
+        "profile:p0",
+        "profile:p1",
+        "app:p0[0]",
+        "app:p0[1]",
+        "app:p1[0]",
+        "app:p1[1]",
+    ]
+    assert all(o.retriable and o.error and "not sent" in o.error for o in report.outcomes)
+    assert [len(writes) for writes in target.applies] == [2], "the children were never sent"
+    assert report.finished_documents() == set()
+    assert not (tmp_path / "crm.json").exists()
+
+
+def test_a_budget_used_up_mid_batch_reports_what_was_written(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    files = FilesTarget(tmp_path / "crm.json", objects=OBJECTS)
+    target = CountingTarget(files, budget=3)  # both profiles, then one app
+    report = Runner(spec, target, plugin_manager=plugin_manager).sync(_documents(2))
+    assert report.stopped is not None
+    by_slot = {(o.record, o.key): o for o in report.outcomes}
+    assert [by_slot[("profile", key)].action for key in ("p0", "p1")] == [Action.CREATE, Action.CREATE]
+    assert all(by_slot[("profile", key)].ok for key in ("p0", "p1"))
+    assert by_slot[("app", "p0[0]")].ok
+    assert by_slot[("app", "p0[0]")].target_id is not None
+    assert _stopped_keys(report) == ["app:p0[1]", "app:p1[0]", "app:p1[1]"]
+    assert by_slot[("app", "p0[1]")].written == {}
+    assert (report.counts["create"], report.counts["failed"], report.counts["not_sent"]) == (3, 0, 3)
+    assert report.finished_documents() == set(), "each profile still has an app not sent"
+    stored = json.loads((tmp_path / "crm.json").read_text())
+    assert [record["App_Id__c"] for record in stored["App__c"]] == ["a0-0"], "written once, reported"
+
+
+def test_a_stop_in_a_later_batch_keeps_the_earlier_batches_and_reads_no_further(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS), budget=4)
+    read: list[str] = []
+
+    def documents() -> Iterator[SourceDocument]:
+        for document in _documents(5):
+            read.append(document.key)
+            yield document
+
+    batches: list[RunReport] = []
+    report = Runner(spec, target, plugin_manager=plugin_manager, batch_size=1).sync(
+        documents(), on_batch=batches.append
+    )
+    assert report.stopped is not None
+    assert report.stopped.reason is StopReason.BUDGET
+    assert read == ["p0", "p1"], "no document after the stopping batch is read"
+    assert [batch.stopped is None for batch in batches] == [True, False]
+    assert report.finished_documents() == {"p0"}
+    assert [o.key for o in report.outcomes if o.ok] == ["p0", "p0[0]", "p0[1]", "p1"]
+    assert _stopped_keys(report) == ["app:p1[0]", "app:p1[1]"]
+
+
+def test_a_budget_used_up_by_a_later_batchs_lookup_stops_before_it_writes(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    class LookupBudget(CountingTarget):
+        def lookup(self, requests: Sequence[LookupRequest]) -> LookupResult:
+            if self.lookups:
+                raise BudgetExhaustedError(
+                    "Salesforce refused lookup Account: the org's API request limit is exceeded",
+                    reason=StopReason.DAILY_LIMIT,
+                    retry_after=30.0,
+                )
+            return super().lookup(requests)
+
+    target = LookupBudget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS))
+    report = Runner(spec, target, plugin_manager=plugin_manager, batch_size=1).sync(_documents(3))
+    assert report.stopped == Stop(
+        StopReason.DAILY_LIMIT,
+        "Salesforce refused lookup Account: the org's API request limit is exceeded",
+        retry_after=30.0,
+    )
+    assert {o.document_key for o in report.outcomes} == {"p0"}
+    assert report.ok, "the first batch was written; the second was never planned"
+    assert len(target.applies) == 2

@@ -11,8 +11,16 @@ from fieldline.adapters.salesforce.budget import ApiBudget
 from fieldline.adapters.salesforce.bulk import csv_cell
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.preflight import preflight
-from fieldline.contracts import FieldDescription, FieldType, ObjectDescription, Write, WriteOperation
+from fieldline.contracts import (
+    FieldDescription,
+    FieldType,
+    ObjectDescription,
+    StopReason,
+    Write,
+    WriteOperation,
+)
 from fieldline.errors import BudgetExhaustedError
+from tests.apply_results import finished
 
 APP = "PassFort_Application__c"
 
@@ -35,19 +43,21 @@ def test_an_empty_string_clears_through_bulk_as_through_collections(
 ) -> None:
     assert csv_cell("") == csv_cell(None) == "#N/A"  # an empty cell would mean "leave unchanged"
     target = make_target(emulator, bulk_threshold=1)
-    created = target.apply(_upserts(3, Flag__c="X"))
+    created = finished(target.apply(_upserts(3, Flag__c="X")))
     assert all(result.ok for result in created)
-    cleared = target.apply(
-        [
-            Write(
-                key=f"c{i}",
-                object=APP,
-                operation=WriteOperation.UPDATE,
-                fields={"Flag__c": ""},
-                target_id=r.target_id,
-            )
-            for i, r in enumerate(created)
-        ]
+    cleared = finished(
+        target.apply(
+            [
+                Write(
+                    key=f"c{i}",
+                    object=APP,
+                    operation=WriteOperation.UPDATE,
+                    fields={"Flag__c": ""},
+                    target_id=r.target_id,
+                )
+                for i, r in enumerate(created)
+            ]
+        )
     )
     assert all(result.ok for result in cleared)
     assert emulator.stats()["by_kind"].get("bulk_create_job", 0) >= 2
@@ -62,12 +72,15 @@ def test_a_bulk_job_starts_only_within_the_budget_and_is_then_seen_through(
     budget = target.client.budget
     budget.share = 0.5
     budget.cap = budget.used + 3  # less than a job takes: refused before anything is uploaded
-    with pytest.raises(BudgetExhaustedError, match="the next step needs 6"):
-        target.apply(_upserts(50))
+    stopped = target.apply(_upserts(50))
+    assert stopped.stopped is not None
+    assert stopped.stopped.reason is StopReason.BUDGET
+    assert "the next step needs 6" in stopped.stopped.message
+    assert stopped.results == (), "nothing was sent"
     assert emulator.records(APP) == [], "no job was started, so nothing went unrecorded"
 
     budget.cap = budget.used + 6  # one job's worth: create, upload, close, poll, results
-    results = target.apply(_upserts(50))
+    results = finished(target.apply(_upserts(50)))
     assert all(result.ok and result.target_id for result in results), "every write is recorded"
     assert len(emulator.records(APP)) == 50
 
@@ -94,7 +107,7 @@ def test_non_finite_numbers_are_refused_before_sending(emulator: EmulatorHandle,
         )
         for name, value in (("ok", 10.0), ("nan", float("nan")), ("inf", float("inf")))
     ]
-    ok, nan, inf = target.apply(writes)
+    ok, nan, inf = finished(target.apply(writes))
     assert ok.ok
     for refused in (nan, inf):
         assert not refused.ok

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pluggy
+
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.target import SalesforceTarget
-from fieldline.contracts import Write, WriteOperation
+from fieldline.contracts import SourceDocument, StopReason, Write, WriteOperation
+from fieldline.sync.runner import OutcomeStage, Runner, RunReport
+from tests.apply_results import finished
 from tests.salesforce.fakes import FakeTransport, Reply, Seen
 from tests.salesforce.test_client_fakes import DESCRIBE, INSTANCE, PASSWORD_SETTINGS
+from tests.strategies import make_spec, match_rule, record, value_field
 
 APP = "PassFort_Application__c"
 
@@ -32,7 +37,7 @@ def _stored(handle: EmulatorHandle) -> dict[str, dict[str, Any]]:
 
 def test_bulk_upsert_then_update_maps_ids(emulator: EmulatorHandle, make_target: Any) -> None:
     target = make_target(emulator, bulk_threshold=50)
-    results = target.apply(_upserts(120, Flag__c="x"))
+    results = finished(target.apply(_upserts(120, Flag__c="x")))
     assert all(result.ok and result.created for result in results)
     stored = _stored(emulator)
     assert len(stored) == 120
@@ -53,7 +58,7 @@ def test_bulk_upsert_then_update_maps_ids(emulator: EmulatorHandle, make_target:
         )
         for i, result in enumerate(results)
     ]
-    updated = target.apply(updates)
+    updated = finished(target.apply(updates))
     assert all(result.ok and not result.created for result in updated)
     assert [result.target_id for result in updated] == [result.target_id for result in results]
     stored = _stored(emulator)
@@ -68,7 +73,7 @@ def test_bulk_insert_of_identical_rows_gets_distinct_ids(emulator: EmulatorHandl
         Write(key=f"same{i}", object="Account", operation=WriteOperation.CREATE, fields={"Name": "Twin"})
         for i in range(8)
     ]
-    results = target.apply(writes)
+    results = finished(target.apply(writes))
     assert all(result.ok and result.created for result in results)
     assert len({result.target_id for result in results}) == 8
     assert len(emulator.records("Account")) == 8
@@ -77,7 +82,7 @@ def test_bulk_insert_of_identical_rows_gets_distinct_ids(emulator: EmulatorHandl
 def test_bulk_failures_map_to_the_right_keys(emulator: EmulatorHandle, make_target: Any) -> None:
     emulator.set_faults(write_error_rate=0.25, seed=5)
     target = make_target(emulator, bulk_threshold=20)
-    results = target.apply(_upserts(200))
+    results = finished(target.apply(_upserts(200)))
     emulator.set_faults(write_error_rate=0.0)
     stored = _stored(emulator)
     failed = [result for result in results if not result.ok]
@@ -93,7 +98,7 @@ def test_bulk_failures_map_to_the_right_keys(emulator: EmulatorHandle, make_targ
 def test_bulk_lock_errors_are_retried_through_collections(emulator: EmulatorHandle, make_target: Any) -> None:
     emulator.set_faults(lock_error_rate=0.2, seed=9)
     target = make_target(emulator, bulk_threshold=20, max_retries=12)
-    results = target.apply(_upserts(100))
+    results = finished(target.apply(_upserts(100)))
     assert all(result.ok for result in results), [result.error for result in results if not result.ok]
     assert len(_stored(emulator)) == 100
     assert emulator.stats()["by_kind"]["collections_upsert"] >= 1
@@ -130,7 +135,7 @@ def test_failed_job_reports_unprocessed_rows_as_retriable() -> None:
         Write(key=f"n{i}", object="Thing__c", operation=WriteOperation.CREATE, fields={"Name": f"n{i}"})
         for i in range(3)
     ]
-    results = target.apply(writes)
+    results = finished(target.apply(writes))
     target.close()
     assert [result.key for result in results] == ["n0", "n1", "n2"]
     for result in results:
@@ -149,7 +154,7 @@ def test_bulk_row_errors_name_their_fields(emulator: EmulatorHandle, make_target
     # a well-formed id of no Account: only the server can tell
     writes = _upserts(3)
     writes[1] = _upserts(2, Applicant__c="001000000000000AAA")[1]
-    results = target.apply(writes)
+    results = finished(target.apply(writes))
     assert [result.ok for result in results] == [True, False, True]
     error = results[1].error
     assert error is not None
@@ -158,3 +163,44 @@ def test_bulk_row_errors_name_their_fields(emulator: EmulatorHandle, make_target
         "invalid cross reference id",
         ("Applicant__c",),
     )
+
+
+def test_a_daily_limit_at_a_later_batchs_bulk_job_stops_the_run_with_what_was_written(
+    emulator: EmulatorHandle, make_target: Any, plugin_manager: pluggy.PluginManager
+) -> None:
+    spec = make_spec(
+        record(
+            "application",
+            APP,
+            [value_field("Application_ID__c", "id"), value_field("Status__c", "status")],
+            [match_rule("Application_ID__c", "id")],
+        )
+    )
+
+    def documents(prefix: str, count: int) -> list[SourceDocument]:
+        return [
+            SourceDocument(f"{prefix}{i}", {"id": f"{prefix}{i}", "status": "Applied"}) for i in range(count)
+        ]
+
+    target = make_target(emulator, bulk_threshold=10)
+    runner = Runner(spec, target, plugin_manager=plugin_manager, batch_size=30)
+    queries = emulator.stats()["by_kind"].get("query", 0)
+    assert runner.sync(documents("warm", 30)).ok  # describe and login happen here
+    lookup_calls = emulator.stats()["by_kind"]["query"] - queries
+
+    def after_batch(batch: RunReport) -> None:
+        if batch.stopped is None:  # the next batch's lookups go through, its bulk job does not
+            emulator.set_faults(daily_limit=emulator.stats()["api_usage"] + lookup_calls)
+
+    report = runner.sync(documents("run", 90), on_batch=after_batch)
+    assert report.stopped is not None
+    assert report.stopped.reason is StopReason.DAILY_LIMIT
+    assert "bulk upsert" in report.stopped.message
+    written = [o.key for o in report.outcomes if o.ok]
+    assert written == [f"run{i}" for i in range(30)]
+    not_sent = [o.key for o in report.outcomes if o.stage is OutcomeStage.STOPPED]
+    assert not_sent == [f"run{i}" for i in range(30, 60)]
+    assert report.counts["not_sent"] == 30
+    stored = {record["Application_ID__c"] for record in emulator.records(APP)}
+    assert {f"run{i}" for i in range(30)} <= stored
+    assert not stored & {f"run{i}" for i in range(30, 90)}, "nothing after the stop was written"

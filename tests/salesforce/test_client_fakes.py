@@ -10,8 +10,9 @@ import pytest
 from fieldline.adapters.salesforce.settings import SalesforceSettings
 from fieldline.adapters.salesforce.target import SalesforceTarget
 from fieldline.config import Secret
-from fieldline.contracts import Write, WriteOperation
+from fieldline.contracts import StopReason, Write, WriteOperation
 from fieldline.errors import BudgetExhaustedError, ConfigError, FatalAdapterError, TransientAdapterError
+from tests.apply_results import finished
 from tests.salesforce.fakes import FakeTransport, Reply, Seen
 
 INSTANCE = "https://acme.my.salesforce.com"
@@ -111,7 +112,7 @@ def test_password_login_then_bearer_calls() -> None:
 def test_expired_session_logs_in_again_and_repeats_the_write() -> None:
     org = FakeOrg(script=[(200, DESCRIBE), (401, SESSION_EXPIRED)])
     target, transport, _ = _target(org)
-    results = target.apply(_creates("a", "b"))
+    results = finished(target.apply(_creates("a", "b")))
     assert [result.ok for result in results] == [True, True]
     assert org.tokens == 2
     assert len(org.creates) == 1  # the refused call never reached the org; the retry did
@@ -190,8 +191,9 @@ def test_request_limit_exceeded_is_not_retried() -> None:
         script=[(403, [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}])]
     )
     target, transport, slept = _target(org)
-    with pytest.raises(BudgetExhaustedError, match="TotalRequests"):
-        target.describe("Thing__c")
+    with pytest.raises(BudgetExhaustedError, match="TotalRequests") as caught:
+        target.describe("Thing__c")  # no outcomes to return: a pause, raised
+    assert caught.value.reason is StopReason.DAILY_LIMIT
     assert slept == []
     assert len(transport.seen) == 2
     target.close()
@@ -201,7 +203,7 @@ def test_locked_records_are_resent_alone() -> None:
     org = FakeOrg()
     org.lock_plan = [{"b", "d"}, {"d"}]
     target, _, slept = _target(org)
-    results = target.apply(_creates("a", "b", "c", "d"))
+    results = finished(target.apply(_creates("a", "b", "c", "d")))
     assert [result.key for result in results] == ["a", "b", "c", "d"]
     assert all(result.ok for result in results)
     assert [[record["Name"] for record in call] for call in org.creates] == [
@@ -218,7 +220,7 @@ def test_lock_errors_out_of_retries_are_retriable_failures() -> None:
     org = FakeOrg()
     org.lock_plan = [{"b"}] * 5
     target, _, _ = _target(org, max_retries=2)
-    results = target.apply(_creates("a", "b"))
+    results = finished(target.apply(_creates("a", "b")))
     assert results[0].ok
     assert not results[1].ok
     assert results[1].error is not None
@@ -238,11 +240,12 @@ def test_budget_share_stops_the_run_with_partial_results() -> None:
         {"budget_share": 0.5, "batch_size": 2}, settings=PASSWORD_SETTINGS, transport=FakeTransport(usage)
     )
     # describe (1 call) + one create call use the 2 allowed calls; the next chunk must not go out.
-    with pytest.raises(BudgetExhaustedError) as caught:
-        target.apply(_creates("a", "b", "c", "d"))
-    partial = caught.value.context["results"]
-    assert [result.key for result in partial] == ["a", "b"]
-    assert all(result.ok for result in partial)
+    applied = target.apply(_creates("a", "b", "c", "d"))
+    assert applied.stopped is not None
+    assert applied.stopped.reason is StopReason.BUDGET
+    assert "API budget: 2 of 2 calls" in applied.stopped.message
+    assert [result.key for result in applied.results] == ["a", "b"], "c and d were not sent"
+    assert all(result.ok for result in applied.results)
     assert len(org.creates) == 1
     target.close()
 
@@ -264,7 +267,7 @@ def test_a_wholly_refused_call_is_split_to_find_the_bad_record() -> None:
     org, handler = _parser_error_org({"n5"})
     transport = FakeTransport(handler)
     target = SalesforceTarget({}, settings=PASSWORD_SETTINGS, transport=transport)
-    results = target.apply(_creates(*(f"n{i}" for i in range(8))))
+    results = finished(target.apply(_creates(*(f"n{i}" for i in range(8)))))
     target.close()
     assert [result.ok for result in results] == [True] * 5 + [False] + [True] * 2
     error = results[5].error
@@ -283,7 +286,7 @@ def test_isolation_is_bounded_when_everything_is_bad() -> None:
     _, handler = _parser_error_org(set(names))
     transport = FakeTransport(handler)
     target = SalesforceTarget({}, settings=PASSWORD_SETTINGS, transport=transport)
-    results = target.apply(_creates(*names))
+    results = finished(target.apply(_creates(*names)))
     target.close()
     assert not any(result.ok for result in results)
     assert all(result.error is not None and result.error.code == "JSON_PARSER_ERROR" for result in results)
@@ -299,7 +302,7 @@ def test_forbidden_call_is_not_split() -> None:
 
     transport = FakeTransport(handler)
     target = SalesforceTarget({}, settings=PASSWORD_SETTINGS, transport=transport)
-    results = target.apply(_creates("a", "b", "c"))
+    results = finished(target.apply(_creates("a", "b", "c")))
     target.close()
     assert [result.error.code if result.error else None for result in results] == ["INSUFFICIENT_ACCESS"] * 3
     assert len([seen for seen in transport.seen if seen.path.endswith("/composite/sobjects")]) == 1
@@ -342,7 +345,7 @@ def test_a_plain_create_is_not_repeated_blindly(reply: Reply, retried_in_place: 
     org.script = [reply]
     before = len(transport.seen)
     if retried_in_place:
-        [result] = target.apply(_creates("a"))
+        [result] = finished(target.apply(_creates("a")))
         assert result.ok
         assert slept == [1.0]
     else:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.target import SalesforceTarget
 from fieldline.cli import cli
-from fieldline.contracts import AdapterKind
+from fieldline.contracts import AdapterContext, AdapterKind
 from fieldline.plugins.manager import adapter_registry, get_plugin_manager
 from tests.conftest import REPO_ROOT
 
@@ -76,7 +76,7 @@ def test_plugin_registers_the_target_with_an_options_schema(emulator_env: Emulat
     assert not list(validator.iter_errors({"batch_size": 100, "bulk_threshold": 5000, "budget_share": 0.5}))
     assert list(validator.iter_errors({"batch_size": 500}))
     assert list(validator.iter_errors({"unknown": 1}))
-    target = info.factory({"batch_size": 50})
+    target = info.factory({"batch_size": 50}, AdapterContext(spec_folder=Path.cwd()))
     try:
         assert isinstance(target, SalesforceTarget)
         assert target.options.batch_size == 50

@@ -10,10 +10,10 @@ import pytest
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.lookup import build_queries
-from fieldline.contracts import LookupRequest, Write, WriteOperation
-from fieldline.errors import BudgetExhaustedError
+from fieldline.contracts import LookupRequest, StopReason, Write, WriteOperation
 from fieldline.expressions.normalizers import BUILTIN_NORMALIZERS
 from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
+from tests.apply_results import finished
 from tests.salesforce.conftest import Sleeps
 
 APP = "PassFort_Application__c"
@@ -44,12 +44,12 @@ def test_create_update_upsert_round_trip(emulator: EmulatorHandle, make_target: 
         operation=WriteOperation.CREATE,
         fields={"Name": "Acme", "Website": "https://www.acme.com/"},
     )
-    (created,) = target.apply([account])
+    (created,) = finished(target.apply([account]))
     assert created.ok
     assert created.created
-    assert created.target_id.startswith("001")
+    assert (created.target_id or "").startswith("001")
     when = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
-    first = target.apply(_upserts(2, Applicant__c=created.target_id, Last_Event_At__c=when))
+    first = finished(target.apply(_upserts(2, Applicant__c=created.target_id, Last_Event_At__c=when)))
     assert [result.created for result in first] == [True, True]
     update = Write(
         key="upd",
@@ -58,7 +58,7 @@ def test_create_update_upsert_round_trip(emulator: EmulatorHandle, make_target: 
         fields={"Status__c": "Approved"},
         target_id=first[0].target_id,
     )
-    again = target.apply([update, *_upserts(2, Flag__c="red")])
+    again = finished(target.apply([update, *_upserts(2, Flag__c="red")]))
     assert [result.ok for result in again] == [True, True, True]
     assert [result.created for result in again[1:]] == [False, False]
     assert again[1].target_id == first[0].target_id
@@ -75,7 +75,7 @@ def test_create_update_upsert_round_trip(emulator: EmulatorHandle, make_target: 
 
 def test_collections_are_cut_at_batch_size(emulator: EmulatorHandle, make_target: Any) -> None:
     target = make_target(emulator, batch_size=50)
-    results = target.apply(_upserts(120))
+    results = finished(target.apply(_upserts(120)))
     assert all(result.ok for result in results)
     assert emulator.stats()["by_kind"]["collections_upsert"] == 3
 
@@ -91,7 +91,7 @@ def test_preflight_rejects_without_sending(emulator: EmulatorHandle, make_target
         Write(key="field", object=APP, operation=WriteOperation.CREATE, fields={"Nope__c": 1}),
         Write(key="contact", object="Contact", operation=WriteOperation.CREATE, fields={"FirstName": "Ada"}),
     ]
-    results = target.apply(writes)
+    results = finished(target.apply(writes))
     assert results[0].ok
     codes = [(result.key, result.error.code, result.error.stage) for result in results[1:] if result.error]
     assert codes == [
@@ -106,7 +106,7 @@ def test_preflight_rejects_without_sending(emulator: EmulatorHandle, make_target
 
 def test_target_rejection_names_the_record(emulator: EmulatorHandle, make_target: Any) -> None:
     target = make_target(emulator)
-    target.apply(_upserts(1, prefix="taken"))
+    finished(target.apply(_upserts(1, prefix="taken")))
     duplicate = Write(
         key="dupe",
         object=APP,
@@ -116,7 +116,7 @@ def test_target_rejection_names_the_record(emulator: EmulatorHandle, make_target
     good = Write(
         key="good", object=APP, operation=WriteOperation.CREATE, fields={"Application_ID__c": "fresh"}
     )
-    results = target.apply([duplicate, good])
+    results = finished(target.apply([duplicate, good]))
     assert results[0].error is not None
     assert results[0].error.code == "DUPLICATE_VALUE"
     assert results[0].error.stage == "target"
@@ -126,7 +126,7 @@ def test_target_rejection_names_the_record(emulator: EmulatorHandle, make_target
 def test_write_error_rate_maps_failures_to_the_right_keys(emulator: EmulatorHandle, make_target: Any) -> None:
     emulator.set_faults(write_error_rate=0.3, seed=11)
     target = make_target(emulator)
-    results = target.apply(_upserts(150))
+    results = finished(target.apply(_upserts(150)))
     emulator.set_faults(write_error_rate=0.0)
     failed = {result.key for result in results if not result.ok}
     assert 10 < len(failed) < 90
@@ -145,7 +145,7 @@ def test_lock_errors_are_retried_record_by_record(
 ) -> None:
     emulator.set_faults(lock_error_rate=0.4, seed=3)
     target = make_target(emulator, max_retries=12)
-    results = target.apply(_upserts(60))
+    results = finished(target.apply(_upserts(60)))
     assert all(result.ok for result in results), [result.error for result in results if not result.ok]
     assert len(_records(emulator)) == 60
     assert sleeps.delays  # it did back off
@@ -158,7 +158,7 @@ def test_unavailable_with_retry_after_is_honoured(
     target = make_target(emulator)
     target.describe(APP)
     emulator.set_faults(unavailable_next=2, retry_after=4)
-    results = target.apply(_upserts(3))
+    results = finished(target.apply(_upserts(3)))
     assert all(result.ok for result in results)
     assert sleeps.delays == [4.0, 4.0]
     assert len(_records(emulator)) == 3
@@ -170,33 +170,63 @@ def test_expired_session_logs_in_again_without_losing_writes(
     target = make_target(emulator)
     target.describe(APP)
     emulator.set_faults(expire_sessions=True)
-    results = target.apply(_upserts(5))
+    results = finished(target.apply(_upserts(5)))
     assert all(result.ok for result in results)
     assert len(_records(emulator)) == 5
     assert target.client.logins == 2
     assert emulator.stats()["by_kind"]["oauth"] == 2
 
 
-def test_daily_limit_raises_budget_exhausted_with_partial_results(
-    emulator: EmulatorHandle, make_target: Any
-) -> None:
+def test_daily_limit_stops_apply_with_partial_results(emulator: EmulatorHandle, make_target: Any) -> None:
     target = make_target(emulator, batch_size=10)
     target.describe(APP)
     used = emulator.stats()["api_usage"]
     emulator.set_faults(daily_limit=used + 2)  # two more calls: two chunks of ten
-    with pytest.raises(BudgetExhaustedError) as caught:
-        target.apply(_upserts(35))
-    partial = caught.value.context["results"]
-    assert [result.key for result in partial] == [f"app-{i}" for i in range(20)]
-    assert all(result.ok for result in partial)
+    applied = target.apply(_upserts(35))
+    assert applied.stopped is not None
+    assert applied.stopped.reason is StopReason.DAILY_LIMIT
+    assert "API request limit is exceeded" in applied.stopped.message
+    assert [result.key for result in applied.results] == [f"app-{i}" for i in range(20)]
+    assert all(result.ok for result in applied.results)
     assert len(_records(emulator)) == 20
+
+
+def test_daily_limit_before_a_bulk_job_stops_apply_with_nothing_sent(
+    emulator: EmulatorHandle, make_target: Any
+) -> None:
+    target = make_target(emulator, bulk_threshold=10)
+    target.describe(APP)
+    emulator.set_faults(daily_limit=emulator.stats()["api_usage"])  # the job's create is refused
+    applied = target.apply(_upserts(50))
+    assert applied.stopped is not None
+    assert applied.stopped.reason is StopReason.DAILY_LIMIT
+    assert applied.results == ()
+    assert _records(emulator) == {}
+
+
+def test_daily_limit_while_a_bulk_job_runs_reports_its_rows_unconfirmed(
+    emulator: EmulatorHandle, make_target: Any
+) -> None:
+    target = make_target(emulator, bulk_threshold=10)
+    target.describe(APP)
+    # create, upload and close go through; the first poll is refused
+    emulator.set_faults(daily_limit=emulator.stats()["api_usage"] + 3)
+    applied = target.apply(_upserts(50))
+    assert applied.stopped is not None
+    assert applied.stopped.reason is StopReason.DAILY_LIMIT
+    assert [result.key for result in applied.results] == [f"app-{i}" for i in range(50)]
+    assert {result.error.code for result in applied.results if result.error} == {"UNCONFIRMED"}
+    assert all(result.error and result.error.retriable for result in applied.results)
 
 
 def test_budget_share_caps_the_run(emulator: EmulatorHandle, make_target: Any) -> None:
     emulator.set_faults(daily_limit=emulator.stats()["api_usage"] + 10)
     target = make_target(emulator, batch_size=10, budget_share=0.5)  # 5 of the 10 left
-    with pytest.raises(BudgetExhaustedError, match="budget"):
-        target.apply(_upserts(100))
+    applied = target.apply(_upserts(100))
+    assert applied.stopped is not None
+    assert applied.stopped.reason is StopReason.BUDGET
+    assert "budget" in applied.stopped.message
+    assert len(applied.results) == 40
     assert len(_records(emulator)) == 40  # describe + 4 chunks = 5 calls
 
 
@@ -213,7 +243,7 @@ def test_lookup_chunks_in_queries_and_counts_calls(emulator: EmulatorHandle, mak
         )
         for i, key in enumerate(keys)
     ]
-    assert all(result.ok for result in target.apply(writes))
+    assert all(result.ok for result in finished(target.apply(writes)))
     emulator.reset_stats()
     wanted = set(keys[:1200]) | {"no-such-application"}
     request = LookupRequest(
@@ -237,7 +267,7 @@ def test_lookup_follows_pagination(make_target: Any) -> None:
 
     with running_emulator(ORG_FILE, query_page_size=200) as small_pages:
         target = make_target(small_pages)
-        target.apply(_upserts(450, Flag__c="shared"))
+        finished(target.apply(_upserts(450, Flag__c="shared")))
         request = LookupRequest(object=APP, field="Flag__c", values=frozenset({"SHARED"}), fields=frozenset())
         records = target.lookup([request])[(APP, "Flag__c", ())]["SHARED"]
         assert len(records) == 450
@@ -248,7 +278,7 @@ def test_lookup_follows_pagination(make_target: Any) -> None:
 
 def test_lookup_by_id_accepts_15_character_ids(emulator: EmulatorHandle, make_target: Any) -> None:
     target = make_target(emulator)
-    results = target.apply(_upserts(3))
+    results = finished(target.apply(_upserts(3)))
     short = [str(result.target_id)[:15] for result in results]
     request = LookupRequest(
         object=APP, field="Id", values=frozenset(short), fields=frozenset({"Application_ID__c"})
@@ -272,18 +302,20 @@ def test_normalized_website_lookup(emulator: EmulatorHandle, make_target: Any) -
         ("c", "https://test.com.example.org"),
         ("d", "http://other.io"),
     ]
-    results = target.apply(
-        [
-            Write(
-                key=key,
-                object="Account",
-                operation=WriteOperation.CREATE,
-                fields={"Name": key, "Website": site},
-            )
-            for key, site in accounts
-        ]
+    results = finished(
+        target.apply(
+            [
+                Write(
+                    key=key,
+                    object="Account",
+                    operation=WriteOperation.CREATE,
+                    fields={"Name": key, "Website": site},
+                )
+                for key, site in accounts
+            ]
+        )
     )
-    ids = {key: result.target_id for (key, _), result in zip(accounts, results, strict=True)}
+    ids = {key: str(result.target_id) for (key, _), result in zip(accounts, results, strict=True)}
     emulator.reset_stats()
     request = LookupRequest(
         object="Account",
@@ -309,7 +341,7 @@ def test_logs_say_what_happened_and_keep_secrets_out(
     target = make_target(emulator)
     target.describe(APP)
     emulator.set_faults(expire_sessions=True, unavailable_next=1, retry_after=2)
-    assert all(result.ok for result in target.apply(_upserts(3)))
+    assert all(result.ok for result in finished(target.apply(_upserts(3))))
     text = caplog.text
     assert "logging in again" in text
     assert "503" in text
@@ -321,12 +353,12 @@ def test_spec_api_version_is_used(emulator: EmulatorHandle, make_target: Any) ->
     target = make_target(emulator, api_version="58.0")
     target.describe(APP)
     assert target.client.base_url.endswith("/services/data/v58.0/")
-    assert all(result.ok for result in target.apply(_upserts(2)))
+    assert all(result.ok for result in finished(target.apply(_upserts(2))))
 
 
 def test_two_match_fields_of_one_object_share_queries(emulator: EmulatorHandle, make_target: Any) -> None:
     target = make_target(emulator)
-    results = target.apply(_upserts(4))
+    results = finished(target.apply(_upserts(4)))
     emulator.reset_stats()
     by_id = LookupRequest(
         object=APP, field="Id", values=frozenset({str(results[0].target_id)}), fields=frozenset({"Flag__c"})

@@ -23,6 +23,7 @@ from fieldline.contracts import (
 from fieldline.expressions.normalizers import BUILTIN_NORMALIZERS
 from fieldline.planning.evaluation import compose_normalizers
 from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
+from tests.apply_results import finished
 
 APP = "PassFort_Application__c"
 
@@ -37,7 +38,7 @@ def _create(target: Any, object_name: str, rows: list[dict[str, Any]]) -> list[s
         Write(key=f"{object_name}-{index}", object=object_name, operation=WriteOperation.CREATE, fields=row)
         for index, row in enumerate(rows)
     ]
-    results = target.apply(writes)
+    results = finished(target.apply(writes))
     assert all(result.ok for result in results), results
     return [str(result.target_id) for result in results]
 

@@ -6,8 +6,7 @@ import datetime as dt
 from urllib.parse import quote_plus
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.adapters.salesforce import soql
 from fieldline.contracts import FieldType

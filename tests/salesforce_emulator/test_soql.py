@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.adapters.salesforce.emulator.org import load_org
 from fieldline.adapters.salesforce.emulator.soql import SoqlError, compile_query, parse

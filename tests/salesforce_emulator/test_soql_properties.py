@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.adapters.salesforce.emulator.org import load_org
 from fieldline.adapters.salesforce.emulator.soql import compile_query

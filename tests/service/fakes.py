@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fieldline.contracts import SourceBase, SourceDocument, SourceEvent
+from fieldline.contracts import EventRole, SourceBase, SourceDocument, SourceEvent, Stop
 from fieldline.errors import WebhookError
 from fieldline.planning.plans import Action
-from fieldline.queue.sqlite import SQLiteJobQueue
-from fieldline.sync.runner import RecordOutcome, RunReport
+from fieldline.queue.sqlite_queue import SQLiteJobQueue
+from fieldline.sync.runner import OutcomeStage, RecordOutcome, RunReport
 from fieldline.testing.queue_suite import FakeClock
 
 SECRET = "s3cret-value"
@@ -67,6 +67,7 @@ class FakeRunner:
 
     rules: dict[str, OutcomeRule] = field(default_factory=dict)
     raises: Exception | None = None
+    stopped: Stop | None = None  # the report says the target stopped (budget, daily limit)
     calls: list[list[SourceDocument]] = field(default_factory=list)
 
     def sync(self, documents: Iterable[SourceDocument]) -> RunReport:
@@ -74,7 +75,7 @@ class FakeRunner:
         self.calls.append(batch)
         if self.raises is not None:
             raise self.raises
-        report = RunReport()
+        report = RunReport(stopped=self.stopped)
         for document in batch:
             report.outcomes.extend(self.rules.get(document.key, applied)(document))
         return report
@@ -91,24 +92,57 @@ def failed(error: str, *, retriable: bool) -> OutcomeRule:
                 action=Action.CREATE,
                 error=error,
                 retriable=retriable,
-                stage="target",
+                stage=OutcomeStage.TARGET,
             )
         ]
 
     return rule
 
 
+def not_sent(document: SourceDocument) -> list[RecordOutcome]:
+    """The target stopped before this profile's write was sent."""
+    return [
+        RecordOutcome(
+            record="applicant",
+            key=document.key,
+            document_key=document.key,
+            object="Account",
+            action=Action.UPDATE,
+            error="not sent: the run stopped (daily limit)",
+            retriable=True,
+            stage=OutcomeStage.STOPPED,
+        )
+    ]
+
+
+def unreached(document: SourceDocument) -> list[RecordOutcome]:
+    """The run stopped before this profile's batch was planned."""
+    return []
+
+
 def make_queue(directory: Path, clock: FakeClock, *, max_attempts: int = 3) -> SQLiteJobQueue:
     return SQLiteJobQueue(directory / "q.db", clock=clock, max_attempts=max_attempts, synchronous="NORMAL")
 
 
-def event(event_id: str, key: str, occurred_at: float = 100.0, **payload: Any) -> SourceEvent:
+def event(
+    event_id: str,
+    key: str,
+    occurred_at: float = 100.0,
+    *,
+    role: EventRole = EventRole.TRIGGER,
+    **payload: Any,
+) -> SourceEvent:
+    """A trigger (or document) event for entity ``key``; ordered by the key itself and, with
+    ``application_id``, by ``application:<id>`` too."""
+    application = payload.get("application_id")
     return SourceEvent(
         id=event_id,
         type="PRODUCT_STATUS_CHANGED",
         entity_key=key,
         occurred_at=occurred_at,
         payload={"profile_id": key, **payload},
+        ordering_keys=(key, f"application:{application}") if application else (),
+        role=role,
     )
 
 

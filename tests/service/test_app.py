@@ -14,7 +14,7 @@ import pytest
 
 from fieldline.errors import QueueError
 from fieldline.queue import EnqueueGroup, EnqueueResult, JobState
-from fieldline.queue.sqlite import SQLiteJobQueue
+from fieldline.queue.sqlite_queue import SQLiteJobQueue
 from fieldline.service.app import GroupCommitter, ServiceSettings, create_app
 from fieldline.testing.server import serve_in_thread
 from tests.service.fakes import SECRET, FakeWebhookSource
@@ -50,8 +50,7 @@ def service(tmp_path: Path) -> Iterator[Service]:
     started: list[str] = []
     app = create_app(
         queue=queue,
-        source=FakeWebhookSource(),
-        source_name="fake",
+        sources={"fake": FakeWebhookSource()},
         settings=ServiceSettings(max_body_bytes=2000, stalled_after=60),
         on_startup=lambda: started.append("up"),
         wake=wake,
@@ -167,7 +166,7 @@ class BrokenQueue(SQLiteJobQueue):
 
 def test_queue_failure_answers_503_so_the_sender_retries(tmp_path: Path) -> None:
     queue = BrokenQueue(tmp_path / "q.db")
-    app = create_app(queue=queue, source=FakeWebhookSource(), source_name="fake")
+    app = create_app(queue=queue, sources={"fake": FakeWebhookSource()})
     with serve_in_thread(app) as url, httpx.Client(base_url=url) as client:
         response = client.post("/webhooks/fake", content=body(("e1", "p1")), headers=AUTH)
     queue.close()

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 from fieldline.cli import cli
 from fieldline.errors import ConfigError
 from fieldline.queue import JobState
-from fieldline.queue.run_store import RunLogEntry, RunStore
-from fieldline.queue.sqlite import SQLiteJobQueue
+from fieldline.queue.run_store import RunLogEntry
+from fieldline.queue.sqlite_queue import SQLiteJobQueue
+from fieldline.queue.sqlite_run_store import SQLiteRunStore
 from tests.service.fakes import event
 
 
@@ -20,7 +21,7 @@ from tests.service.fakes import event
 def db(tmp_path: Path) -> Path:
     """A queue with one done, one waiting and two dead jobs, and a run log."""
     path = tmp_path / "fieldline.db"
-    with SQLiteJobQueue(path) as queue, RunStore(path) as store:
+    with SQLiteJobQueue(path) as queue, SQLiteRunStore(path) as store:
         queue.enqueue([event("e1", "p1"), event("e2", "p2"), event("e3", "p3")], source="passfort")
         done, bad, worse = queue.claim("w", limit=3)
         queue.complete([done])
@@ -30,7 +31,7 @@ def db(tmp_path: Path) -> Path:
         store.record(
             [
                 RunLogEntry(
-                    profile_key="p1",
+                    entity_key="p1",
                     action="create",
                     record="applicant",
                     key="p1",
@@ -40,9 +41,7 @@ def db(tmp_path: Path) -> Path:
                     event_ids=("e1",),
                     job_ids=(1,),
                 ),
-                RunLogEntry(
-                    profile_key="p2", action="error", error="Status__c: bad value", event_ids=("e2",)
-                ),
+                RunLogEntry(entity_key="p2", action="error", error="Status__c: bad value", event_ids=("e2",)),
             ]
         )
     return path
@@ -94,7 +93,7 @@ def test_logs_table_json_and_profile_filter(db: Path) -> None:
     code, output, _ = run("logs", "--db", str(db), "--json", "--profile", "p1")
     [line] = output.splitlines()
     entry = json.loads(line)
-    assert (entry["profile"], entry["action"], entry["target_id"]) == ("p1", "create", "001A")
+    assert (entry["entity"], entry["action"], entry["target_id"]) == ("p1", "create", "001A")
     assert entry["written"] == {"Name": "Acme", "password": "***"}
 
 
@@ -160,3 +159,28 @@ def test_serve_hands_its_retention_to_the_app(
     )
     assert isinstance(result.exception, Captured) or "Captured" in result.output, result.output
     assert captured["retention_days"] == expected
+
+
+@pytest.mark.parametrize(("option", "expected"), [([], 120.0), (["--lease-seconds", "15"], 15.0)])
+def test_serve_hands_its_lease_to_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: list[str], expected: float
+) -> None:
+    from fieldline.service.context import ServiceContext
+    from tests.conftest import REPO_ROOT
+
+    leases: list[float] = []
+
+    class Captured(Exception):
+        pass
+
+    def create_app(self: ServiceContext, **kwargs: object) -> None:
+        leases.append(self.worker_settings.lease_seconds)
+        raise Captured  # stop before uvicorn starts
+
+    monkeypatch.setattr(ServiceContext, "create_app", create_app)
+    spec = REPO_ROOT / "mappings" / "passfort-salesforce.yaml"
+    result = CliRunner().invoke(
+        cli, ["serve", "--spec", str(spec), "--db", str(tmp_path / "f.db"), "--workers", "0", *option]
+    )
+    assert isinstance(result.exception, Captured), result.output
+    assert leases == [expected]

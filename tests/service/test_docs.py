@@ -11,7 +11,7 @@ import pytest
 
 from fieldline.cli import COMMANDS, load_command
 from fieldline.queue import QueueStatusJSON
-from fieldline.queue.sqlite import sqlite_path_from_url
+from fieldline.queue.sqlite_file import sqlite_path_from_url
 from tests.conftest import REPO_ROOT
 
 DOC = (REPO_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.config import Secret
 from fieldline.errors import QueueError
-from fieldline.queue.run_store import REDACTED, RunLogEntry, RunStore, redact
+from fieldline.queue.run_store import REDACTED, RunLogEntry, redact
+from fieldline.queue.sqlite_run_store import SQLiteRunStore
 
 
 @pytest.mark.parametrize(
@@ -32,48 +32,87 @@ def test_redact(value: object, expected: object) -> None:
 
 
 def test_applied_versions_only_move_forward(tmp_path: Path) -> None:
-    with RunStore(tmp_path / "s.db") as store:
-        store.record([], applied={"p1": 10.0}, applications={"a1": ("p1", 10.0)})
-        store.record([], applied={"p1": 5.0, "p2": 7.0}, applications={"a1": ("p1", 3.0)})
-        assert store.applied_versions(["p1", "p2", "p3"]) == {"p1": 10.0, "p2": 7.0}
-        assert store.application_version("a1") == 10.0
-        assert store.application_version("a2") is None
-        assert store.applied_versions([]) == {}
+    with SQLiteRunStore(tmp_path / "s.db") as store:
+        store.record([], source="pf", applied={"profile:p1": 10.0, "application:a1": 10.0})
+        store.record([], source="pf", applied={"profile:p1": 5.0, "profile:p2": 7.0, "application:a1": 3.0})
+        keys = ["profile:p1", "profile:p2", "profile:p3", "application:a1", "application:a2"]
+        assert store.applied_versions("pf", keys) == {
+            "profile:p1": 10.0,
+            "profile:p2": 7.0,
+            "application:a1": 10.0,
+        }
+        assert store.applied_versions("pf", []) == {}
+
+
+def test_applied_versions_are_kept_apart_per_source(tmp_path: Path) -> None:
+    with SQLiteRunStore(tmp_path / "s.db") as store:
+        store.record([], source="pf", applied={"k": 10.0})
+        store.record([], source="app", applied={"k": 2.0})
+        assert store.applied_versions("pf", ["k"]) == {"k": 10.0}
+        assert store.applied_versions("app", ["k"]) == {"k": 2.0}
+        assert store.applied_versions("other", ["k"]) == {}
+
+
+def test_a_run_log_of_an_older_release_is_upgraded_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(
+            "CREATE TABLE fieldline_run_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL,"
+            " profile_key TEXT NOT NULL, event_ids TEXT NOT NULL, job_ids TEXT NOT NULL, record TEXT,"
+            " key TEXT, object TEXT, action TEXT NOT NULL, target_id TEXT, written TEXT NOT NULL,"
+            " error TEXT);"
+            "CREATE INDEX fieldline_run_log_profile ON fieldline_run_log (profile_key, id);"
+            "INSERT INTO fieldline_run_log (at, profile_key, event_ids, job_ids, action, written)"
+            " VALUES (1.0, 'p1', '[\"e1\"]', '[1]', 'create', '{}');"
+        )
+    connection.close()
+    with SQLiteRunStore(path) as store:
+        [old] = store.entries(entity="p1")
+        assert (old.entity_key, old.source, old.action, old.event_ids) == ("p1", "", "create", ("e1",))
+        store.record([RunLogEntry(entity_key="p2", action="update")], source="pf")
+        assert [(entry.entity_key, entry.source) for entry in store.entries()] == [("p2", "pf"), ("p1", "")]
+        assert [entry.entity_key for entry in store.entries(source="pf")] == ["p2"]
 
 
 @given(st.lists(st.tuples(st.sampled_from(["p1", "p2"]), st.floats(0, 1e9)), max_size=12))
 def test_applied_version_is_the_maximum_ever_recorded(updates: list[tuple[str, float]]) -> None:
     import tempfile
 
-    with tempfile.TemporaryDirectory() as folder, RunStore(Path(folder) / "s.db", synchronous="OFF") as store:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        SQLiteRunStore(Path(folder) / "s.db", synchronous="OFF") as store,
+    ):
         for key, version in updates:
-            store.record([], applied={key: version})
+            store.record([], source="s", applied={key: version})
         expected: dict[str, float] = {}
         for key, version in updates:
             expected[key] = max(expected.get(key, version), version)
-        assert store.applied_versions(["p1", "p2"]) == expected
+        assert store.applied_versions("s", ["p1", "p2"]) == expected
 
 
 def test_entries_newest_first_filtered_and_redacted(tmp_path: Path) -> None:
-    with RunStore(tmp_path / "s.db", clock=lambda: 1000.0) as store:
+    with SQLiteRunStore(tmp_path / "s.db", clock=lambda: 1000.0) as store:
         store.record(
             [
-                RunLogEntry(profile_key="p1", action="create", written={"Name": "A", "token": "t"}),
-                RunLogEntry(profile_key="p2", action="error", error="boom"),
+                RunLogEntry(entity_key="p1", action="create", written={"Name": "A", "token": "t"}),
+                RunLogEntry(entity_key="p2", action="error", error="boom"),
                 RunLogEntry(
-                    profile_key="p1", action="update", target_id="001", event_ids=("e9",), job_ids=(9,)
+                    entity_key="p1", action="update", target_id="001", event_ids=("e9",), job_ids=(9,)
                 ),
             ]
         )
         newest = store.entries(limit=2)
         assert [entry.action for entry in newest] == ["update", "error"]
-        p1 = store.entries(profile="p1")
+        p1 = store.entries(entity="p1")
         assert [entry.action for entry in p1] == ["update", "create"]
         assert p1[1].written == {"Name": "A", "token": REDACTED}
         assert p1[0].as_json() == {
             "id": 3,
             "at": 1000.0,
-            "profile": "p1",
+            "source": "",
+            "entity": "p1",
             "event_ids": ["e9"],
             "job_ids": [9],
             "record": None,
@@ -87,7 +126,7 @@ def test_entries_newest_first_filtered_and_redacted(tmp_path: Path) -> None:
 
 
 def test_closed_store_refuses_work(tmp_path: Path) -> None:
-    store = RunStore(tmp_path / "s.db")
+    store = SQLiteRunStore(tmp_path / "s.db")
     store.close()
     with pytest.raises(QueueError, match="closed"):
         store.entries()
@@ -95,7 +134,7 @@ def test_closed_store_refuses_work(tmp_path: Path) -> None:
 
 def test_service_purges_old_settled_jobs_and_log_entries(tmp_path: Path) -> None:
     from fieldline.plugins.manager import get_plugin_manager
-    from fieldline.queue import JobState
+    from fieldline.queue import JobState, Storage
     from fieldline.service.context import ServiceContext
     from fieldline.spec.model import Spec
     from fieldline.testing.queue_suite import FakeClock
@@ -103,15 +142,14 @@ def test_service_purges_old_settled_jobs_and_log_entries(tmp_path: Path) -> None
 
     clock = FakeClock()  # 2023: long before "now"
     queue = make_queue(tmp_path, clock)
-    store = RunStore(tmp_path / "q.db", clock=clock)
+    store = SQLiteRunStore(tmp_path / "q.db", clock=clock)
     queue.enqueue([event("old", "p1"), event("waiting", "p2")], source="fake")
     queue.complete(queue.claim("w", limit=1))
-    store.record([RunLogEntry(profile_key="p1", action="update")])
+    store.record([RunLogEntry(entity_key="p1", action="update")])
     context = ServiceContext(
-        spec=Spec(name="x", records=()),
+        specs={"fake": Spec(name="x", records=())},
         plugin_manager=get_plugin_manager(load_entrypoints=False),
-        queue=queue,
-        store=store,
+        storage=Storage(queue=queue, runs=store, url="sqlite:///q.db"),
     )
     assert context.purge(retention_seconds=86400) == (1, 1)
     assert queue.status().counts == {JobState.TODO: 1}
@@ -120,14 +158,14 @@ def test_service_purges_old_settled_jobs_and_log_entries(tmp_path: Path) -> None
 
 
 def test_a_closed_run_store_refuses_work_with_a_located_error(tmp_path: Path) -> None:
-    store = RunStore(tmp_path / "runs.db")
+    store = SQLiteRunStore(tmp_path / "runs.db")
     store.close()
     with pytest.raises(QueueError, match=r"runs\.db: the run log is closed"):
         store.entries()
 
 
 def test_a_write_the_database_refuses_is_rolled_back_and_located(tmp_path: Path) -> None:
-    with RunStore(tmp_path / "runs.db") as store:
+    with SQLiteRunStore(tmp_path / "runs.db") as store:
         with (
             pytest.raises(QueueError, match=r"runs\.db: run log write failed"),
             store._transaction() as connection,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from fieldline.contracts import EventRole, Stop, StopReason
 from fieldline.errors import (
     BudgetExhaustedError,
     ConfigError,
@@ -19,11 +20,11 @@ from fieldline.errors import (
     TransientAdapterError,
 )
 from fieldline.queue import Job, JobState
-from fieldline.queue.run_store import RunStore
-from fieldline.queue.sqlite import SQLiteJobQueue
+from fieldline.queue.sqlite_queue import SQLiteJobQueue
+from fieldline.queue.sqlite_run_store import SQLiteRunStore
 from fieldline.service.worker import Worker, WorkerSettings
 from fieldline.testing.queue_suite import FakeClock
-from tests.service.fakes import FakeRunner, FakeSource, event, failed, make_queue
+from tests.service.fakes import FakeRunner, FakeSource, event, failed, make_queue, not_sent, unreached
 from tests.waiting import PATIENCE, wait_until
 
 
@@ -31,7 +32,7 @@ class Rig:
     def __init__(self, directory: Path) -> None:
         self.clock = FakeClock()
         self.queue: SQLiteJobQueue = make_queue(directory, self.clock)
-        self.store = RunStore(directory / "q.db", clock=self.clock)
+        self.store = SQLiteRunStore(directory / "q.db", clock=self.clock)
         self.source = FakeSource(profiles={key: {"name": f"Name {key}"} for key in ("p1", "p2", "p3")})
         self.runner = FakeRunner()
         self.worker = Worker(
@@ -70,15 +71,18 @@ def test_batch_fetches_each_profile_once_and_syncs_once(rig: Rig) -> None:
     [documents] = rig.runner.calls
     assert {document.key: document.version for document in documents} == {"p1": 105.0, "p2": 100.0}
     assert all(rig.state(job_id) is JobState.DONE for job_id in result.job_ids)
-    assert rig.store.applied_versions(["p1", "p2"]) == {"p1": 105.0, "p2": 100.0}
-    assert rig.store.application_version("a1") == 105.0
-    [entry] = rig.store.entries(profile="p1")
+    assert rig.store.applied_versions("fake", ["p1", "p2", "application:a1"]) == {
+        "p1": 105.0,
+        "p2": 100.0,
+        "application:a1": 105.0,
+    }
+    [entry] = rig.store.entries(entity="p1")
     assert (entry.action, entry.target_id, entry.event_ids) == ("update", "001p1", ("e1", "e3"))
     assert entry.written == {"Name": "Name p1", "Api_Token__c": "***"}, "secrets never reach the log"
 
 
 def test_older_event_than_applied_is_completed_as_stale_without_writing(rig: Rig) -> None:
-    rig.store.record([], applied={"p1": 200.0})
+    rig.store.record([], source="fake", applied={"p1": 200.0})
     [stale_id, fresh_id] = rig.queue.enqueue(
         [event("old", "p1", 150), event("new", "p1", 200)], source="fake"
     ).job_ids
@@ -87,11 +91,11 @@ def test_older_event_than_applied_is_completed_as_stale_without_writing(rig: Rig
     assert rig.queue.note_of(stale_id) == "stale"
     assert rig.queue.note_of(fresh_id) == "applied"
     assert [document.key for document in rig.runner.calls[0]] == ["p1"]
-    assert "stale" in [entry.action for entry in rig.store.entries(profile="p1")]
+    assert "stale" in [entry.action for entry in rig.store.entries(entity="p1")]
 
 
 def test_only_stale_events_never_reach_source_or_target(rig: Rig) -> None:
-    rig.store.record([], applied={"p1": 200.0})
+    rig.store.record([], source="fake", applied={"p1": 200.0})
     rig.queue.enqueue([event("old", "p1", 150)], source="fake")
     assert rig.worker.run_once().stale == 1
     assert rig.source.fetched == []
@@ -148,6 +152,23 @@ def test_budget_or_settings_problems_put_jobs_back_and_pause(rig: Rig, error: Ex
     assert job.attempts == 1, "a budget pause does not use up an attempt"
 
 
+def test_a_stopped_run_settles_the_profiles_written_and_puts_the_rest_back(rig: Rig) -> None:
+    rig.runner.stopped = Stop(StopReason.DAILY_LIMIT, "the org's API request limit is exceeded")
+    rig.runner.rules["p2"] = not_sent
+    rig.runner.rules["p3"] = unreached
+    ids = rig.queue.enqueue([event("e1", "p1"), event("e2", "p2"), event("e3", "p3")], source="fake").job_ids
+    batch = rig.worker.run_once()
+    assert (batch.completed, batch.released, batch.paused) == (1, 2, True)
+    assert [rig.state(job_id) for job_id in ids] == [JobState.DONE, JobState.TODO, JobState.TODO]
+    assert rig.store.applied_versions("fake", ["p1", "p2", "p3"]) == {"p1": 100.0}
+    assert [entry.action for entry in rig.store.entries(entity="p2")] == ["paused"]
+    assert "daily_limit" in (rig.store.entries(entity="p2")[0].error or "")
+    rig.clock.advance(121)
+    jobs = rig.queue.claim("w2", limit=5)
+    assert sorted(job.lock_key for job in jobs) == ["p2", "p3"]
+    assert all(job.attempts == 1 for job in jobs), "a stop does not use up an attempt"
+
+
 def test_record_errors_dead_letter_or_retry_per_profile(rig: Rig) -> None:
     rig.runner.rules["p1"] = failed("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Status__c", retriable=False)
     rig.runner.rules["p2"] = failed("UNABLE_TO_LOCK_ROW", retriable=True)
@@ -158,11 +179,11 @@ def test_record_errors_dead_letter_or_retry_per_profile(rig: Rig) -> None:
     [dead] = rig.queue.dead_letters()
     assert "Status__c" in dead.error
     assert dead.error.startswith("application p1[0]:")
-    assert rig.store.applied_version("p1") is None, "a failed profile's version does not move"
-    assert [entry.action for entry in rig.store.entries(profile="p1")] == ["error"]
+    assert rig.store.applied_versions("fake", ["p1"]) == {}, "a failed profile's version does not move"
+    assert [entry.action for entry in rig.store.entries(entity="p1")] == ["error"]
 
 
-def test_a_dead_letter_is_logged_with_its_event_profile_and_cause(
+def test_a_dead_letter_is_logged_with_its_event_entity_and_cause(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
     rig.runner.rules["p1"] = failed("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Status__c", retriable=False)
@@ -172,7 +193,7 @@ def test_a_dead_letter_is_logged_with_its_event_profile_and_cause(
     [record] = [r for r in caplog.records if "dead letter" in r.getMessage()]
     message = record.getMessage()
     assert "event e1" in message
-    assert "profile p1" in message
+    assert "entity p1" in message
     assert "Status__c" in message
     assert "fieldline replay" in message
 
@@ -233,7 +254,7 @@ def test_slow_batches_keep_their_leases(tmp_path: Path) -> None:
             return kept
 
     queue = WatchedQueue(tmp_path / "q.db", synchronous="NORMAL", clock=clock)
-    store = RunStore(tmp_path / "q.db", clock=clock)
+    store = SQLiteRunStore(tmp_path / "q.db", clock=clock)
     [job_id] = queue.enqueue([event("e1", "p1")], source="fake").job_ids
     seen: list[int] = []
 
@@ -282,3 +303,81 @@ def test_loop_survives_a_failing_queue(rig: Rig, caplog: pytest.LogCaptureFixtur
     assert calls["n"] == 3
     assert "database is locked" in caplog.text
     assert "unexpected KeyError" in caplog.text
+
+
+def test_an_event_older_than_its_application_s_newest_is_stale(rig: Rig) -> None:
+    rig.store.record([], source="fake", applied={"application:a1": 300.0})
+    [old, other] = rig.queue.enqueue(
+        [event("old", "p1", 200, application_id="a1"), event("other", "p2", 200, application_id="a2")],
+        source="fake",
+    ).job_ids
+    batch = rig.worker.run_once()
+    assert (batch.stale, batch.completed) == (1, 1)
+    assert rig.queue.note_of(old) == "stale"
+    assert rig.queue.note_of(other) == "applied"
+    assert rig.source.fetched == ["p2"]
+
+
+def test_document_events_are_mapped_as_they_are_in_order_without_a_fetch(rig: Rig) -> None:
+    documents = [
+        event("d1", "lead-1", 100, role=EventRole.DOCUMENT, name="first"),
+        event("d2", "lead-2", 100, role=EventRole.DOCUMENT, name="other"),
+        event("d3", "lead-1", 101, role=EventRole.DOCUMENT, name="second"),
+    ]
+    job_ids = rig.queue.enqueue(documents, source="fake").job_ids
+    batch = rig.worker.run_once()
+    assert batch.completed == 3
+    assert rig.source.fetched == [], "a document event carries its document"
+    # each entity's documents in order, one per sync: the second never overtakes the first
+    assert [[(doc.key, doc.data["name"], doc.version) for doc in call] for call in rig.runner.calls] == [
+        [("lead-1", "first", 100.0), ("lead-2", "other", 100.0)],
+        [("lead-1", "second", 101.0)],
+    ]
+    assert all(rig.state(job_id) is JobState.DONE for job_id in job_ids)
+    assert rig.store.applied_versions("fake", ["lead-1", "lead-2"]) == {"lead-1": 101.0, "lead-2": 100.0}
+
+
+def test_a_failed_first_document_keeps_the_later_ones_of_that_entity_from_running(rig: Rig) -> None:
+    rig.runner.raises = BudgetExhaustedError("API budget used up")
+    documents = [
+        event("d1", "lead-1", 100, role=EventRole.DOCUMENT, name="first"),
+        event("d2", "lead-1", 101, role=EventRole.DOCUMENT, name="second"),
+    ]
+    first, second = rig.queue.enqueue(documents, source="fake").job_ids
+    batch = rig.worker.run_once()
+    assert batch.paused
+    assert len(rig.runner.calls) == 1, "the second round never ran"
+    assert batch.released == 2
+    assert rig.state(first) is JobState.TODO
+    assert rig.state(second) is JobState.TODO
+
+
+def test_a_worker_claims_only_its_own_source(rig: Rig) -> None:
+    rig.queue.enqueue([event("mine", "p1")], source="fake")
+    theirs = rig.queue.enqueue([event("theirs", "p2")], source="elsewhere").job_ids
+    own = Worker(
+        rig.queue, rig.store, rig.source, rig.runner, worker_id="w2", source_name="fake", resources=()
+    )
+    assert own.run_once().completed == 1
+    assert rig.source.fetched == ["p1"]
+    assert rig.state(theirs[0]) is JobState.TODO
+
+
+def test_a_stopped_first_document_keeps_the_later_ones_of_that_entity_from_running(rig: Rig) -> None:
+    rig.runner.stopped = Stop(StopReason.BUDGET, "this run used its API budget")
+    rig.runner.rules["lead-1"] = not_sent
+    documents = [
+        event("d1", "lead-1", 100, role=EventRole.DOCUMENT, name="first"),
+        event("d2", "lead-1", 101, role=EventRole.DOCUMENT, name="second"),
+        event("d3", "lead-2", 100, role=EventRole.DOCUMENT, name="other"),
+    ]
+    first, second, other = rig.queue.enqueue(documents, source="fake").job_ids
+    batch = rig.worker.run_once()
+    assert batch.paused
+    assert len(rig.runner.calls) == 1, "the second round never ran"
+    assert (batch.completed, batch.released) == (1, 2)
+    assert [rig.state(job_id) for job_id in (first, second, other)] == [
+        JobState.TODO,
+        JobState.TODO,
+        JobState.DONE,
+    ]

@@ -9,17 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from fieldline.contracts import SourceDocument
-from fieldline.errors import BudgetExhaustedError, FatalAdapterError, TransientAdapterError
+from fieldline.contracts import SourceDocument, Stop, StopReason
+from fieldline.errors import FatalAdapterError, TransientAdapterError
 from fieldline.planning.plans import Action
 from fieldline.queue import JobState
-from fieldline.queue.run_store import RunStore
-from fieldline.queue.sqlite import SQLiteJobQueue
+from fieldline.queue.sqlite_queue import SQLiteJobQueue
+from fieldline.queue.sqlite_run_store import SQLiteRunStore
 from fieldline.service.worker import Worker, WorkerSettings
-from fieldline.sync.runner import RecordOutcome, RunReport
+from fieldline.sync.runner import OutcomeStage, RecordOutcome, RunReport
 from fieldline.testing.queue_suite import FakeClock
 from tests.service.fakes import FakeSource, event
 
@@ -41,10 +40,24 @@ class TargetRunner:
             raise TransientAdapterError("503")
         if failure == "fatal":
             raise FatalAdapterError("INVALID_SESSION_ID")
-        if failure == "budget":
-            raise BudgetExhaustedError("limit")
         report = RunReport()
+        if failure == "budget":  # the target stopped after the first profile, as a real run reports it
+            report.stopped = Stop(StopReason.DAILY_LIMIT, "limit")
         for index, document in enumerate(batch):
+            if failure == "budget" and index > 0:
+                report.outcomes.append(
+                    RecordOutcome(
+                        record="r",
+                        key=document.key,
+                        document_key=document.key,
+                        object="O",
+                        action=Action.UPDATE,
+                        error="not sent: the run stopped (limit)",
+                        retriable=True,
+                        stage=OutcomeStage.STOPPED,
+                    )
+                )
+                continue
             if failure in ("record_fatal", "record_retriable") and index == 0:
                 report.outcomes.append(
                     RecordOutcome(
@@ -83,7 +96,7 @@ def test_target_converges_to_source_and_nothing_is_lost(steps: list[tuple[str, A
     with tempfile.TemporaryDirectory() as folder:
         clock = FakeClock()
         queue = SQLiteJobQueue(Path(folder) / "q.db", clock=clock, max_attempts=3, synchronous="OFF")
-        store = RunStore(Path(folder) / "q.db", synchronous="OFF", clock=clock)
+        store = SQLiteRunStore(Path(folder) / "q.db", synchronous="OFF", clock=clock)
         source = FakeSource()
         runner = TargetRunner()
         worker = Worker(

@@ -8,8 +8,10 @@ from typing import Any
 import pluggy
 
 from fieldline.contracts import (
+    AdapterContext,
     AdapterInfo,
     AdapterKind,
+    ApplyResult,
     FieldDescription,
     FieldType,
     LookupRequest,
@@ -79,8 +81,9 @@ class FakeTarget(TargetBase):
 
     name = "fake"
 
-    def __init__(self, options: Mapping[str, Any]) -> None:
+    def __init__(self, options: Mapping[str, Any], context: AdapterContext | None = None) -> None:
         self.options = dict(options)
+        self.context = context
         self.closed = False
         if options.get("fail") == "factory":
             raise FatalAdapterError("cannot log in to the fake target", hint="check FIELDLINE_FAKE_TOKEN")
@@ -98,8 +101,8 @@ class FakeTarget(TargetBase):
     def lookup(self, requests: Sequence[LookupRequest]) -> LookupResult:
         return {}
 
-    def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
-        return [WriteResult(key=write.key, ok=True) for write in writes]
+    def apply(self, writes: Sequence[Write]) -> ApplyResult:
+        return ApplyResult(tuple(WriteResult(key=write.key, ok=True) for write in writes))
 
     def close(self) -> None:
         self.closed = True
@@ -108,8 +111,9 @@ class FakeTarget(TargetBase):
 class FakeSource(SourceBase):
     name = "fake"
 
-    def __init__(self, options: Mapping[str, Any]) -> None:
+    def __init__(self, options: Mapping[str, Any], context: AdapterContext | None = None) -> None:
         self.options = options
+        self.context = context
 
 
 class FakePlugin:

@@ -417,7 +417,8 @@ def test_an_adapter_with_a_broken_options_schema_is_reported_not_raised() -> Non
     class BrokenPlugin:
         @hookimpl
         def register_adapters(self) -> Sequence[AdapterInfo]:
-            return (AdapterInfo("broken", AdapterKind.TARGET, dict, options_schema={"type": 5}),)
+            never_built = lambda options, context: None  # noqa: E731 - the schema fails first
+            return (AdapterInfo("broken", AdapterKind.TARGET, never_built, options_schema={"type": 5}),)
 
     manager = get_plugin_manager(load_entrypoints=False, plugins=(BrokenPlugin(),))
     text = "fieldline: 1\nname: n\ntarget: {adapter: broken, options: {a: 1}}\nrecords:\n"

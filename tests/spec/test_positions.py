@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import assume, given
-from hypothesis import strategies as st
+from hypothesis import assume, given, strategies as st
 
 from fieldline.spec.loader import analyze_spec_text
 from fieldline.spec.positions import PositionIndex, format_path

@@ -6,8 +6,7 @@ import io
 import json
 
 import pluggy
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from ruamel.yaml import YAML
 
 from fieldline.errors import Problem, SpecError

@@ -12,8 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fieldline.adapters.salesforce.emulator.auth import OAuthError
-from fieldline.adapters.salesforce.emulator.auth import basic_credentials as _basic_credentials
+from fieldline.adapters.salesforce.emulator.auth import OAuthError, basic_credentials as _basic_credentials
 from fieldline.adapters.salesforce.emulator.context import Emulator, json_response
 from fieldline.errors import ConfigError
 

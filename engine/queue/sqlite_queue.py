@@ -8,23 +8,20 @@ settled jobs the table holds: ``(id) WHERE status='todo'`` for the scan and
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Self
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any
 
 from fieldline.backoff import backoff_delay
-from fieldline.contracts import SourceEvent
-from fieldline.errors import ConfigError, QueueError
-from fieldline.queue import (
+from fieldline.contracts import EventRole, SourceEvent
+from fieldline.errors import ConfigError
+from fieldline.queue.jobs import (
     DeadLetter,
     EnqueueGroup,
     EnqueueResult,
@@ -35,8 +32,9 @@ from fieldline.queue import (
     QueueStatus,
     payload_json,
 )
+from fieldline.queue.sqlite_file import SQLiteFile, ThreadConnections, connect_sqlite, sqlite_path_from_url
 
-__all__ = ["SQLiteJobQueue", "ThreadConnections", "connect_sqlite", "sqlite_path_from_url"]
+__all__ = ["SQLiteJobQueue"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fieldline_jobs (
@@ -57,6 +55,8 @@ CREATE TABLE IF NOT EXISTS fieldline_jobs (
     finished_at REAL,
     last_error TEXT,
     note TEXT,
+    ordering_keys TEXT NOT NULL DEFAULT '[]',
+    role TEXT NOT NULL DEFAULT 'trigger',
     UNIQUE (source, event_id)
 );
 CREATE INDEX IF NOT EXISTS fieldline_jobs_todo ON fieldline_jobs (id) WHERE status = 'todo';
@@ -66,8 +66,10 @@ CREATE INDEX IF NOT EXISTS fieldline_jobs_doing ON fieldline_jobs (lease_until) 
 CREATE INDEX IF NOT EXISTS fieldline_jobs_dead ON fieldline_jobs (finished_at) WHERE status = 'dead';
 CREATE INDEX IF NOT EXISTS fieldline_jobs_done ON fieldline_jobs (finished_at) WHERE status = 'done';
 CREATE INDEX IF NOT EXISTS fieldline_jobs_ignored ON fieldline_jobs (finished_at) WHERE status = 'ignored';
+CREATE INDEX IF NOT EXISTS fieldline_jobs_source_state ON fieldline_jobs (source, status);
 CREATE TABLE IF NOT EXISTS fieldline_failures (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL DEFAULT '',
     job_id INTEGER NOT NULL,
     event_id TEXT NOT NULL,
     lock_key TEXT NOT NULL,
@@ -78,156 +80,55 @@ CREATE TABLE IF NOT EXISTS fieldline_failures (
 );
 """
 
+# Columns added since the first release, added to older files when they are opened.
+_ADDED_COLUMNS = {
+    "fieldline_jobs": {
+        "ordering_keys": "TEXT NOT NULL DEFAULT '[]'",
+        "role": "TEXT NOT NULL DEFAULT 'trigger'",
+    },
+    "fieldline_failures": {"source": "TEXT NOT NULL DEFAULT ''"},
+}
+
 _CLAIM = """
 UPDATE fieldline_jobs
 SET status = 'doing', attempts = attempts + 1, lease_token = :token, lease_until = :until,
     worker_id = :worker
 WHERE id IN (
     SELECT j.id FROM fieldline_jobs AS j
-    WHERE j.status = 'todo' AND j.run_after <= :now
+    WHERE j.status = 'todo' AND j.run_after <= :now AND (:source IS NULL OR j.source = :source)
       AND NOT EXISTS (
           SELECT 1 FROM fieldline_jobs AS e
-          WHERE e.lock_key = j.lock_key AND e.id < j.id AND e.status IN ('todo', 'doing')
-            AND (e.status = 'doing' OR e.run_after > :now)
+          WHERE e.lock_key = j.lock_key AND e.source = j.source AND e.id < j.id
+            AND e.status IN ('todo', 'doing') AND (e.status = 'doing' OR e.run_after > :now)
       )
     ORDER BY j.id
     LIMIT :limit
 )
-RETURNING id, source, event_id, event_type, lock_key, payload, occurred_at, attempts, enqueued_at
+RETURNING id, source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role,
+    attempts, enqueued_at
 """
+
+# The columns of the event a job carries, in the order :func:`_event_fields` reads them.
+_EVENT_COLUMNS = "source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role"
+
+
+def _event_fields(row: Sequence[Any]) -> dict[str, Any]:
+    """The event fields of a job or dead letter from ``row`` (the :data:`_EVENT_COLUMNS`)."""
+    source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role = row
+    return {
+        "source": source,
+        "event_id": event_id,
+        "event_type": event_type,
+        "lock_key": lock_key,
+        "payload": json.loads(payload),
+        "occurred_at": float(occurred_at),
+        "ordering_keys": tuple(json.loads(ordering_keys)),
+        "role": EventRole(role),
+    }
+
 
 _LEASE_LOST = "lease expired: the worker holding it stopped or took too long"
 _KEEP_FAILURES = 1000  # failure history rows kept for ``status``
-
-
-def sqlite_path_from_url(url: str) -> tuple[str, dict[str, str]]:
-    """``sqlite:///rel.db`` -> ``rel.db``; ``sqlite:////abs.db`` -> ``/abs.db``; plus query options."""
-    parts = urlsplit(url)
-    if parts.scheme != "sqlite":
-        raise ConfigError(f"not a SQLite URL: {url!r}", hint="use sqlite:///relative.db or sqlite:////abs.db")
-    path = unquote(parts.path)
-    path = path.removeprefix("/")
-    if not path:
-        raise ConfigError(f"the SQLite URL {url!r} names no file", hint="use sqlite:///queue.db")
-    options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    return path, options
-
-
-def connect_sqlite(
-    path: str | Path, *, synchronous: str = "NORMAL", busy_timeout: float = 30.0
-) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL journal, busy timeout."""
-    try:
-        connection = sqlite3.connect(
-            str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute(f"PRAGMA synchronous = {synchronous}")
-        connection.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.Error as exc:
-        raise QueueError(
-            f"{path}: cannot open the SQLite database: {exc}",
-            hint="check the --db path exists and is writable",
-            path=str(path),
-        ) from exc
-    return connection
-
-
-class ThreadConnections:
-    """One SQLite connection per thread, opened on first use.
-
-    Connections of threads that have ended are closed when the next one is opened, so short-lived
-    threads (thread pools, lease keepers) do not pile up open files.
-    """
-
-    def __init__(self, open_connection: Callable[[], sqlite3.Connection]) -> None:
-        self._open = open_connection
-        self._by_thread: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
-        self._lock = threading.Lock()
-        self.closed = False
-
-    def get(self) -> sqlite3.Connection:
-        current = threading.current_thread()
-        with self._lock:
-            entry = self._by_thread.get(current.ident or 0)
-            if entry is not None and entry[0] is current:
-                return entry[1]
-            if self.closed:
-                raise QueueError("the database connection is closed")
-            for ident, (thread, connection) in list(self._by_thread.items()):
-                if not thread.is_alive():
-                    connection.close()
-                    del self._by_thread[ident]
-            connection = self._open()
-            self._by_thread[current.ident or 0] = (current, connection)
-            return connection
-
-    def __len__(self) -> int:
-        return len(self._by_thread)
-
-    def close_all(self) -> None:
-        with self._lock:
-            self.closed = True
-            entries, self._by_thread = list(self._by_thread.values()), {}
-        for _, connection in entries:
-            connection.close()
-
-
-class SQLiteFile:
-    """One SQLite file, one connection per thread, explicit transactions; errors become
-    :class:`~fieldline.errors.QueueError` naming the file and ``what`` it holds."""
-
-    what = "database"
-    path: str
-    _connections: ThreadConnections
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._connections.closed:
-            raise QueueError(f"{self.path}: the {self.what} is closed")
-        return self._connections.get()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise QueueError(
-                f"{self.path}: cannot start a {self.what} transaction: {exc}",
-                hint="another process may hold the database for longer than the busy timeout",
-            ) from exc
-        try:
-            yield connection
-            connection.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _rollback(connection)
-            raise QueueError(f"{self.path}: {self.what} write failed: {exc}") from exc
-        except BaseException:
-            _rollback(connection)
-            raise
-
-    def _read(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
-        try:
-            return self._connection().execute(sql, parameters).fetchall()
-        except sqlite3.Error as exc:
-            raise QueueError(f"{self.path}: {self.what} read failed: {exc}") from exc
-
-    def _create_tables(self, schema: str) -> None:
-        """Run ``schema``'s statements (``CREATE ... IF NOT EXISTS``) in one transaction."""
-        with self._transaction() as connection:
-            for statement in schema.split(";"):
-                if statement.strip():
-                    connection.execute(statement)
-
-    def close(self) -> None:
-        """Close every connection opened on this file (from any thread)."""
-        self._connections.close_all()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
 
 class SQLiteJobQueue(SQLiteFile):
@@ -272,6 +173,15 @@ class SQLiteJobQueue(SQLiteFile):
         )
         self._last_recovery = float("-inf")
         self._create_tables(SCHEMA)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        with self._transaction() as connection:
+            for table, columns in _ADDED_COLUMNS.items():
+                present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+                for name, definition in columns.items():
+                    if name not in present:
+                        connection.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteJobQueue:
@@ -311,8 +221,8 @@ class SQLiteJobQueue(SQLiteFile):
                     status = JobState.IGNORED if event.id in group.ignored else JobState.TODO
                     row = connection.execute(
                         "INSERT INTO fieldline_jobs (source, event_id, event_type, lock_key, payload,"
-                        " occurred_at, status, run_after, enqueued_at, finished_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " occurred_at, status, run_after, enqueued_at, finished_at, ordering_keys, role)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                         " ON CONFLICT (source, event_id) DO NOTHING RETURNING id",
                         (
                             group.source,
@@ -325,6 +235,8 @@ class SQLiteJobQueue(SQLiteFile):
                             now,
                             now,
                             now if status is JobState.IGNORED else None,
+                            json.dumps(list(event.ordering_keys)),
+                            EventRole(event.role).value,
                         ),
                     ).fetchone()
                     if row is None:
@@ -343,7 +255,9 @@ class SQLiteJobQueue(SQLiteFile):
 
     # --- consuming ------------------------------------------------------------------------
 
-    def claim(self, worker_id: str, *, limit: int = 100, lease_seconds: float = 60.0) -> list[Job]:
+    def claim(
+        self, worker_id: str, *, limit: int = 100, lease_seconds: float = 60.0, source: str | None = None
+    ) -> list[Job]:
         """Lease up to ``limit`` runnable jobs in id order, keeping per-key order."""
         if limit < 1:
             return []
@@ -355,21 +269,24 @@ class SQLiteJobQueue(SQLiteFile):
                 self._recover(connection, now)
                 self._last_recovery = now
             rows = connection.execute(
-                _CLAIM, {"token": token, "until": until, "worker": worker_id, "now": now, "limit": limit}
+                _CLAIM,
+                {
+                    "token": token,
+                    "until": until,
+                    "worker": worker_id,
+                    "now": now,
+                    "limit": limit,
+                    "source": source,
+                },
             ).fetchall()
         jobs = [
             Job(
                 id=int(row[0]),
-                source=row[1],
-                event_id=row[2],
-                event_type=row[3],
-                lock_key=row[4],
-                payload=json.loads(row[5]),
-                occurred_at=float(row[6]),
-                attempts=int(row[7]),
+                **_event_fields(row[1:9]),
+                attempts=int(row[9]),
                 lease_token=token,
                 lease_until=until,
-                enqueued_at=float(row[8]),
+                enqueued_at=float(row[10]),
             )
             for row in rows
         ]
@@ -421,6 +338,7 @@ class SQLiteJobQueue(SQLiteFile):
                 return None
             self._record_failure(
                 connection,
+                source=job.source,
                 job_id=job.id,
                 event_id=job.event_id,
                 lock_key=job.lock_key,
@@ -467,19 +385,7 @@ class SQLiteJobQueue(SQLiteFile):
             ).fetchone()
         if row is None:
             return None
-        return Job(
-            id=job.id,
-            source=job.source,
-            event_id=job.event_id,
-            event_type=job.event_type,
-            lock_key=job.lock_key,
-            payload=job.payload,
-            occurred_at=job.occurred_at,
-            attempts=job.attempts,
-            lease_token=job.lease_token,
-            lease_until=until,
-            enqueued_at=job.enqueued_at,
-        )
+        return replace(job, lease_until=until)
 
     def recover_expired(self) -> int:
         """Take back expired leases: to ``todo``, or dead when out of attempts."""
@@ -497,12 +403,13 @@ class SQLiteJobQueue(SQLiteFile):
             " run_after = :now, last_error = :error,"
             " lease_token = NULL, lease_until = NULL, worker_id = NULL"
             " WHERE status = 'doing' AND lease_until < :now"
-            " RETURNING id, event_id, lock_key, attempts, status",
+            " RETURNING id, event_id, lock_key, attempts, status, source",
             {"max": self.max_attempts, "now": now, "error": _LEASE_LOST},
         ).fetchall()
-        for job_id, event_id, lock_key, attempts, status in rows:
+        for job_id, event_id, lock_key, attempts, status, source in rows:
             self._record_failure(
                 connection,
+                source=source,
                 job_id=int(job_id),
                 event_id=event_id,
                 lock_key=lock_key,
@@ -517,6 +424,7 @@ class SQLiteJobQueue(SQLiteFile):
         self,
         connection: sqlite3.Connection,
         *,
+        source: str,
         job_id: int,
         event_id: str,
         lock_key: str,
@@ -526,9 +434,9 @@ class SQLiteJobQueue(SQLiteFile):
         dead: bool,
     ) -> None:
         cursor = connection.execute(
-            "INSERT INTO fieldline_failures (job_id, event_id, lock_key, error, attempts, failed_at, dead)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (job_id, event_id, lock_key, error, attempts, now, int(dead)),
+            "INSERT INTO fieldline_failures (source, job_id, event_id, lock_key, error, attempts,"
+            " failed_at, dead) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (source, job_id, event_id, lock_key, error, attempts, now, int(dead)),
         )
         newest = cursor.lastrowid or 0
         if newest % 100 == 0:  # trim now and then, not on every failure
@@ -536,22 +444,29 @@ class SQLiteJobQueue(SQLiteFile):
 
     # --- inspecting -----------------------------------------------------------------------
 
-    def status(self, *, stalled_after: float = 300.0) -> QueueStatus:
+    def status(self, *, stalled_after: float = 300.0, source: str | None = None) -> QueueStatus:
         """A snapshot: counts by state, oldest waiting age, last processed, recent failures."""
         now = self.clock()
-        # One count per state, each answered from that state's partial index (a GROUP BY would
-        # read the whole table, which keeps every settled job for dedupe).
+        # One count per state, each answered from an index (a GROUP BY would read the whole
+        # table, which keeps every settled job for dedupe): the state's partial index, or
+        # (source, status) for one source.
+        of_source, parameters = ("AND source = ?", (source,)) if source is not None else ("", ())
         counts: dict[JobState, int] = {}
         for state in JobState:
             # The state is a literal, not a parameter, so the planner can match the partial index.
-            rows = self._read(f"SELECT COUNT(*) FROM fieldline_jobs WHERE status = '{state.value}'")
+            rows = self._read(
+                f"SELECT COUNT(*) FROM fieldline_jobs WHERE status = '{state.value}' {of_source}", parameters
+            )
             if rows and rows[0][0]:
                 counts[state] = int(rows[0][0])
         oldest_row = self._read(
-            "SELECT MIN(enqueued_at) FROM fieldline_jobs WHERE status IN ('todo', 'doing')"
+            f"SELECT MIN(enqueued_at) FROM fieldline_jobs WHERE status IN ('todo', 'doing') {of_source}",
+            parameters,
         )
         oldest = oldest_row[0][0] if oldest_row else None
-        last_row = self._read("SELECT MAX(finished_at) FROM fieldline_jobs WHERE status = 'done'")
+        last_row = self._read(
+            f"SELECT MAX(finished_at) FROM fieldline_jobs WHERE status = 'done' {of_source}", parameters
+        )
         last_processed = last_row[0][0] if last_row else None
         failures = tuple(
             FailureInfo(
@@ -565,7 +480,8 @@ class SQLiteJobQueue(SQLiteFile):
             )
             for row in self._read(
                 "SELECT job_id, event_id, lock_key, error, attempts, failed_at, dead"
-                " FROM fieldline_failures ORDER BY id DESC LIMIT 10"
+                f" FROM fieldline_failures WHERE 1 = 1 {of_source} ORDER BY id DESC LIMIT 10",
+                parameters,
             )
         )
         oldest_age = max(0.0, now - oldest) if oldest is not None else None
@@ -583,26 +499,25 @@ class SQLiteJobQueue(SQLiteFile):
             recent_failures=failures,
         )
 
-    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+    def sources(self) -> list[str]:
+        """Every source with jobs in the queue (read from the (source, status) index)."""
+        return [row[0] for row in self._read("SELECT DISTINCT source FROM fieldline_jobs ORDER BY source")]
+
+    def dead_letters(self, limit: int = 100, *, source: str | None = None) -> list[DeadLetter]:
         """The newest dead letters first."""
+        of_source, parameters = ("AND source = ?", (source,)) if source is not None else ("", ())
         return [
             DeadLetter(
                 job_id=int(row[0]),
-                source=row[1],
-                event_id=row[2],
-                event_type=row[3],
-                lock_key=row[4],
-                occurred_at=float(row[5]),
-                attempts=int(row[6]),
-                error=row[7] or "",
-                failed_at=float(row[8] or 0.0),
-                payload=json.loads(row[9]),
+                **_event_fields(row[1:9]),
+                attempts=int(row[9]),
+                error=row[10] or "",
+                failed_at=float(row[11] or 0.0),
             )
             for row in self._read(
-                "SELECT id, source, event_id, event_type, lock_key, occurred_at, attempts, last_error,"
-                " finished_at, payload FROM fieldline_jobs WHERE status = 'dead'"
-                " ORDER BY finished_at DESC, id DESC LIMIT ?",
-                (limit,),
+                f"SELECT id, {_EVENT_COLUMNS}, attempts, last_error, finished_at FROM fieldline_jobs"
+                f" WHERE status = 'dead' {of_source} ORDER BY finished_at DESC, id DESC LIMIT ?",
+                (*parameters, limit),
             )
         ]
 
@@ -648,9 +563,3 @@ class SQLiteJobQueue(SQLiteFile):
         """The note a job was completed with (``stale``, ...)."""
         rows = self._read("SELECT note FROM fieldline_jobs WHERE id = ?", (job_id,))
         return rows[0][0] if rows else None
-
-
-def _rollback(connection: sqlite3.Connection) -> None:
-    # SQLite may already have rolled the transaction back itself (e.g. on SQLITE_FULL).
-    with contextlib.suppress(sqlite3.Error):
-        connection.execute("ROLLBACK")

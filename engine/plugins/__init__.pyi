@@ -1,0 +1,2 @@
+from fieldline.plugins.hookspecs import *
+from fieldline.plugins.manager import *

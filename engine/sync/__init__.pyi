@@ -1,0 +1,2 @@
+from fieldline.sync.adapter_builder import *
+from fieldline.sync.runner import *
