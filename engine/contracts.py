@@ -22,6 +22,7 @@ __all__ = [
     "ApplyResult",
     "EventRole",
     "FieldDescription",
+    "FieldType",
     "LookupRequest",
     "LookupResult",
     "ObjectDescription",
@@ -40,10 +41,23 @@ __all__ = [
     "WriteErrorStage",
     "WriteOperation",
     "WriteResult",
+    "field_value",
 ]
 
 TargetRecord = Mapping[str, Any]
 """An existing target record: field name -> value, always with the target id under ``Id``."""
+
+
+def field_value(record: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    """``record[name]`` with ``name`` in any case, as Salesforce resolves field names (the key
+    spelt exactly so wins); ``default`` when the record has no such field."""
+    if name in record:
+        return record[name]
+    lowered = name.lower()
+    for candidate, value in record.items():
+        if candidate.lower() == lowered:
+            return value
+    return default
 
 
 # --- sources -------------------------------------------------------------------------------
@@ -178,13 +192,96 @@ class SourceBase:
 # --- targets -------------------------------------------------------------------------------
 
 
+class FieldType(enum.StrEnum):
+    """The type of a target field, in the words of Salesforce describe (other targets use the
+    same words). Values are what describe and ``fieldline describe --json`` show."""
+
+    ID = "id"
+    STRING = "string"
+    TEXTAREA = "textarea"
+    EMAIL = "email"
+    URL = "url"
+    PHONE = "phone"
+    PICKLIST = "picklist"
+    MULTIPICKLIST = "multipicklist"
+    COMBOBOX = "combobox"
+    ENCRYPTED_STRING = "encryptedstring"
+    REFERENCE = "reference"
+    BOOLEAN = "boolean"
+    INT = "int"
+    LONG = "long"
+    DOUBLE = "double"
+    CURRENCY = "currency"
+    PERCENT = "percent"
+    DATE = "date"
+    DATETIME = "datetime"
+    TIME = "time"
+    BASE64 = "base64"
+    ADDRESS = "address"
+    LOCATION = "location"
+    ANY_TYPE = "anyType"
+    COMPLEX_VALUE = "complexvalue"
+    JSON = "json"
+    OTHER = "other"  # a type fieldline does not know: its values are compared and checked as given
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """Every spelling :meth:`parse` takes in lower case, for a schema's ``enum``."""
+        return tuple(_FIELD_TYPE_NAMES)
+
+    @classmethod
+    def parse(cls, text: str) -> FieldType | None:
+        """The type named ``text`` (any case; ``text``, ``integer`` and ``number`` are accepted
+        for ``string``, ``int`` and ``double``), or ``None`` when it names none."""
+        return _FIELD_TYPE_NAMES.get(text.strip().lower())
+
+    @property
+    def is_number(self) -> bool:
+        return self in _NUMBER_TYPES
+
+    @property
+    def is_text(self) -> bool:
+        """Holds text (so a length applies, and a boolean is not a value of it)."""
+        return self in _TEXT_TYPES
+
+    @property
+    def is_id(self) -> bool:
+        """Holds record ids (15 and 18 characters name the same record)."""
+        return self in (FieldType.ID, FieldType.REFERENCE)
+
+
+_NUMBER_TYPES = frozenset(
+    {FieldType.INT, FieldType.LONG, FieldType.DOUBLE, FieldType.CURRENCY, FieldType.PERCENT}
+)
+_TEXT_TYPES = frozenset(
+    {
+        FieldType.STRING,
+        FieldType.TEXTAREA,
+        FieldType.EMAIL,
+        FieldType.URL,
+        FieldType.PHONE,
+        FieldType.PICKLIST,
+        FieldType.MULTIPICKLIST,
+        FieldType.COMBOBOX,
+        FieldType.ENCRYPTED_STRING,
+        FieldType.ID,
+        FieldType.REFERENCE,
+    }
+)
+_FIELD_TYPE_NAMES: dict[str, FieldType] = {
+    **{member.value.lower(): member for member in FieldType if member is not FieldType.OTHER},
+    "text": FieldType.STRING,
+    "integer": FieldType.INT,
+    "number": FieldType.DOUBLE,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class FieldDescription:
     """What the target says about one field (a subset of Salesforce describe)."""
 
     name: str
-    # string, textarea, email, url, phone, picklist, boolean, int, double, date, datetime, reference, id
-    type: str = "string"
+    type: FieldType = FieldType.STRING
     label: str = ""
     length: int | None = None
     required: bool = False  # must be given on create
@@ -213,17 +310,20 @@ class ObjectDescription:
     createable: bool = True
     updateable: bool = True
     blank_is_null: bool = False
+    # Built once: the planner and the adapters ask for fields by name on every record.
+    _by_lower_name: Mapping[str, FieldDescription] = dataclass_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_lower_name: dict[str, FieldDescription] = {}
+        for name, description in self.fields.items():
+            by_lower_name.setdefault(name.lower(), description)
+        object.__setattr__(self, "_by_lower_name", by_lower_name)
 
     def field(self, name: str) -> FieldDescription | None:
-        """Case-insensitive lookup, as Salesforce resolves names."""
+        """The field called ``name`` in any case, as Salesforce resolves names (the one spelt
+        exactly so wins if a target has two that differ only in case)."""
         found = self.fields.get(name)
-        if found is not None:
-            return found
-        lowered = name.lower()
-        for candidate_name, candidate in self.fields.items():
-            if candidate_name.lower() == lowered:
-                return candidate
-        return None
+        return found if found is not None else self._by_lower_name.get(name.lower())
 
 
 @dataclass(frozen=True, slots=True)

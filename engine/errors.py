@@ -21,6 +21,7 @@ Third-party exceptions are translated once, at the boundary, and chained with ``
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,10 +39,18 @@ __all__ = [
     "PlanError",
     "Problem",
     "QueueError",
+    "Severity",
     "SpecError",
     "TransientAdapterError",
     "WebhookError",
 ]
+
+
+class Severity(enum.StrEnum):
+    """How bad a :class:`Problem` is: an error makes the spec invalid, a warning does not."""
+
+    ERROR = "error"
+    WARNING = "warning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +68,7 @@ class Problem:
     json_path: str = ""
     hint: str | None = None
     code: str = "invalid"
-    severity: str = "error"
+    severity: Severity = Severity.ERROR
 
     @property
     def where(self) -> str:
@@ -88,7 +97,7 @@ class Problem:
             "message": self.message,
             "hint": self.hint,
             "code": self.code,
-            "severity": self.severity,
+            "severity": self.severity.value,
         }
 
 

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pluggy
 import pytest
+from hypothesis import settings
 
 from fieldline.plugins.manager import get_plugin_manager
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
+
+# Hypothesis budgets live here, not in the tests: ``dev`` for a quick local run, ``ci`` (chosen
+# by ``CI=true``) for more examples, ``thorough`` for an occasional hunt. Choose one explicitly
+# with ``HYPOTHESIS_PROFILE``. No deadline anywhere: how long an example takes depends on the
+# machine (2 shared cores in CI), not on the code, so a deadline would only make tests flaky.
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile("ci", max_examples=200, deadline=None, print_blob=True)
+settings.register_profile("thorough", max_examples=2000, deadline=None)
+
+
+def hypothesis_profile(environ: Mapping[str, str]) -> str:
+    """``HYPOTHESIS_PROFILE`` if set, else ``ci`` under ``CI=true``, else ``dev``."""
+    return environ.get("HYPOTHESIS_PROFILE") or ("ci" if environ.get("CI", "").lower() == "true" else "dev")
+
+
+settings.load_profile(hypothesis_profile(os.environ))
 
 
 @pytest.fixture

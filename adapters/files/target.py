@@ -18,6 +18,7 @@ from typing import Any
 from fieldline.contracts import (
     ApplyResult,
     FieldDescription,
+    FieldType,
     LookupRequest,
     LookupResult,
     ObjectDescription,
@@ -35,14 +36,18 @@ from fieldline.values import is_blank
 
 __all__ = ["TARGET_OPTIONS_SCHEMA", "FilesTarget"]
 
+_FIELD_TYPE_SCHEMA: dict[str, Any] = {
+    "enum": list(FieldType.names()),
+    "description": "The field type, as Salesforce names it (string, double, boolean, date, ...).",
+}
 _FIELD_SCHEMA: dict[str, Any] = {
     "oneOf": [
-        {"type": "string", "description": "The field type (string, double, boolean, date, ...)."},
+        _FIELD_TYPE_SCHEMA,
         {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "type": {"type": "string"},
+                "type": _FIELD_TYPE_SCHEMA,
                 "required": {"type": "boolean"},
                 "external_id": {"type": "boolean"},
                 "unique": {"type": "boolean"},
@@ -337,20 +342,31 @@ def _hashable(value: Any) -> bool:
 
 def _id_field() -> FieldDescription:
     return FieldDescription(
-        name="Id", type="id", createable=False, updateable=False, nillable=False, id_lookup=True
+        name="Id", type=FieldType.ID, createable=False, updateable=False, nillable=False, id_lookup=True
     )
+
+
+def _field_type(object_name: str, field_name: str, text: str) -> FieldType:
+    found = FieldType.parse(text)
+    if found is None:
+        raise ConfigError(
+            f"files target: {object_name}.{field_name}: unknown field type {text!r}",
+            hint=f"use one of {', '.join(FieldType.names())}",
+        )
+    return found
 
 
 def _describe_object(name: str, spec: Mapping[str, Any]) -> ObjectDescription:
     fields: dict[str, FieldDescription] = {"Id": _id_field()}
     for field_name, field_spec in (spec.get("fields") or {}).items():
         if isinstance(field_spec, str):
-            fields[field_name] = FieldDescription(name=field_name, type=field_spec)
+            field_type = _field_type(name, field_name, field_spec)
+            fields[field_name] = FieldDescription(name=field_name, type=field_type)
             continue
         picklist = tuple(field_spec.get("picklist", ()))
         fields[field_name] = FieldDescription(
             name=field_name,
-            type=field_spec.get("type", "picklist" if picklist else "string"),
+            type=_field_type(name, field_name, field_spec.get("type", "picklist" if picklist else "string")),
             length=field_spec.get("length"),
             required=bool(field_spec.get("required", False)),
             nillable=not field_spec.get("required", False),

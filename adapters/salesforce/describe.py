@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fieldline.contracts import FieldDescription, ObjectDescription
+from fieldline.contracts import FieldDescription, FieldType, ObjectDescription
 
 __all__ = ["object_description"]
 
@@ -14,7 +14,7 @@ def _field_description(raw: Mapping[str, Any]) -> FieldDescription:
     nillable = bool(raw.get("nillable", True))
     createable = bool(raw.get("createable", True))
     defaulted = bool(raw.get("defaultedOnCreate", False))
-    field_type = str(raw.get("type") or "string")
+    field_type = FieldType.parse(str(raw.get("type") or "string")) or FieldType.OTHER
     length = raw.get("length")
     # Salesforce reports length 0 for non-text fields; it means "no text limit", not "empty only".
     text_length = int(length) if isinstance(length, int) and length > 0 else None
@@ -29,7 +29,7 @@ def _field_description(raw: Mapping[str, Any]) -> FieldDescription:
         label=str(raw.get("label") or ""),
         length=text_length,
         # The rule describe implies: a create must give the field when Salesforce will not fill it.
-        required=(not nillable) and createable and not defaulted and field_type != "boolean",
+        required=(not nillable) and createable and not defaulted and field_type is not FieldType.BOOLEAN,
         createable=createable,
         updateable=bool(raw.get("updateable", True)),
         nillable=nillable,

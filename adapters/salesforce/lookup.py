@@ -13,6 +13,7 @@ plugin's) cannot be narrowed: its field is scanned (``WHERE Field != null``, all
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import itertools
 import math
@@ -24,7 +25,14 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from fieldline.adapters.salesforce import soql
-from fieldline.contracts import LookupRequest, LookupResult, ObjectDescription, TargetRecord
+from fieldline.contracts import (
+    FieldType,
+    LookupRequest,
+    LookupResult,
+    ObjectDescription,
+    TargetRecord,
+    field_value,
+)
 
 __all__ = ["LookupQuery", "build_queries", "match_records"]
 
@@ -42,7 +50,7 @@ class _Group:
     values: set[Any] = dataclass_field(default_factory=set)
     fields: set[str] = dataclass_field(default_factory=set)
     normalizer: Callable[[Any], Any] | None = None
-    field_type: str = ""  # from describe, set by build_queries ("" = unknown)
+    field_type: FieldType | None = None  # from describe, set by build_queries (None = unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,38 +88,50 @@ def _select(object_name: str, groups: Sequence[_Group], description: ObjectDescr
 
 # --- typed keys -------------------------------------------------------------------------------
 
-_NUMBER_TYPES = frozenset({"double", "int", "currency", "percent", "long"})
-_TYPED = _NUMBER_TYPES | {"boolean", "date", "datetime"}
 _INVALID = object()  # a key that cannot be a value of the field: it matches nothing
 _MAX_EXPONENT = 40  # number fields hold at most 18 digits
 
 
-def _kind(field_type: str, field_name: str) -> str:
-    """How keys of a field compare: ``id``, ``number``, ``boolean``, ``date``, ``datetime`` or ``text``."""
-    if field_type in ("id", "reference") or (not field_type and field_name.lower() == "id"):
-        return "id"
-    if field_type in _NUMBER_TYPES:
-        return "number"
-    if field_type in ("boolean", "date", "datetime"):
-        return field_type
-    return "text"
+class _Kind(enum.Enum):
+    """How the keys of a field compare (and are written in a query)."""
+
+    ID = "id"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    TEXT = "text"
 
 
-def _coerce(value: Any, kind: str) -> Any:
+_QUOTED = (_Kind.ID, _Kind.TEXT)  # keys written as quoted strings: the others are typed literals
+_BY_TYPE = {FieldType.BOOLEAN: _Kind.BOOLEAN, FieldType.DATE: _Kind.DATE, FieldType.DATETIME: _Kind.DATETIME}
+
+
+def _kind(field_type: FieldType | None, field_name: str) -> _Kind:
+    if field_type is None:
+        return _Kind.ID if field_name.lower() == "id" else _Kind.TEXT
+    if field_type.is_id:
+        return _Kind.ID
+    if field_type.is_number:
+        return _Kind.NUMBER
+    return _BY_TYPE.get(field_type, _Kind.TEXT)
+
+
+def _coerce(value: Any, kind: _Kind) -> Any:
     """``value`` as the field's type (``_INVALID`` when it cannot be one): both requested keys and
     the values Salesforce answers with go through this, so they compare alike (5 and ``"5"``)."""
-    if kind == "id":
+    if kind is _Kind.ID:
         text = str(value)
         return text[:15] if _RECORD_ID.fullmatch(text) else _INVALID
-    if kind == "number":
+    if kind is _Kind.NUMBER:
         return _number(value)
-    if kind == "boolean":
+    if kind is _Kind.BOOLEAN:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
         return _INVALID
-    if kind == "date":
+    if kind is _Kind.DATE:
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return value
         if isinstance(value, str):
@@ -120,7 +140,7 @@ def _coerce(value: Any, kind: str) -> Any:
             except ValueError:
                 return _INVALID
         return _INVALID
-    if kind == "datetime":
+    if kind is _Kind.DATETIME:
         return _datetime(value)
     return value
 
@@ -168,13 +188,13 @@ def _datetime(value: Any) -> Any:
         return _INVALID
 
 
-def _typed_literal(value: Any, kind: str) -> str:
+def _typed_literal(value: Any, kind: _Kind) -> str:
     """The bare SOQL literal of a coerced key (number, boolean, date or datetime)."""
-    if kind == "number":
+    if kind is _Kind.NUMBER:
         return format(value, "f")
-    if kind == "boolean":
+    if kind is _Kind.BOOLEAN:
         return "true" if value else "false"
-    if kind == "date":
+    if kind is _Kind.DATE:
         return str(value.isoformat())
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
@@ -324,7 +344,7 @@ def _object_queries(
         match_field = description.field(group.field)
         name = match_field.name if match_field is not None else group.field
         if group.normalize:
-            scan = group.field_type in _TYPED  # LIKE is for text fields only
+            scan = _kind(group.field_type, group.field) not in _QUOTED  # LIKE is for text fields only
             patterns: set[str] = set()
             for value in () if scan else group.values:
                 found = like_patterns(value, group.normalize)
@@ -340,13 +360,14 @@ def _object_queries(
             items = sorted(f"{name} LIKE {pattern}" for pattern in patterns)
         else:
             kind = _kind(group.field_type, group.field)
-            if kind in ("id", "text"):
+            if kind in _QUOTED:
                 values = group.values
-                if kind == "id":
+                if kind is _Kind.ID:
                     # Salesforce refuses the whole query ("invalid ID field") for one malformed
                     # id, and such a value can match nothing anyway.
                     values = {value for value in values if _RECORD_ID.fullmatch(str(value))}
-                items = sorted({soql.literal(value, group.field_type or "string") for value in values})
+                text_type = group.field_type or FieldType.STRING
+                items = sorted({soql.literal(value, text_type) for value in values})
             else:
                 # Bare literals of the field's type ('5' on a number field is refused); a key
                 # that is no such value cannot match and stays out of the query.
@@ -389,7 +410,7 @@ def build_queries(
     by_object: dict[str, list[tuple[LookupKey, _Group]]] = {}
     for key, group in groups.items():
         described = descriptions[group.object].field(group.field) if group.object in descriptions else None
-        group.field_type = described.type if described is not None else ""
+        group.field_type = described.type if described is not None else None
         if group.values:
             by_object.setdefault(group.object, []).append((key, group))
     queries: list[LookupQuery] = []
@@ -407,10 +428,10 @@ def build_queries(
     return queries, groups
 
 
-def _same(requested: Any, found: Any, kind: str) -> bool:
+def _same(requested: Any, found: Any, kind: _Kind) -> bool:
     if found is None:
         return False
-    if kind != "text":
+    if kind is not _Kind.TEXT:
         # Ids: a 15-character id is the case-sensitive prefix of the 18-character form, and a
         # malformed one matches nothing. Typed fields: "5" on a number field is 5 (and 5.0).
         wanted = _coerce(requested, kind)
@@ -436,7 +457,7 @@ def match_records(
         records = [_clean(record) for record in found.get(key, ())]
         if group.normalize:
             for record in records:
-                raw = _field_value(record, group.field)
+                raw = field_value(record, group.field)
                 normalized = (
                     group.normalizer(raw) if group.normalizer is not None and raw is not None else raw
                 )
@@ -450,11 +471,11 @@ def match_records(
                 if wanted is _INVALID:
                     continue  # e.g. a malformed id: it must not match by its valid prefix
                 index.setdefault(wanted, []).append(value)
-                if kind == "text" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                if kind is _Kind.TEXT and isinstance(value, (int, float)) and not isinstance(value, bool):
                     # A number matched against a text field comes back as text.
                     index.setdefault(str(value).casefold(), []).append(value)
             for record in records:
-                raw = _field_value(record, group.field)
+                raw = field_value(record, group.field)
                 for value in index.get(_index_key(raw, kind), ()):
                     if _same(value, raw, kind):
                         by_value.setdefault(value, {})[str(record["Id"])] = record
@@ -465,10 +486,10 @@ def match_records(
     return result
 
 
-def _index_key(value: Any, kind: str) -> Any:
+def _index_key(value: Any, kind: _Kind) -> Any:
     if value is None:
         return None
-    if kind != "text":
+    if kind is not _Kind.TEXT:
         return _coerce(value, kind)
     if isinstance(value, str):
         return value.casefold()
@@ -477,13 +498,3 @@ def _index_key(value: Any, kind: str) -> Any:
     if isinstance(value, (int, float)):
         return float(value)
     return value
-
-
-def _field_value(record: Mapping[str, Any], name: str) -> Any:
-    if name in record:
-        return record[name]
-    lowered = name.lower()
-    for candidate, value in record.items():
-        if candidate.lower() == lowered:
-            return value
-    return None

@@ -10,12 +10,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fieldline.contracts import ObjectDescription, Write, WriteError, WriteErrorStage, WriteOperation
+from fieldline.contracts import (
+    FieldType,
+    ObjectDescription,
+    Write,
+    WriteError,
+    WriteErrorStage,
+    WriteOperation,
+    field_value,
+)
 from fieldline.values import is_blank
 
 __all__ = ["preflight"]
-
-_TEXT_TYPES = frozenset({"string", "textarea", "email", "url", "phone", "picklist", "multipicklist", "id"})
 
 
 def _error(code: str, message: str, *fields: str) -> WriteError:
@@ -37,7 +43,7 @@ def preflight(write: Write, description: ObjectDescription) -> WriteError | None
                 f"{write.object}.{external} is not an external id field; upsert needs one",
                 external or "",
             )
-        if is_blank(_get(write.fields, external_description.name)):
+        if is_blank(field_value(write.fields, external_description.name)):
             return _error(
                 "REQUIRED_FIELD_MISSING",
                 f"upsert by {external_description.name} needs a value for it",
@@ -84,7 +90,8 @@ def preflight(write: Write, description: ObjectDescription) -> WriteError | None
             )
         too_long = (
             field.length is not None
-            and field.type in _TEXT_TYPES
+            and field.type.is_text
+            and field.type is not FieldType.REFERENCE  # a too-long id is MALFORMED_ID, not too long
             and isinstance(value, str)
             and len(value) > field.length
         )
@@ -99,7 +106,7 @@ def preflight(write: Write, description: ObjectDescription) -> WriteError | None
         missing = [
             field.name
             for field in description.fields.values()
-            if field.required and is_blank(_get(write.fields, field.name))
+            if field.required and is_blank(field_value(write.fields, field.name))
         ]
         if missing:
             return _error(
@@ -114,13 +121,3 @@ def _in_picklist(value: Any, allowed: tuple[str, ...]) -> bool:
     if isinstance(value, str) and ";" in value:  # multi-select picklists join values with ';'
         return all(part in allowed for part in value.split(";"))
     return str(value) in allowed
-
-
-def _get(fields: Any, name: str) -> Any:
-    if name in fields:
-        return fields[name]
-    lowered = name.lower()
-    for candidate, value in fields.items():
-        if candidate.lower() == lowered:
-            return value
-    return None

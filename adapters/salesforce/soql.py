@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote_plus
 
+from fieldline.contracts import FieldType
+
 __all__ = [
     "MAX_IN_VALUES",
     "MAX_URL_LENGTH",
@@ -36,7 +38,6 @@ _STRING_ESCAPES = {
     "\b": "\\b",
     "\f": "\\f",
 }
-_NUMERIC_TYPES = frozenset({"double", "int", "currency", "percent", "long"})
 
 
 def quote_string(value: str) -> str:
@@ -44,7 +45,7 @@ def quote_string(value: str) -> str:
     return "'" + "".join(_STRING_ESCAPES.get(char, char) for char in value) + "'"
 
 
-def literal(value: Any, field_type: str = "string") -> str:
+def literal(value: Any, field_type: FieldType = FieldType.STRING) -> str:
     """The SOQL literal for ``value`` compared with a field of ``field_type``.
 
     Numbers and booleans stay bare for numeric/boolean fields; dates use ISO form; everything
@@ -52,17 +53,13 @@ def literal(value: Any, field_type: str = "string") -> str:
     """
     if value is None:
         return "null"
-    if field_type == "boolean" and isinstance(value, bool):
+    if field_type is FieldType.BOOLEAN and isinstance(value, bool):
         return "true" if value else "false"
-    if (
-        field_type in _NUMERIC_TYPES
-        and isinstance(value, (int, float, Decimal))
-        and not isinstance(value, bool)
-    ):
+    if field_type.is_number and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return str(value)
-    if field_type == "datetime" and isinstance(value, dt.datetime):
+    if field_type is FieldType.DATETIME and isinstance(value, dt.datetime):
         return value.isoformat().replace("+00:00", "Z")
-    if field_type == "date" and isinstance(value, dt.date):
+    if field_type is FieldType.DATE and isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bool):
         return quote_string("true" if value else "false")

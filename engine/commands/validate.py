@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 import pluggy
 
-from fieldline.errors import Problem
+from fieldline.errors import Problem, Severity
 
 if TYPE_CHECKING:
     from fieldline.spec.model import Spec
@@ -96,7 +96,7 @@ def validate(ctx: click.Context, paths: Sequence[str], output_format: str, again
     _emit(problems, files=len(files), output_format=output_format)
     if any(problem.code in ENVIRONMENT_CODES for problem in problems):
         ctx.exit(2)
-    if any(problem.severity == "error" for problem in problems):
+    if any(problem.severity is Severity.ERROR for problem in problems):
         ctx.exit(1)
 
 

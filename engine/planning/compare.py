@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fieldline.contracts import FieldDescription
+from fieldline.contracts import FieldDescription, FieldType
 from fieldline.values import MISSING
 
 __all__ = ["Comparator", "comparator", "lookup_key", "salesforce_id18", "same_value"]
@@ -32,8 +32,6 @@ __all__ = ["Comparator", "comparator", "lookup_key", "salesforce_id18", "same_va
 Comparator = Callable[[Any, Any], bool]
 """``(old, new) -> True`` when writing ``new`` would not change ``old``."""
 
-_NUMBER_TYPES = frozenset({"int", "double", "currency", "percent", "long"})
-_ID_TYPES = frozenset({"id", "reference"})
 _EXACT = frozenset({str, int, float, bool})  # same type: plain == is the answer
 _ID_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
@@ -47,14 +45,14 @@ def same_value(
 
 def comparator(field: FieldDescription | None, *, blank_is_null: bool = False) -> Comparator:
     """The comparison for one target field (``None``: no description, compare plain values)."""
-    field_type = field.type if field is not None else None
-    if field_type in _NUMBER_TYPES:
+    field_type = field.type if field is not None else FieldType.OTHER
+    if field_type.is_number:
         typed: Comparator = _same_number
-    elif field_type == "datetime":
+    elif field_type is FieldType.DATETIME:
         typed = _same_datetime
-    elif field_type == "date":
+    elif field_type is FieldType.DATE:
         typed = _same_date
-    elif field_type in _ID_TYPES:
+    elif field_type.is_id:
         typed = _same_id
     else:
         typed = _same_plain
@@ -79,7 +77,7 @@ def lookup_key(value: Any, field: FieldDescription | None = None) -> tuple[str, 
         return ("boolean", value)
     if isinstance(value, int | float):
         return ("number", float(value))
-    if isinstance(value, str) and field is not None and field.type in _NUMBER_TYPES:
+    if isinstance(value, str) and field is not None and field.type.is_number:
         number = _as_number(value)
         if isinstance(number, float):
             return ("number", number)

@@ -22,19 +22,18 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from fieldline.contracts import FieldDescription, ObjectDescription, TargetAdapter
+from fieldline.contracts import FieldDescription, FieldType, ObjectDescription, TargetAdapter
 from fieldline.errors import BudgetExhaustedError, FatalAdapterError, Problem
+from fieldline.spec.collector import ProblemCollector
 from fieldline.spec.hints import did_you_mean
 from fieldline.spec.model import FieldSpec, Mode, RecordSpec, Spec, Strategy
-from fieldline.spec.positions import PathKey, PositionIndex, format_path
+from fieldline.spec.positions import PathKey, PositionIndex
 from fieldline.values import MISSING
 
 __all__ = ["check_against_target"]
 
 _CREATING = (Mode.UPSERT, Mode.CREATE_ONLY)
 _UPDATING = (Mode.UPSERT, Mode.UPDATE_ONLY)
-_NUMBER_TYPES = {"int", "double", "currency", "percent", "long", "integer", "number"}
-_TEXT_TYPES = {"string", "textarea", "email", "url", "phone", "picklist", "multipicklist", "id", "reference"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _NOT_FOUND_CODES = {"NOT_FOUND", "INVALID_TYPE", "NOT_FOUND_OBJECT", "UNKNOWN_OBJECT"}
@@ -52,28 +51,12 @@ def check_against_target(
     return sorted(problems, key=lambda problem: (problem.line or 0, problem.col or 0))
 
 
-class _TargetChecker:
+class _TargetChecker(ProblemCollector):
     def __init__(self, spec: Spec, target: TargetAdapter, positions: PositionIndex, file: str | None) -> None:
+        super().__init__(positions, file=file if file is not None else spec.file, code="target")
         self.spec = spec
         self.target = target
-        self.positions = positions
-        self.file = file if file is not None else spec.file
-        self.problems: list[Problem] = []
         self.descriptions: dict[str, ObjectDescription | None] = {}
-
-    def report(self, path: PathKey, message: str, *, hint: str | None = None, at_key: bool = False) -> None:
-        line, col = self.positions.locate(path, at_key=at_key)
-        self.problems.append(
-            Problem(
-                message=message,
-                file=self.file,
-                line=line,
-                col=col,
-                json_path=format_path(path),
-                hint=hint,
-                code="target",
-            )
-        )
 
     def check(self) -> list[Problem]:
         for index, record in enumerate(self.spec.records):
@@ -122,7 +105,7 @@ class _TargetChecker:
                     at_key=True,
                 )
                 continue
-            mapped.add(found.name.casefold())
+            mapped.add(found.name)  # as described: description.field() resolved the case
             self.check_writable(
                 spec_field, found, description, field_path, can_create=can_create, can_update=can_update
             )
@@ -188,7 +171,7 @@ class _TargetChecker:
         self, record: RecordSpec, description: ObjectDescription, path: PathKey, mapped: set[str]
     ) -> None:
         for name, found in sorted(description.fields.items()):
-            if found.required and found.createable and name.casefold() not in mapped:
+            if found.required and found.createable and found.name not in mapped:
                 self.report(
                     (*path, "fields"),
                     f"{description.name} requires {name!r} on create, "
@@ -226,29 +209,29 @@ def _literal_values(spec_field: FieldSpec, path: PathKey) -> Iterator[tuple[Path
 
 def _value_problem(value: Any, found: FieldDescription) -> str | None:
     """Why ``value`` cannot be written into ``found``, or ``None`` when it can."""
-    kind = found.type.lower()
+    kind = found.type
     shown = json.dumps(value, default=str)
-    if kind == "multipicklist" and isinstance(value, list):
+    if kind is FieldType.MULTIPICKLIST and isinstance(value, list):
         value = ";".join(str(part) for part in value)  # sent joined, as the adapter does
     if isinstance(value, dict | list):
         return f"{found.name} ({kind}) cannot hold a {'mapping' if isinstance(value, dict) else 'list'}"
-    if kind == "boolean" and not isinstance(value, bool):
+    if kind is FieldType.BOOLEAN and not isinstance(value, bool):
         return f"{found.name} is a boolean field; {shown} is not true or false"
-    if kind in _NUMBER_TYPES and (isinstance(value, bool) or not isinstance(value, int | float)):
+    if kind.is_number and (isinstance(value, bool) or not isinstance(value, int | float)):
         article = "an" if kind[:1] in "aeiou" else "a"
         return f"{found.name} is {article} {kind} field; {shown} is not a number"
-    if kind == "date" and not (isinstance(value, str) and _DATE.match(value)):
+    if kind is FieldType.DATE and not (isinstance(value, str) and _DATE.match(value)):
         return f"{found.name} is a date field; {shown} is not a YYYY-MM-DD date"
-    if kind == "datetime" and not (isinstance(value, str) and _DATETIME.match(value)):
+    if kind is FieldType.DATETIME and not (isinstance(value, str) and _DATETIME.match(value)):
         return f"{found.name} is a datetime field; {shown} is not an ISO-8601 date-time"
-    if kind in _TEXT_TYPES and isinstance(value, bool):
+    if kind.is_text and isinstance(value, bool):
         return f"{found.name} is a {kind} field; {shown} is a boolean, not text"
     text = value if isinstance(value, str) else shown
-    choices = text.split(";") if kind == "multipicklist" else [text]  # 'A;C': several values
+    choices = text.split(";") if kind is FieldType.MULTIPICKLIST else [text]  # 'A;C': several values
     if found.restricted_picklist and found.picklist_values:
         for choice in choices:
             if choice not in found.picklist_values:
                 return f"{choice!r} is not a value of the restricted picklist {found.name}"
-    if found.length is not None and kind in _TEXT_TYPES and len(text) > found.length:
+    if found.length is not None and kind.is_text and len(text) > found.length:
         return f"{text!r} is {len(text)} characters long; {found.name} holds at most {found.length}"
     return None

@@ -18,16 +18,18 @@ It also keeps every expression it compiled, so the loader builds the spec withou
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pluggy
 
 from fieldline.contracts import AdapterInfo, AdapterKind
-from fieldline.errors import ExpressionError, Problem
+from fieldline.errors import ExpressionError, Problem, Severity
 from fieldline.expressions.compiled import CompiledExpression, FunctionRegistry, compile_expression
+from fieldline.spec.collector import ProblemCollector
 from fieldline.spec.hints import did_you_mean, one_of
 from fieldline.spec.json_schema import schema_problems
-from fieldline.spec.positions import PathKey, PositionIndex, format_path
+from fieldline.spec.positions import PathKey, PositionIndex
 
 __all__ = ["SpecChecker"]
 
@@ -35,7 +37,7 @@ _CREATING_MODES = ("upsert", "create_only")
 _UPDATING_MODES = ("upsert", "update_only")
 
 
-class SpecChecker:
+class SpecChecker(ProblemCollector):
     """Semantic checks of one spec document. Call :meth:`check` once."""
 
     def __init__(
@@ -48,44 +50,16 @@ class SpecChecker:
     ) -> None:
         from fieldline.plugins.manager import adapter_registry, function_registry, normalizer_registry
 
+        super().__init__(positions, file=file, code="invalid")
         self.data = data
-        self.positions = positions
-        self.file = file
         self.functions: FunctionRegistry = function_registry(plugin_manager)
         self.normalizers: Mapping[str, Callable[[Any], Any]] = normalizer_registry(plugin_manager)
         self.adapters: Mapping[tuple[str, AdapterKind], AdapterInfo] = adapter_registry(plugin_manager)
         self.compiled: dict[PathKey, CompiledExpression] = {}
-        self.problems: list[Problem] = []
-
-    # --- reporting ---------------------------------------------------------------------------
-
-    def report(
-        self,
-        path: PathKey,
-        message: str,
-        *,
-        hint: str | None = None,
-        at_key: bool = False,
-        code: str = "invalid",
-        severity: str = "error",
-        position: tuple[int | None, int | None] | None = None,
-    ) -> None:
-        line, col = position if position is not None else self.positions.locate(path, at_key=at_key)
-        self.problems.append(
-            Problem(
-                message=message,
-                file=self.file,
-                line=line,
-                col=col,
-                json_path=format_path(path),
-                hint=hint,
-                code=code,
-                severity=severity,
-            )
-        )
 
     def warn(self, path: PathKey, message: str, *, hint: str | None = None, at_key: bool = False) -> None:
-        self.report(path, message, hint=hint, at_key=at_key, code="ineffective", severity="warning")
+        """A setting that can never take effect: reported, but the spec stays valid."""
+        self.report(path, message, hint=hint, at_key=at_key, code="ineffective", severity=Severity.WARNING)
 
     # --- the walk ----------------------------------------------------------------------------
 
@@ -202,18 +176,7 @@ class SpecChecker:
                 code="adapter",
             )
             return
-        self.problems.extend(
-            Problem(
-                message=problem.message,
-                file=problem.file,
-                line=problem.line,
-                col=problem.col,
-                json_path=problem.json_path,
-                hint=problem.hint,
-                code="options",
-            )
-            for problem in problems
-        )
+        self.problems.extend(replace(problem, code="options") for problem in problems)
 
     def check_record_names(self, records: list[Any]) -> list[str | None]:
         """Each record's name (``None`` where missing); duplicates reported on the later one."""

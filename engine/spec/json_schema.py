@@ -19,8 +19,9 @@ from jsonschema.exceptions import ValidationError
 
 from fieldline.contracts import AdapterInfo, AdapterKind
 from fieldline.errors import Problem
+from fieldline.spec.collector import ProblemCollector
 from fieldline.spec.hints import did_you_mean, one_of
-from fieldline.spec.positions import PathKey, PositionIndex, format_path
+from fieldline.spec.positions import PathKey, PositionIndex
 
 __all__ = [
     "SCHEMA_RESOURCE",
@@ -128,13 +129,11 @@ def schema_problems(
     return translator.problems
 
 
-class _Translator:
+class _Translator(ProblemCollector):
     def __init__(self, index: PositionIndex, *, file: str | None, base: PathKey, what: str) -> None:
-        self.index = index
-        self.file = file
+        super().__init__(index, file=file, code="schema")
         self.base = base
         self.what = what
-        self.problems: list[Problem] = []
         self._seen: set[tuple[PathKey, str]] = set()
 
     def add(self, path: PathKey, message: str, *, hint: str | None = None, at_key: bool = False) -> None:
@@ -143,20 +142,9 @@ class _Translator:
         if (path, message) in self._seen:
             return
         self._seen.add((path, message))
-        line, col = self.index.locate(path, at_key=at_key)
         if self.what:
             hint = f"{hint}; {self.what}" if hint else self.what
-        self.problems.append(
-            Problem(
-                message=message,
-                file=self.file,
-                line=line,
-                col=col,
-                json_path=format_path(path),
-                hint=hint,
-                code="schema",
-            )
-        )
+        self.report(path, message, hint=hint, at_key=at_key)
 
     def translate(self, error: ValidationError) -> None:
         path: PathKey = self.base + tuple(error.absolute_path)

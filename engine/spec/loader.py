@@ -35,7 +35,7 @@ from ruamel.yaml.scalarstring import (
     SingleQuotedScalarString,
 )
 
-from fieldline.errors import Problem, SpecError
+from fieldline.errors import Problem, Severity, SpecError
 from fieldline.spec.checks import SpecChecker
 from fieldline.spec.json_schema import schema_problems
 from fieldline.spec.model import (
@@ -81,7 +81,7 @@ class LoadResult:
 
     @property
     def errors(self) -> list[Problem]:
-        return [problem for problem in self.problems if problem.severity == "error"]
+        return [problem for problem in self.problems if problem.severity is Severity.ERROR]
 
 
 def load_spec(path: str | Path, *, plugin_manager: pluggy.PluginManager | None = None) -> Spec:
@@ -191,7 +191,7 @@ def analyze_spec_text(
     checker = SpecChecker(data, positions, file=file, plugin_manager=_manager(plugin_manager))
     problems.extend(checker.check())
     problems.sort(key=_problem_order)
-    if any(problem.severity == "error" for problem in problems):
+    if any(problem.severity is Severity.ERROR for problem in problems):
         return LoadResult(None, problems, data, positions)
     spec = _Builder(data, positions, checker, file).build()
     return LoadResult(spec, problems, data, positions)

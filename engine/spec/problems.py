@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 from rich.console import Console
 from rich.text import Text
 
-from fieldline.errors import Problem
+from fieldline.errors import Problem, Severity
 
 __all__ = ["Summary", "format_github", "format_json", "print_text", "sort_problems", "summarize"]
 
@@ -34,8 +34,8 @@ def sort_problems(problems: Sequence[Problem]) -> list[Problem]:
 
 def summarize(problems: Sequence[Problem], *, files: int) -> Summary:
     """How many files were checked and how many errors and warnings were found."""
-    errors = sum(1 for problem in problems if problem.severity == "error")
-    warnings = sum(1 for problem in problems if problem.severity != "error")
+    errors = sum(1 for problem in problems if problem.severity is Severity.ERROR)
+    warnings = sum(1 for problem in problems if problem.severity is not Severity.ERROR)
     return Summary(files=files, errors=errors, warnings=warnings, valid=errors == 0)
 
 
@@ -45,7 +45,7 @@ def print_text(problems: Sequence[Problem], *, files: int, console: Console) -> 
         line = Text()
         line.append(problem.where, style="bold")
         line.append(": ")
-        if problem.severity == "error":
+        if problem.severity is Severity.ERROR:
             line.append("error", style="bold red")
         else:
             line.append(problem.severity, style="bold yellow")
@@ -91,7 +91,7 @@ def format_github(problems: Sequence[Problem]) -> str:
     """
     lines = []
     for problem in sort_problems(problems):
-        command = "error" if problem.severity == "error" else "warning"
+        command = problem.severity.value
         properties = []
         if problem.file:
             properties.append(f"file={_escape_property(problem.file)}")

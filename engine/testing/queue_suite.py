@@ -462,11 +462,13 @@ class _Model:
 
 
 def get_queue_state_machine(
-    make_queue: QueueMaker, *, max_examples: int = 100
+    make_queue: QueueMaker, *, max_examples: int | None = None
 ) -> type[RuleBasedStateMachine]:
     """A Hypothesis state machine checking the queue against a model: per-key order, no job
     lost, none handed out twice while leased, dedupe, dead letters after N attempts, recovery
-    after lease expiry, fencing of lost leases."""
+    after lease expiry, fencing of lost leases.
+
+    ``max_examples`` defaults to the loaded Hypothesis profile's."""
 
     class QueueModel(RuleBasedStateMachine):
         leases = Bundle("leases")
@@ -603,5 +605,8 @@ def get_queue_state_machine(
                 expected[job.state] = expected.get(job.state, 0) + 1
             assert {state: count for state, count in counts.items() if count} == expected
 
-    QueueModel.TestCase.settings = settings(max_examples=max_examples, stateful_step_count=30, deadline=None)
+    machine = settings(stateful_step_count=30, deadline=None)
+    if max_examples is not None:
+        machine = settings(machine, max_examples=max_examples)
+    QueueModel.TestCase.settings = machine
     return QueueModel

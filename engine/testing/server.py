@@ -20,9 +20,12 @@ __all__ = ["serve_in_thread"]
 
 @contextmanager
 def serve_in_thread(
-    app: Any, *, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 10.0
+    app: Any, *, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 30.0
 ) -> Iterator[str]:
     """Serve ``app`` until the block ends; yield its base URL (``http://127.0.0.1:PORT``).
+
+    ``startup_timeout`` only bounds a server that never starts: it is generous, so a loaded
+    machine is slow rather than failing.
 
     In-flight requests finish before the server stops (uvicorn's graceful shutdown).
     """

@@ -34,7 +34,9 @@ from fieldline.contracts import (
     WriteErrorStage,
     WriteOperation,
     WriteResult,
+    field_value,
 )
+from fieldline.values import MISSING
 
 __all__ = ["TEMPLATES", "TargetTestConfig", "TargetTestTemplate", "get_target_test_class"]
 
@@ -127,13 +129,10 @@ def _lookup(
 
 
 def _value(record: TargetRecord, name: str) -> Any:
-    if name in record:
-        return record[name]
-    lowered = name.lower()
-    for candidate, value in record.items():
-        if candidate.lower() == lowered:
-            return value
-    raise AssertionError(f"record {record.get('Id')} has no field {name!r}: {sorted(record)}")
+    value = field_value(record, name, MISSING)
+    if value is MISSING:
+        raise AssertionError(f"record {record.get('Id')} has no field {name!r}: {sorted(record)}")
+    return value
 
 
 # --- templates -----------------------------------------------------------------------------

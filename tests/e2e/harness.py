@@ -8,7 +8,6 @@ variables (``FIELDLINE_PASSFORT_*``, ``FIELDLINE_SALESFORCE_*``) and the shipped
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from fieldline.service.context import ServiceContext, open_context
 from fieldline.service.worker import WorkerSettings
 from fieldline.spec.loader import load_spec
 from fieldline.testing.server import serve_in_thread
+from tests.waiting import PATIENCE, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_FILE = REPO_ROOT / "mappings" / "passfort-salesforce.yaml"
@@ -77,22 +77,14 @@ class Stack:
     def webhook_url(self) -> str:
         return f"{self.url}/webhooks/passfort"
 
-    def wait_idle(self, timeout: float = 30.0) -> None:
+    def wait_idle(self, timeout: float = PATIENCE) -> None:
         """Every emitted webhook delivered and every queued job settled."""
-        deadline = time.monotonic() + timeout
         self.pf.wait_delivered(timeout=timeout)
-        while self.context.queue.status().waiting:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"queue still busy: {self.context.queue.status().summary}")
-            time.sleep(0.02)
+        self.wait_idle_queue(timeout)
 
-    def wait_idle_queue(self, timeout: float = 30.0) -> None:
+    def wait_idle_queue(self, timeout: float = PATIENCE) -> None:
         """Every queued job settled (deliveries not awaited)."""
-        deadline = time.monotonic() + timeout
-        while self.context.queue.status().waiting:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"queue still busy: {self.context.queue.status().summary}")
-            time.sleep(0.02)
+        wait_until(lambda: not self.context.queue.status().waiting, timeout=timeout, what="an idle queue")
 
     def records(self, object_name: str) -> list[dict[str, Any]]:
         return self.sf.records(object_name)

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -17,8 +16,9 @@ from click.testing import CliRunner
 from fieldline.cli import cli
 from fieldline.queue import JobState
 from tests.e2e.harness import SPEC_FILE, running_emulators, running_stack
-from tests.e2e.test_crash import FIELDLINE, wait_for
+from tests.e2e.test_crash import FIELDLINE
 from tests.e2e.test_pipeline import application_ids
+from tests.waiting import PATIENCE, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -63,14 +63,14 @@ def test_serve_process_receives_applies_and_stops_on_sigterm(tmp_path: Path) -> 
                     assert server.poll() is None, log.read_text()
                     return False
 
-            wait_for(healthy, timeout=30)
+            wait_until(healthy, what="the service answering /healthz")
             emulators.pf.configure_delivery(deliver_to=f"{base}/webhooks/passfort")
             profile_id = emulators.pf.profile_ids()[0]
             profile = emulators.pf.profile(profile_id)
             assert profile is not None
             application_id = profile["applications"][0]["id"]
             emulators.pf.set_status(application_id, "APPROVED")
-            emulators.pf.wait_delivered(timeout=10)
+            emulators.pf.wait_delivered(timeout=PATIENCE)
 
             def applied() -> bool:
                 records = emulators.sf.records("PassFort_Application__c")
@@ -78,7 +78,7 @@ def test_serve_process_receives_applies_and_stops_on_sigterm(tmp_path: Path) -> 
                     r["Application_ID__c"] == application_id and r["Status__c"] == "Approved" for r in records
                 )
 
-            wait_for(applied, timeout=30)
+            wait_until(applied, what="the status change in Salesforce")
             status = httpx.get(f"{base}/status", timeout=5).json()
             assert status["counts"]["done"] == 1
             server.send_signal(signal.SIGTERM)
@@ -116,10 +116,7 @@ def test_dead_letters_replayed_after_an_outage(tmp_path: Path) -> None:
         )
         assert replayed.exit_code == 0, replayed.output
         assert "Requeued 1" in replayed.output
-        deadline = time.monotonic() + 30
-        while stack.counts() != {JobState.DONE: 1} and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert stack.counts() == {JobState.DONE: 1}
+        wait_until(lambda: stack.counts() == {JobState.DONE: 1}, what="the replayed job done")
         assert stack.applications()[application_id]["Status__c"] == "Approved"
         logs = runner.invoke(cli, ["logs", "--db", str(stack.db), "--json"], env=env)
         actions = {json.loads(line)["action"] for line in logs.output.splitlines()}

@@ -6,8 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from fieldline.queue import JobState
 from tests.e2e.harness import SPEC_FILE, Stack, running_stack
 from tests.e2e.test_pipeline import application_ids, assert_salesforce_matches_passfort
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,14 +43,6 @@ def start_worker(stack: Stack, log: Path, *extra: str) -> subprocess.Popen[bytes
         return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(0.01)
-
-
 def test_sigkill_mid_batch_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
     with running_stack(tmp_path, workers=0, sf_settings={"latency_ms": 15}) as stack:
         pairs = application_ids(stack)
@@ -66,7 +57,7 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_nothing(tmp_path: Path) 
         victim = start_worker(stack, log)
         try:
             # Kill it while it holds a batch, after it has finished at least one.
-            wait_for(
+            wait_until(
                 lambda: (
                     stack.counts().get(JobState.DONE, 0) >= 4 and stack.counts().get(JobState.DOING, 0) > 0
                 )
@@ -95,7 +86,7 @@ def test_sigterm_finishes_the_batch_in_hand_then_exits(tmp_path: Path) -> None:
         stack.pf.wait_delivered(timeout=30)
         worker = start_worker(stack, tmp_path / "worker.log", "--lease-seconds", "60")
         try:
-            wait_for(lambda: stack.counts().get(JobState.DOING, 0) > 0)
+            wait_until(lambda: stack.counts().get(JobState.DOING, 0) > 0)
             worker.send_signal(signal.SIGTERM)
             assert worker.wait(timeout=30) == 0
         finally:

@@ -16,7 +16,7 @@ from typing import Any
 
 import jmespath
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from jmespath.exceptions import JMESPathError
 
 from fieldline.errors import EvaluationError
@@ -78,7 +78,6 @@ def module_registry() -> FunctionRegistry:
     return function_registry(get_plugin_manager(load_entrypoints=False))
 
 
-@settings(max_examples=150, deadline=None)
 @given(document=documents())
 def test_fast_evaluator_matches_jmespath(document: Any, module_registry: FunctionRegistry) -> None:
     for text in EXPRESSIONS:
@@ -112,7 +111,6 @@ def test_every_node_type_is_exercised(module_registry: FunctionRegistry) -> None
     assert expected <= seen
 
 
-@settings(max_examples=400, deadline=None)
 @given(text=expressions, document=documents(max_leaves=8))
 def test_generated_expressions_match_jmespath(
     text: str, document: Any, module_registry: FunctionRegistry

@@ -6,7 +6,7 @@ from typing import Any
 
 import pluggy
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
 from fieldline.expressions.normalizers import BUILTIN_NORMALIZERS
 from fieldline.plugins.manager import normalizer_registry
@@ -64,7 +64,6 @@ def test_builtins_are_registered_through_the_hook(plugin_manager: pluggy.PluginM
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN_NORMALIZERS))
-@settings(max_examples=150, deadline=None)
 @given(value=normalizer_inputs)
 def test_normalizers_are_idempotent(name: str, value: Any) -> None:
     normalize = BUILTIN_NORMALIZERS[name]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from fieldline.adapters.files.target import FilesTarget
-from fieldline.contracts import LookupRequest, Write, WriteOperation
+from fieldline.contracts import FieldType, LookupRequest, Write, WriteOperation
 from fieldline.errors import ConfigError, FatalAdapterError
 from tests.apply_results import finished
 
@@ -150,6 +150,21 @@ def test_folder_of_jsonl_files(tmp_path: Path) -> None:
     lines = (folder / "Lead.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[0]) == {"Company": "Acme", "Id": "Lead-000001"}
     assert FilesTarget(folder).describe("Lead").field("company") is not None
+
+
+def test_field_types_are_checked_when_the_target_opens(tmp_path: Path) -> None:
+    described = FilesTarget(tmp_path / "s.json", objects=OBJECTS).describe("Account")
+    assert described.fields["Website"].type is FieldType.URL
+    assert described.fields["Tier__c"].type is FieldType.PICKLIST
+    aliases = {"fields": {"Count__c": "Integer", "Score__c": {"type": "number"}}}
+    counted = FilesTarget(tmp_path / "s.json", objects={"Account": aliases}).describe("Account")
+    assert (counted.fields["Count__c"].type, counted.fields["Score__c"].type) == (
+        FieldType.INT,
+        FieldType.DOUBLE,
+    )
+    with pytest.raises(ConfigError, match=r"Account\.Count__c: unknown field type 'strng'") as caught:
+        FilesTarget(tmp_path / "s.json", objects={"Account": {"fields": {"Count__c": "strng"}}})
+    assert "string" in (caught.value.hint or "")
 
 
 def test_describe_unknown_object_with_a_schema_is_fatal(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,6 @@ class Received:
     headers: dict[str, str]
     body: Any
     status: int
-    at: float
 
 
 @dataclass
@@ -57,20 +55,13 @@ class Receiver:
             flat.extend(body if isinstance(body, list) else [body])
         return flat
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.accepted_envelopes()) < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"got {len(self.accepted_envelopes())} of {count} webhooks")
-            time.sleep(0.01)
-
 
 def _receiver_app(receiver: Receiver) -> Starlette:
     async def hook(request: Request) -> Response:
         raw = await request.body()
         with receiver.lock:
             status = receiver.script.pop(0) if receiver.script else 200
-        receiver.requests.append(Received(dict(request.headers), json.loads(raw), status, time.monotonic()))
+        receiver.requests.append(Received(dict(request.headers), json.loads(raw), status))
         return Response("ok" if status == 200 else "no", status_code=status)
 
     return Starlette(routes=[Route("/hook", hook, methods=["POST"])])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.adapters.passfort.emulator.handle import SEED_FILE
 from fieldline.adapters.passfort.emulator.store import ProfileStore, load_seed
@@ -22,7 +22,6 @@ CHANGE = st.tuples(
 )
 
 
-@settings(max_examples=100, deadline=None)
 @given(changes=st.lists(CHANGE, max_size=30))
 def test_changes_emit_one_event_each_and_history_follows(
     changes: list[tuple[str, str | None, bool, str | None]],

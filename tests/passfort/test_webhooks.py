@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.adapters.passfort.settings import PassFortSettings
 from fieldline.adapters.passfort.source import PassFortSource
@@ -328,13 +328,11 @@ def _outcome(headers: dict[str, str], body: bytes) -> None:
             assert isinstance(event.occurred_at, float)
 
 
-@settings(max_examples=200, deadline=None)
 @given(headers=HEADERS, body=st.binary(max_size=200))
 def test_arbitrary_bytes_give_events_or_webhook_error(headers: dict[str, str], body: bytes) -> None:
     _outcome(headers, body)
 
 
-@settings(max_examples=200, deadline=None)
 @given(headers=HEADERS, document=ENVELOPE_LIKE | st.lists(ENVELOPE_LIKE, max_size=3) | JSON)
 def test_arbitrary_json_gives_events_or_webhook_error(headers: dict[str, str], document: Any) -> None:
     _outcome(headers, json.dumps(document).encode())

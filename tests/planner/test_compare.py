@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from fieldline.contracts import FieldDescription
+from fieldline.contracts import FieldDescription, FieldType
 from fieldline.planning.compare import comparator, salesforce_id18, same_value
 from fieldline.values import MISSING
 
 
 def _typed(field_type: str) -> FieldDescription:
-    return FieldDescription(name="F", type=field_type)
+    return FieldDescription(name="F", type=FieldType(field_type))
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.contracts import SourceDocument
 from fieldline.errors import FieldlineError
@@ -216,7 +216,6 @@ def test_an_expression_error_names_record_field_and_key() -> None:
     assert intent.error.endswith("(key d0)")
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.sampled_from(["a", "a.b", "a.b.c", "id", '"odd key"', "a[0]", "upper(a)"]), json_values())
 def test_field_readers_agree_with_jmespaths_interpreter(text: str, document: Any) -> None:
     """The planner's readers are compiled shortcuts; jmespath's tree interpreter is the reference.

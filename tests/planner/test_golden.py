@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fieldline.contracts import FieldDescription, ObjectDescription, SourceDocument
+from fieldline.contracts import FieldDescription, FieldType, ObjectDescription, SourceDocument
 from fieldline.planning.evaluation import evaluate
 from fieldline.planning.planner import lookup_requests, plan
 from fieldline.planning.plans import Action, Plan
@@ -38,7 +38,7 @@ def _descriptions(raw: dict[str, Any]) -> dict[str, ObjectDescription]:
         name: ObjectDescription(
             name=name,
             fields={
-                field: FieldDescription(name=field, type=field_type)
+                field: FieldDescription(name=field, type=FieldType(field_type))
                 for field, field_type in body.get("fields", {}).items()
             },
             blank_is_null=bool(body.get("blank_is_null", False)),

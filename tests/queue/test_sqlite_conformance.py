@@ -17,4 +17,4 @@ def make_sqlite_queue(directory: Path, *, clock: Callable[[], float], max_attemp
 
 
 TestSQLiteQueue = get_queue_test_class(make_sqlite_queue)
-TestSQLiteQueueModel = get_queue_state_machine(make_sqlite_queue, max_examples=100).TestCase
+TestSQLiteQueueModel = get_queue_state_machine(make_sqlite_queue).TestCase

@@ -11,7 +11,14 @@ from fieldline.adapters.salesforce.budget import ApiBudget
 from fieldline.adapters.salesforce.bulk import csv_cell
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.preflight import preflight
-from fieldline.contracts import FieldDescription, ObjectDescription, StopReason, Write, WriteOperation
+from fieldline.contracts import (
+    FieldDescription,
+    FieldType,
+    ObjectDescription,
+    StopReason,
+    Write,
+    WriteOperation,
+)
 from fieldline.errors import BudgetExhaustedError
 from tests.apply_results import finished
 
@@ -118,7 +125,7 @@ def test_a_multi_select_value_may_be_a_list() -> None:
             "name": FieldDescription(name="Name", required=True),
             "multi__c": FieldDescription(
                 name="Multi__c",
-                type="multipicklist",
+                type=FieldType.MULTIPICKLIST,
                 picklist_values=("A", "B", "C"),
                 restricted_picklist=True,
             ),

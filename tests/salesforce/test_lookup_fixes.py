@@ -14,6 +14,7 @@ from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.lookup import build_queries, like_patterns, match_records
 from fieldline.contracts import (
     FieldDescription,
+    FieldType,
     LookupRequest,
     ObjectDescription,
     Write,
@@ -211,8 +212,8 @@ def test_numbers_match_as_numbers() -> None:
     description = ObjectDescription(
         name="Thing__c",
         fields={
-            "Id": FieldDescription(name="Id", type="id"),
-            "Count__c": FieldDescription(name="Count__c", type="double"),
+            "Id": FieldDescription(name="Id", type=FieldType.ID),
+            "Count__c": FieldDescription(name="Count__c", type=FieldType.DOUBLE),
         },
     )
     request = LookupRequest(
@@ -246,8 +247,8 @@ def test_malformed_id_matches_nothing_even_with_its_prefix_in_the_batch() -> Non
     description = ObjectDescription(
         name="Thing__c",
         fields={
-            "Id": FieldDescription(name="Id", type="id"),
-            "Owner__c": FieldDescription(name="Owner__c", type="reference"),
+            "Id": FieldDescription(name="Id", type=FieldType.ID),
+            "Owner__c": FieldDescription(name="Owner__c", type=FieldType.REFERENCE),
         },
     )
     good = "a0X000000000001"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fieldline.adapters.salesforce.lookup import build_queries
-from fieldline.contracts import FieldDescription, LookupRequest, ObjectDescription
+from fieldline.contracts import FieldDescription, FieldType, LookupRequest, ObjectDescription
 
 ACCOUNT = ObjectDescription(
     name="Account",
-    fields={"Id": FieldDescription(name="Id", type="id"), "Name": FieldDescription(name="Name")},
+    fields={"Id": FieldDescription(name="Id", type=FieldType.ID), "Name": FieldDescription(name="Name")},
     blank_is_null=True,
 )
 

@@ -6,9 +6,10 @@ import datetime as dt
 from urllib.parse import quote_plus
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.adapters.salesforce import soql
+from fieldline.contracts import FieldType
 
 
 @pytest.mark.parametrize(
@@ -28,14 +29,13 @@ from fieldline.adapters.salesforce import soql
     ],
 )
 def test_literal(value: object, field_type: str, expected: str) -> None:
-    assert soql.literal(value, field_type) == expected
+    assert soql.literal(value, FieldType(field_type)) == expected
 
 
 def test_like_contains_escapes_wildcards() -> None:
     assert soql.like_contains("50%_off's") == r"'%50\%\_off\'s%'"
 
 
-@settings(max_examples=150, deadline=None)
 @given(
     values=st.sets(st.text(min_size=0, max_size=60), min_size=1, max_size=400),
     limit=st.integers(min_value=400, max_value=4000),

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.adapters.salesforce import soql
 from fieldline.adapters.salesforce.budget import ApiBudget
@@ -17,7 +17,7 @@ from fieldline.adapters.salesforce.options import parse_options
 from fieldline.adapters.salesforce.preflight import preflight
 from fieldline.adapters.salesforce.retry import RetryPolicy
 from fieldline.adapters.salesforce.session import ApiUsage, SalesforceSession, parse_api_usage
-from fieldline.contracts import LookupRequest, Write, WriteOperation
+from fieldline.contracts import FieldType, LookupRequest, Write, WriteOperation
 from fieldline.errors import BudgetExhaustedError, ConfigError
 
 DESCRIBE: dict[str, Any] = {
@@ -102,6 +102,18 @@ def test_describe_translation() -> None:
     assert DESCRIPTION.fields["Owner__c"].reference_to == ("Account",)
     assert DESCRIPTION.fields["Count__c"].length is None
     assert DESCRIPTION.field("ext__C") is DESCRIPTION.fields["Ext__c"]
+    assert DESCRIPTION.fields["Count__c"].type is FieldType.DOUBLE
+
+
+def test_describe_keeps_salesforce_type_names_and_tolerates_new_ones() -> None:
+    described = object_description(
+        {
+            "name": "X",
+            "fields": [{"name": "Where__c", "type": "anyType"}, {"name": "New__c", "type": "hologram"}],
+        }
+    )
+    assert described.fields["Where__c"].type == "anyType"  # the same word describe --json shows
+    assert described.fields["New__c"].type is FieldType.OTHER
 
 
 def _write(operation: WriteOperation, fields: dict[str, Any], **extra: Any) -> Write:
@@ -374,7 +386,6 @@ def test_options_defaults() -> None:
     assert parsed.budget_share == 0.25
 
 
-@settings(max_examples=120, deadline=None)
 @given(
     exact=st.sets(st.text(max_size=40), max_size=150),
     ids=st.sets(st.from_regex(r"a0X[0-9A-Za-z]{15}", fullmatch=True), max_size=150),

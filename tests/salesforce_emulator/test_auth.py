@@ -14,6 +14,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
 from fieldline.adapters.salesforce.emulator.auth import generate_key_pair
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
+from fieldline.testing.queue_suite import FakeClock
 from tests.salesforce_emulator.conftest import API, ORG_FILE, LoopbackSession, key_pair
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -197,9 +198,13 @@ def test_every_api_route_needs_a_valid_session(emulator: EmulatorHandle) -> None
 
 
 def test_sessions_can_time_out() -> None:
-    with running_emulator(ORG_FILE, session_seconds=0.2, jwt_public_key_pem=key_pair()[1]) as emulator:
-        assert works(emulator, emulator.token)
-        time.sleep(0.3)
+    clock = FakeClock()
+    with running_emulator(
+        ORG_FILE, clock=clock, session_seconds=60, jwt_public_key_pem=key_pair()[1]
+    ) as emulator:
+        clock.advance(60)
+        assert works(emulator, emulator.token)  # a session lives exactly its lifetime
+        clock.advance(0.001)
         assert not works(emulator, emulator.token)
         assert works(emulator, emulator.new_token())
 

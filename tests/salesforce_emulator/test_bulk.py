@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-import time
 from typing import Any
 
 import httpx
 import pytest
 
 from fieldline.adapters.salesforce.emulator import bulk
-from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
+from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, EmulatorSettings, create_app
 from tests.salesforce_emulator.conftest import start
+from tests.waiting import wait_until
 
 
 def rows(text: str) -> list[dict[str, str]]:
@@ -73,17 +74,18 @@ def api(emulator: EmulatorHandle) -> httpx.Client:
 
 
 def poll_until(client: httpx.Client, job_id: str, states: tuple[str, ...]) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        info: dict[str, Any] = client.get(f"/{job_id}").json()
-        if info["state"] in states:
-            return info
-        time.sleep(0.01)
-    raise AssertionError(f"job {job_id} never reached {states}")
+    seen: list[dict[str, Any]] = []
+
+    def reached() -> bool:
+        seen.append(client.get(f"/{job_id}").json())
+        return seen[-1]["state"] in states
+
+    wait_until(reached, what=f"job {job_id} reaching {states}")
+    return seen[-1]
 
 
 def test_job_lifecycle_over_http() -> None:
-    with start(bulk_chunk_size=100, bulk_delay_ms=50) as emulator, api(emulator) as client:
+    with start(bulk_chunk_size=100) as emulator, api(emulator) as client:
         created = client.post(
             "",
             json={
@@ -107,7 +109,6 @@ def test_job_lifecycle_over_http() -> None:
         assert len(unprocessed) == 301
         closed = client.patch(f"/{job['id']}", json={"state": "UploadComplete"})
         assert closed.json()["state"] == "UploadComplete"
-        assert poll_until(client, job["id"], ("InProgress",))["state"] == "InProgress"
         done = poll_until(client, job["id"], ("JobComplete", "Failed"))
         assert (done["state"], done["numberRecordsProcessed"], done["numberRecordsFailed"]) == (
             "JobComplete",
@@ -127,20 +128,42 @@ def test_job_lifecycle_over_http() -> None:
 
 
 def test_abort_leaves_rows_unprocessed() -> None:
-    with start(bulk_chunk_size=50, bulk_delay_ms=100) as emulator, api(emulator) as client:
+    # The pause after each chunk outlasts the test, so the job is InProgress after exactly one chunk
+    # however slow the machine is.
+    with start(bulk_chunk_size=50, bulk_delay_ms=3_600_000) as emulator, api(emulator) as client:
         job = client.post("", json={"object": "Account", "operation": "insert"}).json()
         body = "Name\n" + "".join(f"N{i}\n" for i in range(500))
         client.put(f"/{job['id']}/batches", content=body, headers={"Content-Type": "text/csv"})
         client.patch(f"/{job['id']}", json={"state": "UploadComplete"})
-        poll_until(client, job["id"], ("InProgress",))
+        assert poll_until(client, job["id"], ("InProgress",))["numberRecordsProcessed"] == 50
         assert client.patch(f"/{job['id']}", json={"state": "Aborted"}).json()["state"] == "Aborted"
-        time.sleep(0.2)
         info = client.get(f"/{job['id']}").json()
         assert info["state"] == "Aborted"
-        assert info["numberRecordsProcessed"] < 500
+        assert info["numberRecordsProcessed"] == 50
         unprocessed = rows(client.get(f"/{job['id']}/unprocessedrecords").text)
         assert len(unprocessed) + info["numberRecordsProcessed"] == 500
         assert client.patch(f"/{job['id']}", json={"state": "UploadComplete"}).status_code == 409
+
+
+def test_processing_stops_at_the_first_pause_after_an_abort(monkeypatch: pytest.MonkeyPatch) -> None:
+    emu = create_app(settings=EmulatorSettings(bulk_chunk_size=50, bulk_delay_ms=1)).state.emulator
+    table = emu.store.table("Account")
+    assert table is not None
+    job = bulk.Job(bulk.new_job_id(), table, "insert", None, "COMMA", "LF", "59.0")
+    job.uploads.append(b"Name\n" + b"".join(f"N{i}\n".encode() for i in range(500)))
+    job.set_state("UploadComplete")
+    pauses: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        # The first pause yields before starting; the abort arrives during the one after chunk 1.
+        pauses.append(seconds)
+        if len(pauses) == 2:
+            job.set_state("Aborted")
+
+    monkeypatch.setattr(asyncio, "sleep", pause)  # the emulator pauses through asyncio.sleep
+    asyncio.run(bulk.process_job(emu, job))
+    emu.store.close()
+    assert (job.state, len(job.successes), job.next_row, len(pauses)) == ("Aborted", 50, 50, 2)
 
 
 def test_unknown_column_fails_the_job(emulator: EmulatorHandle) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from fieldline.adapters.salesforce.emulator.ids import IdGenerator, normalize_id
-from fieldline.adapters.salesforce.emulator.org import load_org, standard_org
+from fieldline.adapters.salesforce.emulator.org import FIELD_TYPES, load_org, standard_org
+from fieldline.contracts import FieldType
 from fieldline.errors import ConfigError
 from tests.salesforce_emulator.conftest import ORG_FILE
 
@@ -42,6 +43,13 @@ def test_standard_objects_have_common_fields() -> None:
     company = lead.field("Company")
     assert company is not None
     assert company.required
+
+
+def test_every_emulated_type_is_one_the_adapter_knows() -> None:
+    assert {FieldType.parse(name) for name in FIELD_TYPES} <= set(FieldType) - {FieldType.OTHER}
+    standard = standard_org()
+    described = {field.type for obj in standard.objects.values() for field in obj.fields.values()}
+    assert described <= set(FIELD_TYPES)
 
 
 def test_shipped_org_file_adds_passfort_metadata() -> None:

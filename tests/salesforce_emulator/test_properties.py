@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.emulator.store import Store, index_key
@@ -63,7 +63,6 @@ def send(client: httpx.Client, batch: list[dict[str, Any]], all_or_none: bool) -
     return results
 
 
-@settings(max_examples=120, deadline=None)
 @given(first=batches, second=batches, all_or_none=st.booleans())
 def test_upsert_batches(
     shared: tuple[EmulatorHandle, httpx.Client],

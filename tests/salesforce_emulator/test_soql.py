@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.adapters.salesforce.emulator.org import load_org
 from fieldline.adapters.salesforce.emulator.soql import SoqlError, compile_query, parse
@@ -125,7 +125,6 @@ def soql_quote(value: str) -> str:
     return f"'{escaped.replace(chr(9), chr(92) + 't')}'"
 
 
-@settings(max_examples=150, deadline=None)
 @given(
     st.text(
         alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.adapters.salesforce.emulator.org import load_org
 from fieldline.adapters.salesforce.emulator.soql import compile_query
@@ -125,7 +125,6 @@ accounts = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
 @given(rows=accounts, condition=conditions)
 def test_where_matches_the_oracle(rows: list[dict[str, Any]], condition: Any) -> None:
     store = Store(ORG)
@@ -141,7 +140,6 @@ def test_where_matches_the_oracle(rows: list[dict[str, Any]], condition: Any) ->
     assert got == expected, soql
 
 
-@settings(max_examples=100, deadline=None)
 @given(
     rows=accounts,
     descending=st.booleans(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from fieldline.service.worker import WorkerSettings
 from fieldline.spec.loader import load_spec
 from fieldline.spec.model import Spec
 from fieldline.testing.server import serve_in_thread
+from tests.waiting import wait_until
 
 TOKEN = "let-me-in"
 
@@ -109,14 +109,6 @@ def context(tmp_path: Path, manager: pluggy.PluginManager) -> Iterator[ServiceCo
     )
     yield opened
     opened.close()
-
-
-def wait_until(condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def leads(path: Path) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.config import Secret
 from fieldline.errors import QueueError
@@ -76,7 +76,6 @@ def test_a_run_log_of_an_older_release_is_upgraded_in_place(tmp_path: Path) -> N
         assert [entry.entity_key for entry in store.entries(source="pf")] == ["p2"]
 
 
-@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["p1", "p2"]), st.floats(0, 1e9)), max_size=12))
 def test_applied_version_is_the_maximum_ever_recorded(updates: list[tuple[str, float]]) -> None:
     import tempfile

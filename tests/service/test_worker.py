@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,13 @@ from fieldline.errors import (
     QueueError,
     TransientAdapterError,
 )
-from fieldline.queue import JobState
+from fieldline.queue import Job, JobState
 from fieldline.queue.sqlite_queue import SQLiteJobQueue
 from fieldline.queue.sqlite_run_store import SQLiteRunStore
 from fieldline.service.worker import Worker, WorkerSettings
 from fieldline.testing.queue_suite import FakeClock
 from tests.service.fakes import FakeRunner, FakeSource, event, failed, make_queue, not_sent, unreached
+from tests.waiting import PATIENCE, wait_until
 
 
 class Rig:
@@ -229,29 +231,40 @@ def test_run_loop_stops_on_request_and_closes_its_adapters(rig: Rig) -> None:
     wake = threading.Event()
     thread = threading.Thread(target=rig.worker.run, args=(stop,), kwargs={"wake": wake})
     thread.start()
-    for _ in range(500):
-        if rig.queue.status().counts.get(JobState.DONE) == 10:
-            break
-        wake.wait(0.01)
+    wait_until(lambda: rig.queue.status().counts.get(JobState.DONE) == 10, what="ten jobs done")
     stop.set()
     wake.set()
-    thread.join(timeout=10)
+    thread.join(timeout=PATIENCE)
     assert not thread.is_alive()
     assert rig.queue.status().counts.get(JobState.DONE) == 10
     assert rig.source.closed
 
 
 def test_slow_batches_keep_their_leases(tmp_path: Path) -> None:
-    import time as real_time
+    clock = FakeClock()
+    extended: list[float] = []
 
-    queue = SQLiteJobQueue(tmp_path / "q.db", synchronous="NORMAL")
-    store = SQLiteRunStore(tmp_path / "q.db")
+    def extended_since(count: int) -> bool:
+        return len(extended) > count
+
+    class WatchedQueue(SQLiteJobQueue):
+        def extend(self, job: Job, lease_seconds: float) -> Job | None:
+            kept = super().extend(job, lease_seconds)
+            extended.append(clock.now)
+            return kept
+
+    queue = WatchedQueue(tmp_path / "q.db", synchronous="NORMAL", clock=clock)
+    store = SQLiteRunStore(tmp_path / "q.db", clock=clock)
     [job_id] = queue.enqueue([event("e1", "p1")], source="fake").job_ids
     seen: list[int] = []
 
     class SlowRunner(FakeRunner):
         def sync(self, documents: Any) -> Any:
-            real_time.sleep(1.0)  # three lease lengths
+            # Three lease lengths pass on the queue's clock, each step shorter than a lease and
+            # taken only once the keeper has extended the lease again.
+            for _ in range(9):
+                wait_until(partial(extended_since, len(extended)), what="the keeper extending the lease")
+                clock.advance(0.1)
             seen.append(len(queue.claim("thief", limit=5, lease_seconds=5)))
             return super().sync(documents)
 

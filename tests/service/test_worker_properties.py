@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from fieldline.contracts import SourceDocument, Stop, StopReason
 from fieldline.errors import FatalAdapterError, TransientAdapterError
@@ -91,7 +91,6 @@ actions = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
 @given(steps=actions)
 def test_target_converges_to_source_and_nothing_is_lost(steps: list[tuple[str, Any]]) -> None:
     with tempfile.TemporaryDirectory() as folder:

@@ -13,6 +13,7 @@ from fieldline.contracts import (
     AdapterKind,
     ApplyResult,
     FieldDescription,
+    FieldType,
     LookupRequest,
     LookupResult,
     ObjectDescription,
@@ -40,16 +41,21 @@ OBJECTS: dict[str, ObjectDescription] = {
     "Account": ObjectDescription(
         name="Account",
         fields={
-            "Id": FieldDescription("Id", type="id", createable=False, updateable=False),
+            "Id": FieldDescription("Id", type=FieldType.ID, createable=False, updateable=False),
             "Name": FieldDescription("Name", length=20, required=True),
-            "Website": FieldDescription("Website", type="url", length=255),
-            "Active__c": FieldDescription("Active__c", type="boolean"),
-            "Employees__c": FieldDescription("Employees__c", type="int"),
-            "Founded__c": FieldDescription("Founded__c", type="date"),
+            "Website": FieldDescription("Website", type=FieldType.URL, length=255),
+            "Active__c": FieldDescription("Active__c", type=FieldType.BOOLEAN),
+            "Employees__c": FieldDescription("Employees__c", type=FieldType.INT),
+            "Founded__c": FieldDescription("Founded__c", type=FieldType.DATE),
             "Tier__c": FieldDescription(
-                "Tier__c", type="picklist", picklist_values=("Gold", "Silver"), restricted_picklist=True
+                "Tier__c",
+                type=FieldType.PICKLIST,
+                picklist_values=("Gold", "Silver"),
+                restricted_picklist=True,
             ),
-            "Rating__c": FieldDescription("Rating__c", type="picklist", picklist_values=("Hot", "Cold")),
+            "Rating__c": FieldDescription(
+                "Rating__c", type=FieldType.PICKLIST, picklist_values=("Hot", "Cold")
+            ),
             "Created_By_Sync__c": FieldDescription("Created_By_Sync__c", updateable=False),
             "Formula__c": FieldDescription("Formula__c", createable=False, updateable=False),
             "Profile_Id__c": FieldDescription("Profile_Id__c", length=36, external_id=True),
@@ -58,11 +64,13 @@ OBJECTS: dict[str, ObjectDescription] = {
     "Contact": ObjectDescription(
         name="Contact",
         fields={
-            "Id": FieldDescription("Id", type="id", createable=False, updateable=False),
+            "Id": FieldDescription("Id", type=FieldType.ID, createable=False, updateable=False),
             "LastName": FieldDescription("LastName", required=True),
-            "Email": FieldDescription("Email", type="email"),
-            "AccountId": FieldDescription("AccountId", type="reference", reference_to=("Account",)),
-            "ReportsToId": FieldDescription("ReportsToId", type="reference", reference_to=("Contact",)),
+            "Email": FieldDescription("Email", type=FieldType.EMAIL),
+            "AccountId": FieldDescription("AccountId", type=FieldType.REFERENCE, reference_to=("Account",)),
+            "ReportsToId": FieldDescription(
+                "ReportsToId", type=FieldType.REFERENCE, reference_to=("Contact",)
+            ),
         },
     ),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, strategies as st
 
 from fieldline.spec.loader import analyze_spec_text
 from fieldline.spec.positions import PositionIndex, format_path
@@ -107,7 +107,6 @@ def test_every_visible_character_points_at_itself(yaml_value: str) -> None:
         assert lines[line - 1][col - 1] == char, (offset, char, line, col, value)
 
 
-@settings(max_examples=300, deadline=None)
 @given(
     value=st.text(alphabet="ab(|)'\" \\\n", min_size=1, max_size=60).filter(lambda v: v.strip()),
     style=st.sampled_from(["'", '"', "|", ">"]),

@@ -16,11 +16,7 @@ from tests.spec.fakes import fake_plugin_manager
 from tests.spec.strategies import JSON_VALUES, SPEC_DOCUMENTS
 
 MANAGER: pluggy.PluginManager = fake_plugin_manager()
-SETTINGS = settings(
-    max_examples=int(__import__("os").environ.get("SPEC_EXAMPLES", "100")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow])  # budget: the profile (conftest)
 YAML_SNIPPETS = st.sampled_from(
     [
         "fieldline: 1\n",

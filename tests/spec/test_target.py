@@ -134,10 +134,13 @@ def test_a_fatal_error_that_is_not_about_the_object_propagates() -> None:
     ],
 )
 def test_multi_select_values_are_checked_one_by_one(value: object, problem: str | None) -> None:
-    from fieldline.contracts import FieldDescription
+    from fieldline.contracts import FieldDescription, FieldType
     from fieldline.spec.against_target import _value_problem
 
     field = FieldDescription(
-        name="Multi__c", type="multipicklist", picklist_values=("A", "B", "C"), restricted_picklist=True
+        name="Multi__c",
+        type=FieldType.MULTIPICKLIST,
+        picklist_values=("A", "B", "C"),
+        restricted_picklist=True,
     )
     assert _value_problem(value, field) == problem

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,10 +82,11 @@ class Credentials:
 
 
 class Sessions:
-    """Issues and checks access tokens."""
+    """Issues and checks access tokens; ``clock`` (seconds) ages them, so tests can move it."""
 
-    def __init__(self, settings: EmulatorSettings) -> None:
+    def __init__(self, settings: EmulatorSettings, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self._clock = clock
         private_pem: str | None = None
         public_pem = settings.jwt_public_key_pem
         if public_pem is None:
@@ -106,7 +108,7 @@ class Sessions:
     def issue(self) -> str:
         """A new valid access token."""
         token = f"{self.settings.org_id[:15]}!AR{secrets.token_urlsafe(72)}"
-        self._tokens[token] = time.monotonic()
+        self._tokens[token] = self._clock()
         return token
 
     def is_valid(self, token: str) -> bool:
@@ -114,7 +116,7 @@ class Sessions:
         if issued is None:
             return False
         lifetime = self.settings.session_seconds
-        if lifetime is not None and time.monotonic() - issued > lifetime:
+        if lifetime is not None and self._clock() - issued > lifetime:
             del self._tokens[token]
             return False
         return True

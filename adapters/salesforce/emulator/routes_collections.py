@@ -34,6 +34,7 @@ from fieldline.adapters.salesforce.emulator.routes_sobjects import (
 )
 from fieldline.adapters.salesforce.emulator.store import Store, index_key
 from fieldline.adapters.salesforce.emulator.validation import ApiError, prepare
+from fieldline.contracts import field_value
 
 __all__ = ["MAX_RECORDS", "routes"]
 
@@ -175,7 +176,7 @@ async def collections_upsert(request: Request, emu: Emulator) -> Response:
     seen: Counter[Any] = Counter()
     for record in records:
         if isinstance(record, dict):
-            value = next((v for k, v in record.items() if k.lower() == field.name.lower()), None)
+            value = field_value(record, field.name)
             if value not in (None, ""):
                 seen[index_key(str(value))] += 1
 
@@ -190,7 +191,7 @@ async def collections_upsert(request: Request, emu: Emulator) -> Response:
             return failure(
                 None, ApiError("INVALID_FIELD", "The Id field should not be specified in the sobject data.")
             )
-        value = next((v for k, v in record.items() if k.lower() == field.name.lower()), None)
+        value = field_value(record, field.name)
         if value in (None, ""):
             return failure(None, ApiError("MISSING_ARGUMENT", f"{field.name} not specified", (field.name,)))
         value = str(value)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,18 +67,27 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    org: Org | None = None, *, state_path: str | None = None, settings: EmulatorSettings | None = None
+    org: Org | None = None,
+    *,
+    state_path: str | None = None,
+    settings: EmulatorSettings | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Starlette:
     """A Starlette app emulating one Salesforce org (``org`` defaults to the standard objects).
 
     Records live in memory, or in the SQLite file ``state_path`` (kept across restarts).
+    ``clock`` (seconds) ages sessions (``session_seconds``); tests pass one they move by hand.
     ``app.state.emulator`` is the live :class:`~fieldline.adapters.salesforce.emulator.context.Emulator`.
     """
     org = org if org is not None else load_org(None)
     settings = settings or EmulatorSettings()
     store = Store(org, state_path)
     emu = Emulator(
-        org=org, store=store, settings=settings, sessions=Sessions(settings), faults=_faults_from(settings)
+        org=org,
+        store=store,
+        settings=settings,
+        sessions=Sessions(settings, clock=clock),
+        faults=_faults_from(settings),
     )
 
     @asynccontextmanager
@@ -186,11 +196,16 @@ class EmulatorHandle:
 
 @contextmanager
 def running_emulator(
-    org_file: str | Path | None = None, *, state_path: str | Path | None = None, **settings: Any
+    org_file: str | Path | None = None,
+    *,
+    state_path: str | Path | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    **settings: Any,
 ) -> Iterator[EmulatorHandle]:
     """Serve an emulator on ``127.0.0.1`` (free port) until the block ends.
 
-    ``settings`` are :class:`EmulatorSettings` fields (faults such as ``lock_error_rate`` included).
+    ``settings`` are :class:`EmulatorSettings` fields (faults such as ``lock_error_rate`` included);
+    ``clock`` is as for :func:`create_app`.
     """
     from fieldline.testing.server import serve_in_thread
 
@@ -198,6 +213,7 @@ def running_emulator(
         load_org(org_file),
         state_path=None if state_path is None else str(state_path),
         settings=EmulatorSettings.from_kwargs(**settings),
+        clock=clock,
     )
     emu: Emulator = app.state.emulator
     with serve_in_thread(app) as url:
