@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from fieldline.contracts import FieldDescription, ObjectDescription, SourceDocument
+from fieldline.contracts import FieldDescription, FieldType, ObjectDescription, SourceDocument
 from fieldline.testing import MemorySource, MemoryTarget, get_source_test_class, get_target_test_class
 
 WIDGET = ObjectDescription(
     name="Widget",
     fields={
-        "Id": FieldDescription(name="Id", type="id", createable=False, updateable=False),
+        "Id": FieldDescription(name="Id", type=FieldType.ID, createable=False, updateable=False),
         "External_Id__c": FieldDescription(name="External_Id__c", external_id=True, unique=True),
         "Description__c": FieldDescription(name="Description__c"),
         "Name": FieldDescription(name="Name", required=True),
-        "Count__c": FieldDescription(name="Count__c", type="double"),
-        "Active__c": FieldDescription(name="Active__c", type="boolean"),
+        "Count__c": FieldDescription(name="Count__c", type=FieldType.DOUBLE),
+        "Active__c": FieldDescription(name="Active__c", type=FieldType.BOOLEAN),
     },
 )
 
