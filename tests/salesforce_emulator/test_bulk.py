@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fieldline.adapters.salesforce.emulator import bulk
+from fieldline.adapters.salesforce.emulator import bulk, bulk_query
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from tests.salesforce_emulator.conftest import start
 
@@ -271,6 +271,24 @@ def test_query_job_errors(emulator: EmulatorHandle) -> None:
         assert client.patch(f"/{job['id']}", json={"state": "Aborted"}).status_code == 409
         assert client.delete(f"/{job['id']}").status_code == 204
         assert client.get(f"/{job['id']}").status_code == 404
+
+
+def test_an_unexpected_error_fails_a_query_job(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def make_getter(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bulk_query, "make_getter", make_getter)
+    with httpx.Client(base_url=f"{emulator.url}/services/data/v59.0/jobs/query",
+                      headers={"Authorization": f"Bearer {emulator.token}"}) as client:  # fmt: skip
+        job = client.post("", json={"operation": "query", "query": "SELECT Id FROM Account"}).json()
+        info = poll_until(client, job["id"], ("JobComplete", "Failed"))
+        assert (info["state"], info["errorMessage"]) == (
+            "Failed",
+            "UnknownException : An unexpected error occurred: RuntimeError: boom",
+        )
+        assert client.get(f"/{job['id']}/results").status_code == 409
 
 
 def run_job(client: httpx.Client, body: str, operation: str = "insert") -> dict[str, Any]:

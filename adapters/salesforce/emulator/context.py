@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from fieldline.adapters.salesforce.emulator.state import EmulatorSettings, Fault
 from fieldline.adapters.salesforce.emulator.store import Store
 from fieldline.adapters.salesforce.emulator.validation import ApiError
 
-__all__ = ["ApiFailure", "Emulator", "api_endpoint", "json_response", "read_json"]
+__all__ = ["ApiFailure", "Emulator", "api_endpoint", "json_response", "not_found", "read_json"]
 
 _VERSION = re.compile(r"^v(\d+)\.(\d+)$")
 _log = logging.getLogger(__name__)
@@ -90,6 +90,12 @@ class Emulator:
 
     def limit_header(self) -> dict[str, str]:
         return {"Sforce-Limit-Info": f"api-usage={self.stats.api_usage}/{self.faults.daily_limit}"}
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as a task of the app (cancelled, if still running, when the app stops)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     def count(self, kind: str) -> None:
         self.stats.total += 1

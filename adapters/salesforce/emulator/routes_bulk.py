@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fieldline.adapters.salesforce.emulator.bulk import (
-    DELIMITERS,
-    OPERATIONS,
-    TERMINAL,
-    Job,
-    new_job_id,
-    process_job,
-)
-from fieldline.adapters.salesforce.emulator.bulk_query import QueryJob, new_query_job_id, run_query_job
+from fieldline.adapters.salesforce.emulator.bulk import OPERATIONS, Job
+from fieldline.adapters.salesforce.emulator.bulk_job import DELIMITERS, LINE_ENDINGS, TERMINAL, BulkJob
+from fieldline.adapters.salesforce.emulator.bulk_query import QueryJob
 from fieldline.adapters.salesforce.emulator.context import (
     ApiFailure,
     Emulator,
     api_endpoint,
     json_response,
+    not_found,
     read_json,
 )
 from fieldline.adapters.salesforce.emulator.routes_sobjects import BASE, version_of
@@ -32,23 +26,65 @@ from fieldline.adapters.salesforce.emulator.validation import ApiError
 __all__ = ["routes"]
 
 MAX_UPLOAD_BYTES = 150 * 1024 * 1024
+AnyJob = TypeVar("AnyJob", bound=BulkJob)
 
 
 def _invalid_job(message: str) -> ApiFailure:
     return ApiFailure(400, ApiError("INVALIDJOB", message))
 
 
-def _job(emu: Emulator, request: Request) -> Job:
+def _find(emu: Emulator, request: Request, kind: type[AnyJob]) -> AnyJob:
+    """The job of the path, when it is of ``kind`` (an ingest id is unknown under /jobs/query)."""
     job = emu.jobs.get(request.path_params["job_id"])
-    if not isinstance(job, Job):
-        raise ApiFailure(404, ApiError("NOT_FOUND", "The requested resource does not exist"))
+    if not isinstance(job, kind):
+        raise not_found()
     return job
 
 
-def _wrong_state(job: Job | QueryJob) -> ApiFailure:
+def _job(emu: Emulator, request: Request) -> Job:
+    return _find(emu, request, Job)
+
+
+def _query_job(emu: Emulator, request: Request) -> QueryJob:
+    return _find(emu, request, QueryJob)
+
+
+def _wrong_state(job: BulkJob) -> ApiFailure:
     return ApiFailure(
         409, ApiError("INVALIDJOBSTATE", f"Job state {job.state} does not allow this operation")
     )
+
+
+def _start(emu: Emulator, job: BulkJob) -> Response:
+    """Close the job for processing, run it in the background, and answer its info."""
+    job.set_state("UploadComplete")
+    emu.in_background(job.run(emu))
+    return json_response(job.info(detailed=False))
+
+
+def _abort(job: BulkJob) -> Response:
+    if job.state in TERMINAL:
+        raise _wrong_state(job)
+    job.set_state("Aborted")
+    return json_response(job.info(detailed=False))
+
+
+def _delete(emu: Emulator, job: BulkJob, *, deletable: tuple[str, ...] = TERMINAL) -> Response:
+    if job.state not in deletable:
+        raise _wrong_state(job)
+    del emu.jobs[job.id]
+    return Response(status_code=204)
+
+
+def _csv_format(body: dict[str, Any]) -> tuple[str, str]:
+    """The job's ``columnDelimiter`` and ``lineEnding`` (defaults COMMA and LF)."""
+    delimiter = body.get("columnDelimiter") or "COMMA"
+    if delimiter not in DELIMITERS:
+        raise _invalid_job(f"Invalid column delimiter: {delimiter}")
+    line_ending = body.get("lineEnding") or "LF"
+    if line_ending not in LINE_ENDINGS:
+        raise _invalid_job(f"Invalid line ending: {line_ending}")
+    return delimiter, line_ending
 
 
 @api_endpoint("bulk_create_job")
@@ -62,12 +98,7 @@ async def create_job(request: Request, emu: Emulator) -> Response:
     operation = body.get("operation")
     if operation not in OPERATIONS:
         raise _invalid_job(f"Invalid operation: {operation}")
-    delimiter = body.get("columnDelimiter") or "COMMA"
-    if delimiter not in DELIMITERS:
-        raise _invalid_job(f"Invalid column delimiter: {delimiter}")
-    line_ending = body.get("lineEnding") or "LF"
-    if line_ending not in ("LF", "CRLF"):
-        raise _invalid_job(f"Invalid line ending: {line_ending}")
+    delimiter, line_ending = _csv_format(body)
     if (body.get("contentType") or "CSV") != "CSV":
         raise _invalid_job("Only CSV content is supported")
     external = None
@@ -78,7 +109,7 @@ async def create_job(request: Request, emu: Emulator) -> Response:
         external = table.obj.field(str(name))
         if external is None or not (external.external_id or external.id_lookup):
             raise _invalid_job(f"Field {name} is not an external id field on {table.obj.name}")
-    job = Job(new_job_id(), table, operation, external, delimiter, line_ending, version_of(request))
+    job = Job(operation, delimiter, line_ending, version_of(request), table=table, external_id_field=external)
     emu.jobs[job.id] = job
     return json_response(job.info(detailed=False))
 
@@ -110,20 +141,13 @@ async def set_state(request: Request, emu: Emulator) -> Response:
     job = _job(emu, request)
     body = await read_json(request)
     state = body.get("state") if isinstance(body, dict) else None
-    if state == "UploadComplete":
-        if job.state != "Open":
-            raise _wrong_state(job)
-        job.set_state("UploadComplete")
-        task = asyncio.get_running_loop().create_task(process_job(emu, job))
-        emu.tasks.add(task)
-        task.add_done_callback(emu.tasks.discard)
-    elif state == "Aborted":
-        if job.state in TERMINAL:
-            raise _wrong_state(job)
-        job.set_state("Aborted")
-    else:
+    if state == "Aborted":
+        return _abort(job)
+    if state != "UploadComplete":
         raise ApiFailure(400, ApiError("INVALIDJOBSTATE", f"Invalid state: {state}"))
-    return json_response(job.info(detailed=False))
+    if job.state != "Open":
+        raise _wrong_state(job)
+    return _start(emu, job)
 
 
 @api_endpoint("bulk_poll")
@@ -158,21 +182,10 @@ async def unprocessed(request: Request, emu: Emulator) -> Response:
 
 @api_endpoint("bulk_delete")
 async def delete_job(request: Request, emu: Emulator) -> Response:
-    job = _job(emu, request)
-    if job.state not in (*TERMINAL, "UploadComplete"):
-        raise _wrong_state(job)
-    del emu.jobs[job.id]
-    return Response(status_code=204)
+    return _delete(emu, _job(emu, request), deletable=(*TERMINAL, "UploadComplete"))
 
 
 # -- query jobs --------------------------------------------------------------------------------------
-def _query_job(emu: Emulator, request: Request) -> QueryJob:
-    job = emu.jobs.get(request.path_params["job_id"])
-    if not isinstance(job, QueryJob):
-        raise ApiFailure(404, ApiError("NOT_FOUND", "The requested resource does not exist"))
-    return job
-
-
 @api_endpoint("bulk_create_job")
 async def create_query_job(request: Request, emu: Emulator) -> Response:
     body = await read_json(request)
@@ -181,10 +194,7 @@ async def create_query_job(request: Request, emu: Emulator) -> Response:
     operation = body.get("operation") or "query"
     if operation not in ("query", "queryAll"):
         raise _invalid_job(f"Invalid operation: {operation}")
-    delimiter = body.get("columnDelimiter") or "COMMA"
-    line_ending = body.get("lineEnding") or "LF"
-    if delimiter not in DELIMITERS or line_ending not in ("LF", "CRLF"):
-        raise _invalid_job("Invalid columnDelimiter or lineEnding")
+    delimiter, line_ending = _csv_format(body)
     try:
         compiled = compile_query(emu.store, body["query"])
     except SoqlError as exc:
@@ -193,12 +203,9 @@ async def create_query_job(request: Request, emu: Emulator) -> Response:
         raise ApiFailure(
             400, ApiError("API_ERROR", "FeatureNotEnabled : Aggregate queries are not supported")
         )
-    job = QueryJob(new_query_job_id(), compiled, operation, delimiter, line_ending, version_of(request))
+    job = QueryJob(operation, delimiter, line_ending, version_of(request), compiled=compiled)
     emu.jobs[job.id] = job
-    task = asyncio.get_running_loop().create_task(run_query_job(emu, job))
-    emu.tasks.add(task)
-    task.add_done_callback(emu.tasks.discard)
-    return json_response(job.info(detailed=False))
+    return _start(emu, job)  # a query job needs no upload
 
 
 @api_endpoint("bulk_poll")
@@ -212,12 +219,7 @@ async def abort_query_job(request: Request, emu: Emulator) -> Response:
     body = await read_json(request)
     if not isinstance(body, dict) or body.get("state") != "Aborted":
         raise ApiFailure(400, ApiError("INVALIDJOBSTATE", "A query job can only be set to Aborted"))
-    if job.state in TERMINAL:
-        raise ApiFailure(
-            409, ApiError("INVALIDJOBSTATE", f"Job state {job.state} does not allow this operation")
-        )
-    job.set_state("Aborted")
-    return json_response(job.info(detailed=False))
+    return _abort(job)
 
 
 @api_endpoint("bulk_results")
@@ -238,13 +240,7 @@ async def query_results(request: Request, emu: Emulator) -> Response:
 
 @api_endpoint("bulk_delete")
 async def delete_query_job(request: Request, emu: Emulator) -> Response:
-    job = _query_job(emu, request)
-    if job.state not in TERMINAL:
-        raise ApiFailure(
-            409, ApiError("INVALIDJOBSTATE", f"Job state {job.state} does not allow this operation")
-        )
-    del emu.jobs[job.id]
-    return Response(status_code=204)
+    return _delete(emu, _query_job(emu, request))
 
 
 QUERY_JOBS = f"{BASE}/jobs/query"
