@@ -18,7 +18,7 @@ from fieldline.adapters.salesforce.emulator.context import Emulator
 from fieldline.adapters.salesforce.emulator.ids import normalize_id
 from fieldline.adapters.salesforce.emulator.org import FieldDef
 from fieldline.adapters.salesforce.emulator.store import Table
-from fieldline.adapters.salesforce.emulator.validation import ApiError, prepare
+from fieldline.adapters.salesforce.emulator.validation import ApiError, missing_record, prepare
 
 __all__ = ["DELIMITERS", "OPERATIONS", "TERMINAL", "Job"]
 
@@ -233,12 +233,7 @@ def _process_row(emu: Emulator, job: Job, columns: list[Column], index: int) -> 
             return
         if not ids and operation != "upsert":
             canonical = normalize_id(str(key)) or ""
-            error = (
-                ApiError("ENTITY_IS_DELETED", "entity is deleted")
-                if canonical in table.deleted
-                else ApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
-            )
-            job.failures.append((canonical, _error_text(error), index))
+            job.failures.append((canonical, _error_text(missing_record(table, canonical)), index))
             return
         target_id = ids[0] if ids else None
         created = target_id is None
