@@ -29,13 +29,19 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-async def token(request: Request) -> Response:
-    """``POST /services/oauth2/token`` (form-urlencoded)."""
+async def _oauth_form(request: Request) -> tuple[Emulator, dict[str, str]]:
+    """The emulator, having counted an OAuth call, and the request's form fields."""
     emu = _emulator(request)
     emu.count("oauth")
     form = await request.form()
     values = {key: str(value) for key, value in form.items()}
     await form.close()
+    return emu, values
+
+
+async def token(request: Request) -> Response:
+    """``POST /services/oauth2/token`` (form-urlencoded)."""
+    emu, values = await _oauth_form(request)
     try:
         body = emu.sessions.grant(values, request.headers.get("authorization"), base_url(request))
     except OAuthError as exc:
@@ -45,11 +51,7 @@ async def token(request: Request) -> Response:
 
 async def introspect(request: Request) -> Response:
     """``POST /services/oauth2/introspect``: whether a token is active (client credentials required)."""
-    emu = _emulator(request)
-    emu.count("oauth")
-    form = await request.form()
-    values = {key: str(value) for key, value in form.items()}
-    await form.close()
+    emu, values = await _oauth_form(request)
     creds = emu.sessions.credentials
     client_id = values.get("client_id")
     if client_id is None:
@@ -70,11 +72,8 @@ async def introspect(request: Request) -> Response:
 
 async def revoke(request: Request) -> Response:
     """``POST /services/oauth2/revoke``: end a session (access token) or a refresh token."""
-    emu = _emulator(request)
-    emu.count("oauth")
-    form = await request.form()
-    token_value = str(form.get("token") or request.query_params.get("token") or "")
-    await form.close()
+    emu, values = await _oauth_form(request)
+    token_value = values.get("token") or request.query_params.get("token") or ""
     if not emu.sessions.revoke(token_value):
         return json_response(
             {"error": "unsupported_token_type", "error_description": "this token type is not supported"}, 400
