@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from fieldline.adapters.salesforce.emulator.bulk import OPERATIONS, Job
 from fieldline.adapters.salesforce.emulator.bulk_job import DELIMITERS, LINE_ENDINGS, TERMINAL, BulkJob
@@ -16,37 +15,28 @@ from fieldline.adapters.salesforce.emulator.context import (
     Emulator,
     api_endpoint,
     json_response,
-    not_found,
     read_json,
 )
 from fieldline.adapters.salesforce.emulator.routes_sobjects import BASE, version_of
+from fieldline.adapters.salesforce.emulator.routing import resource
 from fieldline.adapters.salesforce.emulator.soql import SoqlError, compile_query
 from fieldline.adapters.salesforce.emulator.validation import ApiError
 
 __all__ = ["routes"]
 
 MAX_UPLOAD_BYTES = 150 * 1024 * 1024
-AnyJob = TypeVar("AnyJob", bound=BulkJob)
 
 
 def _invalid_job(message: str) -> ApiFailure:
     return ApiFailure(400, ApiError("INVALIDJOB", message))
 
 
-def _find(emu: Emulator, request: Request, kind: type[AnyJob]) -> AnyJob:
-    """The job of the path, when it is of ``kind`` (an ingest id is unknown under /jobs/query)."""
-    job = emu.jobs.get(request.path_params["job_id"])
-    if not isinstance(job, kind):
-        raise not_found()
-    return job
-
-
 def _job(emu: Emulator, request: Request) -> Job:
-    return _find(emu, request, Job)
+    return emu.job(request.path_params["job_id"], Job)
 
 
 def _query_job(emu: Emulator, request: Request) -> QueryJob:
-    return _find(emu, request, QueryJob)
+    return emu.job(request.path_params["job_id"], QueryJob)
 
 
 def _wrong_state(job: BulkJob) -> ApiFailure:
@@ -246,26 +236,13 @@ async def delete_query_job(request: Request, emu: Emulator) -> Response:
 QUERY_JOBS = f"{BASE}/jobs/query"
 JOBS = f"{BASE}/jobs/ingest"
 routes = [
-    Route(QUERY_JOBS, create_query_job, methods=["POST"]),
-    Route(f"{QUERY_JOBS}/", create_query_job, methods=["POST"]),
-    Route(f"{QUERY_JOBS}/{{job_id}}", get_query_job, methods=["GET"]),
-    Route(f"{QUERY_JOBS}/{{job_id}}", abort_query_job, methods=["PATCH"]),
-    Route(f"{QUERY_JOBS}/{{job_id}}", delete_query_job, methods=["DELETE"]),
-    Route(f"{QUERY_JOBS}/{{job_id}}/results", query_results, methods=["GET"]),
-    Route(f"{QUERY_JOBS}/{{job_id}}/results/", query_results, methods=["GET"]),
-    Route(JOBS, create_job, methods=["POST"]),
-    Route(f"{JOBS}/", create_job, methods=["POST"]),
-    Route(JOBS, list_jobs, methods=["GET"]),
-    Route(f"{JOBS}/", list_jobs, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}", get_job, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}", set_state, methods=["PATCH"]),
-    Route(f"{JOBS}/{{job_id}}", delete_job, methods=["DELETE"]),
-    Route(f"{JOBS}/{{job_id}}/batches", upload, methods=["PUT"]),
-    Route(f"{JOBS}/{{job_id}}/batches/", upload, methods=["PUT"]),
-    Route(f"{JOBS}/{{job_id}}/successfulResults", successful, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}/successfulResults/", successful, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}/failedResults", failed, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}/failedResults/", failed, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}/unprocessedrecords", unprocessed, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}/unprocessedrecords/", unprocessed, methods=["GET"]),
+    *resource(QUERY_JOBS, slash=True, POST=create_query_job),
+    *resource(f"{QUERY_JOBS}/{{job_id}}", GET=get_query_job, PATCH=abort_query_job, DELETE=delete_query_job),
+    *resource(f"{QUERY_JOBS}/{{job_id}}/results", slash=True, GET=query_results),
+    *resource(JOBS, slash=True, POST=create_job, GET=list_jobs),
+    *resource(f"{JOBS}/{{job_id}}", GET=get_job, PATCH=set_state, DELETE=delete_job),
+    *resource(f"{JOBS}/{{job_id}}/batches", slash=True, PUT=upload),
+    *resource(f"{JOBS}/{{job_id}}/successfulResults", slash=True, GET=successful),
+    *resource(f"{JOBS}/{{job_id}}/failedResults", slash=True, GET=failed),
+    *resource(f"{JOBS}/{{job_id}}/unprocessedrecords", slash=True, GET=unprocessed),
 ]

@@ -13,7 +13,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from fieldline.adapters.salesforce.emulator.context import (
     ApiFailure,
@@ -32,6 +31,7 @@ from fieldline.adapters.salesforce.emulator.routes_sobjects import (
     save_result,
     version_of,
 )
+from fieldline.adapters.salesforce.emulator.routing import resource
 from fieldline.adapters.salesforce.emulator.store import Store, Table, index_key
 from fieldline.adapters.salesforce.emulator.validation import ApiError, missing_record, prepare
 
@@ -293,11 +293,9 @@ async def collections_delete(request: Request, emu: Emulator) -> Response:
     return json_response(_run_batch(emu, ids, all_or_none, one, keep_ids=True))
 
 
+COLLECTIONS = f"{BASE}/composite/sobjects"
 routes = [
-    Route(f"{BASE}/composite/sobjects", collections_create, methods=["POST"]),
-    Route(f"{BASE}/composite/sobjects", collections_update, methods=["PATCH"]),
-    Route(f"{BASE}/composite/sobjects", collections_delete, methods=["DELETE"]),
-    Route(f"{BASE}/composite/sobjects/{{obj}}", collections_get, methods=["GET"]),
-    Route(f"{BASE}/composite/sobjects/{{obj}}", collections_get_post, methods=["POST"]),
-    Route(f"{BASE}/composite/sobjects/{{obj}}/{{field}}", collections_upsert, methods=["PATCH"]),
+    *resource(COLLECTIONS, POST=collections_create, PATCH=collections_update, DELETE=collections_delete),
+    *resource(f"{COLLECTIONS}/{{obj}}", GET=collections_get, POST=collections_get_post),
+    *resource(f"{COLLECTIONS}/{{obj}}/{{field}}", PATCH=collections_upsert),
 ]

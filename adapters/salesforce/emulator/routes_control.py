@@ -10,10 +10,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from fieldline.adapters.salesforce.emulator.auth import OAuthError, basic_credentials as _basic_credentials
 from fieldline.adapters.salesforce.emulator.context import Emulator, json_response
+from fieldline.adapters.salesforce.emulator.routing import resource
 from fieldline.errors import ConfigError
 
 __all__ = ["apply_faults", "routes", "stats_body"]
@@ -143,12 +143,12 @@ async def healthz(request: Request) -> Response:
 
 
 routes = [
-    Route("/services/oauth2/token", token, methods=["POST"]),
-    Route("/services/oauth2/introspect", introspect, methods=["POST"]),
-    Route("/services/oauth2/revoke", revoke, methods=["POST"]),
-    Route("/_emulator/stats", stats, methods=["GET"]),
-    Route("/_emulator/stats/reset", reset_stats, methods=["POST"]),
-    Route("/_emulator/faults", faults, methods=["GET", "POST"]),
-    Route("/_emulator/records/{obj}", records, methods=["GET"]),
-    Route("/_emulator/healthz", healthz, methods=["GET"]),
+    *resource("/services/oauth2/token", POST=token),
+    *resource("/services/oauth2/introspect", POST=introspect),
+    *resource("/services/oauth2/revoke", POST=revoke),
+    *resource("/_emulator/stats", GET=stats),
+    *resource("/_emulator/stats/reset", POST=reset_stats),
+    *resource("/_emulator/faults", GET=faults, POST=faults),
+    *resource("/_emulator/records/{obj}", GET=records),
+    *resource("/_emulator/healthz", GET=healthz),
 ]
