@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from fieldline.adapters.salesforce.emulator.bulk_job import DELIMITERS, TERMINAL, BulkJob
@@ -33,8 +33,6 @@ class Job(BulkJob):
     """One ingest job and its results (rows keep the uploaded column order)."""
 
     job_type = "V2Ingest"
-    id_prefix = "7508d0000"
-    _: KW_ONLY
     table: Table
     external_id_field: FieldDef | None
     uploads: list[bytes] = field(default_factory=list)

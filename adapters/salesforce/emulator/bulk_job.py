@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar
 
 from fieldline.adapters.salesforce.emulator.context import Emulator
@@ -31,11 +31,11 @@ class BulkJob:
     """The part of a job's state and info that does not depend on its type."""
 
     job_type: ClassVar[str]  # the info's ``jobType``
-    id_prefix: ClassVar[str]  # key prefix 750 (jobs), then one digit for the type
     operation: str
     column_delimiter: str
     line_ending: str
     api_version: str
+    _: KW_ONLY  # so that a subclass can add fields without defaults
     id: str = field(init=False)
     state: str = "Open"
     created_date: str = field(default_factory=now_iso)
@@ -45,7 +45,7 @@ class BulkJob:
     finished: float | None = None
 
     def __post_init__(self) -> None:
-        self.id = f"{self.id_prefix}{next(_job_numbers):06d}AAA"
+        self.id = f"7508d000{next(_job_numbers):07d}AAA"  # 750: the key prefix of Bulk jobs
 
     @property
     def object_name(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from fieldline.adapters.salesforce.emulator.bulk_job import DELIMITERS, LINE_ENDINGS, BulkJob
@@ -19,8 +19,6 @@ class QueryJob(BulkJob):
     """One query job (``operation`` query or queryAll); ``lines`` holds the CSV rows once complete."""
 
     job_type = "V2Query"
-    id_prefix = "7508d0001"
-    _: KW_ONLY
     compiled: CompiledQuery
     header: list[str] = field(default_factory=list)
     lines: list[list[str]] = field(default_factory=list)
