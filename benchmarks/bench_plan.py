@@ -1,12 +1,12 @@
 """Plan throughput: evaluate + plan for PassFort-shaped profiles, against hand-written Python.
 
-A PassFort-shaped spec (profile -> Account; ``applications[]`` -> an application object, three
-per profile; eight fields in all, value maps, one ``if_empty``) over 20,000 generated profiles,
-half of which already exist in the target. The same work is done by a hand-written function
-that knows the spec by heart and builds the same :class:`~fieldline.planning.plans.Plan`; both are timed
-in the same run and checked to agree. Both work in batches of the runner's size (500 documents),
-as a sync does. Lookup I/O is not measured: the existing records are handed to both as an
-in-memory lookup result.
+A PassFort-shaped spec (``bench_plan.yaml``: profile -> Account; ``applications[]`` -> an
+application object, three per profile; eight fields in all, value maps, one ``if_empty``) over
+20,000 generated profiles, half of which already exist in the target. The same work is done by a
+hand-written function that knows the spec by heart and builds the same
+:class:`~fieldline.planning.plans.Plan`; both are timed in the same run and checked to agree.
+Both work in batches of the runner's size (500 documents), as a sync does. Lookup I/O is not
+measured: the existing records are handed to both as an in-memory lookup result.
 
 Figures: ``plan_profiles_per_s``, ``handwritten_profiles_per_s`` and ``engine_vs_handwritten``
 (engine time / hand-written time; the target is <= 1.5), timed with the cyclic garbage collector
@@ -23,6 +23,7 @@ import gc
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from fieldline.contracts import LookupResult, SourceDocument
@@ -31,7 +32,7 @@ from fieldline.planning.intents import Ref
 from fieldline.planning.planner import lookup_requests, plan
 from fieldline.planning.plans import Action, Decision, FieldChange, Plan, RecordPlan
 from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
-from fieldline.spec.loader import load_spec_text
+from fieldline.spec.loader import load_spec
 from fieldline.spec.model import Spec, Strategy
 from fieldline.sync.runner import DEFAULT_BATCH_SIZE
 from fieldline.values import MISSING
@@ -42,30 +43,7 @@ REPEATS = 5
 BATCH = DEFAULT_BATCH_SIZE  # the runner plans this many documents at a time
 SAMPLE = 500  # profiles whose plans must be identical between engine and hand-written code
 
-SPEC = """
-fieldline: 1
-name: bench-passfort
-records:
-  - name: applicant
-    object: Account
-    match:
-      - {field: PassFort_Profile_Id__c, value: id}
-    fields:
-      PassFort_Profile_Id__c: id
-      Name: {value: collected_data.metadata.name, strategy: if_empty}
-      Risk__c: {value: risk, map: {LOW: Low, MEDIUM: Medium, HIGH: High}}
-      Country__c: collected_data.address.country
-  - name: application
-    object: PassFort_Application__c
-    for_each: applications[]
-    match:
-      - {field: Application_ID__c, value: id}
-    fields:
-      Application_ID__c: id
-      Status__c: {value: status, map: {APPLIED: Applied, IN_REVIEW: In review, APPROVED: Approved}}
-      Product_Name__c: product.name
-      Applicant__c: {ref: applicant}
-"""
+SPEC_FILE = Path(__file__).with_suffix(".yaml")  # the spec this benchmark syncs
 
 _RISKS = ("LOW", "MEDIUM", "HIGH")
 _RISK_MAP = {"LOW": "Low", "MEDIUM": "Medium", "HIGH": "High"}
@@ -135,6 +113,15 @@ def _existing(documents: Sequence[SourceDocument], rng: random.Random) -> Lookup
 
 
 # --- the hand-written equivalent ---------------------------------------------------------------
+FieldSource = tuple[str, Any, Strategy, str, "str | None"]  # field, value, strategy, source, note
+
+
+def _mapped(value: Any, value_map: Mapping[str, str]) -> tuple[Any, str | None]:
+    """A source value through its value map, and the plan's note saying so (none when unset)."""
+    if value is MISSING or value is None:
+        return value, None
+    mapped = value_map[value]
+    return mapped, f"map {value!r} -> {mapped!r}"
 
 
 def handwritten_plan(documents: Sequence[SourceDocument], existing: LookupResult) -> Plan:
@@ -174,6 +161,41 @@ def handwritten_plan(documents: Sequence[SourceDocument], existing: LookupResult
             reason = f"{reason}; {note}"
         return FieldChange(name, old, new, strategy, decision, reason, source), decision is write
 
+    def record_plan(
+        name: str,
+        obj: str,
+        key: str,
+        document: SourceDocument,
+        found_by_match: Mapping[Any, Sequence[Mapping[str, Any]]],
+        *,
+        sources: tuple[FieldSource, ...],
+    ) -> RecordPlan:
+        """The plan of one record of the spec; its first field is the one it is matched by."""
+        match_field, match_value = sources[0][:2]
+        found = found_by_match.get(match_value)
+        record = found[0] if found else None
+        creating = record is None
+        current = record if record is not None else _NOTHING
+        changes = []
+        any_write = False
+        for field, value, strategy, source, note in sources:
+            field_change, written = change(
+                field, current.get(field, MISSING), value, strategy, source, note=note, creating=creating
+            )
+            changes.append(field_change)
+            any_write = any_write or written
+        return RecordPlan(
+            record=name,
+            object=obj,
+            key=key,
+            action=Action.CREATE if creating else Action.UPDATE if any_write else Action.NOOP,
+            changes=tuple(changes),
+            target_id=None if record is None else record["Id"],
+            matched_by=None if creating else f"{match_field} = {match_value!r}",
+            version=document.version,
+            document_key=document.key,
+        )
+
     for document in documents:
         data = document.data
         key = document.key
@@ -183,86 +205,37 @@ def handwritten_plan(documents: Sequence[SourceDocument], existing: LookupResult
         name = metadata.get("name", MISSING) if isinstance(metadata, dict) else MISSING
         address = collected.get("address") if isinstance(collected, dict) else None
         country = address.get("country", MISSING) if isinstance(address, dict) else MISSING
-        risk = data.get("risk", MISSING)
-        risk_note = None
-        if risk is not MISSING and risk is not None:
-            mapped = _RISK_MAP[risk]
-            risk_note = f"map {risk!r} -> {mapped!r}"
-            risk = mapped
-        found = accounts.get(profile_id)
-        record = found[0] if found else None
-        creating = record is None
-        current: Mapping[str, Any] = record if record is not None else _NOTHING
-        changes = []
-        any_write = False
-        for field, value, strategy, source, note in (
+        risk, risk_note = _mapped(data.get("risk", MISSING), _RISK_MAP)
+        sources: tuple[FieldSource, ...] = (
             ("PassFort_Profile_Id__c", profile_id, override, "id", None),
             ("Name", name, if_empty, "collected_data.metadata.name", None),
             ("Risk__c", risk, override, "risk", risk_note),
             ("Country__c", country, override, "collected_data.address.country", None),
-        ):
-            field_change, written = change(
-                field, current.get(field, MISSING), value, strategy, source, note=note, creating=creating
-            )
-            changes.append(field_change)
-            any_write = any_write or written
-        account_id = None if record is None else record["Id"]
-        parent_action = Action.CREATE if creating else Action.UPDATE if any_write else Action.NOOP
-        parents.append(
-            RecordPlan(
-                record="applicant",
-                object="Account",
-                key=key,
-                action=parent_action,
-                changes=tuple(changes),
-                target_id=account_id,
-                matched_by=None if creating else f"PassFort_Profile_Id__c = {profile_id!r}",
-                version=document.version,
-                document_key=key,
-            )
         )
-        applicant: Any = Ref("applicant", key) if creating else account_id
+        parent = record_plan("applicant", "Account", key, document, accounts, sources=sources)
+        parents.append(parent)
+        applicant: Any = parent.target_id or Ref("applicant", key)
         for index, application in enumerate(data.get("applications") or ()):
-            child_key = f"{key}[{index}]"
             application_id = application.get("id", MISSING)
-            status = application.get("status", MISSING)
-            status_note = None
-            if status is not MISSING and status is not None:
-                mapped = _STATUS_MAP[status]
-                status_note = f"map {status!r} -> {mapped!r}"
-                status = mapped
+            status, status_note = _mapped(application.get("status", MISSING), _STATUS_MAP)
             product = application.get("product")
             product_name = product.get("name", MISSING) if isinstance(product, dict) else MISSING
-            found = applications_found.get(application_id)
-            record = found[0] if found else None
-            creating = record is None
-            current = record if record is not None else _NOTHING
-            changes = []
-            any_write = False
-            for field, value, source, note in (
-                ("Application_ID__c", application_id, "id", None),
-                ("Status__c", status, "status", status_note),
-                ("Product_Name__c", product_name, "product.name", None),
-                ("Applicant__c", applicant, "ref applicant", None),
-            ):
-                field_change, written = change(
-                    field, current.get(field, MISSING), value, override, source, note=note, creating=creating
-                )
-                changes.append(field_change)
-                any_write = any_write or written
-            children.append(
-                RecordPlan(
-                    record="application",
-                    object="PassFort_Application__c",
-                    key=child_key,
-                    action=Action.CREATE if creating else Action.UPDATE if any_write else Action.NOOP,
-                    changes=tuple(changes),
-                    target_id=None if record is None else record["Id"],
-                    matched_by=None if creating else f"Application_ID__c = {application_id!r}",
-                    version=document.version,
-                    document_key=key,
-                )
+            sources = (
+                ("Application_ID__c", application_id, override, "id", None),
+                ("Status__c", status, override, "status", status_note),
+                ("Product_Name__c", product_name, override, "product.name", None),
+                ("Applicant__c", applicant, override, "ref applicant", None),
             )
+            child_key = f"{key}[{index}]"
+            child = record_plan(
+                "application",
+                "PassFort_Application__c",
+                child_key,
+                document,
+                applications_found,
+                sources=sources,
+            )
+            children.append(child)
     return Plan(tuple(parents + children))
 
 
@@ -314,7 +287,7 @@ def _best_times(
 def run() -> dict[str, float]:
     """Time the engine and the hand-written planner on the same profiles; check they agree."""
     manager = get_plugin_manager(load_entrypoints=False)
-    spec = load_spec_text(SPEC, file="bench_plan.yaml", plugin_manager=manager)
+    spec = load_spec(SPEC_FILE, plugin_manager=manager)
     normalizers = normalizer_registry(manager)
     rng = random.Random(20261123)
     documents = _documents(PROFILES, rng)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
@@ -23,43 +24,14 @@ from fieldline.adapters.salesforce.target import SalesforceTarget
 from fieldline.config import Secret
 from fieldline.contracts import SourceDocument, Write, WriteOperation
 from fieldline.plugins.manager import get_plugin_manager
-from fieldline.spec.loader import load_spec_text
+from fieldline.spec.loader import load_spec
 from fieldline.sync.runner import Runner
 
 PROFILES = 1000
 BULK_RECORDS = 100_000
 ORG_FILE = "mappings/passfort-salesforce.org.yaml"
 
-SPEC = """
-fieldline: 1
-name: bench-passfort-salesforce
-target: {adapter: salesforce}
-records:
-  - name: applicant
-    object: Account
-    match:
-      - {field: Id, value: customer_ref}
-      - {field: PassFort_Profile_Id__c, value: id}
-    fields:
-      PassFort_Profile_Id__c: id
-      Name: {value: display_name, strategy: if_empty}
-      BillingCountry: collected_data.metadata.country_of_incorporation
-  - name: application
-    object: PassFort_Application__c
-    for_each: applications[]
-    match:
-      - {field: Application_ID__c, value: id}
-    fields:
-      Application_ID__c: id
-      Name: {value: product.name, strategy: on_create}
-      Status__c:
-        value: status
-        map: {APPLIED: Applied, IN_REVIEW: In review, APPROVED: Approved}
-      Flag__c: {value: flag, nulls: clear}
-      Product_Name__c: product.name
-      Product_Alias__c: product.alias
-      Applicant__c: {ref: applicant}
-"""
+SPEC_FILE = Path(__file__).with_suffix(".yaml")  # the spec this benchmark syncs
 
 
 def _settings(handle: EmulatorHandle) -> SalesforceSettings:
@@ -114,7 +86,7 @@ def _preexisting(target: SalesforceTarget, documents: list[SourceDocument]) -> N
 
 def _sync(handle: EmulatorHandle, documents: list[SourceDocument], batch_size: int) -> tuple[int, int, bool]:
     """(API calls, records written, every record ok) for one sync with a fresh adapter."""
-    spec = load_spec_text(SPEC)
+    spec = load_spec(SPEC_FILE)
     target = SalesforceTarget({}, settings=_settings(handle))
     handle.reset_stats()
     try:

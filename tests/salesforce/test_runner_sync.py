@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.bench_salesforce import SPEC, _preexisting, _profiles, _settings
+from benchmarks.bench_salesforce import SPEC_FILE, _preexisting, _profiles, _settings
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 from fieldline.adapters.salesforce.target import SalesforceTarget
-from fieldline.spec.loader import load_spec_text
+from fieldline.spec.loader import load_spec
 from fieldline.sync.runner import Runner
 
 
@@ -15,7 +15,7 @@ def _sync(handle: EmulatorHandle, documents: list[Any], plugin_manager: Any) -> 
     target = SalesforceTarget({}, settings=_settings(handle))
     handle.reset_stats()
     try:
-        report = Runner(load_spec_text(SPEC), target, plugin_manager=plugin_manager, batch_size=100).sync(
+        report = Runner(load_spec(SPEC_FILE), target, plugin_manager=plugin_manager, batch_size=100).sync(
             documents
         )
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fieldline.adapters.salesforce.emulator import bulk
+from fieldline.adapters.salesforce.emulator import bulk, bulk_query
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, EmulatorSettings, create_app
 from tests.salesforce_emulator.conftest import start
 from tests.waiting import wait_until
@@ -149,7 +149,7 @@ def test_processing_stops_at_the_first_pause_after_an_abort(monkeypatch: pytest.
     emu = create_app(settings=EmulatorSettings(bulk_chunk_size=50, bulk_delay_ms=1)).state.emulator
     table = emu.store.table("Account")
     assert table is not None
-    job = bulk.Job(bulk.new_job_id(), table, "insert", None, "COMMA", "LF", "59.0")
+    job = bulk.Job("insert", "COMMA", "LF", "59.0", table=table, external_id_field=None)
     job.uploads.append(b"Name\n" + b"".join(f"N{i}\n".encode() for i in range(500)))
     job.set_state("UploadComplete")
     pauses: list[float] = []
@@ -161,7 +161,7 @@ def test_processing_stops_at_the_first_pause_after_an_abort(monkeypatch: pytest.
             job.set_state("Aborted")
 
     monkeypatch.setattr(asyncio, "sleep", pause)  # the emulator pauses through asyncio.sleep
-    asyncio.run(bulk.process_job(emu, job))
+    asyncio.run(job.run(emu))
     emu.store.close()
     assert (job.state, len(job.successes), job.next_row, len(pauses)) == ("Aborted", 50, 50, 2)
 
@@ -294,6 +294,24 @@ def test_query_job_errors(emulator: EmulatorHandle) -> None:
         assert client.patch(f"/{job['id']}", json={"state": "Aborted"}).status_code == 409
         assert client.delete(f"/{job['id']}").status_code == 204
         assert client.get(f"/{job['id']}").status_code == 404
+
+
+def test_an_unexpected_error_fails_a_query_job(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def make_getter(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bulk_query, "make_getter", make_getter)
+    with httpx.Client(base_url=f"{emulator.url}/services/data/v59.0/jobs/query",
+                      headers={"Authorization": f"Bearer {emulator.token}"}) as client:  # fmt: skip
+        job = client.post("", json={"operation": "query", "query": "SELECT Id FROM Account"}).json()
+        info = poll_until(client, job["id"], ("JobComplete", "Failed"))
+        assert (info["state"], info["errorMessage"]) == (
+            "Failed",
+            "UnknownException : An unexpected error occurred: RuntimeError: boom",
+        )
+        assert client.get(f"/{job['id']}/results").status_code == 409
 
 
 def run_job(client: httpx.Client, body: str, operation: str = "insert") -> dict[str, Any]:

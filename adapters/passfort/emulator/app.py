@@ -343,6 +343,25 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+API_ROUTES = [
+    Route("/4.0/profiles", create_profile, methods=["POST"]),
+    Route("/4.0/profiles/{profile_id}", get_profile, methods=["GET"]),
+    Route("/4.0/profiles/{profile_id}/collected_data", collected_data, methods=["GET", "POST"]),
+    Route("/4.0/profiles/{profile_id}/applications", add_application, methods=["POST"]),
+]
+CONTROL_ROUTES = [  # not part of PassFort: no API key, for tests and demos
+    Route("/_emulator/profiles", control_add_profile, methods=["POST"]),
+    Route("/_emulator/profiles", control_profiles, methods=["GET"]),
+    Route("/_emulator/applications/{application_id}", control_application, methods=["POST"]),
+    Route("/_emulator/events", control_event, methods=["POST"]),
+    Route("/_emulator/faults", control_faults, methods=["GET", "POST"]),
+    Route("/_emulator/deliveries", control_deliveries, methods=["GET"]),
+    Route("/_emulator/delivery", control_delivery, methods=["POST"]),
+    Route("/_emulator/stats", control_stats, methods=["GET"]),
+    Route("/healthz", healthz, methods=["GET"]),
+]
+
+
 def create_app(
     *,
     store: ProfileStore | None = None,
@@ -368,21 +387,6 @@ def create_app(
         finally:
             await state.delivery.stop()
 
-    routes = [
-        Route("/4.0/profiles", create_profile, methods=["POST"]),
-        Route("/4.0/profiles/{profile_id}", get_profile, methods=["GET"]),
-        Route("/4.0/profiles/{profile_id}/collected_data", collected_data, methods=["GET", "POST"]),
-        Route("/4.0/profiles/{profile_id}/applications", add_application, methods=["POST"]),
-        Route("/_emulator/profiles", control_add_profile, methods=["POST"]),
-        Route("/_emulator/profiles", control_profiles, methods=["GET"]),
-        Route("/_emulator/applications/{application_id}", control_application, methods=["POST"]),
-        Route("/_emulator/events", control_event, methods=["POST"]),
-        Route("/_emulator/faults", control_faults, methods=["GET", "POST"]),
-        Route("/_emulator/deliveries", control_deliveries, methods=["GET"]),
-        Route("/_emulator/delivery", control_delivery, methods=["POST"]),
-        Route("/_emulator/stats", control_stats, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=[*API_ROUTES, *CONTROL_ROUTES], lifespan=lifespan)
     app.state.emulator = state
     return app

@@ -10,99 +10,83 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import itertools
-import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from fieldline.adapters.salesforce.emulator.bulk_job import DELIMITERS, TERMINAL, BulkJob
 from fieldline.adapters.salesforce.emulator.context import Emulator
 from fieldline.adapters.salesforce.emulator.ids import normalize_id
 from fieldline.adapters.salesforce.emulator.org import FieldDef
-from fieldline.adapters.salesforce.emulator.store import Table, now_iso
-from fieldline.adapters.salesforce.emulator.validation import ApiError, prepare
+from fieldline.adapters.salesforce.emulator.store import Table
+from fieldline.adapters.salesforce.emulator.validation import ApiError, missing_record, prepare
 
-__all__ = ["DELIMITERS", "OPERATIONS", "Job", "process_job"]
+__all__ = ["DELIMITERS", "OPERATIONS", "TERMINAL", "Job"]
 
-DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
-TERMINAL = ("JobComplete", "Failed", "Aborted")
 # Python's csv refuses cells over 128 KiB; Salesforce takes any cell of an accepted upload (150 MB) and
 # judges its length per row (a value longer than its field fails that row with STRING_TOO_LONG).
 MAX_CELL_CHARS = 150 * 1024 * 1024
-_job_numbers = itertools.count(1)
-_log = logging.getLogger(__name__)
-
-
-def new_job_id() -> str:
-    return f"7508d0000{next(_job_numbers):06d}AAA"
 
 
 @dataclass(slots=True)
-class Job:
+class Job(BulkJob):
     """One ingest job and its results (rows keep the uploaded column order)."""
 
-    id: str
+    job_type = "V2Ingest"
     table: Table
-    operation: str
     external_id_field: FieldDef | None
-    column_delimiter: str
-    line_ending: str
-    api_version: str
-    created_date: str = field(default_factory=now_iso)
-    state: str = "Open"
     uploads: list[bytes] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
     next_row: int = 0
     successes: list[tuple[str, bool, int]] = field(default_factory=list)  # (id, created, row index)
     failures: list[tuple[str, str, int]] = field(default_factory=list)  # (id, sf__Error, row index)
-    error_message: str | None = None
-    started: float | None = None
-    finished: float | None = None
-    modstamp: str = field(default_factory=now_iso)
 
-    def set_state(self, state: str) -> None:
-        self.state = state
-        self.modstamp = now_iso()
+    @property
+    def object_name(self) -> str:
+        return self.table.obj.name
 
-    def info(self, *, detailed: bool) -> dict[str, Any]:
-        """The job info JSON (``detailed`` adds the counters a GET returns)."""
+    def type_info(self, *, detailed: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "id": self.id,
-            "operation": self.operation,
-            "object": self.table.obj.name,
-            "createdById": "0058d000000EMUUSR",
-            "createdDate": self.created_date,
-            "systemModstamp": self.modstamp,
-            "state": self.state,
-            "concurrencyMode": "Parallel",
-            "contentType": "CSV",
-            "apiVersion": float(self.api_version),
-            "jobType": "V2Ingest",
-            "contentUrl": f"services/data/v{self.api_version}/jobs/ingest/{self.id}/batches",
-            "lineEnding": self.line_ending,
-            "columnDelimiter": self.column_delimiter,
+            "contentUrl": f"services/data/v{self.api_version}/jobs/ingest/{self.id}/batches"
         }
         if self.external_id_field is not None:
             body["externalIdFieldName"] = self.external_id_field.name
         if detailed:
-            millis = 0
-            if self.started is not None:
-                millis = int(((self.finished or time.monotonic()) - self.started) * 1000)
+            millis = self.processing_millis()
+            processed = len(self.successes) + len(self.failures)
             body.update(
                 {
-                    "numberRecordsProcessed": len(self.successes) + len(self.failures),
+                    "numberRecordsProcessed": processed,
                     "numberRecordsFailed": len(self.failures),
-                    "retries": 0,
-                    "totalProcessingTime": millis,
                     "apiActiveProcessingTime": millis,
                     "apexProcessingTime": 0,
                 }
             )
-            if self.error_message:
-                body["errorMessage"] = self.error_message
         return body
+
+    async def process(self, emu: Emulator) -> None:
+        """Load the rows in chunks, yielding between them so polls answer while a large job runs."""
+        malformed = self.parse()
+        columns = _columns(self) if self.header else "InvalidBatch : No data was uploaded"
+        if self.uploads and isinstance(columns, list):
+            columns = _check_line_ending(self) or columns
+        columns = malformed or columns
+        if isinstance(columns, str):
+            self.error_message = columns
+            self.set_state("Failed")
+            return
+        chunk = max(1, emu.settings.bulk_chunk_size)
+        delay = emu.settings.bulk_delay_ms / 1000
+        while self.next_row < len(self.rows):
+            end = min(self.next_row + chunk, len(self.rows))
+            for index in range(self.next_row, end):
+                _process_row(emu, self, columns, index)
+            self.next_row = end
+            emu.store.flush()
+            await asyncio.sleep(delay)
+            if self.state != "InProgress":
+                return  # aborted meanwhile
 
     # -- results ---------------------------------------------------------------------------------
     def _csv(self, header: list[str], lines: list[list[str]]) -> str:
@@ -247,12 +231,7 @@ def _process_row(emu: Emulator, job: Job, columns: list[Column], index: int) -> 
             return
         if not ids and operation != "upsert":
             canonical = normalize_id(str(key)) or ""
-            error = (
-                ApiError("ENTITY_IS_DELETED", "entity is deleted")
-                if canonical in table.deleted
-                else ApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
-            )
-            job.failures.append((canonical, _error_text(error), index))
+            job.failures.append((canonical, _error_text(missing_record(table, canonical)), index))
             return
         target_id = ids[0] if ids else None
         created = target_id is None
@@ -280,44 +259,3 @@ def _process_row(emu: Emulator, job: Job, columns: list[Column], index: int) -> 
         return
     assert target_id is not None
     job.successes.append((target_id, created, index))
-
-
-async def process_job(emu: Emulator, job: Job) -> None:
-    """Process an ``UploadComplete`` job to a terminal state (runs as a background task)."""
-    await asyncio.sleep(0)
-    if job.state != "UploadComplete":
-        return
-    job.set_state("InProgress")
-    job.started = time.monotonic()
-    try:
-        malformed = job.parse()
-        columns = _columns(job) if job.header else "InvalidBatch : No data was uploaded"
-        if job.uploads and isinstance(columns, list):
-            columns = _check_line_ending(job) or columns
-        columns = malformed or columns
-        if isinstance(columns, str):
-            job.error_message = columns
-            job.set_state("Failed")
-            return
-        chunk = max(1, emu.settings.bulk_chunk_size)
-        delay = emu.settings.bulk_delay_ms / 1000
-        while job.next_row < len(job.rows):
-            end = min(job.next_row + chunk, len(job.rows))
-            for index in range(job.next_row, end):
-                _process_row(emu, job, columns, index)
-            job.next_row = end
-            emu.store.flush()
-            await asyncio.sleep(delay)
-            if job.state != "InProgress":
-                return  # aborted meanwhile
-        if delay:
-            await asyncio.sleep(delay)
-        if job.state == "InProgress":
-            job.set_state("JobComplete")
-    except Exception as exc:  # a bug must fail the job, not leave it InProgress forever
-        _log.error("Bulk job %s failed unexpectedly", job.id, exc_info=True)
-        job.error_message = f"UnknownException : An unexpected error occurred: {type(exc).__name__}: {exc}"
-        job.set_state("Failed")
-    finally:
-        job.finished = time.monotonic()
-        emu.store.flush()

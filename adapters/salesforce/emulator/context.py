@@ -12,21 +12,23 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from fieldline.adapters.salesforce.emulator.auth import Sessions
 from fieldline.adapters.salesforce.emulator.org import Org
+from fieldline.adapters.salesforce.emulator.routing import Endpoint
 from fieldline.adapters.salesforce.emulator.state import EmulatorSettings, Faults, Stats
 from fieldline.adapters.salesforce.emulator.store import Store
 from fieldline.adapters.salesforce.emulator.validation import ApiError
 
-__all__ = ["ApiFailure", "Emulator", "api_endpoint", "json_response", "read_json"]
+__all__ = ["ApiFailure", "Emulator", "api_endpoint", "json_response", "not_found", "read_json"]
 
+AnyJob = TypeVar("AnyJob")
 _VERSION = re.compile(r"^v(\d+)\.(\d+)$")
 _log = logging.getLogger(__name__)
 
@@ -91,6 +93,19 @@ class Emulator:
     def limit_header(self) -> dict[str, str]:
         return {"Sforce-Limit-Info": f"api-usage={self.stats.api_usage}/{self.faults.daily_limit}"}
 
+    def job(self, job_id: str, kind: type[AnyJob]) -> AnyJob:
+        """The Bulk job ``job_id`` when it is a ``kind`` job (an ingest id is unknown to query routes)."""
+        job = self.jobs.get(job_id)
+        if not isinstance(job, kind):
+            raise not_found()
+        return job
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as a task of the app (cancelled, if still running, when the app stops)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
     def count(self, kind: str) -> None:
         self.stats.total += 1
         self.stats.by_kind[kind] += 1
@@ -121,7 +136,6 @@ def api_version(request: Request) -> tuple[int, int]:
 
 
 Handler = Callable[[Request, Emulator], Awaitable[Response]]
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 # Each wrapped endpoint's bare handler, so the composite resource can run subrequests without
 # counting, authenticating or faulting them again.

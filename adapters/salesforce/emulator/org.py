@@ -211,8 +211,9 @@ def _object(name: str, prefix: str, fields: Iterable[FieldDef], label: str | Non
     )
 
 
-def _calculated_name() -> FieldDef:
-    return _f(
+def _person_name() -> list[FieldDef]:
+    """A person's name parts and the full ``Name`` Salesforce calculates from them (Contact, Lead)."""
+    full_name = _f(
         "Name",
         "string",
         length=121,
@@ -222,6 +223,7 @@ def _calculated_name() -> FieldDef:
         calculated=True,
         name_field=True,
     )
+    return [_f("FirstName", length=40), _f("LastName", length=80, required=True), full_name]
 
 
 def standard_org() -> Org:
@@ -256,9 +258,7 @@ def standard_org() -> Org:
             "Contact",
             "003",
             [
-                _f("FirstName", length=40),
-                _f("LastName", length=80, required=True),
-                _calculated_name(),
+                *_person_name(),
                 _f("Email", "email"),
                 _f("Phone", "phone"),
                 _f("MobilePhone", "phone"),
@@ -284,9 +284,7 @@ def standard_org() -> Org:
             "Lead",
             "00Q",
             [
-                _f("FirstName", length=40),
-                _f("LastName", length=80, required=True),
-                _calculated_name(),
+                *_person_name(),
                 _f("Company", length=255, required=True),
                 _f("Email", "email"),
                 _f("Phone", "phone"),

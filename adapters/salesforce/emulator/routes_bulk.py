@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from fieldline.adapters.salesforce.emulator.bulk import (
-    DELIMITERS,
-    OPERATIONS,
-    TERMINAL,
-    Job,
-    new_job_id,
-    process_job,
-)
-from fieldline.adapters.salesforce.emulator.bulk_query import QueryJob, new_query_job_id, run_query_job
+from fieldline.adapters.salesforce.emulator.bulk import OPERATIONS, Job
+from fieldline.adapters.salesforce.emulator.bulk_job import DELIMITERS, LINE_ENDINGS, TERMINAL, BulkJob
+from fieldline.adapters.salesforce.emulator.bulk_query import QueryJob
 from fieldline.adapters.salesforce.emulator.context import (
     ApiFailure,
     Emulator,
@@ -26,6 +18,7 @@ from fieldline.adapters.salesforce.emulator.context import (
     read_json,
 )
 from fieldline.adapters.salesforce.emulator.routes_sobjects import BASE, version_of
+from fieldline.adapters.salesforce.emulator.routing import resource
 from fieldline.adapters.salesforce.emulator.soql import SoqlError, compile_query
 from fieldline.adapters.salesforce.emulator.validation import ApiError
 
@@ -39,16 +32,49 @@ def _invalid_job(message: str) -> ApiFailure:
 
 
 def _job(emu: Emulator, request: Request) -> Job:
-    job = emu.jobs.get(request.path_params["job_id"])
-    if not isinstance(job, Job):
-        raise ApiFailure(404, ApiError("NOT_FOUND", "The requested resource does not exist"))
-    return job
+    return emu.job(request.path_params["job_id"], Job)
 
 
-def _wrong_state(job: Job | QueryJob) -> ApiFailure:
+def _query_job(emu: Emulator, request: Request) -> QueryJob:
+    return emu.job(request.path_params["job_id"], QueryJob)
+
+
+def _wrong_state(job: BulkJob) -> ApiFailure:
     return ApiFailure(
         409, ApiError("INVALIDJOBSTATE", f"Job state {job.state} does not allow this operation")
     )
+
+
+def _start(emu: Emulator, job: BulkJob) -> Response:
+    """Close the job for processing, run it in the background, and answer its info."""
+    job.set_state("UploadComplete")
+    emu.in_background(job.run(emu))
+    return json_response(job.info(detailed=False))
+
+
+def _abort(job: BulkJob) -> Response:
+    if job.state in TERMINAL:
+        raise _wrong_state(job)
+    job.set_state("Aborted")
+    return json_response(job.info(detailed=False))
+
+
+def _delete(emu: Emulator, job: BulkJob, *, deletable: tuple[str, ...] = TERMINAL) -> Response:
+    if job.state not in deletable:
+        raise _wrong_state(job)
+    del emu.jobs[job.id]
+    return Response(status_code=204)
+
+
+def _csv_format(body: dict[str, Any]) -> tuple[str, str]:
+    """The job's ``columnDelimiter`` and ``lineEnding`` (defaults COMMA and LF)."""
+    delimiter = body.get("columnDelimiter") or "COMMA"
+    if delimiter not in DELIMITERS:
+        raise _invalid_job(f"Invalid column delimiter: {delimiter}")
+    line_ending = body.get("lineEnding") or "LF"
+    if line_ending not in LINE_ENDINGS:
+        raise _invalid_job(f"Invalid line ending: {line_ending}")
+    return delimiter, line_ending
 
 
 @api_endpoint("bulk_create_job")
@@ -62,12 +88,7 @@ async def create_job(request: Request, emu: Emulator) -> Response:
     operation = body.get("operation")
     if operation not in OPERATIONS:
         raise _invalid_job(f"Invalid operation: {operation}")
-    delimiter = body.get("columnDelimiter") or "COMMA"
-    if delimiter not in DELIMITERS:
-        raise _invalid_job(f"Invalid column delimiter: {delimiter}")
-    line_ending = body.get("lineEnding") or "LF"
-    if line_ending not in ("LF", "CRLF"):
-        raise _invalid_job(f"Invalid line ending: {line_ending}")
+    delimiter, line_ending = _csv_format(body)
     if (body.get("contentType") or "CSV") != "CSV":
         raise _invalid_job("Only CSV content is supported")
     external = None
@@ -78,7 +99,7 @@ async def create_job(request: Request, emu: Emulator) -> Response:
         external = table.obj.field(str(name))
         if external is None or not (external.external_id or external.id_lookup):
             raise _invalid_job(f"Field {name} is not an external id field on {table.obj.name}")
-    job = Job(new_job_id(), table, operation, external, delimiter, line_ending, version_of(request))
+    job = Job(operation, delimiter, line_ending, version_of(request), table=table, external_id_field=external)
     emu.jobs[job.id] = job
     return json_response(job.info(detailed=False))
 
@@ -110,20 +131,13 @@ async def set_state(request: Request, emu: Emulator) -> Response:
     job = _job(emu, request)
     body = await read_json(request)
     state = body.get("state") if isinstance(body, dict) else None
-    if state == "UploadComplete":
-        if job.state != "Open":
-            raise _wrong_state(job)
-        job.set_state("UploadComplete")
-        task = asyncio.get_running_loop().create_task(process_job(emu, job))
-        emu.tasks.add(task)
-        task.add_done_callback(emu.tasks.discard)
-    elif state == "Aborted":
-        if job.state in TERMINAL:
-            raise _wrong_state(job)
-        job.set_state("Aborted")
-    else:
+    if state == "Aborted":
+        return _abort(job)
+    if state != "UploadComplete":
         raise ApiFailure(400, ApiError("INVALIDJOBSTATE", f"Invalid state: {state}"))
-    return json_response(job.info(detailed=False))
+    if job.state != "Open":
+        raise _wrong_state(job)
+    return _start(emu, job)
 
 
 @api_endpoint("bulk_poll")
@@ -158,21 +172,10 @@ async def unprocessed(request: Request, emu: Emulator) -> Response:
 
 @api_endpoint("bulk_delete")
 async def delete_job(request: Request, emu: Emulator) -> Response:
-    job = _job(emu, request)
-    if job.state not in (*TERMINAL, "UploadComplete"):
-        raise _wrong_state(job)
-    del emu.jobs[job.id]
-    return Response(status_code=204)
+    return _delete(emu, _job(emu, request), deletable=(*TERMINAL, "UploadComplete"))
 
 
 # -- query jobs --------------------------------------------------------------------------------------
-def _query_job(emu: Emulator, request: Request) -> QueryJob:
-    job = emu.jobs.get(request.path_params["job_id"])
-    if not isinstance(job, QueryJob):
-        raise ApiFailure(404, ApiError("NOT_FOUND", "The requested resource does not exist"))
-    return job
-
-
 @api_endpoint("bulk_create_job")
 async def create_query_job(request: Request, emu: Emulator) -> Response:
     body = await read_json(request)
@@ -181,10 +184,7 @@ async def create_query_job(request: Request, emu: Emulator) -> Response:
     operation = body.get("operation") or "query"
     if operation not in ("query", "queryAll"):
         raise _invalid_job(f"Invalid operation: {operation}")
-    delimiter = body.get("columnDelimiter") or "COMMA"
-    line_ending = body.get("lineEnding") or "LF"
-    if delimiter not in DELIMITERS or line_ending not in ("LF", "CRLF"):
-        raise _invalid_job("Invalid columnDelimiter or lineEnding")
+    delimiter, line_ending = _csv_format(body)
     try:
         compiled = compile_query(emu.store, body["query"])
     except SoqlError as exc:
@@ -193,12 +193,9 @@ async def create_query_job(request: Request, emu: Emulator) -> Response:
         raise ApiFailure(
             400, ApiError("API_ERROR", "FeatureNotEnabled : Aggregate queries are not supported")
         )
-    job = QueryJob(new_query_job_id(), compiled, operation, delimiter, line_ending, version_of(request))
+    job = QueryJob(operation, delimiter, line_ending, version_of(request), compiled=compiled)
     emu.jobs[job.id] = job
-    task = asyncio.get_running_loop().create_task(run_query_job(emu, job))
-    emu.tasks.add(task)
-    task.add_done_callback(emu.tasks.discard)
-    return json_response(job.info(detailed=False))
+    return _start(emu, job)  # a query job needs no upload
 
 
 @api_endpoint("bulk_poll")
@@ -212,12 +209,7 @@ async def abort_query_job(request: Request, emu: Emulator) -> Response:
     body = await read_json(request)
     if not isinstance(body, dict) or body.get("state") != "Aborted":
         raise ApiFailure(400, ApiError("INVALIDJOBSTATE", "A query job can only be set to Aborted"))
-    if job.state in TERMINAL:
-        raise ApiFailure(
-            409, ApiError("INVALIDJOBSTATE", f"Job state {job.state} does not allow this operation")
-        )
-    job.set_state("Aborted")
-    return json_response(job.info(detailed=False))
+    return _abort(job)
 
 
 @api_endpoint("bulk_results")
@@ -238,38 +230,19 @@ async def query_results(request: Request, emu: Emulator) -> Response:
 
 @api_endpoint("bulk_delete")
 async def delete_query_job(request: Request, emu: Emulator) -> Response:
-    job = _query_job(emu, request)
-    if job.state not in TERMINAL:
-        raise ApiFailure(
-            409, ApiError("INVALIDJOBSTATE", f"Job state {job.state} does not allow this operation")
-        )
-    del emu.jobs[job.id]
-    return Response(status_code=204)
+    return _delete(emu, _query_job(emu, request))
 
 
 QUERY_JOBS = f"{BASE}/jobs/query"
 JOBS = f"{BASE}/jobs/ingest"
 routes = [
-    Route(QUERY_JOBS, create_query_job, methods=["POST"]),
-    Route(f"{QUERY_JOBS}/", create_query_job, methods=["POST"]),
-    Route(f"{QUERY_JOBS}/{{job_id}}", get_query_job, methods=["GET"]),
-    Route(f"{QUERY_JOBS}/{{job_id}}", abort_query_job, methods=["PATCH"]),
-    Route(f"{QUERY_JOBS}/{{job_id}}", delete_query_job, methods=["DELETE"]),
-    Route(f"{QUERY_JOBS}/{{job_id}}/results", query_results, methods=["GET"]),
-    Route(f"{QUERY_JOBS}/{{job_id}}/results/", query_results, methods=["GET"]),
-    Route(JOBS, create_job, methods=["POST"]),
-    Route(f"{JOBS}/", create_job, methods=["POST"]),
-    Route(JOBS, list_jobs, methods=["GET"]),
-    Route(f"{JOBS}/", list_jobs, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}", get_job, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}", set_state, methods=["PATCH"]),
-    Route(f"{JOBS}/{{job_id}}", delete_job, methods=["DELETE"]),
-    Route(f"{JOBS}/{{job_id}}/batches", upload, methods=["PUT"]),
-    Route(f"{JOBS}/{{job_id}}/batches/", upload, methods=["PUT"]),
-    Route(f"{JOBS}/{{job_id}}/successfulResults", successful, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}/successfulResults/", successful, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}/failedResults", failed, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}/failedResults/", failed, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}/unprocessedrecords", unprocessed, methods=["GET"]),
-    Route(f"{JOBS}/{{job_id}}/unprocessedrecords/", unprocessed, methods=["GET"]),
+    *resource(QUERY_JOBS, slash=True, POST=create_query_job),
+    *resource(f"{QUERY_JOBS}/{{job_id}}", GET=get_query_job, PATCH=abort_query_job, DELETE=delete_query_job),
+    *resource(f"{QUERY_JOBS}/{{job_id}}/results", slash=True, GET=query_results),
+    *resource(JOBS, slash=True, POST=create_job, GET=list_jobs),
+    *resource(f"{JOBS}/{{job_id}}", GET=get_job, PATCH=set_state, DELETE=delete_job),
+    *resource(f"{JOBS}/{{job_id}}/batches", slash=True, PUT=upload),
+    *resource(f"{JOBS}/{{job_id}}/successfulResults", slash=True, GET=successful),
+    *resource(f"{JOBS}/{{job_id}}/failedResults", slash=True, GET=failed),
+    *resource(f"{JOBS}/{{job_id}}/unprocessedrecords", slash=True, GET=unprocessed),
 ]

@@ -8,12 +8,11 @@ record fails; the failing records keep their real error and the others report
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from fieldline.adapters.salesforce.emulator.context import (
     ApiFailure,
@@ -32,8 +31,9 @@ from fieldline.adapters.salesforce.emulator.routes_sobjects import (
     save_result,
     version_of,
 )
-from fieldline.adapters.salesforce.emulator.store import Store, index_key
-from fieldline.adapters.salesforce.emulator.validation import ApiError, prepare
+from fieldline.adapters.salesforce.emulator.routing import resource
+from fieldline.adapters.salesforce.emulator.store import Store, Table, index_key
+from fieldline.adapters.salesforce.emulator.validation import ApiError, missing_record, prepare
 from fieldline.contracts import field_value
 
 __all__ = ["MAX_RECORDS", "routes"]
@@ -103,69 +103,71 @@ def _run_batch(
     return results
 
 
-def _record_type(emu: Emulator, record: Any) -> tuple[Any, ApiError | None]:
-    if not isinstance(record, dict):
-        return None, ApiError("JSON_PARSER_ERROR", "Each record must be a JSON object")
-    attributes = record.get("attributes")
-    type_name = attributes.get("type") if isinstance(attributes, dict) else None
-    if not isinstance(type_name, str) or not type_name:
-        return None, ApiError("INVALID_TYPE", "Must send a concrete entity type.")
-    table = emu.store.table(type_name)
-    if table is None:
-        return None, ApiError("INVALID_TYPE", f"sObject type '{type_name}' is not supported.")
-    return table, None
+def _typed(emu: Emulator, one: Callable[[Table, dict[str, Any]], Result]) -> Callable[[Any], Result]:
+    """``one`` for a record of the type its ``attributes`` name; a failure for any other record."""
+
+    def typed(record: Any) -> Result:
+        if not isinstance(record, dict):
+            return failure(None, ApiError("JSON_PARSER_ERROR", "Each record must be a JSON object"))
+        attributes = record.get("attributes")
+        type_name = attributes.get("type") if isinstance(attributes, dict) else None
+        if not isinstance(type_name, str) or not type_name:
+            return failure(None, ApiError("INVALID_TYPE", "Must send a concrete entity type."))
+        table = emu.store.table(type_name)
+        if table is None:
+            return failure(None, ApiError("INVALID_TYPE", f"sObject type '{type_name}' is not supported."))
+        return one(table, record)
+
+    return typed
+
+
+def _write(emu: Emulator, table: Table, record_id: str | None, body: Mapping[str, Any]) -> Result:
+    """Insert ``body`` (``record_id`` None) or update the live record ``record_id`` with it.
+
+    An injected fault or a validation error fails the record instead.
+    """
+    fault = emu.write_fault(record_id)
+    if fault is not None:
+        return failure(record_id, fault)
+    existing = None if record_id is None else table.rows[record_id]
+    ignore = frozenset() if existing is None else frozenset({"id"})
+    values, errors = prepare(emu.store, table, body, existing=existing, ignore=ignore)
+    if errors:
+        return failure(record_id, *errors)
+    if record_id is None:
+        return save_result(emu.store.insert(table, values)["Id"])
+    emu.store.update(table, record_id, values)
+    return save_result(record_id)
 
 
 @api_endpoint("collections_create")
 async def collections_create(request: Request, emu: Emulator) -> Response:
     records, all_or_none = await _records_body(request)
 
-    def one(record: Any) -> Result:
-        table, error = _record_type(emu, record)
-        if error is not None:
-            return failure(None, error)
+    def one(table: Table, record: dict[str, Any]) -> Result:
         if any(k.lower() == "id" for k in record):
             return failure(None, ApiError("INVALID_FIELD", "cannot specify Id in an insert call", ("Id",)))
-        fault = emu.write_fault()
-        if fault is not None:
-            return failure(None, fault)
-        values, errors = prepare(emu.store, table, record)
-        if errors:
-            return failure(None, *errors)
-        return save_result(emu.store.insert(table, values)["Id"])
+        return _write(emu, table, None, record)
 
-    return json_response(_run_batch(emu, records, all_or_none, one))
+    return json_response(_run_batch(emu, records, all_or_none, _typed(emu, one)))
 
 
 @api_endpoint("collections_update")
 async def collections_update(request: Request, emu: Emulator) -> Response:
     records, all_or_none = await _records_body(request)
 
-    def one(record: Any) -> Result:
-        table, error = _record_type(emu, record)
-        if error is not None:
-            return failure(None, error)
+    def one(table: Table, record: dict[str, Any]) -> Result:
         raw_id = next((v for k, v in record.items() if k.lower() == "id"), None)
         if not raw_id:
             return failure(None, ApiError("MISSING_ARGUMENT", "Id not specified in an update call", ("Id",)))
         canonical = normalize_id(str(raw_id))
         if canonical is None:
             return failure(None, ApiError("MALFORMED_ID", f"invalid record id: {raw_id}", ("Id",)))
-        existing = table.rows.get(canonical)
-        if existing is None:
-            if canonical in table.deleted:
-                return failure(canonical, ApiError("ENTITY_IS_DELETED", "entity is deleted"))
-            return failure(canonical, ApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"))
-        fault = emu.write_fault(canonical)
-        if fault is not None:
-            return failure(canonical, fault)
-        values, errors = prepare(emu.store, table, record, existing=existing, ignore=frozenset({"id"}))
-        if errors:
-            return failure(canonical, *errors)
-        emu.store.update(table, canonical, values)
-        return save_result(canonical)
+        if canonical not in table.rows:
+            return failure(canonical, missing_record(table, canonical))
+        return _write(emu, table, canonical, record)
 
-    return json_response(_run_batch(emu, records, all_or_none, one, keep_ids=True))
+    return json_response(_run_batch(emu, records, all_or_none, _typed(emu, one), keep_ids=True))
 
 
 @api_endpoint("collections_upsert")
@@ -211,28 +213,14 @@ async def collections_upsert(request: Request, emu: Emulator) -> Response:
                 ),
             )
         if ids:
-            fault = emu.write_fault(ids[0])
-            if fault is not None:
-                return failure(ids[0], fault)
             body = {k: v for k, v in record.items() if k.lower() != field.name.lower()}
-            values, errors = prepare(
-                emu.store, table, body, existing=table.rows[ids[0]], ignore=frozenset({"id"})
-            )
-            if errors:
-                return {**failure(ids[0], *errors), "created": False}
-            emu.store.update(table, ids[0], values)
-            return save_result(ids[0], created=False)
+            return {**_write(emu, table, ids[0], body), "created": False}
         if field.type == "id":
             return failure(
                 None, ApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ("Id",))
             )
-        fault = emu.write_fault()
-        if fault is not None:
-            return failure(None, fault)
-        values, errors = prepare(emu.store, table, record)
-        if errors:
-            return failure(None, *errors)
-        return save_result(emu.store.insert(table, values)["Id"], created=True)
+        inserted = _write(emu, table, None, record)
+        return {**inserted, "created": True} if inserted["success"] else inserted
 
     return json_response(_run_batch(emu, records, all_or_none, one))
 
@@ -296,9 +284,7 @@ async def collections_delete(request: Request, emu: Emulator) -> Response:
         if table is None:
             return failure(canonical, ApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"))
         if canonical not in table.rows:
-            if canonical in table.deleted:
-                return failure(canonical, ApiError("ENTITY_IS_DELETED", "entity is deleted"))
-            return failure(canonical, ApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"))
+            return failure(canonical, missing_record(table, canonical))
         fault = emu.write_fault(canonical)
         if fault is not None:
             return failure(canonical, fault)
@@ -308,11 +294,9 @@ async def collections_delete(request: Request, emu: Emulator) -> Response:
     return json_response(_run_batch(emu, ids, all_or_none, one, keep_ids=True))
 
 
+COLLECTIONS = f"{BASE}/composite/sobjects"
 routes = [
-    Route(f"{BASE}/composite/sobjects", collections_create, methods=["POST"]),
-    Route(f"{BASE}/composite/sobjects", collections_update, methods=["PATCH"]),
-    Route(f"{BASE}/composite/sobjects", collections_delete, methods=["DELETE"]),
-    Route(f"{BASE}/composite/sobjects/{{obj}}", collections_get, methods=["GET"]),
-    Route(f"{BASE}/composite/sobjects/{{obj}}", collections_get_post, methods=["POST"]),
-    Route(f"{BASE}/composite/sobjects/{{obj}}/{{field}}", collections_upsert, methods=["PATCH"]),
+    *resource(COLLECTIONS, POST=collections_create, PATCH=collections_update, DELETE=collections_delete),
+    *resource(f"{COLLECTIONS}/{{obj}}", GET=collections_get, POST=collections_get_post),
+    *resource(f"{COLLECTIONS}/{{obj}}/{{field}}", PATCH=collections_upsert),
 ]

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Route
+from starlette.routing import Match
 from starlette.types import Message
 
 from fieldline.adapters.salesforce.emulator.context import (
@@ -25,6 +25,7 @@ from fieldline.adapters.salesforce.emulator.context import (
     read_json,
 )
 from fieldline.adapters.salesforce.emulator.routes_sobjects import BASE
+from fieldline.adapters.salesforce.emulator.routing import resource
 from fieldline.adapters.salesforce.emulator.validation import ApiError
 
 __all__ = ["MAX_SUBREQUESTS", "routes"]
@@ -179,7 +180,4 @@ async def composite(request: Request, emu: Emulator) -> Response:
     return json_response({"compositeResponse": out})
 
 
-routes = [
-    Route(f"{BASE}/composite", composite, methods=["POST"]),
-    Route(f"{BASE}/composite/", composite, methods=["POST"]),
-]
+routes = resource(f"{BASE}/composite", slash=True, POST=composite)

@@ -10,10 +10,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from fieldline.adapters.salesforce.emulator.auth import OAuthError, basic_credentials as _basic_credentials
 from fieldline.adapters.salesforce.emulator.context import Emulator, json_response
+from fieldline.adapters.salesforce.emulator.routing import resource
 from fieldline.errors import ConfigError
 
 __all__ = ["apply_faults", "routes", "stats_body"]
@@ -29,13 +29,19 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-async def token(request: Request) -> Response:
-    """``POST /services/oauth2/token`` (form-urlencoded)."""
+async def _oauth_form(request: Request) -> tuple[Emulator, dict[str, str]]:
+    """The emulator, having counted an OAuth call, and the request's form fields."""
     emu = _emulator(request)
     emu.count("oauth")
     form = await request.form()
     values = {key: str(value) for key, value in form.items()}
     await form.close()
+    return emu, values
+
+
+async def token(request: Request) -> Response:
+    """``POST /services/oauth2/token`` (form-urlencoded)."""
+    emu, values = await _oauth_form(request)
     try:
         body = emu.sessions.grant(values, request.headers.get("authorization"), base_url(request))
     except OAuthError as exc:
@@ -45,11 +51,7 @@ async def token(request: Request) -> Response:
 
 async def introspect(request: Request) -> Response:
     """``POST /services/oauth2/introspect``: whether a token is active (client credentials required)."""
-    emu = _emulator(request)
-    emu.count("oauth")
-    form = await request.form()
-    values = {key: str(value) for key, value in form.items()}
-    await form.close()
+    emu, values = await _oauth_form(request)
     creds = emu.sessions.credentials
     client_id = values.get("client_id")
     if client_id is None:
@@ -70,11 +72,8 @@ async def introspect(request: Request) -> Response:
 
 async def revoke(request: Request) -> Response:
     """``POST /services/oauth2/revoke``: end a session (access token) or a refresh token."""
-    emu = _emulator(request)
-    emu.count("oauth")
-    form = await request.form()
-    token_value = str(form.get("token") or request.query_params.get("token") or "")
-    await form.close()
+    emu, values = await _oauth_form(request)
+    token_value = values.get("token") or request.query_params.get("token") or ""
     if not emu.sessions.revoke(token_value):
         return json_response(
             {"error": "unsupported_token_type", "error_description": "this token type is not supported"}, 400
@@ -144,12 +143,12 @@ async def healthz(request: Request) -> Response:
 
 
 routes = [
-    Route("/services/oauth2/token", token, methods=["POST"]),
-    Route("/services/oauth2/introspect", introspect, methods=["POST"]),
-    Route("/services/oauth2/revoke", revoke, methods=["POST"]),
-    Route("/_emulator/stats", stats, methods=["GET"]),
-    Route("/_emulator/stats/reset", reset_stats, methods=["POST"]),
-    Route("/_emulator/faults", faults, methods=["GET", "POST"]),
-    Route("/_emulator/records/{obj}", records, methods=["GET"]),
-    Route("/_emulator/healthz", healthz, methods=["GET"]),
+    *resource("/services/oauth2/token", POST=token),
+    *resource("/services/oauth2/introspect", POST=introspect),
+    *resource("/services/oauth2/revoke", POST=revoke),
+    *resource("/_emulator/stats", GET=stats),
+    *resource("/_emulator/stats/reset", POST=reset_stats),
+    *resource("/_emulator/faults", GET=faults, POST=faults),
+    *resource("/_emulator/records/{obj}", GET=records),
+    *resource("/_emulator/healthz", GET=healthz),
 ]

@@ -9,7 +9,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from fieldline.adapters.salesforce.emulator.context import (
     ApiFailure,
@@ -20,6 +19,7 @@ from fieldline.adapters.salesforce.emulator.context import (
 )
 from fieldline.adapters.salesforce.emulator.describe import render_record
 from fieldline.adapters.salesforce.emulator.routes_sobjects import BASE, version_of
+from fieldline.adapters.salesforce.emulator.routing import resource
 from fieldline.adapters.salesforce.emulator.soql import CompiledQuery, ResolvedPath, SoqlError, compile_query
 from fieldline.adapters.salesforce.emulator.state import API_VERSIONS
 from fieldline.adapters.salesforce.emulator.store import Record, Store
@@ -180,16 +180,11 @@ async def unknown_resource(request: Request) -> Response:
 
 
 routes = [
-    Route("/services/data", versions, methods=["GET"]),
-    Route("/services/data/", versions, methods=["GET"]),
-    Route(f"{BASE}", resources, methods=["GET"]),
-    Route(f"{BASE}/", resources, methods=["GET"]),
-    Route(f"{BASE}/limits", limits, methods=["GET"]),
-    Route(f"{BASE}/limits/", limits, methods=["GET"]),
-    Route(f"{BASE}/query", query, methods=["GET"]),
-    Route(f"{BASE}/query/", query, methods=["GET"]),
-    Route(f"{BASE}/queryAll", query_all, methods=["GET"]),
-    Route(f"{BASE}/queryAll/", query_all, methods=["GET"]),
-    Route(f"{BASE}/query/{{locator}}", query_more, methods=["GET"]),
-    Route(f"{BASE}/queryAll/{{locator}}", query_more, methods=["GET"]),
+    *resource("/services/data", slash=True, GET=versions),
+    *resource(BASE, slash=True, GET=resources),
+    *resource(f"{BASE}/limits", slash=True, GET=limits),
+    *resource(f"{BASE}/query", slash=True, GET=query),
+    *resource(f"{BASE}/queryAll", slash=True, GET=query_all),
+    *resource(f"{BASE}/query/{{locator}}", GET=query_more),
+    *resource(f"{BASE}/queryAll/{{locator}}", GET=query_more),
 ]

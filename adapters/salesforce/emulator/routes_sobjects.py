@@ -8,7 +8,6 @@ from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from fieldline.adapters.salesforce.emulator.context import (
     ApiFailure,
@@ -26,6 +25,7 @@ from fieldline.adapters.salesforce.emulator.describe import (
 )
 from fieldline.adapters.salesforce.emulator.ids import normalize_id
 from fieldline.adapters.salesforce.emulator.org import FieldDef
+from fieldline.adapters.salesforce.emulator.routing import resource
 from fieldline.adapters.salesforce.emulator.store import Record, Table
 from fieldline.adapters.salesforce.emulator.validation import (
     TYPE_ERROR,
@@ -350,24 +350,21 @@ async def external_delete(request: Request, emu: Emulator) -> Response:
     return Response(status_code=204)
 
 
+SOBJECT = f"{BASE}/sobjects/{{obj}}"
 routes = [
-    Route(f"{BASE}/sobjects", global_describe, methods=["GET"]),
-    Route(f"{BASE}/sobjects/", global_describe, methods=["GET"]),
-    Route(f"{BASE}/sobjects/{{obj}}/describe", sobject_describe, methods=["GET"]),
-    Route(f"{BASE}/sobjects/{{obj}}/describe/", sobject_describe, methods=["GET"]),
-    Route(f"{BASE}/sobjects/{{obj}}", sobject_info, methods=["GET"]),
-    Route(f"{BASE}/sobjects/{{obj}}/", sobject_info, methods=["GET"]),
-    Route(f"{BASE}/sobjects/{{obj}}", sobject_create, methods=["POST"]),
-    Route(f"{BASE}/sobjects/{{obj}}/", sobject_create, methods=["POST"]),
-    Route(f"{BASE}/sobjects/{{obj}}/updated", sobject_updated, methods=["GET"]),
-    Route(f"{BASE}/sobjects/{{obj}}/updated/", sobject_updated, methods=["GET"]),
-    Route(f"{BASE}/sobjects/{{obj}}/deleted", sobject_deleted, methods=["GET"]),
-    Route(f"{BASE}/sobjects/{{obj}}/deleted/", sobject_deleted, methods=["GET"]),
-    Route(f"{BASE}/sobjects/{{obj}}/{{record_id}}", sobject_get, methods=["GET"]),
-    Route(f"{BASE}/sobjects/{{obj}}/{{record_id}}", sobject_update, methods=["PATCH"]),
-    Route(f"{BASE}/sobjects/{{obj}}/{{record_id}}", sobject_delete, methods=["DELETE"]),
-    Route(f"{BASE}/sobjects/{{obj}}/{{record_id}}", sobject_create_as_upsert, methods=["POST"]),
-    Route(f"{BASE}/sobjects/{{obj}}/{{field}}/{{value:path}}", external_get, methods=["GET"]),
-    Route(f"{BASE}/sobjects/{{obj}}/{{field}}/{{value:path}}", external_upsert, methods=["PATCH"]),
-    Route(f"{BASE}/sobjects/{{obj}}/{{field}}/{{value:path}}", external_delete, methods=["DELETE"]),
+    *resource(f"{BASE}/sobjects", slash=True, GET=global_describe),
+    *resource(f"{SOBJECT}/describe", slash=True, GET=sobject_describe),
+    *resource(SOBJECT, slash=True, GET=sobject_info, POST=sobject_create),
+    *resource(f"{SOBJECT}/updated", slash=True, GET=sobject_updated),
+    *resource(f"{SOBJECT}/deleted", slash=True, GET=sobject_deleted),
+    *resource(
+        f"{SOBJECT}/{{record_id}}",
+        GET=sobject_get,
+        PATCH=sobject_update,
+        DELETE=sobject_delete,
+        POST=sobject_create_as_upsert,
+    ),
+    *resource(
+        f"{SOBJECT}/{{field}}/{{value:path}}", GET=external_get, PATCH=external_upsert, DELETE=external_delete
+    ),
 ]

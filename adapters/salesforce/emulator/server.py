@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +39,9 @@ __all__ = ["EmulatorHandle", "EmulatorSettings", "create_app", "running_emulator
 
 
 def _faults_from(settings: EmulatorSettings) -> Faults:
-    return Faults(
-        write_error_rate=settings.write_error_rate,
-        lock_error_rate=settings.lock_error_rate,
-        unavailable_next=settings.unavailable_next,
-        retry_after=settings.retry_after,
-        latency_ms=settings.latency_ms,
-        daily_limit=settings.daily_limit,
-        rng=random.Random(settings.seed),
-    )
+    """The faults in force at start: each one as the setting of the same name says."""
+    starting = {f.name: getattr(settings, f.name) for f in fields(Faults) if f.name != "rng"}
+    return Faults(**starting, rng=random.Random(settings.seed))
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -128,13 +122,11 @@ class EmulatorHandle:
     token: str
 
     @property
-    def org(self) -> Store:
+    def store(self) -> Store:
         """The in-memory store (``.org`` holds the metadata, ``.tables`` the records) for inspection."""
         return self.emulator.store
 
-    @property
-    def store(self) -> Store:
-        return self.emulator.store
+    org = store  # the older name
 
     def stats(self) -> dict[str, Any]:
         """The same document as ``GET /_emulator/stats``."""

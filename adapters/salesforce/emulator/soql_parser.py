@@ -7,6 +7,7 @@ Salesforce's caret layout. What the subset covers is described in :mod:`.soql`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -361,18 +362,18 @@ class _Parser:
             raise self.error(token, f"number out of range: {token.text[:40]}") from exc
 
     def condition(self) -> Condition:
-        items = [self.conjunction()]
-        while self.at_keyword("OR"):
-            self.take()
-            items.append(self.conjunction())
-        return items[0] if len(items) == 1 else BoolOp("OR", tuple(items))
+        return self.joined("OR", self.conjunction)
 
     def conjunction(self) -> Condition:
-        items = [self.negation()]
-        while self.at_keyword("AND"):
+        return self.joined("AND", self.negation)
+
+    def joined(self, keyword: str, operand: Callable[[], Condition]) -> Condition:
+        """``operand (keyword operand)*``: one operand alone, several as one :class:`BoolOp`."""
+        items = [operand()]
+        while self.at_keyword(keyword):
             self.take()
-            items.append(self.negation())
-        return items[0] if len(items) == 1 else BoolOp("AND", tuple(items))
+            items.append(operand())
+        return items[0] if len(items) == 1 else BoolOp(keyword, tuple(items))
 
     def negation(self) -> Condition:
         if self.at_keyword("NOT"):

@@ -337,6 +337,13 @@ def _check_values(store: Store, obj: ObjectDef, values: Record) -> list[ApiError
     return []
 
 
+def missing_record(table: Table, record_id: str) -> ApiError:
+    """Why a write to ``record_id``, which ``table`` does not hold live, fails."""
+    if record_id in table.deleted:
+        return ApiError("ENTITY_IS_DELETED", "entity is deleted")
+    return ApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+
+
 def unique_conflicts(table: Table, values: Record, own_id: str | None) -> ApiError | None:
     """A ``DUPLICATE_VALUE`` error when a unique or external-id value is already taken."""
     for lowered in table.indexes:
