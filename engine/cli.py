@@ -110,7 +110,10 @@ class LazyGroup(click.Group):
                 formatter.write_dl(sorted(rows))
 
 
-@click.group(cls=LazyGroup, lazy=COMMANDS, extend=add_plugin_commands)
+# Every option of every command shows its default in --help (click passes the setting down).
+@click.group(
+    cls=LazyGroup, lazy=COMMANDS, extend=add_plugin_commands, context_settings={"show_default": True}
+)
 @click.version_option(__version__, prog_name="fieldline")
 def cli() -> None:
     """Keep a CRM in step with the systems around it, declared once in a mapping spec."""

@@ -20,7 +20,6 @@ _SPEC = click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Pa
 _BATCH = click.option(
     "--batch-size",
     default=500,
-    show_default=True,
     type=click.IntRange(1, 100_000),
     help="Documents per batch (one round of lookups and writes each).",
 )

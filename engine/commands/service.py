@@ -36,27 +36,20 @@ _SPECS = click.option(
 _DB = click.option(
     "--db",
     default=DEFAULT_DB,
-    show_default=True,
     envvar="FIELDLINE_DB",
     help="The SQLite file holding the queue, run log and sync state (or a storage URL).",
 )
-_BATCH = click.option(
-    "--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000), help="Jobs per claim."
-)
+_BATCH = click.option("--batch-size", default=100, type=click.IntRange(1, 10_000), help="Jobs per claim.")
 _LEASE = click.option(
     "--lease-seconds",
     default=120.0,
-    show_default=True,
     type=click.FloatRange(1),
     help="Job lease: a job a worker holds longer than this is taken back (after a crash, say).",
 )
-_LOG_LEVEL = click.option(
-    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"])
-)
+_LOG_LEVEL = click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning"]))
 _MAX_ATTEMPTS = click.option(
     "--max-attempts",
     default=5,
-    show_default=True,
     type=click.IntRange(1, 1000),
     help="Attempts before a job becomes a dead letter.",
 )
@@ -109,23 +102,21 @@ def _open_context(
 @click.command()
 @_SPECS
 @_DB
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default="127.0.0.1", help="Interface to listen on.")
+@click.option("--port", default=8000, type=click.IntRange(0, 65535))
 @click.option(
     "--workers",
     default=2,
-    show_default=True,
     type=click.IntRange(0, 64),
     help="Worker threads per spec in this process (0: only receive; run `fieldline worker` elsewhere).",
 )
 @_BATCH
 @_MAX_ATTEMPTS
 @_LEASE
-@click.option("--max-body-bytes", default=5 * 1024 * 1024, show_default=True, type=click.IntRange(1))
+@click.option("--max-body-bytes", default=5 * 1024 * 1024, type=click.IntRange(1))
 @click.option(
     "--retention-days",
     default=30.0,
-    show_default=True,
     type=click.FloatRange(0),
     help="Forget settled jobs and run-log entries older than this (0: keep everything).",
 )
@@ -231,15 +222,11 @@ def _graceful_server(config: Any) -> Any:
 @click.command()
 @_SPECS
 @_DB
-@click.option(
-    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker threads per spec."
-)
+@click.option("--workers", default=1, type=click.IntRange(1, 64), help="Worker threads per spec.")
 @_BATCH
 @_MAX_ATTEMPTS
 @_LEASE
-@click.option(
-    "--poll-interval", default=0.25, show_default=True, type=click.FloatRange(0.001), help="Idle wait."
-)
+@click.option("--poll-interval", default=0.25, type=click.FloatRange(0.001), help="Idle wait.")
 @click.option("--exit-when-empty", is_flag=True, help="Stop once nothing is waiting (drain, then exit).")
 @_LOG_LEVEL
 def worker(
@@ -302,11 +289,10 @@ def _nothing_waiting(context: ServiceContext) -> bool:
 @click.option(
     "--stalled-after",
     default=300.0,
-    show_default=True,
     type=click.FloatRange(0),
     help="Seconds before 'stalled'.",
 )
-@click.option("--dead-letters", "dead_limit", default=20, show_default=True, type=click.IntRange(0))
+@click.option("--dead-letters", "dead_limit", default=20, type=click.IntRange(0))
 def status(db: str, source_name: str | None, as_json: bool, stalled_after: float, dead_limit: int) -> None:
     """Show the queue: Empty / Waiting N / Stalled, last processed, recent failures, dead letters.
 
@@ -355,7 +341,7 @@ def status(db: str, source_name: str | None, as_json: bool, stalled_after: float
 @_DB
 @click.option("--entity", "--profile", "entity", help="Only entries for this entity key (e.g. a profile id).")
 @click.option("--source", "source_name", help="Only entries of this source.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@click.option("--limit", default=50, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def logs(db: str, entity: str | None, source_name: str | None, limit: int, as_json: bool) -> None:
     """Show the run log, newest first: what each event did to each record, and why it failed."""

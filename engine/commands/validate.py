@@ -37,7 +37,6 @@ _LOOKS_LIKE_SPEC = re.compile(r"""(?m)^\s*[{,]?\s*["']?fieldline["']?\s*:""")
     "output_format",
     type=click.Choice(["text", "json", "github"]),
     default="text",
-    show_default=True,
     help="text for people, json for tools, github for workflow annotations.",
 )
 @click.option(
