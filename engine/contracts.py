@@ -504,7 +504,8 @@ class AdapterInfo:
     """An adapter a plugin registers.
 
     ``options_schema`` is a JSON Schema (Draft 2020-12) for the ``options`` a spec may give it;
-    ``validate`` checks spec options against it.
+    ``validate`` checks spec options against it. ``description`` (shown by ``fieldline plugins``)
+    defaults to the first line of the factory's docstring.
     """
 
     name: str
@@ -512,3 +513,8 @@ class AdapterInfo:
     factory: AdapterFactory
     options_schema: Mapping[str, Any] = dataclass_field(default_factory=lambda: {"type": "object"})
     description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.description:
+            summary = (self.factory.__doc__ or "").strip().split("\n", 1)[0]
+            object.__setattr__(self, "description", summary)

@@ -12,6 +12,7 @@ from fieldline.plugins.hookspecs import hookimpl
 
 
 def make_source(options: Mapping[str, Any], context: AdapterContext) -> FilesSource:
+    """Documents from a .jsonl, .json or .csv file."""
     return FilesSource(
         context.resolve(options["path"]),
         file_format=options.get("format"),
@@ -21,24 +22,13 @@ def make_source(options: Mapping[str, Any], context: AdapterContext) -> FilesSou
 
 
 def make_target(options: Mapping[str, Any], context: AdapterContext) -> FilesTarget:
+    """Records in a JSON file or a folder of <Object>.jsonl files."""
     return FilesTarget(context.resolve(options["path"]), objects=options.get("objects"))
 
 
 @hookimpl
 def register_adapters() -> Sequence[AdapterInfo]:
     return (
-        AdapterInfo(
-            name="files",
-            kind=AdapterKind.SOURCE,
-            factory=make_source,
-            options_schema=SOURCE_OPTIONS_SCHEMA,
-            description="Documents from a .jsonl, .json or .csv file.",
-        ),
-        AdapterInfo(
-            name="files",
-            kind=AdapterKind.TARGET,
-            factory=make_target,
-            options_schema=TARGET_OPTIONS_SCHEMA,
-            description="Records in a JSON file or a folder of <Object>.jsonl files.",
-        ),
+        AdapterInfo("files", AdapterKind.SOURCE, make_source, SOURCE_OPTIONS_SCHEMA),
+        AdapterInfo("files", AdapterKind.TARGET, make_target, TARGET_OPTIONS_SCHEMA),
     )

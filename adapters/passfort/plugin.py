@@ -56,7 +56,9 @@ OPTIONS_SCHEMA: Mapping[str, Any] = {
 
 
 def build_source(options: Mapping[str, Any], context: AdapterContext) -> Any:
-    """The adapter factory: a :class:`~fieldline.adapters.passfort.source.PassFortSource`; a
+    """PassFort API v4 profiles, with product status/badge webhooks.
+
+    The adapter factory: a :class:`~fieldline.adapters.passfort.source.PassFortSource`; a
     relative ``profile_ids_file`` is taken from the spec's folder."""
     from fieldline.adapters.passfort.source import PassFortSource
 
@@ -68,15 +70,7 @@ def build_source(options: Mapping[str, Any], context: AdapterContext) -> Any:
 
 @hookimpl
 def register_adapters() -> Sequence[AdapterInfo]:
-    return (
-        AdapterInfo(
-            name="passfort",
-            kind=AdapterKind.SOURCE,
-            factory=build_source,
-            options_schema=OPTIONS_SCHEMA,
-            description="PassFort API v4 profiles, with product status/badge webhooks",
-        ),
-    )
+    return (AdapterInfo("passfort", AdapterKind.SOURCE, build_source, OPTIONS_SCHEMA),)
 
 
 @hookimpl

@@ -11,6 +11,7 @@ from fieldline.plugins.hookspecs import hookimpl
 
 
 def _factory(options: Mapping[str, Any], context: AdapterContext) -> Any:
+    """Salesforce REST (sObject Collections, Bulk API 2.0) via simple-salesforce."""
     del context  # the target reads no files: its options and credentials say everything
     # Imported on use so loading plugins (`fieldline --help`) does not import simple-salesforce.
     from fieldline.adapters.salesforce.target import create_target
@@ -22,15 +23,7 @@ def _factory(options: Mapping[str, Any], context: AdapterContext) -> Any:
 def register_adapters() -> Sequence[AdapterInfo]:
     from fieldline.adapters.salesforce.options import OPTIONS_SCHEMA
 
-    return (
-        AdapterInfo(
-            name="salesforce",
-            kind=AdapterKind.TARGET,
-            factory=_factory,
-            options_schema=OPTIONS_SCHEMA,
-            description="Salesforce REST (sObject Collections, Bulk API 2.0) via simple-salesforce",
-        ),
-    )
+    return (AdapterInfo("salesforce", AdapterKind.TARGET, _factory, OPTIONS_SCHEMA),)
 
 
 @hookimpl
