@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from fieldline.contracts import SourceAdapter, SourceDocument
-from fieldline.testing.checks import expect_config_error
+from fieldline.testing.assertions import expect_config_error
 from fieldline.testing.factories import build_test_class, suite_config
 
 __all__ = ["TEMPLATES", "SourceTestConfig", "SourceTestTemplate", "get_source_test_class"]

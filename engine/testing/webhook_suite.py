@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 from fieldline.contracts import EventRole, SourceAdapter, SourceEvent, WebhookSource
 from fieldline.errors import WebhookError
-from fieldline.testing.checks import expect_config_error
+from fieldline.testing.assertions import expect_config_error
 from fieldline.testing.factories import build_test_class, suite_config
 
 __all__ = [
