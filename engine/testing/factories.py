@@ -1,9 +1,10 @@
 """Assemble small test templates into a pytest class (the Meltano SDK's pattern).
 
 Every suite is a tuple of templates, each a class with a ``name`` and a ``run(subject,
-config)``. :func:`build_test_class` turns them into ``test_<name>`` methods sharing a fixture
-that builds a fresh subject per test and closes it afterwards. The factories plugin authors call
-are importable from ``fieldline.testing``:
+config)``. A suite's factory takes its config's fields as keyword arguments; :func:`suite_config`
+builds the config from them, and :func:`build_test_class` turns the templates into
+``test_<name>`` methods sharing a fixture that builds a fresh subject per test and closes it
+afterwards. The factories plugin authors call are importable from ``fieldline.testing``:
 
 - :func:`~fieldline.testing.target_suite.get_target_test_class`
 - :func:`~fieldline.testing.source_suite.get_source_test_class`
@@ -13,11 +14,14 @@ are importable from ``fieldline.testing``:
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar
 
-__all__ = ["Template", "build_test_class", "call_maker", "takes_request"]
+__all__ = ["Template", "build_test_class", "call_maker", "suite_config", "takes_request"]
+
+_Config = TypeVar("_Config")
 
 
 class Template(Protocol):
@@ -42,6 +46,15 @@ def call_maker(make: Callable[..., Any], request: Any) -> Any:
     """``make(request)`` when it takes one argument, else ``make()``: a maker with a parameter
     can use fixtures (``request.getfixturevalue("tmp_path")``)."""
     return make(request) if takes_request(make) else make()
+
+
+def suite_config(config_type: type[_Config], arguments: Mapping[str, Any]) -> _Config:
+    """The ``config_type`` dataclass of a factory's ``arguments`` (its ``locals()``): each one
+    that names a field fills it, and ``None`` leaves the field at its default. The factory's
+    signature stays explicit for its callers; the config is filled in one place."""
+    fields = {field.name for field in dataclasses.fields(config_type)}  # type: ignore[arg-type]
+    given = {name: value for name, value in arguments.items() if name in fields and value is not None}
+    return config_type(**given)
 
 
 def build_test_class(

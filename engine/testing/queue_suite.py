@@ -28,13 +28,7 @@ from typing import Any, Protocol
 
 import pytest
 from hypothesis import settings, strategies as st
-from hypothesis.stateful import (
-    Bundle,
-    RuleBasedStateMachine,
-    invariant,
-    precondition,
-    rule,
-)
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 
 from fieldline.contracts import EventRole, SourceEvent
 from fieldline.queue import EnqueueGroup, Job, JobQueue, JobState, QueueHealth

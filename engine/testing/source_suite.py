@@ -20,12 +20,13 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import ClassVar
 
 from fieldline.contracts import SourceAdapter, SourceDocument
-from fieldline.errors import ConfigError
-from fieldline.testing.factories import build_test_class
+from fieldline.testing.assertions import expect_config_error
+from fieldline.testing.factories import build_test_class, suite_config
 
 __all__ = ["TEMPLATES", "SourceTestConfig", "SourceTestTemplate", "get_source_test_class"]
 
@@ -165,17 +166,8 @@ class CheckReady(SourceTestTemplate):
         source.check_ready()  # a configured source must be ready
         if config.make_unready_source is None:
             return
-        unready = config.make_unready_source()
-        try:
-            try:
-                unready.check_ready()
-            except ConfigError as exc:
-                message = str(exc)
-            else:
-                raise AssertionError("check_ready() of make_unready_source() must raise ConfigError")
-            assert message, "the ConfigError needs a message saying what to set"
-        finally:
-            unready.close()
+        with closing(config.make_unready_source()) as unready:
+            expect_config_error(unready.check_ready, "check_ready() of make_unready_source()")
 
 
 class CloseIsIdempotent(SourceTestTemplate):
@@ -216,11 +208,5 @@ def get_source_test_class(
     argument it receives pytest's ``request``, so it can use fixtures. ``make_unready_source``
     (no arguments) gives one lacking a setting, whose ``check_ready()`` must raise.
     """
-    config = SourceTestConfig(
-        make_source=make_source,
-        make_unready_source=make_unready_source,
-        rereadable=rereadable,
-        max_documents=max_documents,
-        unknown_key=unknown_key,
-    )
+    config = suite_config(SourceTestConfig, locals())
     return build_test_class(class_name=class_name, config=config, make=make_source, templates=templates)

@@ -18,7 +18,6 @@ unique random values, so a shared sandbox or emulator works and nothing is clean
 
 from __future__ import annotations
 
-import inspect
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from fieldline.contracts import (
     WriteResult,
     field_value,
 )
+from fieldline.testing.factories import build_test_class, suite_config
 from fieldline.values import MISSING
 
 __all__ = ["TEMPLATES", "TargetTestConfig", "TargetTestTemplate", "get_target_test_class"]
@@ -58,6 +58,11 @@ class TargetTestConfig:
     boolean_field: str | None = None
     required_fields: Mapping[str, Any] = field(default_factory=dict)
     invalid_fields: Mapping[str, Any] = field(default_factory=lambda: {"Fieldline_No_Such_Field__c": "x"})
+
+    def __post_init__(self) -> None:
+        # copies: a caller's dict changed later must not change what the suite writes
+        object.__setattr__(self, "required_fields", dict(self.required_fields))
+        object.__setattr__(self, "invalid_fields", dict(self.invalid_fields))
 
 
 class TargetTestTemplate:
@@ -394,38 +399,5 @@ def get_target_test_class(
     argument it receives pytest's ``request``, so it can use fixtures
     (``request.getfixturevalue("emulator")``).
     """
-    import pytest
-
-    config = TargetTestConfig(
-        make_target=make_target,
-        object_name=object_name,
-        external_id_field=external_id_field,
-        text_field=text_field,
-        number_field=number_field,
-        boolean_field=boolean_field,
-        required_fields=dict(required_fields or {}),
-        **({"invalid_fields": dict(invalid_fields)} if invalid_fields is not None else {}),
-    )
-    takes_request = bool(inspect.signature(make_target).parameters)
-
-    @pytest.fixture
-    def target(self: Any, request: pytest.FixtureRequest) -> Any:
-        adapter = config.make_target(request) if takes_request else config.make_target()
-        try:
-            yield adapter
-        finally:
-            adapter.close()
-
-    namespace: dict[str, Any] = {"conformance_config": config, "target": target}
-    for template in templates:
-        namespace[f"test_{template.name}"] = _test_method(template)
-    return type(class_name, (), namespace)
-
-
-def _test_method(template: type[TargetTestTemplate]) -> Callable[[Any, TargetAdapter], None]:
-    def test(self: Any, target: TargetAdapter) -> None:
-        template().run(target, self.conformance_config)
-
-    test.__name__ = f"test_{template.name}"
-    test.__doc__ = (template.__doc__ or "").strip() or f"Conformance: {template.name.replace('_', ' ')}."
-    return test
+    config = suite_config(TargetTestConfig, locals())
+    return build_test_class(class_name=class_name, config=config, make=make_target, templates=templates)

@@ -27,13 +27,15 @@ from __future__ import annotations
 import json
 import math
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from fieldline.contracts import EventRole, SourceAdapter, SourceEvent, WebhookSource
-from fieldline.errors import ConfigError, WebhookError
-from fieldline.testing.factories import build_test_class
+from fieldline.errors import WebhookError
+from fieldline.testing.assertions import expect_config_error
+from fieldline.testing.factories import build_test_class, suite_config
 
 __all__ = [
     "TEMPLATES",
@@ -71,6 +73,11 @@ class WebhookTestConfig:
     disabled_types: Sequence[str] = ()
     make_unconfigured_source: Callable[[], WebhookSource] | None = None
     fuzz_examples: int = 100
+
+    def __post_init__(self) -> None:
+        # tuples: a caller's list changed later must not change the suite's samples
+        for name in ("wrong_credentials", "malformed", "enabled_types", "disabled_types"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 class WebhookTestTemplate:
@@ -137,6 +144,15 @@ def expect_refusal(source: WebhookSource, request: WebhookRequest, status: int, 
     assert str(refusal), f"{what}: the WebhookError needs a message for the sender"
 
 
+def expect_refusals(
+    source: WebhookSource, requests: Sequence[WebhookRequest], status: int, samples: str
+) -> None:
+    """Fail unless there is a sample and each of ``requests`` is refused with ``status``."""
+    assert requests, f"give at least one {samples} sample"
+    for index, request in enumerate(requests):
+        expect_refusal(source, request, status, f"{samples}[{index}]")
+
+
 def survives(source: WebhookSource, request: WebhookRequest, what: str) -> None:
     """Fail unless parsing ``request`` gives well-formed events or an HTTP-error WebhookError."""
     try:
@@ -172,6 +188,14 @@ def _identity(event: SourceEvent) -> tuple[Any, ...]:
 def _close(source: WebhookSource) -> None:
     if isinstance(source, SourceAdapter):
         source.close()
+
+
+@contextmanager
+def _closing(source: WebhookSource) -> Iterator[WebhookSource]:
+    try:
+        yield source
+    finally:
+        _close(source)
 
 
 # --- templates -----------------------------------------------------------------------------
@@ -232,9 +256,7 @@ class WrongCredentialsAre401(WebhookTestTemplate):
     name = "wrong_credentials_are_401"
 
     def run(self, source: WebhookSource, config: WebhookTestConfig) -> None:
-        assert config.wrong_credentials, "give at least one wrong_credentials sample"
-        for index, request in enumerate(config.wrong_credentials):
-            expect_refusal(source, request, 401, f"wrong_credentials[{index}]")
+        expect_refusals(source, config.wrong_credentials, 401, "wrong_credentials")
 
 
 class MalformedIs400(WebhookTestTemplate):
@@ -243,9 +265,7 @@ class MalformedIs400(WebhookTestTemplate):
     name = "malformed_is_400"
 
     def run(self, source: WebhookSource, config: WebhookTestConfig) -> None:
-        assert config.malformed, "give at least one malformed sample"
-        for index, request in enumerate(config.malformed):
-            expect_refusal(source, request, 400, f"malformed[{index}]")
+        expect_refusals(source, config.malformed, 400, "malformed")
 
 
 class NearMissesGiveEventsOrWebhookError(WebhookTestTemplate):
@@ -325,22 +345,15 @@ class CheckReceiving(WebhookTestTemplate):
         source.check_receiving()  # a configured source must not refuse
         if config.make_unconfigured_source is None:
             return
-        unconfigured = config.make_unconfigured_source()
-        try:
-            try:
-                unconfigured.check_receiving()
-            except ConfigError as exc:
-                message = str(exc)
-            else:
-                raise AssertionError("check_receiving() of make_unconfigured_source() must raise ConfigError")
-            assert message, "the ConfigError needs a message saying what to set"
+        with _closing(config.make_unconfigured_source()) as unconfigured:
+            expect_config_error(
+                unconfigured.check_receiving, "check_receiving() of make_unconfigured_source()"
+            )
             try:
                 events = parse(unconfigured, config.valid)
             except WebhookError:
                 return
             raise AssertionError(f"an unconfigured source accepted the valid sample ({len(events)} events)")
-        finally:
-            _close(unconfigured)
 
 
 TEMPLATES: tuple[type[WebhookTestTemplate], ...] = (
@@ -376,17 +389,7 @@ def get_webhook_source_test_class(
     ``make_source`` returns a fresh source for each test (closed afterwards if it has
     ``close``); if it takes one argument it receives pytest's ``request``.
     """
-    config = WebhookTestConfig(
-        make_source=make_source,
-        valid=valid,
-        wrong_credentials=tuple(wrong_credentials),
-        malformed=tuple(malformed),
-        batch=batch,
-        enabled_types=tuple(enabled_types),
-        disabled_types=tuple(disabled_types),
-        make_unconfigured_source=make_unconfigured_source,
-        fuzz_examples=fuzz_examples,
-    )
+    config = suite_config(WebhookTestConfig, locals())
     return build_test_class(
         class_name=class_name, config=config, make=make_source, templates=templates, close=_close
     )
