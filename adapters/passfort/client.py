@@ -265,7 +265,8 @@ class PassFortClient:
                 # PassFort's own limit, like an org's daily API limit; no run budget was used up.
                 reason=StopReason.DAILY_LIMIT,
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
-                hint="PassFort's chargeable limit is reached; raise it with PassFort, then the jobs resume",
+                hint="PassFort's chargeable limit is reached: raise it with PassFort; paused jobs resume "
+                "on their own, a batch run can simply be run again",
                 **context,
             )
         if status in SUCCESS_STATUSES:

@@ -221,7 +221,7 @@ def test_bad_seed_file_is_a_config_error(tmp_path: Path) -> None:
         load_seed(bad)
 
 
-def test_cli_serves_on_the_port_it_prints() -> None:
+def test_cli_serves_on_the_port_it_prints_in_the_error_style_asked() -> None:
     command = [
         sys.executable,
         "-c",
@@ -232,6 +232,8 @@ def test_cli_serves_on_the_port_it_prints() -> None:
         "0",
         "--api-key",
         "cli-key",
+        "--error-style",
+        "200",
     ]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
@@ -242,6 +244,8 @@ def test_cli_serves_on_the_port_it_prints() -> None:
             response = httpx.get(f"{url}/4.0/profiles/{COMPANY}", headers={"apikey": "cli-key"}, timeout=10)
             assert response.status_code == 200
             assert response.json()["display_name"] == "PassFort Limited"
+            wrong = httpx.get(f"{url}/4.0/profiles/{COMPANY}", headers={"apikey": "nope"}, timeout=10)
+            assert (wrong.status_code, wrong.json()["errors"][0]["code"]) == (200, 204)
         finally:
             process.terminate()
             process.communicate(timeout=15)

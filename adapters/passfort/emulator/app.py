@@ -4,7 +4,8 @@ API (``/4.0``, ``apikey`` header checked; a wrong key gets error code 204):
 
 - ``GET /4.0/profiles/{id}``, ``GET|POST /4.0/profiles/{id}/collected_data`` (ETag / If-Match,
   ``*`` matches any version, 412 with the latest data when stale), ``POST /4.0/profiles``,
-  ``POST /4.0/profiles/{id}/applications``.
+  ``POST /4.0/profiles/{id}/applications``. An unknown ``role`` or collected data without
+  ``entity_type`` is refused with code 201, as PassFort's validation would.
 
 Errors with a PassFort code (201 invalid input, 204 invalid API key, 104 chargeable limit) come
 as ``{"errors": [{"code": ..., "message": ...}]}`` with an HTTP error status (``error_style``
@@ -249,8 +250,8 @@ async def create_profile(request: Request) -> Response:
     state = _state(request)
     body = await _json_body(request)
     problem = _profile_problem(body)
-    if problem is not None or not isinstance(body, dict):
-        return _refuse(state, 400, INVALID_INPUT, problem or "a profile must be a JSON object")
+    if problem is not None:
+        return _refuse(state, 400, INVALID_INPUT, problem)
     return _add_profile(state, body, refuse=partial(_refuse, state))
 
 

@@ -106,8 +106,8 @@ class PassFortEmulator:
     # --- faults, delivery, counters -------------------------------------------------------
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
-        """Inject API faults: ``error_rate``, ``error_status``, ``retry_after``, ``latency_ms``,
-        ``fail_next``, ``seed``, ``reset=True``."""
+        """Inject API faults: ``error_rate``, ``error_status``, ``error_code`` (a PassFort code such
+        as 104), ``retry_after``, ``latency_ms``, ``fail_next``, ``seed``, ``reset=True``."""
         result: dict[str, Any] = self._call("POST", "/_emulator/faults", faults)
         return result
 
