@@ -5,10 +5,13 @@ key travels in the ``apikey`` header, added per request by an auth flow so it is
 the client's default headers (nothing that prints those can leak it).
 
 Errors follow PassFort's documented body, ``{"errors": [{"code": ..., ...}]}`` (or a single
-object): code 204 (invalid API key) is fatal, 104 (chargeable limit reached) exhausts the
-budget; otherwise the HTTP status decides. 429, 408, 5xx, timeouts and connection errors are
-retried with exponential backoff and jitter, honouring ``Retry-After``; ``sleep`` and ``rng``
-are injectable so tests never wait.
+object). Any answer carrying a non-empty ``errors`` is an error, even with HTTP 200 or 201 (as
+GoCardless's client reads them; which status PassFort really uses is unconfirmed), so an error
+body is never taken for data. The code decides first: 204 (invalid API key) and 201 (invalid
+input) are fatal, 104 (chargeable limit reached) stops the run like a daily API limit; an
+unknown code in a 200/201 answer is fatal and named. Otherwise the HTTP status decides: 429,
+408, 5xx, timeouts and connection errors are retried with exponential backoff and jitter,
+honouring ``Retry-After``; ``sleep`` and ``rng`` are injectable so tests never wait.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from fieldline import __version__
 from fieldline.adapters.passfort.settings import PassFortSettings
 from fieldline.backoff import backoff_delay, parse_retry_after
 from fieldline.config import Secret
+from fieldline.contracts import StopReason
 from fieldline.errors import (
     AdapterError,
     BudgetExhaustedError,
@@ -34,12 +38,22 @@ from fieldline.errors import (
     TransientAdapterError,
 )
 
-__all__ = ["CHARGEABLE_LIMIT_REACHED", "INVALID_API_KEY", "INVALID_INPUT", "PassFortClient", "error_codes"]
+__all__ = [
+    "CHARGEABLE_LIMIT_REACHED",
+    "INVALID_API_KEY",
+    "INVALID_INPUT",
+    "PassFortClient",
+    "error_codes",
+    "has_errors",
+]
 
 INVALID_INPUT = 201
 INVALID_API_KEY = 204
 CHARGEABLE_LIMIT_REACHED = 104
+KNOWN_CODES = frozenset({INVALID_INPUT, INVALID_API_KEY, CHARGEABLE_LIMIT_REACHED})
+SUCCESS_STATUSES = frozenset({200, 201})
 RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+ERROR_CODES_URL = "https://passfort.com/developer/v4/data-reference/ErrorCodes"
 KEY_HINT = "check FIELDLINE_PASSFORT_API_KEY (or api_key in the [passfort] config table)"
 
 
@@ -52,6 +66,14 @@ class _ApiKeyAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["apikey"] = self._key.reveal()
         yield request
+
+
+def has_errors(body: Any) -> bool:
+    """Whether a JSON body is an error answer: its ``errors`` is a non-empty list or object."""
+    if not isinstance(body, dict):
+        return False
+    raw = body.get("errors")
+    return isinstance(raw, list | dict) and bool(raw)
 
 
 def error_codes(body: Any) -> list[tuple[int | None, str]]:
@@ -151,11 +173,12 @@ class PassFortClient:
         none_on_404: bool = False,
         idempotent: bool | None = None,
     ) -> httpx.Response | None:
-        """Send one API request with retries; the response for 200/201.
+        """Send one API request with retries; the response for a 200/201 without ``errors``.
 
         Raises :class:`TransientAdapterError` once retries are used up (``retry_after`` set
         from the server when it gave one), :class:`FatalAdapterError` for errors retrying
-        will not fix, :class:`BudgetExhaustedError` for PassFort's chargeable limit.
+        will not fix (including any answer with an ``errors`` body that no retry helps),
+        :class:`BudgetExhaustedError` for PassFort's chargeable limit.
         ``idempotent`` (default: true for GET/HEAD/PUT/DELETE) allows retrying after a timeout
         or a 5xx, when PassFort may already have acted; otherwise only refused connections,
         429 and 503 are retried in place.
@@ -186,13 +209,14 @@ class PassFortClient:
                     attempts=attempt + 1,
                 )
             else:
-                if response.status_code in (200, 201):
+                error = self._error_in(where, response, attempts=attempt + 1)
+                if error is None:
                     return response
-                if response.status_code == 404 and none_on_404:
+                if none_on_404 and _not_found(response, error):
                     return None
-                failure = self._failure(where, response, attempts=attempt + 1)
-                if not failure.retriable:
-                    raise failure
+                if not error.retriable:
+                    raise error
+                failure = error
             retry_after = failure.retry_after if isinstance(failure, TransientAdapterError) else None
             # A refused connection, 429 and 503 mean PassFort did nothing: safe to resend anything.
             refused = failure.context.get("status") in (429, 503)
@@ -211,25 +235,46 @@ class PassFortClient:
             waited += delay
             attempt += 1
 
-    def _failure(self, where: str, response: httpx.Response, *, attempts: int) -> AdapterError:
+    def _error_in(self, where: str, response: httpx.Response, *, attempts: int) -> AdapterError | None:
+        """The error an answer carries, or ``None`` for a 200/201 whose body has no ``errors``."""
         status = response.status_code
         try:
             body: Any = response.json()
         except ValueError:
             body = None
+        if status in SUCCESS_STATUSES and not has_errors(body):
+            return None
         codes = error_codes(body)
         numbers = [code for code, _ in codes if code is not None]
         detail = "; ".join(
             f"error {code}: {text}" if text else f"error {code}" if code is not None else text
             for code, text in codes
         )
-        message = f"{where}: HTTP {status}" + (f" ({detail})" if detail else "")
+        message = f"{where}: HTTP {status}" + (" with an error body" if status in SUCCESS_STATUSES else "")
+        message += f" ({detail})" if detail else ""
         context: dict[str, Any] = {"status": status, "codes": numbers, "attempts": attempts}
         if INVALID_API_KEY in numbers or status == 401:
             return FatalAdapterError(message, hint=KEY_HINT, **context)
+        if INVALID_INPUT in numbers:
+            return FatalAdapterError(
+                message, hint="PassFort refused the data as invalid; fix the data or the mapping", **context
+            )
         if CHARGEABLE_LIMIT_REACHED in numbers:
             return BudgetExhaustedError(
-                message, hint="PassFort's chargeable limit is reached; raise it with PassFort", **context
+                message,
+                # PassFort's own limit, like an org's daily API limit; no run budget was used up.
+                reason=StopReason.DAILY_LIMIT,
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+                hint="PassFort's chargeable limit is reached: raise it with PassFort; paused jobs resume "
+                "on their own, a batch run can simply be run again",
+                **context,
+            )
+        if status in SUCCESS_STATUSES:
+            unknown = ", ".join(str(number) for number in numbers) or "none given"
+            return FatalAdapterError(
+                f"{message}: unknown PassFort error code ({unknown})",
+                hint=f"the answer was not used as data; look the code up at {ERROR_CODES_URL}",
+                **context,
             )
         if status in RETRIABLE_STATUSES:
             return TransientAdapterError(
@@ -241,6 +286,11 @@ class PassFortClient:
         if status == 403:
             return FatalAdapterError(message, hint="the API key lacks permission for this call", **context)
         return FatalAdapterError(message, hint="the request was refused; check the data sent", **context)
+
+
+def _not_found(response: httpx.Response, error: AdapterError) -> bool:
+    # "Not found" is the status's word, unless a known error code says something else.
+    return response.status_code == 404 and not KNOWN_CODES & set(error.context["codes"])
 
 
 def _segment(value: str) -> str:

@@ -114,12 +114,41 @@ def test_collected_data_etag_and_if_match(api: httpx.Client) -> None:
     assert no_if_match.status_code == 200  # applied, for backward compatibility
 
 
+@pytest.mark.parametrize(
+    "if_match",
+    [
+        pytest.param("*", id="star"),
+        pytest.param('W/"0.000", {etag}', id="list-with-current"),
+    ],
+)
+def test_if_match_star_or_a_listed_current_tag_lets_the_write_through(
+    api: httpx.Client, if_match: str
+) -> None:
+    # RFC 9110 section 13.1.1: "*" matches any current representation; a list matches if one does.
+    first = api.get(f"profiles/{COMPANY}/collected_data")
+    changed = {**first.json(), "metadata": {"name": "Any version will do"}}
+    header = if_match.format(etag=first.headers["etag"])
+    answer = api.post(f"profiles/{COMPANY}/collected_data", json=changed, headers={"if-match": header})
+    assert answer.status_code == 200
+    assert answer.json()["metadata"]["name"] == "Any version will do"
+
+
+def test_if_match_star_on_an_unknown_profile_is_still_404(api: httpx.Client) -> None:
+    answer = api.post(
+        "profiles/nope/collected_data", json={"entity_type": "COMPANY"}, headers={"if-match": "*"}
+    )
+    assert answer.status_code == 404
+
+
 def test_create_profile_and_add_application(api: httpx.Client, emulator: PassFortEmulator) -> None:
     created = api.post(
         "profiles",
         json={
             "role": "INDIVIDUAL_CUSTOMER",
-            "collected_data": {"personal_details": {"name": {"given_names": ["Ana"], "family_name": "Lima"}}},
+            "collected_data": {
+                "entity_type": "INDIVIDUAL",
+                "personal_details": {"name": {"given_names": ["Ana"], "family_name": "Lima"}},
+            },
         },
     )
     assert created.status_code == 201
@@ -192,7 +221,7 @@ def test_bad_seed_file_is_a_config_error(tmp_path: Path) -> None:
         load_seed(bad)
 
 
-def test_cli_serves_on_the_port_it_prints() -> None:
+def test_cli_serves_on_the_port_it_prints_in_the_error_style_asked() -> None:
     command = [
         sys.executable,
         "-c",
@@ -203,6 +232,8 @@ def test_cli_serves_on_the_port_it_prints() -> None:
         "0",
         "--api-key",
         "cli-key",
+        "--error-style",
+        "200",
     ]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
@@ -213,6 +244,8 @@ def test_cli_serves_on_the_port_it_prints() -> None:
             response = httpx.get(f"{url}/4.0/profiles/{COMPANY}", headers={"apikey": "cli-key"}, timeout=10)
             assert response.status_code == 200
             assert response.json()["display_name"] == "PassFort Limited"
+            wrong = httpx.get(f"{url}/4.0/profiles/{COMPANY}", headers={"apikey": "nope"}, timeout=10)
+            assert (wrong.status_code, wrong.json()["errors"][0]["code"]) == (200, 204)
         finally:
             process.terminate()
             process.communicate(timeout=15)

@@ -1,10 +1,17 @@
 """The PassFort emulator's Starlette app: the v4 API, control endpoints, faults, delivery status.
 
-API (``/4.0``, ``apikey`` header checked; a wrong key gets 401 and error code 204):
+API (``/4.0``, ``apikey`` header checked; a wrong key gets error code 204):
 
 - ``GET /4.0/profiles/{id}``, ``GET|POST /4.0/profiles/{id}/collected_data`` (ETag / If-Match,
-  412 with the latest data when stale), ``POST /4.0/profiles``,
-  ``POST /4.0/profiles/{id}/applications``.
+  ``*`` matches any version, 412 with the latest data when stale), ``POST /4.0/profiles``,
+  ``POST /4.0/profiles/{id}/applications``. An unknown ``role`` or collected data without
+  ``entity_type`` is refused with code 201, as PassFort's validation would.
+
+Errors with a PassFort code (201 invalid input, 204 invalid API key, 104 chargeable limit) come
+as ``{"errors": [{"code": ..., "message": ...}]}`` with an HTTP error status (``error_style``
+``"http"``, the default) or with 200 (``"200"``), as GoCardless's client expects them; which one
+PassFort uses is unconfirmed, so clients are tested against both. 404 and 412 are statuses in
+either style.
 
 Control (no key; an emulator is a local test tool):
 
@@ -12,8 +19,8 @@ Control (no key; an emulator is a local test tool):
   an application, append history, emit PRODUCT_STATUS_CHANGED / PRODUCT_BADGE_CHANGED.
 - ``POST /_emulator/profiles``: add a profile. ``GET /_emulator/profiles``: the ids.
 - ``POST /_emulator/events`` ``{"event": ..., "profile_id": ..., "data": {...}}``: emit any event.
-- ``GET|POST /_emulator/faults``: API error rate, status (503/429/500), Retry-After, latency,
-  ``fail_next`` (exactly the next N API calls fail).
+- ``GET|POST /_emulator/faults``: API error rate, status (503/429/500), PassFort error code
+  (e.g. 104), Retry-After, latency, ``fail_next`` (exactly the next N API calls fail).
 - ``GET /_emulator/deliveries``; ``POST /_emulator/delivery`` (``deliver_to``, ``batch``,
   ``batch_interval``, ``paused``, ...); ``GET /_emulator/stats``; ``GET /healthz``.
 """
@@ -22,10 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import hmac
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -36,19 +45,36 @@ from starlette.routing import Route
 from fieldline.adapters.passfort.emulator.delivery import AUTH_MODES, DeliveryConfig, WebhookDelivery
 from fieldline.adapters.passfort.emulator.store import ApplicationNotFound, ProfileStore
 
-__all__ = ["EmulatorState", "Faults", "create_app"]
+__all__ = ["EmulatorState", "ErrorStyle", "Faults", "create_app"]
 
 INVALID_INPUT = 201
 INVALID_API_KEY = 204
+# lib/passfort.rb of GoCardless's client names the first three; COMPANY_ASSOCIATED is inferred
+# from PassFort's guide to company associates (associates can be companies).
+ROLES = frozenset({"INDIVIDUAL_CUSTOMER", "INDIVIDUAL_ASSOCIATED", "COMPANY_CUSTOMER", "COMPANY_ASSOCIATED"})
+ENTITY_TYPES = frozenset({"INDIVIDUAL", "COMPANY"})
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+class ErrorStyle(enum.StrEnum):
+    """How the API answers an error with a PassFort code: with an HTTP error status, or 200."""
+
+    HTTP = "http"
+    OK = "200"
 
 
 @dataclass(slots=True)
 class Faults:
-    """Injected API failures. ``error_rate`` is a probability per API call."""
+    """Injected API failures. ``error_rate`` is a probability per API call.
+
+    ``error_code`` (e.g. 104) makes them PassFort errors, answered in the emulator's
+    :class:`ErrorStyle` (``error_status`` in the ``"http"`` style); without it they are plain
+    HTTP failures (``error_status``, any style), as a proxy or an outage would give.
+    """
 
     error_rate: float = 0.0
     error_status: int = 503
+    error_code: int | None = None
     retry_after: float | None = None
     latency_ms: float = 0.0
     fail_next: int = 0
@@ -63,6 +89,7 @@ class EmulatorState:
     api_key: str
     faults: Faults
     rng: random.Random
+    error_style: ErrorStyle = ErrorStyle.HTTP
     api_requests: int = 0
     api_errors_injected: int = 0
     events_emitted: int = 0
@@ -73,6 +100,7 @@ NUMBER = (int, float)
 FAULT_TYPES: dict[str, tuple[type, ...]] = {
     "error_rate": NUMBER,
     "error_status": (int,),
+    "error_code": (int, type(None)),
     "retry_after": (*NUMBER, type(None)),
     "latency_ms": NUMBER,
     "fail_next": (int,),
@@ -111,6 +139,44 @@ def _errors(status: int, code: int | None, message: str, **headers: str) -> JSON
     return JSONResponse({"errors": [item]}, status_code=status, headers=headers or None)
 
 
+def _refuse(state: EmulatorState, status: int, code: int, message: str, **headers: str) -> JSONResponse:
+    """A PassFort error with a code: ``status`` in the ``"http"`` style, 200 in the ``"200"`` one."""
+    return _errors(200 if state.error_style is ErrorStyle.OK else status, code, message, **headers)
+
+
+def _if_match(header: str | None, etag: str) -> bool:
+    """Whether an ``If-Match`` header lets a write through (RFC 9110 section 13.1.1).
+
+    Missing: yes (PassFort documents that for backward compatibility). ``*``: any current
+    version. Otherwise one of the listed tags must equal the current one as sent: PassFort's
+    tags are weak (``W/"..."``) and it documents sending them back, so RFC strong comparison
+    (which never matches a weak tag) is not what it does.
+    """
+    if header is None or header.strip() == "*":
+        return True
+    return etag in (tag.strip() for tag in header.split(","))
+
+
+def _profile_problem(body: Any) -> str | None:
+    """Why PassFort's validation would refuse a new profile, or ``None``."""
+    if not isinstance(body, dict):
+        return "a profile must be a JSON object"
+    role = body.get("role")
+    if not isinstance(role, str) or role not in ROLES:  # a list is not hashable
+        return f"role {role!r} is not one of {sorted(ROLES)}"
+    return _collected_data_problem(body.get("collected_data"))
+
+
+def _collected_data_problem(data: Any) -> str | None:
+    """Why PassFort's validation would refuse collected data, or ``None``."""
+    if not isinstance(data, dict):
+        return "collected_data must be a JSON object"
+    entity_type = data.get("entity_type")
+    if not isinstance(entity_type, str) or entity_type not in ENTITY_TYPES:
+        return f"collected_data.entity_type must be one of {sorted(ENTITY_TYPES)}, not {entity_type!r}"
+    return None
+
+
 async def _json_body(request: Request) -> Any:
     try:
         return await request.json()
@@ -136,10 +202,12 @@ def api(handler: Handler) -> Handler:
             faults.fail_next = max(0, faults.fail_next - 1)
             state.api_errors_injected += 1
             headers = {} if faults.retry_after is None else {"retry-after": f"{faults.retry_after:g}"}
+            if faults.error_code is not None:
+                return _refuse(state, faults.error_status, faults.error_code, "injected error", **headers)
             return _errors(faults.error_status, None, "injected fault (emulator)", **headers)
         given = request.headers.get("apikey", "")
         if not hmac.compare_digest(given.encode(), state.api_key.encode()):
-            return _errors(401, INVALID_API_KEY, "Invalid API key")
+            return _refuse(state, 401, INVALID_API_KEY, "Invalid API key")
         return await handler(request)
 
     return wrapped
@@ -167,10 +235,10 @@ async def collected_data(request: Request) -> Response:
     if request.method == "GET":
         return JSONResponse(data, headers={"etag": etag})
     body = await _json_body(request)
-    if not isinstance(body, dict):
-        return _errors(400, INVALID_INPUT, "collected_data must be a JSON object")
-    if_match = request.headers.get("if-match")
-    if if_match is not None and if_match != etag:  # missing If-Match still applies (documented)
+    problem = _collected_data_problem(body)
+    if problem is not None:
+        return _refuse(state, 400, INVALID_INPUT, problem)
+    if not _if_match(request.headers.get("if-match"), etag):
         return JSONResponse(data, status_code=412, headers={"etag": etag})
     new_data, new_etag, envelope = state.store.replace_collected_data(profile_id, body)
     _emit(state, [envelope])
@@ -179,7 +247,12 @@ async def collected_data(request: Request) -> Response:
 
 @api
 async def create_profile(request: Request) -> Response:
-    return await _add_profile(request)
+    state = _state(request)
+    body = await _json_body(request)
+    problem = _profile_problem(body)
+    if problem is not None:
+        return _refuse(state, 400, INVALID_INPUT, problem)
+    return _add_profile(state, body, refuse=partial(_refuse, state))
 
 
 @api
@@ -191,10 +264,10 @@ async def add_application(request: Request) -> Response:
     body = await _json_body(request)
     product = body.get("product") if isinstance(body, dict) else None
     if not isinstance(product, dict) or not (product.get("alias") or product.get("id")):
-        return _errors(400, INVALID_INPUT, "give product.alias or product.id")
+        return _refuse(state, 400, INVALID_INPUT, "give product.alias or product.id")
     known = _known_product(state.store, product)
     if known is None:
-        return _errors(400, INVALID_INPUT, "unknown product")
+        return _refuse(state, 400, INVALID_INPUT, "unknown product")
     return JSONResponse(state.store.add_application(profile_id, known))
 
 
@@ -218,19 +291,22 @@ def _emit(state: EmulatorState, envelopes: list[dict[str, Any]]) -> None:
     state.delivery.enqueue(envelopes)
 
 
-async def _add_profile(request: Request) -> Response:
-    body = await _json_body(request)
-    if not isinstance(body, dict):
-        return _errors(400, INVALID_INPUT, "a profile must be a JSON object")
+def _add_profile(
+    state: EmulatorState, body: dict[str, Any], *, refuse: Callable[[int, int, str], JSONResponse]
+) -> Response:
     try:
-        profile = _state(request).store.add_profile(body)
+        profile = state.store.add_profile(body)
     except (ValueError, TypeError, AttributeError) as exc:
-        return _errors(400, INVALID_INPUT, str(exc))
+        return refuse(400, INVALID_INPUT, str(exc))
     return JSONResponse(profile, status_code=201)
 
 
 async def control_add_profile(request: Request) -> Response:
-    return await _add_profile(request)
+    """Add a profile; unlike the API, ``role`` and ``entity_type`` get defaults (for seeds)."""
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        return _errors(400, INVALID_INPUT, "a profile must be a JSON object")
+    return _add_profile(_state(request), body, refuse=_errors)
 
 
 async def control_profiles(request: Request) -> Response:
@@ -369,6 +445,7 @@ def create_app(
     api_key: str,
     faults: Faults | None = None,
     seed: int | None = None,
+    error_style: ErrorStyle = ErrorStyle.HTTP,
 ) -> Starlette:
     """The emulator app. Delivery runs as a task of the app's lifespan."""
     state = EmulatorState(
@@ -377,6 +454,7 @@ def create_app(
         api_key=api_key,
         faults=faults or Faults(),
         rng=random.Random(seed),
+        error_style=ErrorStyle(error_style),
     )
 
     @contextlib.asynccontextmanager

@@ -36,6 +36,12 @@ import click
 @click.option("--batch", is_flag=True, help="Deliver up to 100 webhooks per request, as a JSON list.")
 @click.option("--batch-interval", default=5.0, show_default=True, help="Seconds between batches.")
 @click.option("--backoff-cap", default=30.0, show_default=True, help="Longest wait between retries (s).")
+@click.option(
+    "--error-style",
+    type=click.Choice(["http", "200"]),
+    default="http",
+    help="Answer errors with a PassFort code (201, 204, 104) with an HTTP error status, or with 200.",
+)
 def passfort(
     *,
     host: str,
@@ -48,11 +54,12 @@ def passfort(
     batch: bool,
     batch_interval: float,
     backoff_cap: float,
+    error_style: str,
 ) -> None:
     """Serve a PassFort API v4 emulator that delivers webhooks in order, retried until 200."""
     import uvicorn
 
-    from fieldline.adapters.passfort.emulator.app import create_app
+    from fieldline.adapters.passfort.emulator.app import ErrorStyle, create_app
     from fieldline.adapters.passfort.emulator.delivery import DeliveryConfig
     from fieldline.adapters.passfort.emulator.handle import SEED_FILE
     from fieldline.adapters.passfort.emulator.store import ProfileStore, load_seed
@@ -74,7 +81,7 @@ def passfort(
         batch_interval=batch_interval,
         backoff_cap=backoff_cap,
     )
-    app = create_app(store=store, delivery=config, api_key=api_key)
+    app = create_app(store=store, delivery=config, api_key=api_key, error_style=ErrorStyle(error_style))
     try:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from fieldline.adapters.passfort.emulator.app import Faults, create_app
+from fieldline.adapters.passfort.emulator.app import ErrorStyle, Faults, create_app
 from fieldline.adapters.passfort.emulator.delivery import DeliveryConfig, DeliveryStatus
 from fieldline.adapters.passfort.emulator.store import ProfileStore, load_seed
 from fieldline.errors import FieldlineError
@@ -106,8 +106,8 @@ class PassFortEmulator:
     # --- faults, delivery, counters -------------------------------------------------------
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
-        """Inject API faults: ``error_rate``, ``error_status``, ``retry_after``, ``latency_ms``,
-        ``fail_next``, ``seed``, ``reset=True``."""
+        """Inject API faults: ``error_rate``, ``error_status``, ``error_code`` (a PassFort code such
+        as 104), ``retry_after``, ``latency_ms``, ``fail_next``, ``seed``, ``reset=True``."""
         result: dict[str, Any] = self._call("POST", "/_emulator/faults", faults)
         return result
 
@@ -157,11 +157,13 @@ def running_passfort_emulator(
     delivery_timeout: float = 5.0,
     faults: Faults | None = None,
     seed: int | None = None,
+    error_style: ErrorStyle | str = ErrorStyle.HTTP,
 ) -> Iterator[PassFortEmulator]:
     """Serve the emulator on 127.0.0.1 (free port) until the block ends.
 
     ``seed_file`` (e.g. :data:`SEED_FILE`) and/or ``profiles`` fill the store. Delivery
     defaults suit tests (fast batches, short backoff); the CLI uses PassFort-like timings.
+    ``error_style`` ``"200"`` answers coded PassFort errors with HTTP 200 (see :class:`ErrorStyle`).
     """
     seeded = load_seed(seed_file) if seed_file is not None else []
     store = ProfileStore([*seeded, *(profiles or [])])
@@ -175,7 +177,14 @@ def running_passfort_emulator(
         backoff_cap=backoff_cap,
         timeout=delivery_timeout,
     )
-    app = create_app(store=store, delivery=config, api_key=api_key, faults=faults, seed=seed)
+    app = create_app(
+        store=store,
+        delivery=config,
+        api_key=api_key,
+        faults=faults,
+        seed=seed,
+        error_style=ErrorStyle(error_style),
+    )
     with serve_in_thread(app) as url:
         handle = PassFortEmulator(url, api_key=api_key, secret=secret)
         try:
