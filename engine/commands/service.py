@@ -120,7 +120,7 @@ def _open_context(
     "allowed_hosts",
     multiple=True,
     metavar="NAME",
-    help="A Host name the service answers (e.g. the name PassFort posts to), besides localhost,"
+    help="A Host name the service answers (e.g. the name webhook senders post to), besides localhost,"
     " 127.0.0.1, ::1 and --host; repeatable; '*.example.com' for subdomains, '*' for any.",
 )
 @click.option(
