@@ -121,7 +121,7 @@ def _open_context(
     multiple=True,
     metavar="NAME",
     help="A Host name the service answers (e.g. the name webhook senders post to), besides localhost,"
-    " 127.0.0.1, ::1 and --host; repeatable; '*.example.com' for subdomains, '*' for any.",
+    " 127.0.0.1, [::1] and --host; repeatable; '*.example.com' for subdomains, '*' for any.",
 )
 @click.option(
     "--retention-days",

@@ -29,7 +29,7 @@ __all__ = ["LOOPBACK_HOSTS", "AdminAccess", "HostCheck", "admin_only", "default_
 
 logger = logging.getLogger("fieldline.service")
 
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # an IPv6 Host header is bracketed
 _WILDCARD_BINDS = {"0.0.0.0", "::", ""}  # "every interface": never a Host name
 _REALM = 'Bearer realm="fieldline"'
 
@@ -47,10 +47,16 @@ class AdminAccess:
 def default_allowed_hosts(bind_host: str, extra: Sequence[str] = ()) -> list[str]:
     """The loopback names, the host ``serve`` binds (unless it is every interface), then ``extra``."""
     names = [*LOOPBACK_HOSTS]
-    if bind_host not in _WILDCARD_BINDS:
-        names.append(bind_host.strip("[]"))
+    if bind_host.strip("[]") not in _WILDCARD_BINDS:
+        names.append(bind_host)
     names.extend(extra)
-    return list(dict.fromkeys(name.lower() for name in names))
+    return list(dict.fromkeys(_as_host_header(name) for name in names))
+
+
+def _as_host_header(name: str) -> str:
+    """``name`` as it appears in a ``Host`` header: lower case, an IPv6 address in brackets."""
+    name = name.strip().lower()
+    return f"[{name}]" if ":" in name and not name.startswith("[") else name
 
 
 def _is_loopback(request: Request) -> bool:

@@ -117,14 +117,18 @@ def test_unknown_host_names_are_refused(
 
 
 def test_default_hosts_are_loopback_and_the_bind_host() -> None:
-    assert default_allowed_hosts("10.0.0.5") == ["localhost", "127.0.0.1", "::1", "10.0.0.5"]
-    assert default_allowed_hosts("0.0.0.0", ["CRM.example"]) == [
-        "localhost",
-        "127.0.0.1",
-        "::1",
-        "crm.example",
-    ]
-    assert default_allowed_hosts("[::1]") == ["localhost", "127.0.0.1", "::1"]
+    loopback = ["localhost", "127.0.0.1", "[::1]"]
+    assert default_allowed_hosts("10.0.0.5") == [*loopback, "10.0.0.5"]
+    assert default_allowed_hosts("0.0.0.0", ["CRM.example"]) == [*loopback, "crm.example"]
+    assert default_allowed_hosts("::", ["fd00::5"]) == [*loopback, "[fd00::5]"]
+    assert default_allowed_hosts("::1") == loopback
+
+
+@pytest.mark.parametrize("host", ["localhost:8000", "127.0.0.1", "[::1]:8000", "LOCALHOST"])
+def test_loopback_names_are_answered_by_default(queue: SQLiteJobQueue, host: str) -> None:
+    with serve(queue) as url:
+        response = httpx.get(f"{url}/healthz", headers={"host": host}, timeout=10)
+    assert response.status_code == 200
 
 
 class FailingDisk(SQLiteJobQueue):

@@ -87,7 +87,8 @@ def test_serve_reads_the_token_and_hands_the_hosts_to_the_app(
     )
     assert isinstance(result.exception, Captured), result.output
     assert captured["admin"] == AdminAccess(
-        token=Secret(TOKEN), allowed_hosts=["localhost", "127.0.0.1", "::1", "crm.example", "*.hooks.example"]
+        token=Secret(TOKEN),
+        allowed_hosts=["localhost", "127.0.0.1", "[::1]", "crm.example", "*.hooks.example"],
     )
 
 
