@@ -7,6 +7,9 @@ Lookup order for adapter ``name`` and setting ``key`` (highest first):
    ``./fieldline.toml``, else ``~/.config/fieldline/config.toml``.
 
 Secrets read here are wrapped in :class:`Secret` so they never print in logs or errors.
+
+The service's own operator token (for ``GET /status``) is read the same way, as the setting
+``token`` of the name ``operator``: ``FIELDLINE_OPERATOR_TOKEN`` or ``[operator] token``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from typing import Any
 
 from fieldline.errors import ConfigError
 
-__all__ = ["Secret", "adapter_settings", "config_file_path"]
+__all__ = ["MIN_OPERATOR_TOKEN_LENGTH", "Secret", "adapter_settings", "config_file_path", "operator_token"]
+
+MIN_OPERATOR_TOKEN_LENGTH = 16
 
 
 class Secret:
@@ -88,3 +93,17 @@ def adapter_settings(name: str, environ: Mapping[str, str] | None = None) -> dic
         if key.startswith(prefix):
             settings[key[len(prefix) :].lower()] = value
     return settings
+
+
+def operator_token(environ: Mapping[str, str] | None = None) -> Secret | None:
+    """The operator token for the service's admin endpoints, or ``None`` when none is set."""
+    value = adapter_settings("operator", environ).get("token")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) < MIN_OPERATOR_TOKEN_LENGTH:
+        raise ConfigError(
+            f"the operator token (FIELDLINE_OPERATOR_TOKEN or [operator] token) must be a string of"
+            f" at least {MIN_OPERATOR_TOKEN_LENGTH} characters",
+            hint="use a random one: python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
+    return Secret(value)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from fieldline.queue.jobs import DeadLetter
+    from fieldline.service.admin_auth import AdminAccess
     from fieldline.service.context import ServiceContext
     from fieldline.spec.model import Spec
 
@@ -115,6 +116,14 @@ def _open_context(
 @_LEASE
 @click.option("--max-body-bytes", default=5 * 1024 * 1024, type=click.IntRange(1))
 @click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name the service answers (e.g. the name webhook senders post to), besides localhost,"
+    " 127.0.0.1, [::1] and --host; repeatable; '*.example.com' for subdomains, '*' for any.",
+)
+@click.option(
     "--retention-days",
     default=30.0,
     type=click.FloatRange(0),
@@ -132,6 +141,7 @@ def serve(
     max_attempts: int,
     lease_seconds: float,
     max_body_bytes: int,
+    allowed_hosts: tuple[str, ...],
     retention_days: float,
     log_level: str,
 ) -> None:
@@ -142,13 +152,18 @@ def serve(
     queue before the 200 answer. Workers (threads here, or `fieldline worker` processes on the
     same --db) apply events in order per entity, retry
     transient failures with backoff and keep poison events as dead letters. SIGTERM or Ctrl-C
-    stops receiving, lets in-flight work finish, then exits. GET /status shows the queue.
+    stops receiving, lets in-flight work finish, then exits. GET /status shows the queue to
+    callers with the operator token (FIELDLINE_OPERATOR_TOKEN; without one, to loopback
+    clients only); GET /healthz says whether the service can store events.
     """
     import uvicorn
 
+    from fieldline.config import operator_token
+    from fieldline.service.admin_auth import AdminAccess, default_allowed_hosts
     from fieldline.service.app import ServiceSettings
 
     _configure_logging(log_level)
+    admin = AdminAccess(token=operator_token(), allowed_hosts=default_allowed_hosts(host, allowed_hosts))
     listener = _listen(host, port)  # a taken port fails here, before any worker starts
     port = listener.getsockname()[1]
     try:
@@ -163,6 +178,7 @@ def serve(
             workers=workers,
             service_settings=ServiceSettings(max_body_bytes=max_body_bytes),
             retention_days=retention_days or None,  # 0: keep everything
+            admin=admin,
         )
         for name in context.source_names:
             click.echo(
@@ -170,6 +186,7 @@ def serve(
                 f"({workers} worker thread{'s' if workers != 1 else ''})",
                 err=True,
             )
+        _echo_admin_access(admin)
         config = uvicorn.Config(
             app,
             host=host,
@@ -183,6 +200,17 @@ def serve(
     finally:
         listener.close()
         context.close()
+
+
+def _echo_admin_access(admin: AdminAccess) -> None:
+    """Say at start-up who may read GET /status and which Host names are answered."""
+    who = (
+        "callers with the operator token"
+        if admin.token is not None
+        else "loopback clients only (set FIELDLINE_OPERATOR_TOKEN to allow others)"
+    )
+    click.echo(f"fieldline serve: GET /status answers {who}", err=True)
+    click.echo(f"fieldline serve: answering Host {', '.join(admin.allowed_hosts)}", err=True)
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -310,6 +310,13 @@ class JobQueue(Protocol):
         """One job's state, or ``None`` when no such job exists."""
         ...
 
+    def check_writable(self) -> None:
+        """Raise :class:`~fieldline.errors.QueueError` when the queue cannot store an event now.
+
+        A small durable write (committed like an enqueue), so a read-only file, a full disk or
+        an I/O error shows here: ``serve`` runs it at start-up and ``GET /healthz`` on demand."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...

@@ -67,6 +67,10 @@ CREATE INDEX IF NOT EXISTS fieldline_jobs_dead ON fieldline_jobs (finished_at) W
 CREATE INDEX IF NOT EXISTS fieldline_jobs_done ON fieldline_jobs (finished_at) WHERE status = 'done';
 CREATE INDEX IF NOT EXISTS fieldline_jobs_ignored ON fieldline_jobs (finished_at) WHERE status = 'ignored';
 CREATE INDEX IF NOT EXISTS fieldline_jobs_source_state ON fieldline_jobs (source, status);
+CREATE TABLE IF NOT EXISTS fieldline_write_probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS fieldline_failures (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     source TEXT NOT NULL DEFAULT '',
@@ -558,6 +562,16 @@ class SQLiteJobQueue(SQLiteFile):
         """One job's state (for tests and ``replay``); ``None`` if unknown."""
         rows = self._read("SELECT status FROM fieldline_jobs WHERE id = ?", (job_id,))
         return JobState(rows[0][0]) if rows else None
+
+    def check_writable(self) -> None:
+        """Commit one row of ``fieldline_write_probe``: fails as an enqueue would (read-only
+        file or connection, disk full, I/O error)."""
+        with self._transaction() as connection:
+            connection.execute(
+                "INSERT INTO fieldline_write_probe (id, at) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                (self.clock(),),
+            )
 
     def note_of(self, job_id: int) -> str | None:
         """The note a job was completed with (``stale``, ...)."""

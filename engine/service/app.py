@@ -11,7 +11,9 @@ Events the spec does not process (``source.is_enabled(type)`` is false) are stor
 ``ignored``: recorded, acknowledged, never handed to a worker.
 
 ``GET /status`` gives the queue status as JSON (all sources together, and each one under
-``sources``); ``GET /healthz`` says whether the writer runs.
+``sources``), to operators only (:mod:`fieldline.service.admin_auth`); ``GET /healthz`` says,
+to anyone and without details, whether the writer runs and the queue can store
+(:mod:`fieldline.service.health`). Requests for a ``Host`` not allowed get 400.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -35,6 +38,8 @@ from fieldline.contracts import SourceEvent, WebhookSource
 from fieldline.errors import FieldlineError, WebhookError
 from fieldline.queue.jobs import EnqueueGroup, EnqueueResult, JobQueue
 from fieldline.queue.run_store import redact
+from fieldline.service.admin_auth import AdminAccess, HostCheck, admin_only
+from fieldline.service.health import StorageProbe
 
 __all__ = ["GroupCommitter", "ServiceSettings", "create_app"]
 
@@ -48,6 +53,7 @@ class ServiceSettings:
     max_body_bytes: int = 5 * 1024 * 1024  # a PassFort batch is at most 100 small envelopes
     stalled_after: float = 300.0  # status says "stalled" when the oldest waiting job is older
     max_group: int = 500  # requests per group commit
+    health_probe_interval: float = 1.0  # /healthz reuses a storage probe this young (seconds)
 
 
 class _Pending:
@@ -172,12 +178,17 @@ def create_app(
     on_startup: Callable[[], None] | None = None,
     on_shutdown: Callable[[], None] | None = None,
     wake: threading.Event | None = None,
+    admin: AdminAccess | None = None,
 ) -> Starlette:
     """The webhook service for every source in ``sources`` (endpoint name -> adapter).
 
     ``wake`` is set after each commit so in-process workers claim at once;
-    ``on_startup``/``on_shutdown`` start and stop them."""
+    ``on_startup``/``on_shutdown`` start and stop them. ``admin``: the operator token and the
+    ``Host`` names answered (default: no token, so admin endpoints answer loopback clients
+    only; loopback names only)."""
     config = settings or ServiceSettings()
+    access = admin or AdminAccess()
+    probe = StorageProbe(queue, max_age=config.health_probe_interval)
     committer = GroupCommitter(queue, max_group=config.max_group, on_commit=wake.set if wake else None)
     endpoints = ", ".join(f"/webhooks/{name}" for name in sorted(sources))
 
@@ -230,11 +241,25 @@ def create_app(
         return document
 
     async def status(request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(status_document))
+        try:
+            document = await run_in_threadpool(status_document)
+        except Exception as exc:  # a failing disk: a clear 503, one log line, never a traceback
+            reason = (
+                str(exc) if isinstance(exc, FieldlineError) else f"unexpected {type(exc).__name__}: {exc}"
+            )
+            logger.error("GET /status: cannot read the queue: %s", reason)
+            return JSONResponse(
+                {"error": "the queue status cannot be read now; see the service log"}, status_code=503
+            )
+        return JSONResponse(document)
 
     async def healthz(request: Request) -> Response:
+        # Open to anyone: ok or not, no details (the log says why).
         if not committer.alive:
-            return JSONResponse({"ok": False, "error": "the webhook writer is not running"}, status_code=503)
+            logger.error("health: the webhook writer is not running")
+            return JSONResponse({"ok": False}, status_code=503)
+        if not await probe.ok():
+            return JSONResponse({"ok": False}, status_code=503)
         return JSONResponse({"ok": True})
 
     @contextlib.asynccontextmanager
@@ -252,9 +277,10 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/webhooks/{source}", receive, methods=["POST"]),
-            Route("/status", status, methods=["GET"]),
+            Route("/status", admin_only(status, access), methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],
+        middleware=[Middleware(HostCheck, allowed_hosts=access.allowed_hosts)],
         lifespan=lifespan,
     )
     app.state.committer = committer

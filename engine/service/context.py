@@ -18,15 +18,16 @@ import pluggy
 from starlette.applications import Starlette
 
 from fieldline.contracts import WebhookSource
-from fieldline.errors import ConfigError, FieldlineError
+from fieldline.errors import ConfigError, FieldlineError, QueueError
 from fieldline.queue.jobs import JobQueue
 from fieldline.queue.run_store import RunStore
 from fieldline.queue.storage import Storage, open_storage
+from fieldline.service.admin_auth import AdminAccess
 from fieldline.service.app import ServiceSettings, create_app
 from fieldline.service.worker import Worker, WorkerSettings
 from fieldline.spec.model import Spec
 
-__all__ = ["ServiceContext", "open_context", "source_names"]
+__all__ = ["ServiceContext", "check_storage_writable", "open_context", "source_names"]
 
 logger = logging.getLogger("fieldline.service")
 
@@ -183,11 +184,13 @@ class ServiceContext:
         prefix: str = "serve",
         retention_days: float | None = 30.0,
         purge_interval: float = 3600.0,
+        admin: AdminAccess | None = None,
     ) -> Starlette:
         """The webhook app; ``workers`` threads per spec start and stop with it (0: receive only).
 
         With ``retention_days``, settled jobs and run-log entries older than that are deleted at
-        start and every ``purge_interval`` seconds (dead letters and live jobs stay)."""
+        start and every ``purge_interval`` seconds (dead letters and live jobs stay). ``admin``:
+        the operator token and allowed ``Host`` names (see :func:`fieldline.service.app.create_app`)."""
         receivers = self._receivers()
         stop = threading.Event()
         wake = threading.Event()
@@ -225,6 +228,7 @@ class ServiceContext:
             on_startup=on_startup,
             on_shutdown=on_shutdown,
             wake=wake,
+            admin=admin,
         )
 
     def close(self) -> None:
@@ -239,9 +243,15 @@ def open_context(
     worker_settings: WorkerSettings | None = None,
     runner_batch_size: int = 500,
 ) -> ServiceContext:
-    """Open the storage at ``db`` (a path: one SQLite file holds the queue and run store)."""
+    """Open the storage at ``db`` (a path: one SQLite file holds the queue and run store) and
+    check that it can be written: serve and workers write it, so an unwritable one stops here."""
     named = source_names([specs] if isinstance(specs, Spec) else specs)
     storage = open_storage(db, plugin_manager=plugin_manager)
+    try:
+        check_storage_writable(storage)
+    except BaseException:
+        storage.close()
+        raise
     return ServiceContext(
         specs=named,
         plugin_manager=plugin_manager,
@@ -249,3 +259,16 @@ def open_context(
         worker_settings=worker_settings or WorkerSettings(),
         runner_batch_size=runner_batch_size,
     )
+
+
+def check_storage_writable(storage: Storage) -> None:
+    """A :class:`ConfigError` (exit 2) when the queue cannot be written: a read-only file or
+    file system, a full disk, an I/O error. Opening alone does not tell (SQLite opens a file it
+    may not write read-only, and reads work), so this commits a probe row."""
+    try:
+        storage.queue.check_writable()
+    except QueueError as exc:
+        raise ConfigError(
+            f"the queue at {storage.url} cannot be written: {exc.message}",
+            hint="give the service user write access to the file and its folder, and check the disk",
+        ) from exc

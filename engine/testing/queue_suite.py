@@ -379,6 +379,16 @@ def _sources_are_kept_apart(queue: JobQueue, clock: FakeClock, reopen: Reopen) -
     assert queue.dead_letters(source="one") == []
 
 
+def _write_probe_succeeds_and_leaves_no_job(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
+    """``check_writable`` passes on a healthy queue, and neither adds jobs nor touches them."""
+    queue.enqueue([event("e1", "p1")], source=SOURCE)
+    queue.check_writable()
+    queue.check_writable()  # a second probe of the same queue passes too
+    assert queue.status().counts == {JobState.TODO: 1}
+    assert queue.sources() == [SOURCE]
+    assert [job.event_id for job in queue.claim("w", limit=10, lease_seconds=LEASE)] == ["e1"]
+
+
 TEMPLATES: dict[str, Callable[[JobQueue, FakeClock, Reopen], None]] = {
     "enqueue_then_claim_in_order": _enqueue_then_claim_in_order,
     "duplicates_are_acknowledged_not_queued": _duplicates_are_acknowledged_not_queued,
@@ -401,6 +411,7 @@ TEMPLATES: dict[str, Callable[[JobQueue, FakeClock, Reopen], None]] = {
     "concurrent_claims_never_share_a_job": _concurrent_claims_never_share_a_job,
     "ordering_keys_and_role_are_kept": _ordering_keys_and_role_are_kept,
     "sources_are_kept_apart": _sources_are_kept_apart,
+    "write_probe_succeeds_and_leaves_no_job": _write_probe_succeeds_and_leaves_no_job,
 }
 
 

@@ -22,6 +22,8 @@ from tests.waiting import PATIENCE, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
+OPERATOR_TOKEN = "e2e-operator-token-0123456789"
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -52,6 +54,7 @@ def test_serve_process_receives_applies_and_stops_on_sigterm(tmp_path: Path) -> 
                 ],
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                env={**os.environ, "FIELDLINE_OPERATOR_TOKEN": OPERATOR_TOKEN},
             )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -79,7 +82,9 @@ def test_serve_process_receives_applies_and_stops_on_sigterm(tmp_path: Path) -> 
                 )
 
             wait_until(applied, what="the status change in Salesforce")
-            status = httpx.get(f"{base}/status", timeout=5).json()
+            assert httpx.get(f"{base}/status", timeout=5).status_code == 401, "the token is required"
+            operator = {"authorization": f"Bearer {OPERATOR_TOKEN}"}
+            status = httpx.get(f"{base}/status", headers=operator, timeout=5).json()
             assert status["counts"]["done"] == 1
             server.send_signal(signal.SIGTERM)
             assert server.wait(timeout=30) == 0, log.read_text()
@@ -88,6 +93,7 @@ def test_serve_process_receives_applies_and_stops_on_sigterm(tmp_path: Path) -> 
             server.wait()
         assert "Traceback" not in log.read_text()
         assert "e2e-webhook-secret" not in log.read_text()
+        assert OPERATOR_TOKEN not in log.read_text()
 
 
 def test_dead_letters_replayed_after_an_outage(tmp_path: Path) -> None:

@@ -12,14 +12,18 @@ from typing import Any
 import httpx
 import pytest
 
+from fieldline.config import Secret
 from fieldline.errors import QueueError
 from fieldline.queue import EnqueueGroup, EnqueueResult, JobState
 from fieldline.queue.sqlite_queue import SQLiteJobQueue
+from fieldline.service.admin_auth import AdminAccess
 from fieldline.service.app import GroupCommitter, ServiceSettings, create_app
 from fieldline.testing.server import serve_in_thread
 from tests.service.fakes import SECRET, FakeWebhookSource
 
 AUTH = {"authorization": f"Bearer {SECRET}"}
+OPERATOR_TOKEN = "operator-token-for-tests"
+OPERATOR = {"authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
 def body(*events: tuple[str, str], event_type: str = "PRODUCT_STATUS_CHANGED", **data: Any) -> bytes:
@@ -54,6 +58,7 @@ def service(tmp_path: Path) -> Iterator[Service]:
         settings=ServiceSettings(max_body_bytes=2000, stalled_after=60),
         on_startup=lambda: started.append("up"),
         wake=wake,
+        admin=AdminAccess(token=Secret(OPERATOR_TOKEN)),
     )
     with serve_in_thread(app) as url:
         assert started == ["up"]
@@ -126,7 +131,7 @@ def test_unknown_source_is_404(service: Service) -> None:
 
 def test_status_and_health(service: Service) -> None:
     service.post(body(("e1", "p1"), ("e2", "p1")))
-    status = service.http.get("/status").json()
+    status = service.http.get("/status", headers=OPERATOR).json()
     assert (status["health"], status["summary"], status["waiting"]) == ("waiting", "Waiting 2", 2)
     assert status["counts"]["todo"] == 2
     assert service.http.get("/healthz").json() == {"ok": True}

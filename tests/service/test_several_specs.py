@@ -12,9 +12,11 @@ import pluggy
 import pytest
 
 from fieldline import hookimpl
+from fieldline.config import Secret
 from fieldline.contracts import AdapterInfo, AdapterKind, EventRole, SourceBase, SourceEvent
 from fieldline.errors import ConfigError, WebhookError
 from fieldline.plugins.manager import get_plugin_manager
+from fieldline.service.admin_auth import AdminAccess
 from fieldline.service.context import ServiceContext, open_context
 from fieldline.service.worker import WorkerSettings
 from fieldline.spec.loader import load_spec
@@ -120,7 +122,8 @@ def leads(path: Path) -> list[dict[str, Any]]:
 
 def test_each_spec_has_its_endpoint_its_jobs_and_its_workers(context: ServiceContext, tmp_path: Path) -> None:
     headers = {"authorization": f"Bearer {TOKEN}"}
-    app = context.create_app(workers=1, retention_days=None)
+    operator = "operator-token-for-tests"
+    app = context.create_app(workers=1, retention_days=None, admin=AdminAccess(token=Secret(operator)))
     with serve_in_thread(app) as url:
         alpha = httpx.post(
             f"{url}/webhooks/alpha",
@@ -149,7 +152,9 @@ def test_each_spec_has_its_endpoint_its_jobs_and_its_workers(context: ServiceCon
                 len(leads(tmp_path / "alpha-crm.json")) == 2 and len(leads(tmp_path / "beta-crm.json")) == 1
             )
         )
-        status = httpx.get(f"{url}/status", timeout=10).json()
+        status = httpx.get(
+            f"{url}/status", headers={"authorization": f"Bearer {operator}"}, timeout=10
+        ).json()
     assert [lead["LastName"] for lead in leads(tmp_path / "alpha-crm.json")] == ["Ada", "Yu"]
     assert [lead["LastName"] for lead in leads(tmp_path / "beta-crm.json")] == ["Zed"]
     assert set(status["sources"]) == {"alpha", "beta"}
