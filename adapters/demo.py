@@ -31,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC_FILE = REPO_ROOT / "mappings" / "passfort-salesforce.yaml"
 ORG_FILE = REPO_ROOT / "mappings" / "passfort-salesforce.org.yaml"
 SECRET = "demo-webhook-secret"
+OPERATOR_TOKEN = "demo-operator-token-0123456789"  # a throwaway token for this run only
 API_KEY = "demo-api-key"
 STATUS_LABELS = {
     "APPLIED": "Applied",
@@ -158,6 +159,7 @@ def run(console: Console) -> int:
             "FIELDLINE_SALESFORCE_SECURITY_TOKEN": sf.security_token,
             "FIELDLINE_SALESFORCE_CLIENT_ID": sf.client_id,
             "FIELDLINE_SALESFORCE_CLIENT_SECRET": sf.client_secret,
+            "FIELDLINE_OPERATOR_TOKEN": OPERATOR_TOKEN,
         }
         db = workdir / "fieldline.db"
         port = _free_port()
@@ -181,7 +183,8 @@ def run(console: Console) -> int:
                     serve.wait()
 
         stack.callback(stop_serve)
-        with httpx.Client(base_url=url, timeout=5) as client:
+        operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}  # /status is for operators only
+        with httpx.Client(base_url=url, timeout=5, headers=operator) as client:
 
             def healthy() -> bool:
                 if serve.poll() is not None:
