@@ -26,7 +26,7 @@ from fieldline.adapters.salesforce.emulator.state import API_VERSIONS
 from fieldline.adapters.salesforce.emulator.store import Record, Store
 from fieldline.adapters.salesforce.emulator.validation import ApiError
 
-__all__ = ["routes"]
+__all__ = ["render", "routes"]
 
 MAX_CURSORS = 1000
 _BATCH_SIZE = re.compile(r"batchSize\s*=\s*(\d+)", re.IGNORECASE)
@@ -43,7 +43,7 @@ class Cursor:
     path: str  # "query" or "queryAll"
 
 
-def _render(store: Store, compiled: CompiledQuery, record: Record, version: str) -> Record:
+def render(store: Store, compiled: CompiledQuery, record: Record, version: str) -> Record:
     obj = compiled.table.obj
     out = render_record(obj, record, version, ())
     for path in compiled.select:
@@ -55,7 +55,7 @@ def _render(store: Store, compiled: CompiledQuery, record: Record, version: str)
             {
                 "totalSize": len(rows),
                 "done": True,
-                "records": [_render(store, child.compiled, r, version) for r in rows],
+                "records": [render(store, child.compiled, r, version) for r in rows],
             }
             if rows
             else None
@@ -98,7 +98,7 @@ def _batch_size(request: Request, emu: Emulator) -> int:
 
 def _page(emu: Emulator, cursor: Cursor, start: int, version: str, cursor_id: str) -> dict[str, Any]:
     end = start + cursor.batch_size
-    page = [_render(emu.store, cursor.compiled, r, version) for r in cursor.records[start:end]]
+    page = [render(emu.store, cursor.compiled, r, version) for r in cursor.records[start:end]]
     body: dict[str, Any] = {
         "totalSize": len(cursor.records),
         "done": end >= len(cursor.records),
@@ -183,6 +183,15 @@ async def resources(request: Request, emu: Emulator) -> Response:
 
 
 @api_endpoint("limits")
+async def record_count(request: Request, emu: Emulator) -> Response:
+    """``GET /limits/recordCount[?sObjects=Account,Contact]``: live records per object."""
+    wanted = [n for n in request.query_params.get("sObjects", "").split(",") if n.strip()]
+    tables = [emu.store.table(n.strip()) for n in wanted] if wanted else list(emu.store.tables.values())
+    counts = [{"count": len(t.rows), "name": t.obj.name} for t in tables if t is not None]
+    return json_response({"sObjects": counts})
+
+
+@api_endpoint("limits")
 async def limits(request: Request, emu: Emulator) -> Response:
     limit = emu.faults.daily_limit
     used = emu.stats.api_usage
@@ -204,6 +213,7 @@ routes = [
     *resource("/services/data", slash=True, GET=versions),
     *resource(BASE, slash=True, GET=resources),
     *resource(f"{BASE}/limits", slash=True, GET=limits),
+    *resource(f"{BASE}/limits/recordCount", slash=True, GET=record_count),
     *resource(f"{BASE}/query", slash=True, GET=query),
     *resource(f"{BASE}/queryAll", slash=True, GET=query_all),
     *resource(f"{BASE}/query/{{locator}}", GET=query_more),
