@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
-from tests.salesforce_emulator.conftest import API, records
+from tests.salesforce_emulator.conftest import API, LoopbackSession, connect, records, start
 
 
 def make_account_with_contacts(client: httpx.Client, name: str, *last_names: str) -> str:
@@ -198,3 +198,24 @@ def test_path_segments_match_in_any_letter_case(client: httpx.Client) -> None:
     for spelling in ("unprocessedrecords", "unprocessedRecords"):
         assert client.get(f"/jobs/ingest/{job['id']}/{spelling}").status_code == 200
     assert client.get("/SObjects/account/DESCRIBE").json()["name"] == "Account"
+
+
+# -- simple-salesforce's own flows ---------------------------------------------------------------
+def test_simple_salesforce_bulk2_results_query_all_search_and_is_sandbox() -> None:
+    with start(query_page_size=1) as emulator, LoopbackSession(emulator.url) as session:
+        sf = connect(emulator, session)
+        data = [{"Name": "bulk a", "NumberOfEmployees": "1"}, {"Name": "bulk b", "NumberOfEmployees": "x"}]
+        (result,) = sf.bulk2.Account.insert(records=data, wait=0.05)
+        everything = sf.bulk2.Account.get_all_ingest_records(result["job_id"])  # asks for unprocessedRecords
+        assert [r["Name"] for r in everything["successfulRecords"]] == ["bulk a"]
+        assert [r["Name"] for r in everything["failedRecords"]] == ["bulk b"]
+        assert everything["unprocessedRecords"] == []
+        account = sf.Account.create({"Name": "with contact"})["id"]
+        sf.Contact.create({"LastName": "Ng", "AccountId": account})
+        nested = sf.query_all("SELECT Name, (SELECT LastName FROM Contacts) FROM Account ORDER BY Name")
+        assert (nested["records"][0]["Name"], nested["records"][0]["Contacts"]) == ("bulk a", None)
+        assert nested["records"][1]["Contacts"]["records"][0]["LastName"] == "Ng"
+        assert emulator.stats()["by_kind"]["query_more"] == 1  # a page of one record each
+        found = sf.search("FIND {bulk} RETURNING Account(Name)")
+        assert [r["Name"] for r in found["searchRecords"]] == ["bulk a"]
+        assert sf.is_sandbox() is False
