@@ -319,7 +319,7 @@ def _add_identity_objects(org: Org) -> None:
     reads ``User.Username`` and the organization's name and type. The emulator seeds one record
     of each (see :mod:`.identity`); neither can be written through the API.
     """
-    read_only = {"createable": False, "updateable": False}
+    read_only: dict[str, Any] = {"createable": False, "updateable": False}
     user_fields = [
         *(replace(f, createable=False, updateable=False) for f in _person_name()),
         _f("Username", length=80, unique=True, **read_only),
