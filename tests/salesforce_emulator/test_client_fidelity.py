@@ -117,6 +117,31 @@ def test_child_subquery_nests_each_parents_children(client: httpx.Client) -> Non
     assert (unknown.status_code, unknown.json()[0]["errorCode"]) == (400, "INVALID_TYPE")
 
 
+def test_malformed_subqueries_and_searches_are_400s(client: httpx.Client) -> None:
+    queries = [
+        "SELECT Id, (SELECT Id FROM Contacts FROM Account",
+        "SELECT Id, (SELECT Id, (SELECT Id FROM Contacts) FROM Contacts) FROM Account",
+        "SELECT Id, (SELECT Nope FROM Contacts) FROM Account",
+        "SELECT COUNT(Id), (SELECT Id FROM Contacts) FROM Account",
+        "SELECT COUNT(Id) FROM FROM Account",
+    ]
+    for soql in queries:
+        response = client.get("/query", params={"q": soql})
+        assert response.status_code == 400, soql
+    searches = [
+        "",
+        "FIND {unterminated",
+        "FIND {acme} RETURNING Nope(Id)",
+        "FIND {acme} RETURNING Account(Id FROM Contact)",
+        "FIND {acme} RETURNING Account(Nope)",
+        "FIND {acme} IN EVERY FIELDS",
+        "FIND {**}",
+    ]
+    for sosl in searches:
+        response = client.get("/search", params={"q": sosl})
+        assert response.status_code == 400, sosl
+
+
 # -- search and counts ---------------------------------------------------------------------------
 def test_sosl_finds_words_in_text_fields(client: httpx.Client) -> None:
     make_account_with_contacts(client, "Acme Widgets", "Acmeson")
@@ -190,6 +215,26 @@ def test_composite_tree_creates_parents_with_children_or_nothing(
     for number, record in enumerate(too_many["records"]):
         record["attributes"]["referenceId"] = f"r{number}"
     assert client.post("/composite/tree/Account", json=too_many).status_code == 400
+
+
+def test_composite_tree_refuses_malformed_trees_with_a_4xx(
+    client: httpx.Client, emulator: EmulatorHandle
+) -> None:
+    def account(reference: str, **extra: Any) -> dict[str, Any]:
+        return {"attributes": {"type": "Account", "referenceId": reference}, "Name": reference, **extra}
+
+    hostile: list[Any] = [
+        {"records": "not a list"},
+        {"records": [{"Name": "no attributes"}]},
+        {"records": [account("a1", Contacts={"records": "abc"})]},
+        {"records": [account("a1"), account("a1")]},
+        {"records": [{"attributes": {"type": "Contact", "referenceId": "c1"}, "LastName": "x"}]},
+        [1, 2],
+    ]
+    for body in hostile:
+        response = client.post("/composite/tree/Account", json=body)
+        assert response.status_code == 400, body
+    assert emulator.records("Account") == []
 
 
 # -- paths ---------------------------------------------------------------------------------------

@@ -104,6 +104,8 @@ def _insert(
     reference = attributes.get("referenceId")
     if not isinstance(reference, str) or not reference:
         raise _TreeError(None, ApiError("INVALID_INPUT", "Each record needs a referenceId"))
+    if any(done["referenceId"] == reference for done in out):
+        raise _TreeError(reference, ApiError("INVALID_INPUT", f"Duplicate referenceId: {reference}"))
     type_name = attributes.get("type")
     if isinstance(type_name, str) and type_name.lower() != table.obj.name.lower():
         raise _TreeError(reference, ApiError("INVALID_TYPE", f"Expected a {table.obj.name}, got {type_name}"))
@@ -114,8 +116,8 @@ def _insert(
         if key == "attributes":
             continue
         relationship = relationships.get(key.lower())
-        if relationship is not None and isinstance(value, dict):
-            children.append((relationship, value.get("records") or []))
+        if relationship is not None and isinstance(value, dict) and isinstance(value.get("records"), list):
+            children.append((relationship, value["records"]))
         else:
             fields[key] = value
     if parent is not None:
