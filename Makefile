@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TYPECHECK_ROOT := .typecheck
+# jsforce (pinned in .node/package-lock.json) drives the Salesforce emulator in one test.
+NODE_STAMP := .node/node_modules/.installed-stamp
 
 .PHONY: install lint typecheck test test-only demo bench clean
 
@@ -13,7 +15,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Without npm (a user's machine lacking Node) the jsforce test skips and says why.
+$(NODE_STAMP): .node/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix .node --no-audit --no-fund --ignore-scripts --loglevel=error && touch $(NODE_STAMP); \
+	else echo "npm not found: tests/salesforce_emulator/test_jsforce.py will skip"; fi
+
+install: $(STAMP) $(NODE_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine adapters tests benchmarks
@@ -27,7 +35,7 @@ typecheck: $(STAMP)
 	MYPYPATH=$(TYPECHECK_ROOT) $(BIN)/mypy -p fieldline
 	MYPYPATH=$(TYPECHECK_ROOT) $(BIN)/mypy tests
 
-test-only: $(STAMP)
+test-only: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck test-only
@@ -39,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(TYPECHECK_ROOT) .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TYPECHECK_ROOT) .node/node_modules .bench .pytest_cache .mypy_cache .ruff_cache

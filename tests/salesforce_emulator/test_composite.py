@@ -86,6 +86,8 @@ def test_without_all_or_none_independent_subrequests_continue(
         "Contact": 0,
         "Lead": 0,
         "PassFort_Application__c": 0,
+        "User": 1,  # the seeded built-in user and its org
+        "Organization": 1,
     }
 
 

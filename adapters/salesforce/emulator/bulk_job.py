@@ -15,6 +15,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar
 
 from fieldline.adapters.salesforce.emulator.context import Emulator
+from fieldline.adapters.salesforce.emulator.state import DEFAULT_USER_ID
 from fieldline.adapters.salesforce.emulator.store import now_iso
 
 __all__ = ["DELIMITERS", "LINE_ENDINGS", "TERMINAL", "BulkJob"]
@@ -71,7 +72,7 @@ class BulkJob:
             "id": self.id,
             "operation": self.operation,
             "object": self.object_name,
-            "createdById": "0058d000000EMUUSR",
+            "createdById": DEFAULT_USER_ID,
             "createdDate": self.created_date,
             "systemModstamp": self.modstamp,
             "state": self.state,

@@ -109,7 +109,8 @@ def describe_global(org: Org, version: str) -> dict[str, Any]:
     }
 
 
-def _child_relationships(org: Org, obj: ObjectDef) -> Iterable[dict[str, Any]]:
+def child_relationships(org: Org, obj: ObjectDef) -> Iterable[dict[str, Any]]:
+    """The relationships from ``obj`` to the objects that refer to it (``Account.Contacts``)."""
     for child in sorted(org.objects.values(), key=lambda o: o.name):
         for field in child.fields.values():
             if field.type == "reference" and obj.name in field.reference_to:
@@ -130,7 +131,7 @@ def describe_object(org: Org, obj: ObjectDef, version: str) -> dict[str, Any]:
     result = object_summary(obj, version)
     result.update(
         {
-            "childRelationships": list(_child_relationships(org, obj)),
+            "childRelationships": list(child_relationships(org, obj)),
             "fields": [describe_field(f) for f in obj.fields.values()],
             "recordTypeInfos": [],
             "supportedScopes": [{"label": "All", "name": "everything"}],

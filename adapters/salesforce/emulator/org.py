@@ -227,7 +227,7 @@ def _person_name() -> list[FieldDef]:
 
 
 def standard_org() -> Org:
-    """Account, Contact and Lead with their common standard fields."""
+    """Account, Contact and Lead with their common standard fields, plus User and Organization."""
     org = Org()
     org.add(
         _object(
@@ -308,7 +308,52 @@ def standard_org() -> Org:
             ],
         )
     )
+    _add_identity_objects(org)
     return org
+
+
+def _add_identity_objects(org: Org) -> None:
+    """``User`` and ``Organization``, which clients read to learn who and where they are.
+
+    simple-salesforce's ``is_sandbox()`` queries ``Organization.IsSandbox``; the Salesforce CLI
+    reads ``User.Username`` and the organization's name and type. The emulator seeds one record
+    of each (see :mod:`.identity`); neither can be written through the API.
+    """
+    read_only: dict[str, Any] = {"createable": False, "updateable": False}
+    user_fields = [
+        *(replace(f, createable=False, updateable=False) for f in _person_name()),
+        _f("Username", length=80, unique=True, **read_only),
+        _f("Email", "email", **read_only),
+        _f("Alias", length=8, **read_only),
+        _f("IsActive", "boolean", label="Active", **read_only),
+        _f("UserType", "picklist", picklist=("Standard",), **read_only),
+        _f("TimeZoneSidKey", "picklist", picklist=("GMT",), label="Time Zone", **read_only),
+        _f("LocaleSidKey", "picklist", picklist=("en_US",), label="Locale", **read_only),
+        _f("LanguageLocaleKey", "picklist", picklist=("en_US",), label="Language", **read_only),
+    ]
+    org.add(_object("User", "005", user_fields))
+    org.add(
+        _object(
+            "Organization",
+            "00D",
+            [
+                _f("Name", length=80, name_field=True, **read_only),
+                _f("IsSandbox", "boolean", **read_only),
+                _f(
+                    "OrganizationType",
+                    "picklist",
+                    picklist=("Developer Edition",),
+                    label="Edition",
+                    **read_only,
+                ),
+                _f("InstanceName", length=5, **read_only),
+                _f("NamespacePrefix", length=15, **read_only),
+                _f("TrialExpirationDate", "datetime", **read_only),
+                _f("LanguageLocaleKey", "picklist", picklist=("en_US",), label="Locale", **read_only),
+                _f("TimeZoneSidKey", "picklist", picklist=("GMT",), label="Time Zone", **read_only),
+            ],
+        )
+    )
 
 
 # Attributes an org file may set on a field, mapped to FieldDef attribute names.

@@ -28,7 +28,7 @@ from fieldline.adapters.salesforce.emulator.routes_sobjects import BASE
 from fieldline.adapters.salesforce.emulator.routing import resource
 from fieldline.adapters.salesforce.emulator.validation import ApiError
 
-__all__ = ["MAX_SUBREQUESTS", "routes"]
+__all__ = ["MAX_SUBREQUESTS", "dispatch", "routes"]
 
 MAX_SUBREQUESTS = 25
 # @{ref.id}, @{ref.records[0].Id}, @{ref[0].id} (a collections result is an array)
@@ -75,7 +75,7 @@ def _halted(reference: str, message: str) -> dict[str, Any]:
     return _entry(reference, 400, [{"errorCode": "PROCESSING_HALTED", "message": message}])
 
 
-async def _dispatch(request: Request, emu: Emulator, method: str, url: str, body: Any) -> tuple[int, Any]:
+async def dispatch(request: Request, emu: Emulator, method: str, url: str, body: Any) -> tuple[int, Any]:
     """Run one subrequest through the matching route's bare handler: (status, parsed body)."""
     raw_path, _, query = url.partition("?")
     payload = b"" if body is None else json.dumps(body).encode()
@@ -100,7 +100,7 @@ async def _dispatch(request: Request, emu: Emulator, method: str, url: str, body
     else:
         return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
     handler = BARE_HANDLERS.get(scope.get("endpoint"))  # type: ignore[arg-type]
-    if handler is None or handler.__name__ in ("composite",) or "/jobs/" in raw_path:
+    if handler is None or handler.__name__.startswith("composite") or "/jobs/" in raw_path:
         return 400, [
             {"errorCode": "INVALID_REQUEST", "message": f"{raw_path} is not supported in a composite call"}
         ]
@@ -164,7 +164,7 @@ async def composite(request: Request, emu: Emulator) -> Response:
                 results[reference] = None
                 failed = True
                 continue
-            status, payload = await _dispatch(request, emu, sub["method"], url, sub_body)
+            status, payload = await dispatch(request, emu, sub["method"], url, sub_body)
             results[reference] = payload if status < 300 else None
             headers = {}
             if status == 201 and isinstance(payload, dict) and payload.get("id"):

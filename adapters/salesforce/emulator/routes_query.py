@@ -18,6 +18,7 @@ from fieldline.adapters.salesforce.emulator.context import (
     not_found,
 )
 from fieldline.adapters.salesforce.emulator.describe import render_record
+from fieldline.adapters.salesforce.emulator.query_columns import columns_body
 from fieldline.adapters.salesforce.emulator.routes_sobjects import BASE, version_of
 from fieldline.adapters.salesforce.emulator.routing import resource
 from fieldline.adapters.salesforce.emulator.soql import CompiledQuery, ResolvedPath, SoqlError, compile_query
@@ -25,7 +26,7 @@ from fieldline.adapters.salesforce.emulator.state import API_VERSIONS
 from fieldline.adapters.salesforce.emulator.store import Record, Store
 from fieldline.adapters.salesforce.emulator.validation import ApiError
 
-__all__ = ["routes"]
+__all__ = ["render", "routes"]
 
 MAX_CURSORS = 1000
 _BATCH_SIZE = re.compile(r"batchSize\s*=\s*(\d+)", re.IGNORECASE)
@@ -42,11 +43,23 @@ class Cursor:
     path: str  # "query" or "queryAll"
 
 
-def _render(store: Store, compiled: CompiledQuery, record: Record, version: str) -> Record:
+def render(store: Store, compiled: CompiledQuery, record: Record, version: str) -> Record:
     obj = compiled.table.obj
     out = render_record(obj, record, version, ())
     for path in compiled.select:
         _put(store, out, record, path, version)
+    for child in compiled.children:
+        rows = child.run(store, record["Id"])
+        # Salesforce answers null, not an empty result, for a parent without children.
+        out[child.relationship] = (
+            {
+                "totalSize": len(rows),
+                "done": True,
+                "records": [render(store, child.compiled, r, version) for r in rows],
+            }
+            if rows
+            else None
+        )
     return out
 
 
@@ -85,7 +98,7 @@ def _batch_size(request: Request, emu: Emulator) -> int:
 
 def _page(emu: Emulator, cursor: Cursor, start: int, version: str, cursor_id: str) -> dict[str, Any]:
     end = start + cursor.batch_size
-    page = [_render(emu.store, cursor.compiled, r, version) for r in cursor.records[start:end]]
+    page = [render(emu.store, cursor.compiled, r, version) for r in cursor.records[start:end]]
     body: dict[str, Any] = {
         "totalSize": len(cursor.records),
         "done": end >= len(cursor.records),
@@ -109,6 +122,8 @@ def _run(request: Request, emu: Emulator, *, include_deleted: bool) -> Response:
         raise ApiFailure(400, ApiError(exc.code, exc.message)) from exc
     version = version_of(request)
     query = compiled.query
+    if request.query_params.get("columns", "").lower() == "true":
+        return json_response(columns_body(compiled))
     if query.count_only:
         return json_response({"totalSize": len(records), "done": True, "records": []})
     aggregates = [item for item in query.select if item.aggregate]
@@ -116,8 +131,11 @@ def _run(request: Request, emu: Emulator, *, include_deleted: bool) -> Response:
         if len(aggregates) != len(query.select):
             raise ApiFailure(400, ApiError("MALFORMED_QUERY", "Field must be grouped or aggregated"))
         row: Record = {"attributes": {"type": "AggregateResult"}}
-        for number, path in enumerate(compiled.select):
-            row[f"expr{number}"] = sum(1 for r in records if r.get(path.field.name) is not None)
+        unnamed = 0  # exprN numbers only the aggregates without an alias
+        for item, path in zip(query.select, compiled.select, strict=True):
+            name = item.alias or f"expr{unnamed}"
+            unnamed += item.alias is None
+            row[name] = sum(1 for r in records if r.get(path.field.name) is not None)
         return json_response({"totalSize": 1, "done": True, "records": [row]})
     cursor = Cursor(compiled, records, _batch_size(request, emu), "queryAll" if include_deleted else "query")
     cursor_id = f"01g8d00000{next(_cursor_numbers):08d}"
@@ -157,8 +175,20 @@ async def versions(request: Request) -> Response:
 @api_endpoint("resources")
 async def resources(request: Request, emu: Emulator) -> Response:
     base = f"/services/data/{request.path_params['version']}"
-    names = ("sobjects", "query", "queryAll", "composite", "jobs", "limits")
-    return json_response({name: f"{base}/{name}" for name in names})
+    names = ("sobjects", "query", "queryAll", "search", "composite", "jobs", "limits")
+    body = {name: f"{base}/{name}" for name in names}
+    # Salesforce lists the identity URL as an absolute one (the CLI follows it to find the user).
+    body["identity"] = f"{str(request.base_url).rstrip('/')}/id/{emu.settings.org_id}/{emu.settings.user_id}"
+    return json_response(body)
+
+
+@api_endpoint("limits")
+async def record_count(request: Request, emu: Emulator) -> Response:
+    """``GET /limits/recordCount[?sObjects=Account,Contact]``: live records per object."""
+    wanted = [n for n in request.query_params.get("sObjects", "").split(",") if n.strip()]
+    tables = [emu.store.table(n.strip()) for n in wanted] if wanted else list(emu.store.tables.values())
+    counts = [{"count": len(t.rows), "name": t.obj.name} for t in tables if t is not None]
+    return json_response({"sObjects": counts})
 
 
 @api_endpoint("limits")
@@ -183,6 +213,7 @@ routes = [
     *resource("/services/data", slash=True, GET=versions),
     *resource(BASE, slash=True, GET=resources),
     *resource(f"{BASE}/limits", slash=True, GET=limits),
+    *resource(f"{BASE}/limits/recordCount", slash=True, GET=record_count),
     *resource(f"{BASE}/query", slash=True, GET=query),
     *resource(f"{BASE}/queryAll", slash=True, GET=query_all),
     *resource(f"{BASE}/query/{{locator}}", GET=query_more),

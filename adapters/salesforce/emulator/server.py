@@ -21,11 +21,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fieldline.adapters.salesforce.emulator import (
+    identity,
     routes_bulk,
     routes_collections,
     routes_composite,
+    routes_composite_more,
     routes_control,
     routes_query,
+    routes_search,
     routes_soap,
     routes_sobjects,
 )
@@ -76,6 +79,7 @@ def create_app(
     org = org if org is not None else load_org(None)
     settings = settings or EmulatorSettings()
     store = Store(org, state_path)
+    identity.seed_identity(store, settings.org_id, settings.user_id, settings.username)
     emu = Emulator(
         org=org,
         store=store,
@@ -98,10 +102,13 @@ def create_app(
     app = Starlette(
         routes=[
             *routes_control.routes,
+            *identity.routes,
             *routes_soap.routes,
             *routes_query.routes,
+            *routes_search.routes,
             *routes_sobjects.routes,
             *routes_collections.routes,
+            *routes_composite_more.routes,
             *routes_composite.routes,
             *routes_bulk.routes,
         ],

@@ -2,7 +2,7 @@
 
 Supported::
 
-    SELECT f1, Parent__r.Name | COUNT() FROM Obj
+    SELECT f1, Parent__r.Name, (SELECT f2 FROM Children) | COUNT() | COUNT(f) alias FROM Obj
       [WHERE a = 'x' AND (b IN ('y','z') OR c LIKE '%d\\%%') AND NOT d != null ...]
       [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]
 
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from fieldline.adapters.salesforce.emulator.describe import child_relationships
 from fieldline.adapters.salesforce.emulator.ids import normalize_id
 from fieldline.adapters.salesforce.emulator.org import FieldDef, ObjectDef
 from fieldline.adapters.salesforce.emulator.soql_parser import (
@@ -43,6 +44,7 @@ from fieldline.adapters.salesforce.emulator.store import Record, Store, Table
 from fieldline.adapters.salesforce.emulator.validation import parse_datetime
 
 __all__ = [
+    "ChildQuery",
     "CompiledQuery",
     "ResolvedPath",
     "SoqlError",
@@ -71,6 +73,18 @@ class ResolvedPath:
 
 
 @dataclass(frozen=True, slots=True)
+class ChildQuery:
+    """A parent-to-child subquery: the child records whose ``field`` holds the parent's id."""
+
+    relationship: str
+    field: str
+    compiled: CompiledQuery
+
+    def run(self, store: Store, parent_id: str) -> list[Record]:
+        return [r for r in self.compiled.run(store) if r.get(self.field) == parent_id]
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledQuery:
     """A query ready to run: which table, which ids to consider, a predicate, order and shape."""
 
@@ -80,6 +94,7 @@ class CompiledQuery:
     predicate: Callable[[Record], bool] | None
     index_probe: tuple[str, tuple[Any, ...]] | None
     sort_keys: tuple[tuple[Getter, bool, bool], ...]
+    children: tuple[ChildQuery, ...] = ()
 
     def run(self, store: Store, *, include_deleted: bool = False) -> list[Record]:
         """Matching records (live, plus deleted ones for ``queryAll``), ordered and limited."""
@@ -376,8 +391,25 @@ def _index_probe(obj: ObjectDef, cond: Condition | None, soql: str) -> tuple[str
 def compile_query(store: Store, soql: str) -> CompiledQuery:
     """Parse ``soql`` and resolve it against the store's org."""
     query = parse(soql)
-    text = soql.strip()
-    table = store.table(query.object_name)
+    return _compile(store, query, soql.strip(), store.table(query.object_name))
+
+
+def _child_query(store: Store, parent: ObjectDef, query: Query, text: str, pos: int) -> ChildQuery:
+    for relationship in child_relationships(store.org, parent):
+        if relationship["relationshipName"].lower() == query.object_name.lower():
+            table = store.table(relationship["childSObject"])
+            compiled = _compile(store, query, text, table)
+            return ChildQuery(relationship["relationshipName"], relationship["field"], compiled)
+    raise SoqlError(
+        "INVALID_TYPE",
+        caret(text, pos) + f"Didn't understand relationship '{query.object_name}' in FROM part of query"
+        " call. If you are attempting to use a custom relationship, be sure to append the '__r' after"
+        " the custom relationship name. Please reference your WSDL or the describe call for the"
+        " appropriate names.",
+    )
+
+
+def _compile(store: Store, query: Query, text: str, table: Table | None) -> CompiledQuery:
     if table is None:
         raise SoqlError(
             "INVALID_TYPE",
@@ -386,7 +418,13 @@ def compile_query(store: Store, soql: str) -> CompiledQuery:
             " reference your WSDL or the describe call for the appropriate names.",
         )
     obj = table.obj
-    select = tuple(resolve_path(store, obj, item.path, text, item.pos) for item in query.select)
+    fields = [item for item in query.select if item.subquery is None]
+    select = tuple(resolve_path(store, obj, item.path, text, item.pos) for item in fields)
+    children = tuple(
+        _child_query(store, obj, item.subquery, text, item.pos)
+        for item in query.select
+        if item.subquery is not None
+    )
     predicate = _compile_condition(store, obj, query.where, text) if query.where is not None else None
     sort_keys = []
     for key in query.order:
@@ -401,4 +439,5 @@ def compile_query(store: Store, soql: str) -> CompiledQuery:
         predicate=predicate,
         index_probe=_index_probe(obj, query.where, text),
         sort_keys=tuple(sort_keys),
+        children=children,
     )

@@ -186,6 +186,8 @@ class SelectItem:
     path: str
     pos: int
     aggregate: str | None = None  # COUNT for COUNT(field)
+    alias: str | None = None  # COUNT(Id) cnt: the result column is "cnt", not "expr0"
+    subquery: Query | None = None  # (SELECT Id FROM Contacts): ``path`` is the relationship name
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,10 +295,12 @@ class _Parser:
                     else:
                         path = self.identifier()
                         self.expect_punct(")")
-                        select.append(SelectItem(path.text, path.pos, aggregate="COUNT"))
+                        select.append(SelectItem(path.text, path.pos, aggregate="COUNT", alias=self.alias()))
                 else:
                     tok = self.identifier()
                     select.append(SelectItem(tok.text, tok.pos))
+            elif token is not None and token.text == "(":
+                select.append(self.subquery())
             else:
                 tok = self.identifier()
                 select.append(SelectItem(tok.text, tok.pos))
@@ -347,6 +351,25 @@ class _Parser:
         if self.peek() is not None:
             raise self.error()
         return Query(obj.text, obj.pos, tuple(select), count_only, where, tuple(order), limit, offset)
+
+    def alias(self) -> str | None:
+        """An aggregate's alias: an identifier that is no keyword (``FROM`` ends the list)."""
+        token = self.peek()
+        if token is None or token.kind != "ident" or token.text.upper() in _KEYWORDS:
+            return None
+        return self.take().text
+
+    def subquery(self) -> SelectItem:
+        """``(SELECT … FROM Relationship …)``: parsed on its own, the relationship as its object."""
+        opening = self.expect_punct("(")
+        depth = 1
+        while depth:
+            token = self.take()
+            depth += {"(": 1, ")": -1}.get(token.text, 0) if token.kind != "string" else 0
+        inner = parse(self.soql[opening.pos + 1 : token.pos])
+        if any(item.subquery is not None for item in inner.select):
+            raise malformed(self.soql, opening.pos, "nested subqueries are not supported")
+        return SelectItem(inner.object_name, opening.pos, subquery=inner)
 
     def integer(self) -> int:
         token = self.take()

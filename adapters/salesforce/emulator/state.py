@@ -17,6 +17,7 @@ __all__ = ["API_VERSIONS", "EmulatorSettings", "Faults", "Stats"]
 
 API_VERSIONS = tuple(f"{v}.0" for v in range(31, 63))
 LATEST_VERSION = API_VERSIONS[-1]
+DEFAULT_USER_ID = "0058d00000EMUSRAA5"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +35,8 @@ class EmulatorSettings:
     client_secret: str = "emulator-client-secret"
     refresh_token: str | None = None  # generated at start when None
     jwt_public_key_pem: str | None = None
-    org_id: str = "00D8d000000FLDLINE"
-    user_id: str = "0058d000000EMUUSR"
+    org_id: str = "00D8d00000FLDLNEA5"  # valid 18-character ids: the seeded Organization and User
+    user_id: str = DEFAULT_USER_ID
     daily_limit: int = 1_000_000
     query_page_size: int = 2000
     session_seconds: float | None = None  # access tokens live forever unless set
