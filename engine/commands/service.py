@@ -115,6 +115,24 @@ def _open_context(
 @_LEASE
 @click.option("--max-body-bytes", default=5 * 1024 * 1024, type=click.IntRange(1))
 @click.option(
+    "--header-timeout",
+    default=10.0,
+    type=click.FloatRange(0.1),
+    help="Seconds a request's headers may take; slower connections are closed.",
+)
+@click.option(
+    "--body-timeout",
+    default=30.0,
+    type=click.FloatRange(0.1),
+    help="Seconds a request's body may take once its headers are in (else 408).",
+)
+@click.option(
+    "--max-connections",
+    default=900,
+    type=click.IntRange(1),
+    help="Open connections served at once; keep it under the process's file descriptor limit.",
+)
+@click.option(
     "--retention-days",
     default=30.0,
     type=click.FloatRange(0),
@@ -132,6 +150,9 @@ def serve(
     max_attempts: int,
     lease_seconds: float,
     max_body_bytes: int,
+    header_timeout: float,
+    body_timeout: float,
+    max_connections: int,
     retention_days: float,
     log_level: str,
 ) -> None:
@@ -147,6 +168,7 @@ def serve(
     import uvicorn
 
     from fieldline.service.app import ServiceSettings
+    from fieldline.service.connections import ConnectionLimits, uvicorn_options
 
     _configure_logging(log_level)
     listener = _listen(host, port)  # a taken port fails here, before any worker starts
@@ -161,7 +183,7 @@ def serve(
     try:
         app = context.create_app(
             workers=workers,
-            service_settings=ServiceSettings(max_body_bytes=max_body_bytes),
+            service_settings=ServiceSettings(max_body_bytes=max_body_bytes, body_timeout=body_timeout),
             retention_days=retention_days or None,  # 0: keep everything
         )
         for name in context.source_names:
@@ -170,6 +192,7 @@ def serve(
                 f"({workers} worker thread{'s' if workers != 1 else ''})",
                 err=True,
             )
+        limits = ConnectionLimits(header_timeout=header_timeout, max_connections=max_connections)
         config = uvicorn.Config(
             app,
             host=host,
@@ -178,6 +201,7 @@ def serve(
             log_level=log_level,
             access_log=False,
             timeout_graceful_shutdown=30,
+            **uvicorn_options(limits),
         )
         _graceful_server(config).run(sockets=[listener])
     finally:
