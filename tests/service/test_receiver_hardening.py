@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -185,3 +188,40 @@ def test_a_client_gone_mid_body_is_one_line_and_no_traceback(
         "webhook fake: the client went away before sending the whole body"
     ]
     assert tracebacks(caplog) == []
+
+
+def _post_until_200(port: int, within: float) -> int | None:
+    """Send one good event as PassFort would (again after a refused connection or a 503) until
+    it is acknowledged or ``within`` seconds pass; the last status (``None``: no answer)."""
+    deadline = time.monotonic() + within
+    status: int | None = None
+    while status != 200 and time.monotonic() < deadline:
+        try:
+            status = httpx.post(
+                f"http://127.0.0.1:{port}/webhooks/fake", content=raw_body("good"), headers=AUTH, timeout=2
+            ).status_code
+        except httpx.TransportError:
+            status = None
+            time.sleep(0.05)  # a refused or dropped connection: try again, as a sender does
+    return status
+
+
+def test_half_sent_connections_do_not_keep_a_good_sender_out(tmp_path: Path) -> None:
+    # Without the limits (`limited_server --no-limits`) the good sender gets no answer at all.
+    command = [sys.executable, "-m", "tests.service.limited_server", str(tmp_path / "q.db")]
+    with subprocess.Popen(
+        command, cwd=Path(__file__).parents[2], stdout=subprocess.PIPE, text=True
+    ) as server:
+        hogs: list[socket.socket] = []
+        try:
+            assert server.stdout is not None
+            port = int(server.stdout.readline())
+            for _ in range(150):  # far more than the server's 64 file descriptors
+                hog = connect(port)
+                hog.sendall(b"POST /webhooks/fake HTTP/1.1\r\nHost: x\r\n")  # the head never ends
+                hogs.append(hog)
+            assert _post_until_200(port, within=15.0) == 200
+        finally:
+            for hog in hogs:
+                hog.close()
+            server.terminate()
