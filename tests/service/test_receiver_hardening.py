@@ -4,6 +4,7 @@ costs that request alone a 4xx and one log line; everyone else is served."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from fieldline.queue import EnqueueGroup, EnqueueResult, JobState
 from fieldline.queue.run_store import REDACTED, redact
 from fieldline.queue.sqlite_queue import SQLiteJobQueue
 from fieldline.service.app import GroupCommitter, ServiceSettings, create_app
+from fieldline.service.connections import ConnectionLimits, uvicorn_options
 from fieldline.testing.server import serve_in_thread
 from tests.service.fakes import SECRET, FakeWebhookSource, event
 from tests.waiting import PATIENCE, wait_until
@@ -225,3 +227,50 @@ def test_half_sent_connections_do_not_keep_a_good_sender_out(tmp_path: Path) -> 
             for hog in hogs:
                 hog.close()
             server.terminate()
+
+
+@pytest.fixture
+def guarded(tmp_path: Path) -> Iterator[int]:
+    """A receiver under uvicorn with the connection limits ``serve`` uses (short header timeout)."""
+    import uvicorn
+
+    queue = SQLiteJobQueue(tmp_path / "q.db")
+    app = create_app(queue=queue, sources={"fake": FakeWebhookSource()})
+    limits = ConnectionLimits(header_timeout=0.5, max_connections=10, max_header_bytes=8192)
+    config = uvicorn.Config(app, port=0, lifespan="on", log_level="warning", **uvicorn_options(limits))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, what="the guarded server starting")
+    yield int(server.servers[0].sockets[0].getsockname()[1])
+    server.should_exit = True
+    thread.join(PATIENCE)
+    queue.close()
+
+
+def test_a_head_slower_than_the_timeout_is_closed(guarded: int) -> None:
+    with connect(guarded) as client:
+        client.sendall(b"POST /webhooks/fake HTTP/1.1\r\nHost: x\r\n")
+        assert client.recv(4096) == b""  # closed by the server, without an answer
+
+
+def test_a_kept_alive_connection_gets_the_same_deadline(guarded: int) -> None:
+    with connect(guarded) as client:
+        request = b"POST /webhooks/fake HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + SECRET.encode()
+        content = raw_body("e1")
+        client.sendall(request + b"\r\nContent-Length: " + str(len(content)).encode() + b"\r\n\r\n" + content)
+        assert client.recv(4096).startswith(b"HTTP/1.1 200 ")
+        client.sendall(b"POST /webhooks/fake HTTP/1.1\r\n")  # a second request whose head never ends
+        assert client.recv(4096) == b""
+
+
+def test_an_oversized_head_is_431(guarded: int) -> None:
+    with connect(guarded) as client:
+        client.sendall(b"POST /webhooks/fake HTTP/1.1\r\nX-Filler: " + b"a" * 10_000)
+        assert client.recv(4096).startswith(b"HTTP/1.1 431 ")
+
+
+def test_a_large_body_is_not_taken_for_a_large_head(guarded: int) -> None:
+    content = raw_body("e1", data=json.dumps({"note": "n" * 50_000}))
+    response = httpx.post(f"http://127.0.0.1:{guarded}/webhooks/fake", content=content, headers=AUTH)
+    assert response.status_code == 200
