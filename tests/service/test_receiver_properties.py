@@ -64,7 +64,7 @@ def bodies(draw: st.DrawFn) -> bytes:
         key = draw(st.sampled_from(["secret", "id", "event"]))
         value = json.dumps(draw(SECRETS | IDS))
         text = text.replace('{"id"', f'{{"{key}": {value}, "id"', 1)
-    return text.encode()  # json.dumps wrote any lone surrogate as a \\ud800 escape
+    return text.encode()  # json.dumps wrote any lone surrogate as a \ud800 escape
 
 
 HEADERS = st.lists(
