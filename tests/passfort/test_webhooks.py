@@ -359,7 +359,7 @@ def test_a_far_future_timestamp_is_logged(caplog: pytest.LogCaptureFixture) -> N
 # --- hostile input (issue 9): every case below was accepted, or crashed, before ---------------
 
 
-def raw_envelope(item: dict[str, Any] | None = None, **replace: str) -> bytes:
+def raw_envelope(item: dict[str, Any] | None = None, /, **replace: str) -> bytes:
     """An envelope as JSON text, with raw JSON text for chosen values (escapes kept)."""
     text = json.dumps(envelope() if item is None else item)
     for placeholder, raw in replace.items():
