@@ -8,8 +8,8 @@ accepted at all. So the receiver runs uvicorn with:
 - a header timeout: from a connection's start (or the end of its previous response) its next
   request's headers must be in within ``header_timeout`` seconds, else the connection is closed;
 - a connection limit: a connection beyond ``max_connections`` open ones is closed at once, so the
-  process keeps descriptors for its database and for the connections it serves; uvicorn's
-  ``limit_concurrency`` answers 503 to requests beyond the same number;
+  process keeps descriptors for its database and for the connections it serves (uvicorn's own
+  ``limit_concurrency`` only answers 503 to requests, and only once their headers are in);
 - a limit on the size of a request head (431; httptools has none of its own);
 - uvicorn's keep-alive timeout.
 
@@ -138,6 +138,8 @@ def uvicorn_options(limits: ConnectionLimits) -> dict[str, Any]:
     """Keyword arguments for :class:`uvicorn.Config` that apply ``limits``."""
     return {
         "http": protocol_class(limits),
-        "limit_concurrency": limits.max_connections,
+        # Connections beyond the limit are closed on arrival; this bounds request tasks too (a
+        # closed connection's task can outlive it). +1: uvicorn counts the asking connection.
+        "limit_concurrency": limits.max_connections + 1,
         "timeout_keep_alive": limits.keep_alive_timeout,
     }
