@@ -11,9 +11,15 @@ envelopes (the likely one) and an object whose ``events`` key holds that list (t
 wrapper of other batching webhook senders). They cannot be confused with one envelope, which
 always has ``event`` and ``data``.
 
-Order of checks: a bearer header must not be wrong (401), the JSON must parse (400), every
-envelope must be authenticated (401), then every envelope must be well formed (400, naming the
-JSON path). So an unauthenticated sender learns nothing about what a valid envelope looks like.
+Ambiguous credentials are refused (401): two ``Authorization`` headers, or a ``"secret"`` key
+given twice in one JSON object (a JSON parser keeps only the last one, so the one checked would
+not be the only one present).
+
+Order of checks: a bearer header must be single and right (401), the JSON must parse (400),
+every envelope must be authenticated (401), then the body must be storable text (400: no lone
+surrogates, nesting at most :data:`MAX_DEPTH` levels, no duplicate keys) and every envelope
+well formed (400, naming the JSON path): ids at most :data:`MAX_ID_LENGTH` printable characters.
+So an unauthenticated sender learns nothing about what a valid envelope looks like.
 """
 
 from __future__ import annotations
@@ -39,6 +45,11 @@ log = logging.getLogger(__name__)
 FUTURE_WARNING_SECONDS = 300.0
 
 SECRET_HINT = "check the webhook secret in PassFort matches FIELDLINE_PASSFORT_WEBHOOK_SECRET"
+
+# PassFort's envelopes nest about four levels (``data.product.id``); far deeper is hostile.
+MAX_DEPTH = 32
+# PassFort ids are UUIDs (36 characters); the bound keeps request URLs and storage sane.
+MAX_ID_LENGTH = 255
 
 
 class WebhookData(TypedDict, total=False):
@@ -67,18 +78,29 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     """The token of an ``Authorization: Bearer ...`` header (any letter case), else ``None``.
 
     Another scheme (``Basic ...``) counts as no bearer token; an empty token counts as given.
+    More than one ``Authorization`` header is ambiguous: :class:`WebhookError` 401.
     """
-    value = None
-    for name, header_value in headers.items():
-        if name.lower() == "authorization":
-            value = header_value
-            break
-    if value is None:
+    values = _header_values(headers, "authorization")
+    if len(values) > 1:
+        raise WebhookError(
+            f"webhook request has {len(values)} Authorization headers; send exactly one",
+            status=401,
+            hint=SECRET_HINT,
+        )
+    if not values:
         return None
-    scheme, _, token = value.strip().partition(" ")
+    scheme, _, token = values[0].strip().partition(" ")
     if scheme.lower() != "bearer":
         return None
     return token.strip()
+
+
+def _header_values(headers: Mapping[str, str], name: str) -> list[str]:
+    # Starlette's Headers keep repeated headers: items() yields each one, getlist() too.
+    getlist = getattr(headers, "getlist", None)
+    if callable(getlist):
+        return [str(value) for value in getlist(name)]
+    return [value for key, value in headers.items() if key.lower() == name]
 
 
 def _matches(given: object, expected: bytes) -> bool:
@@ -92,17 +114,86 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _load_json(body: bytes) -> Any:
+class _Document:
+    """A parsed body and the keys JSON objects in it repeated (the parser keeps the last)."""
+
+    __slots__ = ("duplicates", "value")
+
+    def __init__(self, body: bytes) -> None:
+        self.duplicates: list[str] = []
+        try:
+            self.value: Any = json.loads(
+                body, parse_constant=_reject_constant, object_pairs_hook=self._object
+            )
+        except RecursionError as exc:  # nesting deeper than the interpreter's recursion limit
+            raise _too_deep("$") from exc
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            raise WebhookError(
+                "webhook body is not valid JSON",
+                status=400,
+                hint="PassFort sends a JSON object (one event) or a JSON list (a batch)",
+                json_path="$",
+            ) from exc
+
+    def _object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    self.duplicates.append(key)
+                seen.add(key)
+        return result
+
+
+def _too_deep(path: str) -> WebhookError:
+    return WebhookError(
+        f"webhook body nests deeper than {MAX_DEPTH} levels at {path}",
+        status=400,
+        json_path=path,
+        hint="a PassFort webhook nests a few levels; this body is not one",
+    )
+
+
+def _check_text(document: Any) -> None:
+    """400 unless every string (key or value) is valid Unicode text and nesting is bounded.
+
+    A lone surrogate (``"\\ud800"``) parses as JSON but cannot be encoded as UTF-8, so it cannot
+    be stored; refusing it here keeps it from ever reaching the queue. Walks with a stack, not
+    recursion, so depth is checked before anything recurses over the document.
+    """
+    stack: list[tuple[str, Any, int]] = [("$", document, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        if isinstance(value, str):
+            _require_utf8(value, path)
+        elif isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                raise _too_deep(path)
+            if isinstance(value, dict):
+                for key, child in value.items():
+                    _require_utf8(key, f"{path} (a key)")
+                    stack.append((_member(path, key), child, depth + 1))
+            else:
+                stack.extend((f"{path}[{index}]", child, depth + 1) for index, child in enumerate(value))
+
+
+def _member(path: str, key: str) -> str:
+    if key.isidentifier() and len(key) <= 64:
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key[:64])}]"  # quoted and escaped: safe in a log line
+
+
+def _require_utf8(text: str, path: str) -> None:
     try:
-        return json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        # UnicodeDecodeError and JSONDecodeError are ValueErrors; RecursionError: absurd nesting.
+        text.encode("utf-8")
+    except UnicodeEncodeError:
         raise WebhookError(
-            "webhook body is not valid JSON",
+            f"webhook {path} is not valid Unicode text (a lone surrogate escape such as \\ud800)",
             status=400,
-            hint="PassFort sends a JSON object (one event) or a JSON list (a batch)",
-            json_path="$",
-        ) from exc
+            json_path=path,
+            hint="send text as UTF-8; a \\uXXXX escape of half a surrogate pair is not a character",
+        ) from None
 
 
 def _envelopes(document: Any) -> tuple[list[tuple[str, Any]], Any]:
@@ -182,6 +273,22 @@ def _required_text(container: Mapping[str, Any], key: str, path: str) -> str:
     return value
 
 
+def _identifier(container: Mapping[str, Any], key: str, path: str) -> str:
+    """A required id: non-empty, at most :data:`MAX_ID_LENGTH` printable characters."""
+    value = _required_text(container, key, path)
+    _check_identifier(value, f"{path}.{key}")
+    return value
+
+
+def _check_identifier(value: str, path: str) -> None:
+    # A 1 MB profile id would become a request URL PassFort refuses on every retry; a control
+    # character in an id breaks log lines. PassFort's own ids are 36-character UUIDs.
+    if len(value) > MAX_ID_LENGTH:
+        raise _malformed(path, f"is {len(value)} characters long; an id has at most {MAX_ID_LENGTH}")
+    if not value.isprintable():
+        raise _malformed(path, "contains control or unprintable characters; an id is printable text")
+
+
 def parse_webhook_body(
     headers: Mapping[str, str],
     body: bytes,
@@ -208,8 +315,14 @@ def parse_webhook_body(
         raise WebhookError("webhook Authorization bearer token is wrong", status=401, hint=SECRET_HINT)
     header_ok = token is not None
 
-    document = _load_json(body)
-    items, wrapper_secret = _envelopes(document)
+    parsed = _Document(body)
+    if "secret" in parsed.duplicates:
+        raise WebhookError(
+            'webhook body gives the "secret" key twice in one object; send it once',
+            status=401,
+            hint=SECRET_HINT,
+        )
+    items, wrapper_secret = _envelopes(parsed.value)
     if wrapper_secret is not None and not _matches(wrapper_secret, expected):
         raise WebhookError("webhook $.secret is wrong", status=401, hint=SECRET_HINT)
     wrapper_ok = wrapper_secret is not None
@@ -227,17 +340,23 @@ def parse_webhook_body(
     if not items and not (header_ok or wrapper_ok):
         raise WebhookError("empty webhook batch without a bearer token", status=401, hint=SECRET_HINT)
 
+    _check_text(parsed.value)
+    if parsed.duplicates:
+        raise _malformed("$", f"repeats the key {parsed.duplicates[0]!r} in one object")
     received_at = clock()
     events: list[SourceEvent] = []
     for path, item in items:
         if not isinstance(item, dict):
             raise _malformed(path, "must be a JSON object")
-        event_id = _required_text(item, "id", path)
-        event_type = _required_text(item, "event", path)
+        event_id = _identifier(item, "id", path)
+        event_type = _identifier(item, "event", path)
         data = item.get("data")
         if not isinstance(data, dict):
             raise _malformed(f"{path}.data", "is missing" if data is None else "must be a JSON object")
-        profile_id = _required_text(data, "profile_id", f"{path}.data")
+        profile_id = _identifier(data, "profile_id", f"{path}.data")
+        application_id = data.get("application_id")
+        if isinstance(application_id, str) and application_id:
+            _check_identifier(application_id, f"{path}.data.application_id")
         events.append(
             SourceEvent(
                 id=event_id,
@@ -245,7 +364,7 @@ def parse_webhook_body(
                 entity_key=profile_id,
                 occurred_at=_occurred_at(item.get("timestamp"), path, received_at),
                 payload=data,
-                ordering_keys=ordering_keys(profile_id, data.get("application_id")),
+                ordering_keys=ordering_keys(profile_id, application_id),
                 role=EventRole.TRIGGER,  # the profile is fetched: the webhook only says it changed
             )
         )

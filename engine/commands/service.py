@@ -124,6 +124,24 @@ def _open_context(
     " 127.0.0.1, [::1] and --host; repeatable; '*.example.com' for subdomains, '*' for any.",
 )
 @click.option(
+    "--header-timeout",
+    default=10.0,
+    type=click.FloatRange(0.1),
+    help="Seconds a request's headers may take; slower connections are closed.",
+)
+@click.option(
+    "--body-timeout",
+    default=30.0,
+    type=click.FloatRange(0.1),
+    help="Seconds a request's body may take once its headers are in (else 408).",
+)
+@click.option(
+    "--max-connections",
+    default=900,
+    type=click.IntRange(1),
+    help="Open connections served at once; keep it under the process's file descriptor limit.",
+)
+@click.option(
     "--retention-days",
     default=30.0,
     type=click.FloatRange(0),
@@ -142,6 +160,9 @@ def serve(
     lease_seconds: float,
     max_body_bytes: int,
     allowed_hosts: tuple[str, ...],
+    header_timeout: float,
+    body_timeout: float,
+    max_connections: int,
     retention_days: float,
     log_level: str,
 ) -> None:
@@ -161,6 +182,7 @@ def serve(
     from fieldline.config import operator_token
     from fieldline.service.admin_auth import AdminAccess, default_allowed_hosts
     from fieldline.service.app import ServiceSettings
+    from fieldline.service.connections import ConnectionLimits, uvicorn_options
 
     _configure_logging(log_level)
     admin = AdminAccess(token=operator_token(), allowed_hosts=default_allowed_hosts(host, allowed_hosts))
@@ -176,7 +198,7 @@ def serve(
     try:
         app = context.create_app(
             workers=workers,
-            service_settings=ServiceSettings(max_body_bytes=max_body_bytes),
+            service_settings=ServiceSettings(max_body_bytes=max_body_bytes, body_timeout=body_timeout),
             retention_days=retention_days or None,  # 0: keep everything
             admin=admin,
         )
@@ -187,6 +209,7 @@ def serve(
                 err=True,
             )
         _echo_admin_access(admin)
+        limits = ConnectionLimits(header_timeout=header_timeout, max_connections=max_connections)
         config = uvicorn.Config(
             app,
             host=host,
@@ -195,6 +218,7 @@ def serve(
             log_level=log_level,
             access_log=False,
             timeout_graceful_shutdown=30,
+            **uvicorn_options(limits),
         )
         _graceful_server(config).run(sockets=[listener])
     finally:

@@ -29,17 +29,35 @@ _SECRET_KEY = re.compile(
 
 
 def redact(value: Any) -> Any:
-    """``value`` with every credential-looking key's value replaced by ``'***'`` (recursively)."""
-    if isinstance(value, Secret):
-        return REDACTED
-    if isinstance(value, Mapping):
-        return {
-            key: REDACTED if isinstance(key, str) and _SECRET_KEY.search(key) else redact(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
-    return value
+    """``value`` with every credential-looking key's value replaced by ``'***'``, at any depth.
+
+    Mappings become dicts and sequences lists. It walks with an explicit stack, not recursion, so
+    a hostile document nested thousands of levels deep is redacted like any other (no
+    ``RecursionError`` outside the caller's error handling).
+    """
+    root: list[Any] = [None]
+    # (original value, container to fill, index or key in it)
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while stack:
+        item, container, slot = stack.pop()
+        if isinstance(item, Secret):
+            container[slot] = REDACTED
+        elif isinstance(item, Mapping):
+            copy: dict[Any, Any] = {}
+            container[slot] = copy
+            for key, child in item.items():
+                if isinstance(key, str) and _SECRET_KEY.search(key):
+                    copy[key] = REDACTED
+                else:
+                    copy[key] = None  # keeps the key order; filled from the stack
+                    stack.append((child, copy, key))
+        elif isinstance(item, list | tuple):
+            items: list[Any] = [None] * len(item)
+            container[slot] = items
+            stack.extend((child, items, index) for index, child in enumerate(item))
+        else:
+            container[slot] = item
+    return root[0]
 
 
 class RunLogJSON(TypedDict):

@@ -5,7 +5,13 @@ and its jobs are queued under that name. It reads the exact bytes (up to a size 
 source adapter verify and parse them (``parse_webhook``; its :class:`WebhookError` carries the
 status: 401 wrong secret, 400 malformed), and answers 200 only after the events are committed
 to the queue. Requests arriving together share one commit: a single writer thread drains
-every pending request into one transaction (group commit), then wakes each request.
+every pending request into one transaction (group commit), then wakes each request. No request
+can fail another's commit: when a group commit fails, each of its requests is committed alone,
+so only the culprit hears of the failure.
+
+Hostile input gets a 4xx and one log line, never a traceback: a body sent slower than
+``body_timeout`` is 408, a client gone mid-body is logged and dropped, events the queue could
+not store as text (lone surrogates, absurd nesting) are 400 whatever the source adapter let through.
 
 Events the spec does not process (``source.is_enabled(type)`` is false) are stored as
 ``ignored``: recorded, acknowledged, never handed to a worker.
@@ -30,7 +36,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -54,6 +60,7 @@ class ServiceSettings:
     stalled_after: float = 300.0  # status says "stalled" when the oldest waiting job is older
     max_group: int = 500  # requests per group commit
     health_probe_interval: float = 1.0  # /healthz reuses a storage probe this young (seconds)
+    body_timeout: float = 30.0  # seconds to receive the whole body once the headers are in
 
 
 class _Pending:
@@ -126,9 +133,19 @@ class GroupCommitter:
     def _commit(self, batch: Sequence[_Pending]) -> None:
         try:
             results = self.queue.enqueue_groups([pending.group for pending in batch])
-        except Exception as exc:  # every waiting request must hear about it
+        except Exception as exc:
+            if len(batch) == 1:
+                _resolve(batch[0], exception=exc)
+                return
+            # A failed transaction stored nothing. One request's events may be what failed it:
+            # commit each request alone, so only the culprits (or all, if the disk is failing) fail.
+            logger.warning(
+                "webhook group commit of %d requests failed (%s); committing each alone",
+                len(batch),
+                type(exc).__name__,
+            )
             for pending in batch:
-                _resolve(pending, exception=exc)
+                self._commit([pending])
             return
         self.commits += 1
         for pending, result in zip(batch, results, strict=True):
@@ -156,18 +173,64 @@ class _BodyTooLarge(Exception):
     pass
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The body, at most ``limit`` bytes (else :class:`_BodyTooLarge`), within ``timeout`` seconds
+    (else :class:`TimeoutError`); :class:`ClientDisconnect` when the client goes away."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _BodyTooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _BodyTooLarge
-        chunks.append(chunk)
+    async with asyncio.timeout(timeout):  # a slow sender must not hold a connection for ever
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _BodyTooLarge
+            chunks.append(chunk)
     return b"".join(chunks)
+
+
+# Errors a queue raises for the events themselves (text it cannot encode, nesting it cannot
+# serialise): retrying cannot help, so the sender is told 400, not 503.
+_DATA_ERRORS = (ValueError, TypeError, RecursionError, OverflowError)
+
+# Deeper payloads than this are refused at intake: serialising them recurses.
+MAX_PAYLOAD_DEPTH = 64
+
+
+def _unstorable(events: Sequence[SourceEvent]) -> str | None:
+    """Why the queue could not store ``events`` as text, or ``None``: every string must encode
+    as UTF-8 and payloads nest at most :data:`MAX_PAYLOAD_DEPTH` levels. A stack walk, no
+    recursion, whatever the source adapter let through."""
+    for index, event in enumerate(events):
+        texts = [("id", event.id), ("type", event.type), ("entity key", event.entity_key)]
+        texts.extend(("ordering key", key) for key in event.ordering_keys)
+        for what, text in texts:
+            if not isinstance(text, str) or not _encodable(text):
+                return f"event {index}: its {what} is not valid Unicode text"
+        stack: list[tuple[Any, int]] = [(event.payload, 0)]
+        while stack:
+            value, depth = stack.pop()
+            if isinstance(value, str):
+                if not _encodable(value):
+                    return f"event {index}: its payload holds text that is not valid Unicode"
+            elif isinstance(value, Mapping | list | tuple):
+                if depth >= MAX_PAYLOAD_DEPTH:
+                    return f"event {index}: its payload nests deeper than {MAX_PAYLOAD_DEPTH} levels"
+                children = value.items() if isinstance(value, Mapping) else enumerate(value)
+                for key, child in children:
+                    if isinstance(key, str) and not _encodable(key):
+                        return f"event {index}: its payload holds a key that is not valid Unicode"
+                    stack.append((child, depth + 1))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which JSON's \uD800 escape can produce
+        return False
+    return True
 
 
 def create_app(
@@ -201,10 +264,20 @@ def create_app(
                 status_code=404,
             )
         try:
-            body = await _read_body(request, config.max_body_bytes)
+            body = await _read_body(request, config.max_body_bytes, config.body_timeout)
         except _BodyTooLarge:
             logger.warning("webhook %s: refused a body over %d bytes (413)", name, config.max_body_bytes)
             return JSONResponse({"error": f"body larger than {config.max_body_bytes} bytes"}, status_code=413)
+        except TimeoutError:
+            logger.warning("webhook %s: the body took over %g s to arrive (408)", name, config.body_timeout)
+            return JSONResponse(
+                {"error": f"the body did not arrive within {config.body_timeout:g} seconds"},
+                status_code=408,
+                headers={"connection": "close"},
+            )
+        except ClientDisconnect:
+            logger.info("webhook %s: the client went away before sending the whole body", name)
+            return Response(status_code=400)  # nobody reads it; uvicorn drops it
         try:
             events = source.parse_webhook(request.headers, body)
         except WebhookError as exc:
@@ -213,10 +286,17 @@ def create_app(
         except Exception as exc:  # an adapter bug must not leak a traceback to the sender
             logger.error("webhook %s: the source adapter failed: %s: %s", name, type(exc).__name__, exc)
             return JSONResponse({"error": "the webhook could not be parsed"}, status_code=500)
+        problem = _unstorable(events)
+        if problem is not None:
+            logger.warning("webhook %s: refused (400): %s", name, problem)
+            return JSONResponse({"error": f"the events cannot be stored: {problem}"}, status_code=400)
         ignored = frozenset(event.id for event in events if not source.is_enabled(event.type))
         group = EnqueueGroup(source=name, events=[_redacted(event) for event in events], ignored=ignored)
         try:
             result = await committer.submit(group)
+        except _DATA_ERRORS as exc:  # these events alone failed their commit: retrying cannot help
+            logger.warning("webhook %s: refused (400): the events cannot be stored: %s", name, exc)
+            return JSONResponse({"error": "the events cannot be stored as sent"}, status_code=400)
         except Exception as exc:  # the sender must retry; never a traceback in the answer
             reason = (
                 str(exc) if isinstance(exc, FieldlineError) else f"unexpected {type(exc).__name__}: {exc}"

@@ -354,3 +354,116 @@ def test_a_far_future_timestamp_is_logged(caplog: pytest.LogCaptureFixture) -> N
     assert event.occurred_at == NOW
     assert "$.timestamp" in caplog.text
     assert "using the receipt time" in caplog.text
+
+
+# --- hostile input (issue 9): every case below was accepted, or crashed, before ---------------
+
+
+def raw_envelope(item: dict[str, Any] | None = None, /, **replace: str) -> bytes:
+    """An envelope as JSON text, with raw JSON text for chosen values (escapes kept)."""
+    text = json.dumps(envelope() if item is None else item)
+    for placeholder, raw in replace.items():
+        text = text.replace(json.dumps(placeholder), raw)
+    return text.encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        pytest.param(raw_envelope(**{"event-1": '"x\\ud800"'}), "$.id", id="id"),
+        pytest.param(raw_envelope(PRODUCT_STATUS_CHANGED='"P\\udfff"'), "$.event", id="event"),
+        pytest.param(raw_envelope(**{"profile-1": '"p\\ud800"'}), "$.data.profile_id", id="profile_id"),
+        pytest.param(raw_envelope(CANCELLED='"\\ud83d"'), "$.data.new_status", id="payload-value"),
+        pytest.param(raw_envelope(CANCELLED='{"\\udc00": 1}'), "$.data.new_status (a key)", id="payload-key"),
+    ],
+)
+def test_a_lone_surrogate_is_400_naming_the_path(body: bytes, path: str) -> None:
+    with pytest.raises(WebhookError) as caught:
+        parse(body, BEARER)
+    assert caught.value.status == 400
+    assert caught.value.context["json_path"] == path
+    assert "not valid Unicode text" in str(caught.value)
+
+
+@pytest.mark.parametrize("depth", [33, 600, 950, 5000])
+def test_deep_nesting_is_400_without_recursion(depth: int) -> None:
+    item = envelope()
+    item["data"]["extra"] = "HOLE"
+    body = raw_envelope(item, HOLE="[" * depth + "]" * depth)
+    with pytest.raises(WebhookError) as caught:
+        parse(body, BEARER)
+    assert caught.value.status == 400
+    assert "nests deeper than 32 levels" in str(caught.value)
+
+
+def test_nesting_up_to_the_limit_is_accepted() -> None:
+    item = envelope()
+    item["data"]["extra"] = json.loads("[" * 29 + "]" * 29)  # $ -> data -> extra -> 29 lists
+    (event,) = parse(item, BEARER)
+    assert event.id == "event-1"
+
+
+def test_two_authorization_headers_are_ambiguous() -> None:
+    from starlette.datastructures import Headers
+
+    headers = Headers(raw=[(b"authorization", f"Bearer {SECRET}".encode()), (b"authorization", b"Bearer x")])
+    with pytest.raises(WebhookError) as caught:
+        parse(envelope(), headers)  # type: ignore[arg-type]
+    assert caught.value.status == 401
+    assert "2 Authorization headers" in str(caught.value)
+
+
+def test_a_secret_key_given_twice_is_ambiguous() -> None:
+    item = envelope()
+    del item["secret"]
+    body = json.dumps(item)[:-1] + ', "secret": "wrong", "secret": ' + json.dumps(SECRET) + "}"
+    with pytest.raises(WebhookError) as caught:
+        parse(body.encode())
+    assert caught.value.status == 401
+    assert '"secret" key twice' in str(caught.value)
+
+
+def test_other_duplicate_keys_are_400_once_authenticated() -> None:
+    body = json.dumps(envelope())[:-1] + ', "id": "event-2"}'
+    with pytest.raises(WebhookError) as caught:
+        parse(body.encode(), BEARER)
+    assert caught.value.status == 400
+    assert "repeats the key 'id'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path", "problem"),
+    [
+        pytest.param(lambda item: item.update(id="e" * 2_000_000), "$.id", "2000000 characters", id="2MB-id"),
+        pytest.param(
+            lambda item: item["data"].update(profile_id="p" * 1_000_000),
+            "$.data.profile_id",
+            "1000000 characters",
+            id="1MB-profile",
+        ),
+        pytest.param(lambda item: item.update(event="E" * 256), "$.event", "256 characters", id="event"),
+        pytest.param(
+            lambda item: item["data"].update(application_id="a" * 300),
+            "$.data.application_id",
+            "300 characters",
+            id="application",
+        ),
+        pytest.param(lambda item: item.update(id="e\n1"), "$.id", "unprintable", id="newline"),
+        pytest.param(
+            lambda item: item["data"].update(profile_id="p\x00"), "$.data.profile_id", "unprintable", id="nul"
+        ),
+    ],
+)
+def test_ids_are_bounded_at_intake(mutate: Any, path: str, problem: str) -> None:
+    item = envelope()
+    mutate(item)
+    with pytest.raises(WebhookError) as caught:
+        parse(item, BEARER)
+    assert caught.value.status == 400
+    assert caught.value.context["json_path"] == path
+    assert problem in str(caught.value)
+
+
+def test_an_id_of_255_printable_characters_is_accepted() -> None:
+    (event,) = parse(envelope(id="é" * 255), BEARER)
+    assert len(event.id) == 255
