@@ -211,17 +211,27 @@ class Runner:
         """Plan and apply every document, batch by batch, until the end or a stop.
 
         Record-level failures are reported in the outcomes. When the target stops (API budget,
-        daily limit) the report says so in ``stopped`` and no further document is read.
+        daily limit) the report says so in ``stopped`` and no further document is read; so it
+        does when reading the source stops on its own limit (a ``BudgetExhaustedError`` while
+        iterating ``documents``, e.g. PassFort's chargeable limit), after syncing what was read.
         Transport failures raise the adapter's :class:`~fieldline.errors.AdapterError` (records
         of earlier batches are written; re-running is safe because planning is idempotent).
         """
         report = RunReport()
-        for batch in _batches(documents, self.batch_size):
-            batch_report = self.sync_batch(batch)
-            report.extend(batch_report)
-            if on_batch is not None:
-                on_batch(batch_report)
-            if batch_report.stopped is not None:
+        iterator = iter(documents)
+        while True:
+            batch, read_stop = _read_batch(iterator, self.batch_size)
+            if batch:
+                batch_report = self.sync_batch(batch)
+                report.extend(batch_report)
+                if on_batch is not None:
+                    on_batch(batch_report)
+                if batch_report.stopped is not None:
+                    break
+            if read_stop is not None:  # the source's own limit: the documents read so far are synced
+                report.stopped = read_stop
+                break
+            if len(batch) < self.batch_size:
                 break
         return report
 
@@ -411,6 +421,19 @@ def _batches(documents: Iterable[SourceDocument], size: int) -> Iterator[list[So
     iterator = iter(documents)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def _read_batch(iterator: Iterator[SourceDocument], size: int) -> tuple[list[SourceDocument], Stop | None]:
+    """Up to ``size`` documents, and the stop when the source ran out of budget while reading."""
+    batch: list[SourceDocument] = []
+    try:
+        for document in iterator:
+            batch.append(document)
+            if len(batch) == size:
+                break
+    except BudgetExhaustedError as exc:
+        return batch, exc.as_stop()
+    return batch, None
 
 
 def _document_keys(batch_plan: Plan) -> dict[tuple[str, str], str]:

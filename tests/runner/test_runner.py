@@ -480,3 +480,21 @@ def test_a_budget_used_up_by_a_later_batchs_lookup_stops_before_it_writes(
     assert {o.document_key for o in report.outcomes} == {"p0"}
     assert report.ok, "the first batch was written; the second was never planned"
     assert len(target.applies) == 2
+
+
+def test_a_source_out_of_budget_while_reading_stops_after_syncing_what_it_read(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    def read() -> Iterator[SourceDocument]:
+        yield from _documents(3)
+        raise BudgetExhaustedError("PassFort: chargeable limit reached (104)", reason=StopReason.DAILY_LIMIT)
+
+    target = FilesTarget(tmp_path / "crm.json", objects=OBJECTS)
+    report = Runner(spec, target, plugin_manager=plugin_manager, batch_size=2).sync(read())
+    assert report.stopped is not None
+    assert report.stopped.reason is StopReason.DAILY_LIMIT
+    assert "chargeable limit" in report.stopped.message
+    assert report.ok, report.failures
+    assert sorted({outcome.document_key for outcome in report.outcomes}) == [
+        document.key for document in _documents(3)
+    ], "the documents read before the stop, the half-full batch too, are synced"
