@@ -29,6 +29,9 @@ from tests.waiting import PATIENCE, wait_until
 
 AUTH = {"authorization": f"Bearer {SECRET}"}
 
+# The request line and an allowed Host: what every raw request here starts with.
+HEAD = b"POST /webhooks/fake HTTP/1.1\r\nHost: localhost\r\n"
+
 
 def raw_body(event_id: str, key: str = "p1", data: str = "{}") -> bytes:
     """A fake-source body written as JSON text, so ``\\ud800`` escapes reach the parser as such."""
@@ -162,7 +165,7 @@ def connect(port: int) -> socket.socket:
 
 def test_a_body_slower_than_the_timeout_is_408(served: Served, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO), connect(served.port) as client:
-        head = b"POST /webhooks/fake HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + SECRET.encode()
+        head = HEAD + b"Authorization: Bearer " + SECRET.encode()
         client.sendall(head + b"\r\nContent-Length: 1000\r\n\r\n[{")
         answer = client.recv(4096)  # the receiver answers on its own once the body is overdue
     assert answer.startswith(b"HTTP/1.1 408 ")
@@ -177,7 +180,7 @@ def test_a_client_gone_mid_body_is_one_line_and_no_traceback(
 ) -> None:
     with caplog.at_level(logging.INFO):
         with connect(served.port) as client:
-            client.sendall(b"POST /webhooks/fake HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n[{")
+            client.sendall(HEAD + b"Content-Length: 1000\r\n\r\n[{")
         wait_until(
             lambda: any("went away" in record.getMessage() for record in caplog.records),
             what="the receiver noticing the client left",
@@ -220,7 +223,7 @@ def test_half_sent_connections_do_not_keep_a_good_sender_out(tmp_path: Path) -> 
             port = int(server.stdout.readline())
             for _ in range(150):  # far more than the server's 64 file descriptors
                 hog = connect(port)
-                hog.sendall(b"POST /webhooks/fake HTTP/1.1\r\nHost: localhost\r\n")  # the head never ends
+                hog.sendall(HEAD)  # the head never ends
                 hogs.append(hog)
             assert _post_until_200(port, within=15.0) == 200
         finally:
@@ -250,13 +253,13 @@ def guarded(tmp_path: Path) -> Iterator[int]:
 
 def test_a_head_slower_than_the_timeout_is_closed(guarded: int) -> None:
     with connect(guarded) as client:
-        client.sendall(b"POST /webhooks/fake HTTP/1.1\r\nHost: localhost\r\n")
+        client.sendall(HEAD)
         assert client.recv(4096) == b""  # closed by the server, without an answer
 
 
 def test_a_kept_alive_connection_gets_the_same_deadline(guarded: int) -> None:
     with connect(guarded) as client:
-        request = b"POST /webhooks/fake HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + SECRET.encode()
+        request = HEAD + b"Authorization: Bearer " + SECRET.encode()
         content = raw_body("e1")
         client.sendall(request + b"\r\nContent-Length: " + str(len(content)).encode() + b"\r\n\r\n" + content)
         assert client.recv(4096).startswith(b"HTTP/1.1 200 ")
