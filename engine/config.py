@@ -14,6 +14,7 @@ The service's own operator token (for ``GET /status``) is read the same way, as 
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -25,6 +26,8 @@ from fieldline.errors import ConfigError
 __all__ = ["MIN_OPERATOR_TOKEN_LENGTH", "Secret", "adapter_settings", "config_file_path", "operator_token"]
 
 MIN_OPERATOR_TOKEN_LENGTH = 16
+
+logger = logging.getLogger("fieldline.config")
 
 
 class Secret:
@@ -54,21 +57,82 @@ class Secret:
 
 
 def config_file_path(environ: Mapping[str, str] | None = None) -> Path | None:
-    """The config file in force, or ``None`` when there is none."""
+    """The config file in force, or ``None`` when there is none.
+
+    A file named by ``FIELDLINE_CONFIG`` must be there; a default location that cannot be looked
+    at (a directory the user may not enter) is skipped with a warning.
+    """
     env = os.environ if environ is None else environ
     named = env.get("FIELDLINE_CONFIG")
     if named:
         path = Path(named)
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except OSError as exc:
+            raise _explicit_unreadable(path, exc) from exc
+        if not found:
             raise ConfigError(
                 f"FIELDLINE_CONFIG names {named!r}, which is not a file",
                 hint="point FIELDLINE_CONFIG at a TOML file or unset it",
             )
         return path
-    for candidate in (Path("fieldline.toml"), Path.home() / ".config" / "fieldline" / "config.toml"):
-        if candidate.is_file():
-            return candidate
+    for candidate in _default_locations():
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError as exc:
+            _skip_default(candidate, exc)
     return None
+
+
+def _default_locations() -> tuple[Path, ...]:
+    return (Path("fieldline.toml"), Path.home() / ".config" / "fieldline" / "config.toml")
+
+
+def _explicit_unreadable(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"{path}: cannot read config file: {exc.strerror or exc}",
+        hint="make the file readable by this user, or point FIELDLINE_CONFIG at another file",
+    )
+
+
+def _skip_default(path: Path, exc: OSError) -> None:
+    # Another user's or a locked-down home: settings may still come from the environment.
+    logger.warning(
+        "%s: config file skipped, cannot read it (%s); set FIELDLINE_CONFIG to use another file",
+        path,
+        exc.strerror or exc,
+    )
+
+
+def _read_document(env: Mapping[str, str]) -> tuple[Path, dict[str, Any]] | None:
+    """The config file in force and its parsed TOML; an unreadable default file is skipped."""
+    if env.get("FIELDLINE_CONFIG"):
+        path = config_file_path(env)
+        assert path is not None  # a named file is there or config_file_path raised
+        try:
+            return path, _parse(path, path.read_bytes())
+        except OSError as exc:
+            raise _explicit_unreadable(path, exc) from exc
+    for candidate in _default_locations():
+        try:
+            if not candidate.is_file():
+                continue
+            data = candidate.read_bytes()
+        except OSError as exc:
+            _skip_default(candidate, exc)
+            continue
+        return candidate, _parse(candidate, data)
+    return None
+
+
+def _parse(path: Path, data: bytes) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path}: cannot read config file: {exc}", hint="fix the TOML syntax (UTF-8 text)"
+        ) from exc
 
 
 def adapter_settings(name: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -78,12 +142,9 @@ def adapter_settings(name: str, environ: Mapping[str, str] | None = None) -> dic
     """
     env = os.environ if environ is None else environ
     settings: dict[str, Any] = {}
-    path = config_file_path(env)
-    if path is not None:
-        try:
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read config file: {exc}") from exc
+    loaded = _read_document(env)
+    if loaded is not None:
+        path, document = loaded
         table = document.get(name, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{name}] must be a table")

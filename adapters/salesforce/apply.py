@@ -3,9 +3,9 @@
 Every call uses ``allOrNone: false`` so one bad record fails alone; when Salesforce refuses a
 whole call (a body it cannot parse), the call is split in halves until the bad records are
 found. Per-record results come back in request order and are mapped to their
-:class:`~fieldline.contracts.Write` by position. Records refused with ``UNABLE_TO_LOCK_ROW`` are
-sent again on their own, with backoff; when the retries run out they are reported as retriable
-errors.
+:class:`~fieldline.contracts.Write` by position. Records refused for a passing reason
+(``UNABLE_TO_LOCK_ROW``, ``UNKNOWN_EXCEPTION``, ...: :data:`RESEND_NOW_RECORD_CODES`) are sent
+again on their own, with backoff; when the retries run out they are reported as retriable errors.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fieldline.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
-from fieldline.adapters.salesforce.retry import RETRIABLE_RECORD_CODES, RetryPolicy
+from fieldline.adapters.salesforce.retry import RESEND_NOW_RECORD_CODES, RetryPolicy, record_code_retriable
 from fieldline.contracts import Write, WriteError, WriteErrorStage, WriteOperation, WriteResult
 
 __all__ = ["CollectionsWriter", "json_ready", "record_error"]
@@ -66,7 +66,7 @@ def record_error(raw: Mapping[str, Any] | None) -> WriteError:
         code=code,
         message=str(first.get("message") or "Salesforce refused the record"),
         fields=tuple(str(name) for name in first.get("fields") or ()),
-        retriable=code in RETRIABLE_RECORD_CODES,
+        retriable=record_code_retriable(code),
         stage=WriteErrorStage.TARGET,
     )
 
@@ -117,21 +117,24 @@ class CollectionsWriter:
                 self._isolate(pending, refused.error, results)
                 return
             retry: list[Indexed] = []
+            codes: set[str] = set()
             for (index, write), outcome in zip(pending, outcomes, strict=True):
                 if (
                     not outcome.ok
                     and outcome.error is not None
-                    and outcome.error.retriable
+                    and outcome.error.code in RESEND_NOW_RECORD_CODES
                     and attempt < self.retry.max_retries
                 ):
                     retry.append((index, write))
+                    codes.add(outcome.error.code)
                 else:
                     results[index] = outcome
             if retry:
                 logger.warning(
-                    "%d %s record(s) locked (UNABLE_TO_LOCK_ROW); sending them again",
+                    "%d %s record(s) refused for a passing reason (%s); sending them again",
                     len(retry),
                     retry[0][1].object,
+                    ", ".join(sorted(codes)),
                 )
                 self.retry.wait(attempt)
                 attempt += 1

@@ -3,9 +3,9 @@
 Flow: create job -> upload CSV -> close (``UploadComplete``) -> poll -> fetch successful,
 failed and unprocessed rows. Each result row echoes the uploaded columns, which is how it is
 mapped back to its :class:`~fieldline.contracts.Write`. Rows never processed (job failed or
-aborted) are retriable errors; rows refused with a lock error are handed back for a retry
-through sObject Collections. When the org's daily limit hits after the upload, the job's rows
-are reported ``UNCONFIRMED`` (retriable): sent, their outcome unknown.
+aborted) are retriable errors; rows refused for a passing reason (a lock, ``UNKNOWN_EXCEPTION``,
+...) are handed back for a retry through sObject Collections. When the org's daily limit hits
+after the upload, the job's rows are reported ``UNCONFIRMED`` (retriable): sent, their outcome unknown.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from fieldline.adapters.salesforce.apply import json_ready
 from fieldline.adapters.salesforce.client import SalesforceClient
-from fieldline.adapters.salesforce.retry import RETRIABLE_RECORD_CODES
+from fieldline.adapters.salesforce.retry import RESEND_NOW_RECORD_CODES, record_code_retriable
 from fieldline.contracts import Write, WriteError, WriteErrorStage, WriteOperation, WriteResult
 from fieldline.errors import BudgetExhaustedError, TransientAdapterError
 
@@ -175,7 +175,7 @@ class BulkWriter:
                     continue
                 index, write = found
                 error = _bulk_error(row.get("sf__Error", ""))
-                if error.retriable:
+                if error.code in RESEND_NOW_RECORD_CODES:
                     retry.append(found)
                 else:
                     results[index] = WriteResult(key=write.key, ok=False, error=error)
@@ -289,6 +289,6 @@ def _bulk_error(text: str) -> WriteError:
         code=code,
         message=message.strip() or text,
         fields=fields,
-        retriable=code in RETRIABLE_RECORD_CODES,
+        retriable=record_code_retriable(code),
         stage=WriteErrorStage.TARGET,
     )

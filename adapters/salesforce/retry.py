@@ -12,10 +12,31 @@ from dataclasses import dataclass, field
 
 from fieldline.backoff import backoff_delay
 
-__all__ = ["RETRIABLE_RECORD_CODES", "RetryPolicy"]
+__all__ = ["RESEND_NOW_RECORD_CODES", "RETRIABLE_RECORD_CODES", "RetryPolicy", "record_code_retriable"]
 
-# Per-record status codes worth sending again (the record itself was fine).
-RETRIABLE_RECORD_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"})
+# Per-record status codes (a Collections SaveResult's ``statusCode``, a Bulk ``sf__Error``) where
+# the record itself was fine, so sending it again can succeed. From the documented codes
+# (docs/salesforce.md, "Retries, limits and budget"); any other code is the record's own fault
+# (REQUIRED_FIELD_MISSING, DUPLICATE_VALUE, INVALID_FIELD, NOT_FOUND, ...) and would fail again.
+RESEND_NOW_RECORD_CODES = frozenset(
+    {
+        "UNABLE_TO_LOCK_ROW",  # another transaction held the row; documented as retryable
+        "UNKNOWN_EXCEPTION",  # Salesforce's 500 "internal error", reported for one record
+        "SERVER_UNAVAILABLE",  # 503
+        "API_TEMPORARILY_UNAVAILABLE",  # maintenance window
+        "REQUEST_RUNNING_TOO_LONG",  # a server-side timeout
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK",  # rolled back for another record's fault
+    }
+)
+# Retriable too, but only later: the org's rolling 24-hour limit, or a session to renew first.
+# Sending them again at once would only spend calls.
+_RESEND_LATER_RECORD_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED", "INVALID_SESSION_ID"})
+RETRIABLE_RECORD_CODES = RESEND_NOW_RECORD_CODES | _RESEND_LATER_RECORD_CODES
+
+
+def record_code_retriable(code: str) -> bool:
+    """Whether a record refused with ``code`` may succeed when sent again (now or later)."""
+    return code in RETRIABLE_RECORD_CODES
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,12 +129,19 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[Path], list[Problem]]:
 
 def _read_stdin() -> str:
     from fieldline.errors import SpecError
+    from fieldline.spec.limits import max_spec_bytes, too_large
 
+    limit = max_spec_bytes()
     try:
-        return sys.stdin.read().removeprefix("\ufeff")
+        # A character is at least one byte: reading one past the limit is enough to tell.
+        text = sys.stdin.read(limit + 1).removeprefix("\ufeff")
     except (OSError, UnicodeDecodeError) as exc:
         problem = Problem(f"cannot read standard input: {exc}", file=STDIN, code="io")
         raise SpecError(problem.message, problems=[problem]) from exc
+    if len(text) > limit:
+        problem = too_large(STDIN, None, limit)
+        raise SpecError(problem.message, problems=[problem])
+    return text
 
 
 def _spec_files_below(folder: Path) -> list[Path]:
@@ -149,7 +156,8 @@ def _spec_files_below(folder: Path) -> list[Path]:
 
 def _looks_like_spec(path: Path) -> bool:
     try:
-        head = path.read_bytes()[:65536].decode("utf-8-sig", errors="replace")
+        with path.open("rb") as stream:  # the head only: a huge file is refused when read
+            head = stream.read(65536).decode("utf-8-sig", errors="replace")
     except OSError:
         return True  # let the reader report why it cannot be read
     return bool(_LOOKS_LIKE_SPEC.search(head))

@@ -20,10 +20,22 @@ from jmespath.lexer import Lexer
 from fieldline.errors import ExpressionError
 from fieldline.expressions.function_types import short
 
-__all__ = ["parse", "tokenize"]
+__all__ = ["MAX_EXPRESSION_LENGTH", "parse", "tokenize"]
+
+# jmespath's lexer builds literals and strings by repeated concatenation: a 1 MB literal takes
+# about 26 s. An expression is a line or two written by hand; 10,000 characters is generous.
+MAX_EXPRESSION_LENGTH = 10_000
 
 
 def parse(text: str) -> Any:
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(
+            f"the expression is {len(text):,} characters long, over the limit of {MAX_EXPRESSION_LENGTH:,}",
+            expression=text[:80],
+            position=0,
+            hint="keep data out of expressions: use 'map' for lookup tables and 'const' for fixed "
+            "values (this limit cannot be raised)",
+        )
     if not text.strip():
         raise ExpressionError(
             "the expression is empty",
@@ -49,6 +61,13 @@ def parse(text: str) -> Any:
         raise ExpressionError(message, expression=text, position=position, hint=hint) from exc
     except jmespath_exceptions.JMESPathError as exc:
         raise ExpressionError(f"invalid JMESPath expression: {exc}", expression=text, position=0) from exc
+    except RecursionError as exc:  # jmespath's parser recurses once per nesting level
+        raise ExpressionError(
+            "the expression is nested too deeply",
+            expression=text[:80],
+            position=0,
+            hint="an expression needs a few levels of brackets or parentheses, not hundreds",
+        ) from exc
 
 
 _TOKEN_WORDS = {

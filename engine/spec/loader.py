@@ -38,6 +38,14 @@ from ruamel.yaml.scalarstring import (
 from fieldline.errors import Problem, Severity, SpecError
 from fieldline.spec.checks import SpecChecker
 from fieldline.spec.json_schema import schema_problems
+from fieldline.spec.limits import (
+    MAX_DEPTH,
+    MAX_EXPANDED_VALUES,
+    LimitError,
+    max_spec_bytes,
+    read_bounded,
+    text_problems,
+)
 from fieldline.spec.model import (
     SPEC_VERSION,
     AdapterSpec,
@@ -63,9 +71,6 @@ __all__ = [
     "load_spec_text",
     "read_spec_file",
 ]
-
-_MAX_DEPTH = 64  # a spec is a few levels deep; deeper nesting is a mistake (or an attack)
-_MAX_NODES = 200_000  # YAML aliases can expand a small text exponentially ("billion laughs")
 
 
 @dataclass(slots=True)
@@ -128,10 +133,19 @@ def check_spec_file(path: str | Path, *, plugin_manager: pluggy.PluginManager | 
 
 def read_spec_file(path: str | Path) -> str:
     """The text of a spec file (UTF-8, BOM allowed). Raises :class:`SpecError` (code ``io``)
-    for a missing, unreadable, binary or non-UTF-8 file, or a directory."""
+    for a missing, unreadable, binary or non-UTF-8 file, a directory, or anything that is not a
+    regular file (a FIFO, ``/dev/zero``); code ``too-large`` for a file over the size limit
+    (:func:`fieldline.spec.limits.max_spec_bytes`; a bad ``FIELDLINE_SPEC_MAX_BYTES`` is a
+    :class:`~fieldline.errors.ConfigError`)."""
     file = str(path)
+    limit = max_spec_bytes()
     try:
-        raw = Path(path).read_bytes()
+        raw = read_bounded(path, limit)
+    except LimitError as exc:
+        problem = exc.problem
+        raise SpecError(
+            f"{file}: {problem.message}", problems=[problem], hint=problem.hint, file=file
+        ) from exc
     except IsADirectoryError as exc:
         raise _io_error(file, "is a directory, not a spec file", "name a .yaml, .yml or .json file") from exc
     except FileNotFoundError as exc:
@@ -162,6 +176,9 @@ def analyze_spec_text(
 
     Never raises for a bad spec: everything wrong is in :attr:`LoadResult.problems`.
     """
+    too_costly = text_problems(text, file)
+    if too_costly:
+        return LoadResult(None, too_costly, None, PositionIndex())
     positions = PositionIndex(text)
     strict_json = file is not None and file.lower().endswith(".json")
     if strict_json:
@@ -333,11 +350,11 @@ class _Converter:
         self, node: Any, path: PathKey, key_pos: tuple[int, int] | None, value_pos: tuple[int, int] | None
     ) -> Any:
         self._nodes += 1
-        if self._nodes > _MAX_NODES:
-            if self._nodes == _MAX_NODES + 1:
+        if self._nodes > MAX_EXPANDED_VALUES:
+            if self._nodes == MAX_EXPANDED_VALUES + 1:
                 self.problems.append(
                     Problem(
-                        f"the spec expands to more than {_MAX_NODES} values",
+                        f"the spec expands to more than {MAX_EXPANDED_VALUES:,} values",
                         self.file,
                         1,
                         1,
@@ -362,7 +379,7 @@ class _Converter:
                 style=style,
             ),
         )
-        if len(path) > _MAX_DEPTH:
+        if len(path) > MAX_DEPTH:
             self.problem(path, "nested too deeply")
             return None
         if isinstance(node, dict | list):  # CommentedMap/Seq, or plain JSON data

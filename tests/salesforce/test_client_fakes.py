@@ -48,6 +48,7 @@ class FakeOrg:
         self.tokens = 0
         self.creates: list[list[dict[str, Any]]] = []
         self.lock_plan: list[set[str]] = []  # per create call: names answered UNABLE_TO_LOCK_ROW
+        self.refuse_plan: list[dict[str, str]] = []  # per create call: name -> statusCode answered
 
     def __call__(self, seen: Seen) -> Reply:
         if seen.path == "/services/oauth2/token":
@@ -60,14 +61,15 @@ class FakeOrg:
         if seen.path.endswith("/composite/sobjects") and seen.method == "POST":
             records = seen.json["records"]
             self.creates.append(records)
-            locked = self.lock_plan.pop(0) if self.lock_plan else set()
+            refused = dict.fromkeys(self.lock_plan.pop(0) if self.lock_plan else (), "UNABLE_TO_LOCK_ROW")
+            refused.update(self.refuse_plan.pop(0) if self.refuse_plan else {})
             return 200, [
                 {
                     "id": None,
                     "success": False,
-                    "errors": [{"statusCode": "UNABLE_TO_LOCK_ROW", "message": "locked", "fields": []}],
+                    "errors": [{"statusCode": refused[record["Name"]], "message": "refused", "fields": []}],
                 }
-                if record["Name"] in locked
+                if record["Name"] in refused
                 else {"id": f"a0X{record['Name']:0>15}", "success": True, "errors": []}
                 for record in records
             ]
@@ -227,6 +229,41 @@ def test_lock_errors_out_of_retries_are_retriable_failures() -> None:
     assert results[1].error.code == "UNABLE_TO_LOCK_ROW"
     assert results[1].error.retriable
     assert results[1].error.stage == "target"
+    target.close()
+
+
+@pytest.mark.parametrize(
+    ("code", "sends"),
+    [
+        pytest.param("UNKNOWN_EXCEPTION", 2, id="unknown-exception-is-sent-again"),
+        pytest.param("SERVER_UNAVAILABLE", 2, id="server-unavailable-is-sent-again"),
+        pytest.param("ALL_OR_NONE_OPERATION_ROLLED_BACK", 2, id="rolled-back-is-sent-again"),
+        pytest.param("REQUIRED_FIELD_MISSING", 1, id="required-field-is-not"),
+        pytest.param("DUPLICATE_VALUE", 1, id="duplicate-is-not"),
+    ],
+)
+def test_records_refused_for_a_passing_reason_are_resent(code: str, sends: int) -> None:
+    org = FakeOrg()
+    org.refuse_plan = [{"b": code}]
+    target, _, _ = _target(org)
+    results = finished(target.apply(_creates("a", "b")))
+    assert [[record["Name"] for record in call] for call in org.creates] == [["a", "b"], ["b"]][:sends]
+    assert results[1].ok is (sends == 2)
+    if sends == 1:
+        assert results[1].error is not None
+        assert (results[1].error.code, results[1].error.retriable) == (code, False)
+    target.close()
+
+
+def test_a_per_record_limit_is_retriable_later_not_resent_at_once() -> None:
+    org = FakeOrg()
+    org.refuse_plan = [{"b": "REQUEST_LIMIT_EXCEEDED"}]
+    target, _, slept = _target(org)
+    results = finished(target.apply(_creates("a", "b")))
+    assert len(org.creates) == 1
+    assert slept == []
+    assert results[1].error is not None
+    assert results[1].error.retriable  # the queue tries again after its own backoff
     target.close()
 
 

@@ -125,7 +125,7 @@ def test_target_rejection_names_the_record(emulator: EmulatorHandle, make_target
 
 def test_write_error_rate_maps_failures_to_the_right_keys(emulator: EmulatorHandle, make_target: Any) -> None:
     emulator.set_faults(write_error_rate=0.3, seed=11)
-    target = make_target(emulator)
+    target = make_target(emulator, max_retries=0)  # UNKNOWN_EXCEPTION is retriable: no second try here
     results = finished(target.apply(_upserts(150)))
     emulator.set_faults(write_error_rate=0.0)
     failed = {result.key for result in results if not result.ok}
@@ -138,6 +138,19 @@ def test_write_error_rate_maps_failures_to_the_right_keys(emulator: EmulatorHand
         else:
             assert result.error is not None
             assert result.error.code == "UNKNOWN_EXCEPTION"
+
+
+def test_unknown_exceptions_are_retried_record_by_record(
+    emulator: EmulatorHandle, make_target: Any, sleeps: Sleeps
+) -> None:
+    # A per-record 500 went dead after one attempt before; the record itself was fine.
+    emulator.set_faults(write_error_rate=0.4, seed=3)
+    target = make_target(emulator, max_retries=12)
+    results = finished(target.apply(_upserts(60)))
+    emulator.set_faults(write_error_rate=0.0)
+    assert all(result.ok for result in results), [result.error for result in results if not result.ok]
+    assert len(_records(emulator)) == 60
+    assert sleeps.delays  # resent with backoff
 
 
 def test_lock_errors_are_retried_record_by_record(

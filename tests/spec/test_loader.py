@@ -358,7 +358,7 @@ def test_aliases_that_expand_exponentially_are_refused(manager: pluggy.PluginMan
     with pytest.raises(SpecError) as caught:
         load("\n".join(lines) + "\n", manager)
     (problem,) = caught.value.problems
-    assert problem.message == "the spec expands to more than 200000 values"
+    assert problem.message == "the spec expands to more than 50,000 values"
     assert (problem.line, problem.col, problem.code) == (1, 1, "too-large")
 
 
