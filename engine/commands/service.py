@@ -7,6 +7,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from fieldline.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from click.decorators import FC
 
     from fieldline.queue.jobs import DeadLetter
     from fieldline.service.admin_auth import AdminAccess
@@ -47,6 +50,13 @@ _LEASE = click.option(
     type=click.FloatRange(1),
     help="Job lease: a job a worker holds longer than this is taken back (after a crash, say).",
 )
+
+
+def _seconds(name: str, default: float, help_text: str) -> Callable[[FC], FC]:
+    """A duration option: seconds, at least a tenth of one."""
+    return click.option(name, default=default, type=click.FloatRange(0.1), help=help_text)
+
+
 _LOG_LEVEL = click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning"]))
 _MAX_ATTEMPTS = click.option(
     "--max-attempts",
@@ -123,18 +133,8 @@ def _open_context(
     help="A Host name the service answers (e.g. the name webhook senders post to), besides localhost,"
     " 127.0.0.1, [::1] and --host; repeatable; '*.example.com' for subdomains, '*' for any.",
 )
-@click.option(
-    "--header-timeout",
-    default=10.0,
-    type=click.FloatRange(0.1),
-    help="Seconds a request's headers may take; slower connections are closed.",
-)
-@click.option(
-    "--body-timeout",
-    default=30.0,
-    type=click.FloatRange(0.1),
-    help="Seconds a request's body may take once its headers are in (else 408).",
-)
+@_seconds("--header-timeout", 10.0, "Seconds a request's headers may take; slower connections are closed.")
+@_seconds("--body-timeout", 30.0, "Seconds a request's body may take once its headers are in (else 408).")
 @click.option(
     "--max-connections",
     default=900,
