@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -183,10 +182,11 @@ def serve(
     from fieldline.service.admin_auth import AdminAccess, default_allowed_hosts
     from fieldline.service.app import ServiceSettings
     from fieldline.service.connections import ConnectionLimits, uvicorn_options
+    from fieldline.service.listening import listen
 
     _configure_logging(log_level)
     admin = AdminAccess(token=operator_token(), allowed_hosts=default_allowed_hosts(host, allowed_hosts))
-    listener = _listen(host, port)  # a taken port fails here, before any worker starts
+    listener = listen(host, port)  # a taken port fails here, before any worker starts
     port = listener.getsockname()[1]
     try:
         context = _open_context(
@@ -235,24 +235,6 @@ def _echo_admin_access(admin: AdminAccess) -> None:
     )
     click.echo(f"fieldline serve: GET /status answers {who}", err=True)
     click.echo(f"fieldline serve: answering Host {', '.join(admin.allowed_hosts)}", err=True)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port`` (port 0: any free one), or a clear ConfigError."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-        listener.listen(2048)
-    except (OSError, OverflowError) as exc:
-        listener.close()
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(
-            f"cannot listen on {host}:{port}: {reason}",
-            hint="pick another --port or --host, or stop what is using it",
-        ) from exc
-    return listener
 
 
 def _graceful_server(config: Any) -> Any:
