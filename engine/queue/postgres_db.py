@@ -98,6 +98,8 @@ class PostgresDatabase:
         database errors become :class:`QueueError` naming ``what`` failed."""
         from psycopg_pool import PoolTimeout
 
+        if self.pool.closed:
+            raise QueueError(f"{self.where}: the database is closed; cannot run the {what}")
         try:
             with self.pool.connection() as connection:
                 yield connection  # the pool commits on a clean exit, rolls back otherwise

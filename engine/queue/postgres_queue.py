@@ -369,8 +369,7 @@ class PostgresJobQueue:
                 if row and row[0]:
                     counts[state] = int(row[0])
             oldest_row = connection.execute(
-                "SELECT min(enqueued_at) FROM fieldline_jobs WHERE status IN ('todo', 'doing')"
-                f" {of_source}",
+                f"SELECT min(enqueued_at) FROM fieldline_jobs WHERE status IN ('todo', 'doing') {of_source}",
                 parameters,
             ).fetchone()
             last_row = connection.execute(
