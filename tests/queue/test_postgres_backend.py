@@ -16,7 +16,7 @@ from fieldline.cli import cli
 from fieldline.contracts import SourceEvent
 from fieldline.errors import ConfigError, QueueError
 from fieldline.queue import JobState, open_storage
-from fieldline.queue.postgres_db import PostgresDatabase, redacted_url, split_url
+from fieldline.queue.postgres_db import redacted_url, split_url
 from fieldline.queue.postgres_queue import PostgresJobQueue
 from fieldline.queue.postgres_schema import SCHEMA_VERSION
 from fieldline.testing.pg_server import PostgresServer, PostgresUnavailable
