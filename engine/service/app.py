@@ -235,6 +235,13 @@ def create_app(
     async def healthz(request: Request) -> Response:
         if not committer.alive:
             return JSONResponse({"ok": False, "error": "the webhook writer is not running"}, status_code=503)
+        try:  # a cheap read: can this receiver reach the queue's database (a shared one may be down)?
+            await run_in_threadpool(queue.state_of, 0)
+        except Exception as exc:
+            logger.warning("healthz: the queue cannot be read: %s", exc)
+            return JSONResponse(
+                {"ok": False, "error": "the queue's database cannot be reached"}, status_code=503
+            )
         return JSONResponse({"ok": True})
 
     @contextlib.asynccontextmanager
