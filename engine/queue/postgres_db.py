@@ -76,6 +76,9 @@ class PostgresDatabase:
             timeout=pool_timeout,
             open=False,
             name="fieldline",
+            # After a server restart every pooled connection is dead: checking on checkout (one
+            # empty round trip) replaces them instead of failing one call per connection.
+            check=ConnectionPool.check_connection,
             kwargs={"connect_timeout": max(1, round(pool_timeout))},
         )
         self.pool.open(wait=False)

@@ -54,9 +54,15 @@ FROM (
     WHERE j.status = 'todo' AND j.run_after <= %(now)s
       AND (%(source)s::text IS NULL OR j.source = %(source)s::text)
       AND NOT EXISTS (
-          SELECT 1 FROM fieldline_jobs AS e
-          WHERE e.source = j.source AND e.lock_key = j.lock_key AND e.id <> j.id
-            AND (e.status = 'doing' OR (e.status = 'todo' AND e.id < j.id AND e.run_after > %(now)s))
+          SELECT 1 FROM fieldline_jobs AS held
+          WHERE held.status = 'doing' AND held.source = j.source AND held.lock_key = j.lock_key
+          OFFSET 0
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM fieldline_jobs AS waiting
+          WHERE waiting.status = 'todo' AND waiting.source = j.source AND waiting.lock_key = j.lock_key
+            AND waiting.id < j.id AND waiting.run_after > %(now)s
+          OFFSET 0
       )
     ORDER BY j.id
     LIMIT %(limit)s

@@ -45,8 +45,8 @@ CREATE TABLE fieldline_jobs (
     CONSTRAINT fieldline_jobs_event UNIQUE (source, event_id)
 );
 CREATE INDEX fieldline_jobs_todo ON fieldline_jobs (id) WHERE status = 'todo';
-CREATE INDEX fieldline_jobs_live_key ON fieldline_jobs (source, lock_key, id)
-    WHERE status IN ('todo', 'doing');
+CREATE INDEX fieldline_jobs_todo_key ON fieldline_jobs (source, lock_key, id) WHERE status = 'todo';
+CREATE INDEX fieldline_jobs_doing_key ON fieldline_jobs (source, lock_key) WHERE status = 'doing';
 CREATE INDEX fieldline_jobs_doing ON fieldline_jobs (lease_until) WHERE status = 'doing';
 CREATE INDEX fieldline_jobs_dead ON fieldline_jobs (finished_at) WHERE status = 'dead';
 CREATE INDEX fieldline_jobs_done ON fieldline_jobs (finished_at) WHERE status = 'done';
