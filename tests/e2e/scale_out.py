@@ -90,6 +90,10 @@ class Cluster:
         process.kill()
         process.wait(timeout=10)
 
+    def kill_receivers(self) -> None:
+        for index in list(self.receivers):
+            self.kill_receiver(index)
+
     def start_worker(self, *extra: str) -> subprocess.Popen[bytes]:
         process = self._spawn(
             "worker", "--spec", str(SPEC_FILE), "--db", self.db, "--log-level", "warning",
@@ -235,7 +239,7 @@ def running_cluster(
             worker_args=worker_args,
         )
         stack.callback(cluster.stop_workers)
-        stack.callback(lambda: [cluster.kill_receiver(index) for index in list(cluster.receivers)])
+        stack.callback(cluster.kill_receivers)
         for index in range(receivers):
             cluster.start_receiver(index)
         cluster.route_to(0)
