@@ -244,3 +244,35 @@ def running_cluster(
             cluster.start_receiver(index)
         cluster.route_to(0)
         yield cluster
+
+
+def run_with_kills(cluster: Cluster, emitted: int, *, workers: int = 3) -> dict[str, int]:
+    """Deliver and apply ``emitted`` queued events with ``workers`` worker processes while
+    killing workers and receivers with SIGKILL and restarting PostgreSQL; returns how many jobs
+    were done when the restart and the last kills came (both must be mid-run)."""
+    started = [cluster.start_worker() for _ in range(workers)]
+    cluster.emulators.pf.configure_delivery(paused=False)
+
+    def progressed(at_least: int) -> None:
+        wait_until(lambda: cluster.done() >= at_least, poll=0.05, what=f"{at_least} jobs done")
+
+    progressed(emitted // 10)
+    cluster.kill_worker(started[0])  # mid-batch: its leases expire, the others take them
+    cluster.start_worker()
+    cluster.kill_receiver(0)  # mid-delivery: PassFort gets no 200 and sends again
+    cluster.route_to(1)  # the load balancer fails over
+    cluster.start_receiver(0)
+
+    progressed(emitted // 3)
+    cluster.server.restart()  # receivers answer 503, workers pause, then both resume
+    at_restart = cluster.done()
+    cluster.route_to(0)
+
+    progressed(emitted // 2)
+    cluster.kill_worker(started[1])
+    cluster.kill_receiver(1)
+    at_last_kill = cluster.done()
+    cluster.start_worker()
+    cluster.start_receiver(1)
+    cluster.wait_settled(emitted, timeout=150)
+    return {"done_at_restart": at_restart, "done_at_last_kill": at_last_kill}

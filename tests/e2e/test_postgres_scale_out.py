@@ -12,8 +12,7 @@ import pytest
 
 from fieldline.queue import JobState
 from tests.e2e.harness import SECRET
-from tests.e2e.scale_out import emit, running_cluster
-from tests.waiting import wait_until
+from tests.e2e.scale_out import emit, run_with_kills, running_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -29,34 +28,9 @@ def test_kills_and_a_postgresql_restart_lose_and_duplicate_nothing(
         tmp_path, worker_args=WORKER_ARGS, sf_settings={"latency_ms": 2}, extra_profiles=30
     ) as cluster:
         emitted = emit(cluster, EVENTS)
-        pf = cluster.emulators.pf
-        workers = [cluster.start_worker() for _ in range(3)]
-        pf.configure_delivery(paused=False)
-
-        def progressed(at_least: int) -> None:
-            wait_until(lambda: cluster.done() >= at_least, poll=0.05, what=f"{at_least} jobs done")
-
-        progressed(EVENTS // 10)
-        cluster.kill_worker(workers[0])  # SIGKILL mid-batch: its leases expire, others take them
-        cluster.start_worker()
-
-        cluster.kill_receiver(0)  # mid-delivery: PassFort gets no 200 and sends again
-        cluster.route_to(1)  # the load balancer fails over
-        cluster.start_receiver(0)
-
-        progressed(EVENTS // 3)
-        cluster.server.restart()  # receivers answer 503, workers pause, then both resume
-        assert cluster.done() < len(emitted), "the restart came mid-run"
-        cluster.route_to(0)
-
-        progressed(EVENTS // 2)
-        cluster.kill_worker(workers[1])
-        assert cluster.done() < len(emitted), "the last kills came mid-run"
-        cluster.kill_receiver(1)
-        cluster.start_worker()
-        cluster.start_receiver(1)
-
-        cluster.wait_settled(len(emitted), timeout=150)
+        moments = run_with_kills(cluster, len(emitted))
+        assert moments["done_at_restart"] < len(emitted), "the restart came mid-run"
+        assert moments["done_at_last_kill"] < len(emitted), "the last kills came mid-run"
 
         # A replay through the other receiver is acknowledged, not stored again.
         replayed = [{**envelope, "secret": SECRET} for envelope in emitted[:200]]
