@@ -224,3 +224,10 @@ def test_the_queue_reconnects_after_a_postgresql_restart(own_server: PostgresSer
             assert storage.queue.status().counts == {JobState.TODO: 2}
     finally:
         own_server.remove()
+
+
+def test_without_postgresql_tests_skip_locally_and_fail_under_ci() -> None:
+    with pytest.raises(pytest.skip.Exception, match="FIELDLINE_TEST_PG_URL"):
+        unavailable("initdb failed", environ={})
+    with pytest.raises(pytest.fail.Exception, match="initdb failed"):
+        unavailable("initdb failed", environ={"CI": "true"})
