@@ -103,8 +103,6 @@ def _event_fields(row: Sequence[Any]) -> dict[str, Any]:
 class PostgresJobQueue:
     """:class:`~fieldline.queue.JobQueue` on PostgreSQL, safe for any number of processes."""
 
-    what = "queue"
-
     def __init__(
         self,
         database: PostgresDatabase,
@@ -127,10 +125,6 @@ class PostgresJobQueue:
         self._rng = rng or random.Random()
         self._last_recovery = float("-inf")
         self._closed = False
-
-    @property
-    def where(self) -> str:
-        return self.database.where
 
     def close(self) -> None:
         if not self._closed:

@@ -15,8 +15,6 @@ __all__ = ["PostgresRunStore"]
 class PostgresRunStore:
     """:class:`~fieldline.queue.run_store.RunStore` on PostgreSQL."""
 
-    what = "run log"
-
     def __init__(self, database: PostgresDatabase, *, clock: Callable[[], float] = time.time) -> None:
         self.database = database.acquire()
         self.clock = clock
