@@ -300,8 +300,10 @@ def worker(
         stop.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    wake = threading.Event()  # set when any receiver commits jobs (on backends that can tell)
+    stop_listening = context.queue.wake_on_enqueue(wake)
     try:
-        threads = context.start_workers(workers, stop, prefix=f"worker-{os.getpid()}")
+        threads = context.start_workers(workers, stop, prefix=f"worker-{os.getpid()}", wake=wake)
         while any(thread.is_alive() for thread in threads):
             if exit_when_empty and not stop.is_set() and _nothing_waiting(context):
                 stop.set()
@@ -310,6 +312,7 @@ def worker(
                 for thread in threads:
                     thread.join()
     finally:
+        stop_listening()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         context.close()
