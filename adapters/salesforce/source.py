@@ -101,7 +101,11 @@ class SalesforceSource(SourceBase):
         self.options = parse_source_options(options)
         base = settings if settings is not None else load_settings()
         self.settings = base.with_api_version(self.options.api_version)
-        self.client = SalesforceClient(self.settings, retry=RetryPolicy(sleep=sleep), transport=transport)
+        self.client = SalesforceClient(
+            self.settings,
+            retry=RetryPolicy(max_retries=self.options.max_retries, sleep=sleep),
+            transport=transport,
+        )
         self._sleep = sleep
         self._poll = bulk_poll_seconds
         self._bulk_timeout = bulk_timeout_seconds

@@ -45,6 +45,13 @@ SOURCE_OPTIONS_SCHEMA: dict[str, Any] = {
             "description": "Records per REST page (at most 2000) or Bulk result page.",
         },
         "api_version": {"type": ["string", "number"], "description": "Salesforce API version (59.0)."},
+        "max_retries": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 20,
+            "default": 4,
+            "description": "Retries of 5xx, 503 and lost connections (lookups use 0: they answer 503 at once).",
+        },
     },
 }
 
@@ -61,6 +68,7 @@ class SourceOptions:
     bulk_threshold: int = 10000
     page_size: int = 2000
     api_version: str | None = None
+    max_retries: int = 4
 
 
 def parse_source_options(options: Mapping[str, Any]) -> SourceOptions:
@@ -78,9 +86,15 @@ def parse_source_options(options: Mapping[str, Any]) -> SourceOptions:
     if not isinstance(fields, list | tuple) or not all(isinstance(item, str) and item for item in fields):
         raise ConfigError("source.options.fields must be a list of field names")
     numbers: dict[str, int] = {}
-    for option, default, low, high in (("bulk_threshold", 10000, 1, None), ("page_size", 2000, 200, 50000)):
+    limits = (("bulk_threshold", 10000, 1, None), ("page_size", 2000, 200, 50000), ("max_retries", 4, 0, 20))
+    for option, default, low, high in limits:
         value = options.get(option, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high and value > high):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < low
+            or (high is not None and value > high)
+        ):
             raise ConfigError(f"source.options.{option} must be an integer of at least {low}, not {value!r}")
         numbers[option] = value
     version = options.get("version", "SystemModstamp")
@@ -94,4 +108,5 @@ def parse_source_options(options: Mapping[str, Any]) -> SourceOptions:
         bulk_threshold=numbers["bulk_threshold"],
         page_size=numbers["page_size"],
         api_version=str(api_version) if api_version is not None else None,
+        max_retries=numbers["max_retries"],
     )

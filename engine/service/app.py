@@ -42,10 +42,13 @@ from starlette.routing import Route
 
 from fieldline.contracts import SourceEvent, WebhookSource
 from fieldline.errors import FieldlineError, WebhookError
+from fieldline.lookups.auth import ApiKeys
+from fieldline.lookups.directory import LookupDirectory
 from fieldline.queue.jobs import EnqueueGroup, EnqueueResult, JobQueue
 from fieldline.queue.run_store import redact
 from fieldline.service.admin_auth import AdminAccess, HostCheck, admin_only
 from fieldline.service.health import StorageProbe
+from fieldline.service.lookup_routes import lookup_routes
 
 __all__ = ["GroupCommitter", "ServiceSettings", "create_app"]
 
@@ -242,13 +245,15 @@ def create_app(
     on_shutdown: Callable[[], None] | None = None,
     wake: threading.Event | None = None,
     admin: AdminAccess | None = None,
+    lookups: tuple[LookupDirectory, ApiKeys] | None = None,
 ) -> Starlette:
     """The webhook service for every source in ``sources`` (endpoint name -> adapter).
 
     ``wake`` is set after each commit so in-process workers claim at once;
     ``on_startup``/``on_shutdown`` start and stop them. ``admin``: the operator token and the
     ``Host`` names answered (default: no token, so admin endpoints answer loopback clients
-    only; loopback names only)."""
+    only; loopback names only). ``lookups``: the specs' lookups and the API keys of their
+    callers (:mod:`fieldline.service.lookup_routes`); their call statistics join ``/status``."""
     config = settings or ServiceSettings()
     access = admin or AdminAccess()
     probe = StorageProbe(queue, max_age=config.health_probe_interval)
@@ -318,6 +323,8 @@ def create_app(
             name: queue.status(stalled_after=config.stalled_after, source=name).as_json()
             for name in sorted(sources)
         }
+        if lookups is not None:
+            document.update(lookups[0].status_json())
         return document
 
     async def status(request: Request) -> Response:
@@ -359,6 +366,7 @@ def create_app(
             Route("/webhooks/{source}", receive, methods=["POST"]),
             Route("/status", admin_only(status, access), methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *(lookup_routes(*lookups) if lookups is not None else ()),
         ],
         middleware=[Middleware(HostCheck, allowed_hosts=access.allowed_hosts)],
         lifespan=lifespan,
