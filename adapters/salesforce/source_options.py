@@ -50,7 +50,7 @@ SOURCE_OPTIONS_SCHEMA: dict[str, Any] = {
             "minimum": 0,
             "maximum": 20,
             "default": 4,
-            "description": "Retries of 5xx, 503 and lost connections (lookups use 0: they answer 503 at once).",
+            "description": "Retries of 5xx, 503 and lost connections (lookups use 0: 503 at once).",
         },
     },
 }

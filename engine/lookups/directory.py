@@ -57,9 +57,8 @@ class LookupDirectory:
 def _finder_factory(
     spec: Spec, lookup: LookupSpec, manager: pluggy.PluginManager
 ) -> Callable[[], RecordFinder]:
-    from fieldline.sync.adapter_builder import build_adapter
-
     from fieldline.plugins.manager import adapter_registry
+    from fieldline.sync.adapter_builder import build_adapter
 
     options: dict[str, Any] = {"object": lookup.object}
     info = adapter_registry(manager).get((lookup.adapter, AdapterKind.SOURCE))
