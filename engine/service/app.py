@@ -48,7 +48,7 @@ from fieldline.queue.jobs import EnqueueGroup, EnqueueResult, JobQueue
 from fieldline.queue.run_store import redact
 from fieldline.service.admin_auth import AdminAccess, HostCheck, admin_only
 from fieldline.service.health import StorageProbe
-from fieldline.service.lookup_routes import lookup_routes
+from fieldline.service.lookup_routes import LookupEndpoints
 
 __all__ = ["GroupCommitter", "ServiceSettings", "create_app"]
 
@@ -366,9 +366,11 @@ def create_app(
             Route("/webhooks/{source}", receive, methods=["POST"]),
             Route("/status", admin_only(status, access), methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
-            *(lookup_routes(*lookups) if lookups is not None else ()),
         ],
-        middleware=[Middleware(HostCheck, allowed_hosts=access.allowed_hosts)],
+        middleware=[
+            Middleware(HostCheck, allowed_hosts=access.allowed_hosts),
+            *([Middleware(LookupEndpoints, directory=lookups[0], keys=lookups[1])] if lookups else []),
+        ],
         lifespan=lifespan,
     )
     app.state.committer = committer

@@ -1,5 +1,7 @@
 """``GET /lookup/{lookup}/{value}`` and ``GET /lookup/{lookup}``: the CRM's view of one record.
 
+The value is everything after the lookup's name, percent-decoded (``A%2FB`` is ``A/B``).
+
 Callers need an API key (:mod:`fieldline.lookups.auth`): 401 without a valid one, before the
 lookup's name is even checked. Answers come from :class:`~fieldline.lookups.runner.LookupRunner`
 (run in the thread pool: a finder blocks on its HTTP call), with ``Retry-After`` on 502/503
@@ -13,13 +15,15 @@ import math
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fieldline.lookups.auth import ApiKeys
 from fieldline.lookups.directory import LookupDirectory
 from fieldline.lookups.runner import LookupAnswer
 
-__all__ = ["lookup_routes"]
+__all__ = ["LookupEndpoints"]
+
+_PREFIX = "/lookup/"
 
 
 def _response(answer: LookupAnswer) -> Response:
@@ -33,45 +37,42 @@ def _response(answer: LookupAnswer) -> Response:
     return JSONResponse(dict(answer.body), status_code=answer.status, headers=headers)
 
 
-def lookup_routes(directory: LookupDirectory, keys: ApiKeys) -> list[Route]:
-    """The two lookup routes for ``directory``, guarded by ``keys``."""
-    names = ", ".join(sorted(directory.runners))
+class LookupEndpoints:
+    """ASGI middleware answering ``GET /lookup/...`` before routing: route patterns cannot
+    match a value holding a newline, which must get its 400 rather than a 404."""
 
-    def refused(request: Request) -> Response | None:
-        if keys.allows_headers(request.headers):
-            return None
-        return JSONResponse(
-            {"error": "a valid API key is required (Authorization: Bearer KEY or X-API-Key: KEY)"},
-            status_code=401,
-            headers={"WWW-Authenticate": 'Bearer realm="fieldline-lookup"', "Cache-Control": "no-store"},
-        )
+    def __init__(self, app: ASGIApp, directory: LookupDirectory, keys: ApiKeys) -> None:
+        self.app = app
+        self.directory = directory
+        self.keys = keys
+        self.names = ", ".join(sorted(directory.runners))
 
-    def unknown(name: str) -> Response:
-        return JSONResponse(
-            {"error": f"no lookup {name!r}; this service answers: {names or 'none'}"},
-            status_code=404,
-            headers={"Cache-Control": "no-store"},
-        )
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith(_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        response = await self.respond(request, path[len(_PREFIX) :])
+        await response(scope, receive, send)
 
-    async def lookup_value(request: Request) -> Response:
-        denied = refused(request)
-        if denied is not None:
-            return denied
-        runner = directory.runners.get(request.path_params["lookup"])
+    async def respond(self, request: Request, rest: str) -> Response:
+        if not self.keys.allows_headers(request.headers):
+            return JSONResponse(
+                {"error": "a valid API key is required (Authorization: Bearer KEY or X-API-Key: KEY)"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="fieldline-lookup"', "Cache-Control": "no-store"},
+            )
+        if request.method not in ("GET", "HEAD"):
+            return JSONResponse({"error": "only GET"}, status_code=405, headers={"Allow": "GET, HEAD"})
+        name, slash, value = rest.partition("/")
+        runner = self.directory.runners.get(name)
         if runner is None:
-            return unknown(request.path_params["lookup"])
-        return _response(await run_in_threadpool(runner.answer, request.path_params["value"]))
-
-    async def describe(request: Request) -> Response:
-        denied = refused(request)
-        if denied is not None:
-            return denied
-        runner = directory.runners.get(request.path_params["lookup"])
-        if runner is None:
-            return unknown(request.path_params["lookup"])
-        return _response(await run_in_threadpool(runner.describe))
-
-    return [
-        Route("/lookup/{lookup}", describe, methods=["GET"]),
-        Route("/lookup/{lookup}/{value:path}", lookup_value, methods=["GET"]),
-    ]
+            return JSONResponse(
+                {"error": f"no lookup {name!r}; this service answers: {self.names or 'none'}"},
+                status_code=404,
+                headers={"Cache-Control": "no-store"},
+            )
+        if not slash:
+            return _response(await run_in_threadpool(runner.describe))
+        return _response(await run_in_threadpool(runner.answer, value))
