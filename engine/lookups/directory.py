@@ -15,6 +15,7 @@ import pluggy
 from fieldline.contracts import AdapterKind
 from fieldline.errors import ConfigError
 from fieldline.lookups.finder import FinderPool, RecordFinder
+from fieldline.lookups.log_privacy import install_log_filters
 from fieldline.lookups.runner import LookupRunner
 from fieldline.lookups.stats import CallStats
 from fieldline.spec.lookups import LookupSpec
@@ -97,6 +98,7 @@ def build_directory(
     network call) now, so missing credentials stop ``serve`` at start rather than at the first call."""
     from fieldline.plugins.manager import normalizer_registry
 
+    install_log_filters()
     normalizers = normalizer_registry(manager)
     runners: dict[str, LookupRunner] = {}
     spec_stats: dict[str, CallStats] = {}

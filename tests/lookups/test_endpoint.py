@@ -71,7 +71,9 @@ def test_index_normalizer_matches_both_sides_and_newest_wins(service: Service) -
         pytest.param("a%00b", "control characters", id="nul"),
     ],
 )
-def test_a_value_that_cannot_be_a_key_is_400_without_a_call(service: Service, value: str, reason: str) -> None:
+def test_a_value_that_cannot_be_a_key_is_400_without_a_call(
+    service: Service, value: str, reason: str
+) -> None:
     service.emulator.reset_stats()
     answer = service.get(f"/lookup/account/{value}")
     assert answer.status_code == 400
@@ -101,7 +103,9 @@ def test_a_value_with_a_slash_is_one_value(service: Service) -> None:
         pytest.param({"X-API-Key": "k" * 31}, id="prefix"),
     ],
 )
-def test_without_a_valid_key_it_is_401_before_anything_else(service: Service, headers: dict[str, str]) -> None:
+def test_without_a_valid_key_it_is_401_before_anything_else(
+    service: Service, headers: dict[str, str]
+) -> None:
     import httpx
 
     service.emulator.reset_stats()
@@ -117,7 +121,9 @@ def test_every_configured_key_and_the_x_api_key_header_are_accepted(service: Ser
     import httpx
 
     assert service.get("/lookup/account/none", key=OTHER_KEY).status_code == 404
-    assert httpx.get(f"{service.url}/lookup/account/none", headers={"X-API-Key": OTHER_KEY}).status_code == 404
+    assert (
+        httpx.get(f"{service.url}/lookup/account/none", headers={"X-API-Key": OTHER_KEY}).status_code == 404
+    )
 
 
 def test_an_unknown_lookup_names_the_known_ones(service: Service) -> None:
