@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = ["SalesforceSource", "SourceOptions", "create_source", "plain_record"]
 
 # Compound and binary fields: Bulk query refuses them and they are not document data.
 _UNREADABLE = frozenset({FieldType.ADDRESS, FieldType.LOCATION, FieldType.BASE64})
+_RELATED = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+")
 _TERMINAL = frozenset({"JobComplete", "Failed", "Aborted"})
 
 
@@ -314,9 +316,13 @@ class SalesforceSource(SourceBase):
         )
         base_length = len(self.client.base_url) + len("query/?q=")
         queries, groups = build_queries([request], {object_name: description}, base_length=base_length)
+        # build_queries selects the fields describe lists; related records' fields (Parent.Name)
+        # are added to the same SELECT, when they are plain dotted names.
+        related = [name for name in dict.fromkeys(fields) if _RELATED.fullmatch(name)]
         found: dict[Any, list[Mapping[str, Any]]] = {}
         for query in queries:
-            records = self.client.call(f"lookup {object_name} by {field}", _query_all(query.soql))
+            soql = query.soql.replace(" FROM ", f", {', '.join(related)} FROM ", 1) if related else query.soql
+            records = self.client.call(f"lookup {object_name} by {field}", _query_all(soql))
             for key in query.keys:
                 found.setdefault(key, []).extend(records)
         matched = match_records(groups, found)

@@ -26,7 +26,13 @@ from fieldline.errors import AdapterError, BudgetExhaustedError, FieldlineError,
 from fieldline.lookups.finder import FinderPool, RecordFinder
 from fieldline.lookups.stats import CallStats, redact_message
 from fieldline.planning.evaluation import compose_normalizers
-from fieldline.spec.lookups import LookupOnMany, LookupSpec, expression_fields, record_fields
+from fieldline.spec.lookups import (
+    LookupOnMany,
+    LookupSpec,
+    expression_fields,
+    record_fields,
+    relationship_field,
+)
 from fieldline.spec.model import FieldSpec, Unmapped
 from fieldline.values import MISSING
 
@@ -250,10 +256,9 @@ class LookupRunner:
             return self._failed(exc, "", 502, _REFUSED_RETRY, f"{lookup.adapter} refused to describe")
 
         def type_of(name: str) -> str | None:
-            found = description.field(name.split(".", 1)[0])
-            if found is None:
-                return None
-            return "reference" if "." in name else found.type.value
+            head, dot, _ = name.partition(".")
+            found = relationship_field(description, head) if dot else description.field(name)
+            return None if found is None else "reference" if dot else found.type.value
 
         if lookup.fields is None:
             fields: dict[str, Any] = {name: {"type": type_of(name), "reads": [name]} for name in readable}

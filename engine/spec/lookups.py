@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field as dataclass_field
 from typing import TYPE_CHECKING, Any
 
+from fieldline.contracts import FieldDescription, ObjectDescription
 from fieldline.spec.model import FieldSpec, Location
 
 if TYPE_CHECKING:
@@ -102,6 +103,15 @@ def record_fields(lookup: LookupSpec) -> tuple[str, ...]:
         if spec_field.value is not None:
             names.extend(expression_fields(spec_field.value.parsed))
     return tuple(dict.fromkeys(names))
+
+
+def relationship_field(description: ObjectDescription, relationship: str) -> FieldDescription | None:
+    """The reference field behind a relationship name: ``Parent`` is ``ParentId``,
+    ``Owner__r`` is ``Owner__c``; ``None`` when the object has none."""
+    lowered = relationship.lower()
+    name = f"{relationship[:-3]}__c" if lowered.endswith("__r") else f"{relationship}Id"
+    found = description.field(name)
+    return found if found is not None and found.type.is_id else None
 
 
 # --- checking -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from fieldline.contracts import FieldType, ObjectDescription
 from fieldline.spec.hints import did_you_mean
-from fieldline.spec.lookups import LookupSpec, expression_fields
+from fieldline.spec.lookups import LookupSpec, expression_fields, relationship_field
 
 if TYPE_CHECKING:
     from fieldline.spec.against_target import _TargetChecker
@@ -16,18 +16,6 @@ if TYPE_CHECKING:
 __all__ = ["check_lookups_against"]
 
 _NOT_PLAIN = frozenset({FieldType.ADDRESS, FieldType.LOCATION, FieldType.BASE64})
-
-
-def _relationship_field(description: ObjectDescription, relationship: str) -> str | None:
-    """The reference field behind ``Owner`` (``OwnerId``) or ``Parent__r`` (``Parent__c``)."""
-    candidates = (
-        [f"{relationship[:-3]}__c"] if relationship.lower().endswith("__r") else [f"{relationship}Id"]
-    )
-    for name in candidates:
-        found = description.field(name)
-        if found is not None and found.type.is_id:
-            return found.name
-    return None
 
 
 def check_lookups_against(checker: _TargetChecker, adapter_name: str) -> None:
@@ -52,7 +40,7 @@ def check_lookups_against(checker: _TargetChecker, adapter_name: str) -> None:
 def _check_field(checker: _TargetChecker, description: ObjectDescription, name: str, path: PathKey) -> None:
     head, dot, _ = name.partition(".")
     if dot:
-        if _relationship_field(description, head) is None:
+        if relationship_field(description, head) is None:
             checker.report(
                 path,
                 f"{description.name} has no relationship {head!r} (read as {name!r})",
