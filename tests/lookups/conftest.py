@@ -88,6 +88,7 @@ class Service:
     emulator: EmulatorHandle
     directory: LookupDirectory
     clock: Clock
+    db: Path
 
     def get(self, path: str, *, key: str | None = API_KEY) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
@@ -106,6 +107,6 @@ def service(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Service
             app = create_app(queue=storage.queue, sources={}, lookups=(directory, load_api_keys()))
             try:
                 with serve_in_thread(app) as url:
-                    yield Service(url, emulator, directory, clock)
+                    yield Service(url, emulator, directory, clock, tmp_path / "queue.db")
             finally:
                 directory.close()
