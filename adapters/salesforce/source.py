@@ -217,7 +217,9 @@ class SalesforceSource(SourceBase):
                 params["locator"] = locator
             response = self.client.request("GET", f"jobs/query/{job_id}/results", what=what, params=params)
             # One page in memory at a time: the rows are parsed and handed out before the next.
-            for row in csv.DictReader(io.StringIO(response.text)):
+            # Bulk results are UTF-8; decoding explicitly spares requests guessing the charset of
+            # megabytes of CSV (which costs more memory than the page itself).
+            for row in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))):
                 yield _unflatten(row, types)
             locator = response.headers.get("Sforce-Locator") or "null"
             del response
