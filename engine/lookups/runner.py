@@ -137,7 +137,10 @@ class LookupRunner:
         problem = value_problem(value, lookup.max_length)
         key: Any = value
         if problem is None and self.normalizer is not None:
-            key = self.normalizer(value)
+            try:
+                key = self.normalizer(value)
+            except Exception:  # a plugin's normalizer failing on odd text: the value is refused
+                key = None
             if key is None or key == "":
                 problem = f"the value is not a {' + '.join(lookup.normalize)} key"
         if problem is not None:
@@ -163,14 +166,22 @@ class LookupRunner:
                 records = self._records(finder, key)
         except BudgetExhaustedError as exc:
             return self._failed(
-                exc, value, 503, exc.retry_after or _LIMIT_RETRY, "Salesforce's API limit is reached"
+                exc, value, 503, exc.retry_after or _LIMIT_RETRY, f"{lookup.adapter}'s API limit is reached"
             )
         except TransientAdapterError as exc:
             retry = exc.retry_after or _UNAVAILABLE_RETRY
             return self._failed(exc, value, 503, retry, f"{lookup.adapter} is unavailable")
         except AdapterError as exc:
             return self._failed(exc, value, 502, _REFUSED_RETRY, f"{lookup.adapter} refused the lookup")
-        self.stats.success()
+        except Exception as exc:  # an adapter bug: a 502 and one log line, never a traceback
+            return self._failed(exc, value, 502, _REFUSED_RETRY, f"{lookup.adapter} failed")
+        answer = self._from_records(records, value)
+        if answer.status < 500:
+            self.stats.success()
+        return answer
+
+    def _from_records(self, records: Sequence[Mapping[str, Any]], value: str) -> LookupAnswer:
+        lookup = self.lookup
         if not records:
             return LookupAnswer(
                 404, {"error": "no record matches", "lookup": lookup.name, "object": lookup.object}
@@ -190,6 +201,7 @@ class LookupRunner:
             fields = self._mapped(record)
         except FieldlineError as exc:
             message = redact_message(str(exc), values=(value,))
+            self.stats.failure(message)
             return LookupAnswer(500, {"error": f"the lookup's fields cannot be mapped: {message}"})
         return LookupAnswer(
             200,
@@ -216,10 +228,9 @@ class LookupRunner:
         )
         return found.get(key, ())
 
-    def _failed(
-        self, exc: FieldlineError, value: str, status: int, retry_after: float, what: str
-    ) -> LookupAnswer:
-        message = redact_message(str(exc), values=(value,))
+    def _failed(self, exc: Exception, value: str, status: int, retry_after: float, what: str) -> LookupAnswer:
+        text = str(exc) if isinstance(exc, FieldlineError) else f"unexpected {type(exc).__name__}"
+        message = redact_message(text, values=(value,))
         self.stats.failure(message)
         logger.warning("lookup %s: %d: %s", self.lookup.name, status, message)
         return LookupAnswer(
@@ -247,13 +258,15 @@ class LookupRunner:
                 readable = finder.readable_fields(lookup.object)
         except BudgetExhaustedError as exc:
             return self._failed(
-                exc, "", 503, exc.retry_after or _LIMIT_RETRY, "Salesforce's API limit is reached"
+                exc, "", 503, exc.retry_after or _LIMIT_RETRY, f"{lookup.adapter}'s API limit is reached"
             )
         except TransientAdapterError as exc:
             retry = exc.retry_after or _UNAVAILABLE_RETRY
             return self._failed(exc, "", 503, retry, f"{lookup.adapter} is unavailable")
         except AdapterError as exc:
             return self._failed(exc, "", 502, _REFUSED_RETRY, f"{lookup.adapter} refused to describe")
+        except Exception as exc:  # an adapter bug, as for a lookup
+            return self._failed(exc, "", 502, _REFUSED_RETRY, f"{lookup.adapter} failed")
 
         def type_of(name: str) -> str | None:
             head, dot, _ = name.partition(".")
