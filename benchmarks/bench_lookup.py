@@ -29,7 +29,7 @@ import httpx
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
 from fieldline.config import Secret
-from fieldline.lookups.auth import ApiKeys
+from fieldline.lookups.auth import ApiKeys, CallerAuth
 from fieldline.lookups.directory import build_directory
 from fieldline.plugins.manager import get_plugin_manager
 from fieldline.queue.storage import open_storage
@@ -179,7 +179,9 @@ def _lookups() -> dict[str, float]:
         spec = load_spec_text(SPEC)
         directory = build_directory([spec], get_plugin_manager(load_entrypoints=False), pool_size=CALLERS)
         with tempfile.TemporaryDirectory() as folder, open_storage(Path(folder) / "queue.db") as storage:
-            app = create_app(queue=storage.queue, sources={}, lookups=(directory, ApiKeys([Secret(KEY)])))
+            app = create_app(
+                queue=storage.queue, sources={}, lookups=(directory, CallerAuth(ApiKeys([Secret(KEY)])))
+            )
             try:
                 with serve_in_thread(app) as base:
                     _run_callers(base, warm_up=True)

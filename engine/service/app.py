@@ -42,7 +42,7 @@ from starlette.routing import Route
 
 from fieldline.contracts import SourceEvent, WebhookSource
 from fieldline.errors import FieldlineError, WebhookError
-from fieldline.lookups.auth import ApiKeys
+from fieldline.lookups.auth import CallerAuth
 from fieldline.lookups.directory import LookupDirectory
 from fieldline.queue.jobs import EnqueueGroup, EnqueueResult, JobQueue
 from fieldline.queue.run_store import redact
@@ -245,15 +245,15 @@ def create_app(
     on_shutdown: Callable[[], None] | None = None,
     wake: threading.Event | None = None,
     admin: AdminAccess | None = None,
-    lookups: tuple[LookupDirectory, ApiKeys] | None = None,
+    lookups: tuple[LookupDirectory, CallerAuth] | None = None,
 ) -> Starlette:
     """The webhook service for every source in ``sources`` (endpoint name -> adapter).
 
     ``wake`` is set after each commit so in-process workers claim at once;
     ``on_startup``/``on_shutdown`` start and stop them. ``admin``: the operator token and the
     ``Host`` names answered (default: no token, so admin endpoints answer loopback clients
-    only; loopback names only). ``lookups``: the specs' lookups and the API keys of their
-    callers (:mod:`fieldline.service.lookup_routes`); their call statistics join ``/status``."""
+    only; loopback names only). ``lookups``: the specs' lookups and the credentials of
+    their callers (:mod:`fieldline.service.lookup_routes`); their call statistics join ``/status``."""
     config = settings or ServiceSettings()
     access = admin or AdminAccess()
     probe = StorageProbe(queue, max_age=config.health_probe_interval)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fieldline.lookups.auth import ApiKeys
+from fieldline.lookups.auth import CallerAuth
 from fieldline.lookups.directory import LookupDirectory
 from fieldline.lookups.runner import LookupAnswer
 
@@ -41,7 +41,7 @@ class LookupEndpoints:
     """ASGI middleware answering ``GET /lookup/...`` before routing: route patterns cannot
     match a value holding a newline, which must get its 400 rather than a 404."""
 
-    def __init__(self, app: ASGIApp, directory: LookupDirectory, keys: ApiKeys) -> None:
+    def __init__(self, app: ASGIApp, directory: LookupDirectory, keys: CallerAuth) -> None:
         self.app = app
         self.directory = directory
         self.keys = keys

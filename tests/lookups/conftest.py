@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
-from fieldline.lookups.auth import load_api_keys
+from fieldline.lookups.auth import load_caller_auth
 from fieldline.lookups.directory import LookupDirectory, build_directory
 from fieldline.plugins.manager import get_plugin_manager
 from fieldline.queue.storage import open_storage
@@ -104,7 +104,7 @@ def service(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Service
         clock = Clock()
         directory = build_directory([spec], get_plugin_manager(load_entrypoints=False), clock=clock)
         with open_storage(tmp_path / "queue.db") as storage:
-            app = create_app(queue=storage.queue, sources={}, lookups=(directory, load_api_keys()))
+            app = create_app(queue=storage.queue, sources={}, lookups=(directory, load_caller_auth()))
             try:
                 with serve_in_thread(app) as url:
                     yield Service(url, emulator, directory, clock, tmp_path / "queue.db")
