@@ -80,7 +80,7 @@ def test_serving_lookups_without_any_key_stops_at_start(
     empty.write_text("")
     monkeypatch.setenv("FIELDLINE_CONFIG", str(empty))
     spec = load_spec_text(SPEC)
-    with pytest.raises(ConfigError, match="no caller API key is configured"):
+    with pytest.raises(ConfigError, match="no caller API key \\(or JWT public key\\) is configured"):
         open_lookups([spec], get_plugin_manager(load_entrypoints=False))
 
 
