@@ -3,7 +3,7 @@
 The value is everything after the lookup's name, percent-decoded (``A%2FB`` is ``A/B``).
 
 Callers need an API key (:mod:`fieldline.lookups.auth`): 401 without a valid one, before the
-lookup's name is even checked. Answers come from :class:`~fieldline.lookups.runner.LookupRunner`
+lookup's name is even checked. Answers come from :class:`~fieldline.lookups.answering.LookupRunner`
 (run in the thread pool: a finder blocks on its HTTP call), with ``Retry-After`` on 502/503
 and an explicit ``Cache-Control`` on every answer.
 """
@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fieldline.lookups.auth import CallerAuth
 from fieldline.lookups.directory import LookupDirectory
-from fieldline.lookups.runner import LookupAnswer
+from fieldline.lookups.answering import LookupAnswer
 
 __all__ = ["LookupEndpoints"]
 

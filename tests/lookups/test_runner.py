@@ -7,7 +7,7 @@ from typing import Any
 
 from fieldline.contracts import FieldDescription, ObjectDescription
 from fieldline.lookups.finder import FinderPool
-from fieldline.lookups.runner import LookupRunner
+from fieldline.lookups.answering import LookupRunner
 from fieldline.spec.loader import load_spec_text
 
 SPEC = """
