@@ -14,9 +14,9 @@ import pluggy
 
 from fieldline.contracts import AdapterKind
 from fieldline.errors import ConfigError
+from fieldline.lookups.answering import LookupRunner
 from fieldline.lookups.finder import FinderPool, RecordFinder
 from fieldline.lookups.log_privacy import install_log_filters
-from fieldline.lookups.answering import LookupRunner
 from fieldline.lookups.stats import CallStats
 from fieldline.spec.lookups import LookupSpec
 from fieldline.spec.model import AdapterSpec, Spec

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from fieldline.lookups.answering import LookupAnswer
 from fieldline.lookups.auth import CallerAuth
 from fieldline.lookups.directory import LookupDirectory
-from fieldline.lookups.answering import LookupAnswer
 
 __all__ = ["LookupEndpoints"]
 

@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fieldline.contracts import FieldDescription, ObjectDescription
-from fieldline.lookups.finder import FinderPool
 from fieldline.lookups.answering import LookupRunner
+from fieldline.lookups.finder import FinderPool
 from fieldline.spec.loader import load_spec_text
 
 SPEC = """
