@@ -175,6 +175,7 @@ class Spec:
     target: AdapterSpec | None = None
     version: int = SPEC_VERSION
     file: str | None = None
+    lookups: Mapping[str, Any] = dataclass_field(default_factory=dict)  # name -> lookups.LookupSpec
 
     def record_named(self, name: str) -> RecordSpec | None:
         for record in self.records:
