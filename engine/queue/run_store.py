@@ -11,6 +11,7 @@ applied for any of its keys is completed as ``stale`` without writing — for ev
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,10 +32,41 @@ _SECRET_KEY = re.compile(
 def redact(value: Any) -> Any:
     """``value`` with every credential-looking key's value replaced by ``'***'``, at any depth.
 
-    Mappings become dicts and sequences lists. It walks with an explicit stack, not recursion, so
-    a hostile document nested thousands of levels deep is redacted like any other (no
+    Mappings become dicts and sequences lists. Ordinary documents are copied recursively (the
+    fast way); below :data:`_RECURSION_DEPTH` levels the rest is walked with an explicit stack,
+    so a hostile document nested thousands of levels deep is redacted like any other (no
     ``RecursionError`` outside the caller's error handling).
     """
+    return _redact(value, 0)
+
+
+_RECURSION_DEPTH = 40
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret_key(key: str) -> bool:
+    return _SECRET_KEY.search(key) is not None
+
+
+def _redact(value: Any, depth: int) -> Any:
+    if type(value) in _SCALARS:
+        return value
+    if depth > _RECURSION_DEPTH:
+        return _redact_iteratively(value)
+    if isinstance(value, Secret):
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {
+            key: REDACTED if isinstance(key, str) and _is_secret_key(key) else _redact(child, depth + 1)
+            for key, child in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact(child, depth + 1) for child in value]
+    return value
+
+
+def _redact_iteratively(value: Any) -> Any:
     root: list[Any] = [None]
     # (original value, container to fill, index or key in it)
     stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
@@ -46,7 +78,7 @@ def redact(value: Any) -> Any:
             copy: dict[Any, Any] = {}
             container[slot] = copy
             for key, child in item.items():
-                if isinstance(key, str) and _SECRET_KEY.search(key):
+                if isinstance(key, str) and _is_secret_key(key):
                     copy[key] = REDACTED
                 else:
                     copy[key] = None  # keeps the key order; filled from the stack

@@ -244,16 +244,23 @@ def _unstorable(events: Sequence[SourceEvent]) -> str | None:
 
 def _levels(payload: Any) -> int:
     """How many levels of containers ``payload`` nests (0 for a scalar), level by level."""
-    level = [payload] if isinstance(payload, Mapping | list | tuple) else []
+    level = [payload] if _is_container(payload) else []
     levels = 0
     while level:
         deeper: list[Any] = []
         for container in level:
             children = container.values() if isinstance(container, Mapping) else container
-            deeper.extend(child for child in children if isinstance(child, dict | list | tuple | Mapping))
+            deeper.extend(child for child in children if type(child) not in _SCALARS and _is_container(child))
         level = deeper
         levels += 1
     return levels
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _is_container(value: Any) -> bool:
+    return type(value) in (dict, list) or isinstance(value, Mapping | list | tuple)
 
 
 def _encodable(text: str) -> bool:
