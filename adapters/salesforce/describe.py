@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldline.contracts import FieldDescription, FieldType, ObjectDescription
+from fieldline.errors import FatalAdapterError
+
+if TYPE_CHECKING:
+    from fieldline.adapters.salesforce.client import SalesforceClient
 
 __all__ = ["object_description"]
 
@@ -56,3 +60,25 @@ def object_description(raw: Mapping[str, Any]) -> ObjectDescription:
         updateable=bool(raw.get("updateable", True)),
         blank_is_null=True,
     )
+
+
+def fetch_description(client: SalesforceClient, object_name: str) -> ObjectDescription:
+    """``GET sobjects/{object}/describe`` as an :class:`ObjectDescription`; an unknown object is
+    a :class:`~fieldline.errors.FatalAdapterError` saying what to check."""
+    from urllib.parse import quote
+
+    from fieldline.adapters.salesforce.client import SalesforceRequestError
+
+    try:
+        raw = client.restful(
+            "GET", f"sobjects/{quote(object_name, safe='')}/describe", what=f"describe {object_name}"
+        )
+    except SalesforceRequestError as exc:
+        if exc.context.get("status") == 404:
+            raise FatalAdapterError(
+                f"Salesforce has no object {object_name!r}",
+                hint="check the object's API name (custom objects end in __c) and the user's access",
+                object=object_name,
+            ) from exc
+        raise
+    return object_description(raw or {})

@@ -17,12 +17,11 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import requests.adapters
 
 from fieldline.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
-from fieldline.adapters.salesforce.describe import object_description
+from fieldline.adapters.salesforce.describe import fetch_description
 from fieldline.adapters.salesforce.lookup import build_queries, match_records
 from fieldline.adapters.salesforce.retry import RetryPolicy
 from fieldline.adapters.salesforce.settings import AuthMethod, SalesforceSettings, load_settings
@@ -121,19 +120,7 @@ class SalesforceSource(SourceBase):
         cached = self._descriptions.get(name.lower())
         if cached is not None and not refresh:
             return cached
-        try:
-            raw = self.client.restful(
-                "GET", f"sobjects/{quote(name, safe='')}/describe", what=f"describe {name}"
-            )
-        except SalesforceRequestError as exc:
-            if exc.context.get("status") == 404:
-                raise FatalAdapterError(
-                    f"Salesforce has no object {name!r}",
-                    hint="check the object's API name (custom objects end in __c) and the user's access",
-                    object=name,
-                ) from exc
-            raise
-        description = object_description(raw or {})
+        description = fetch_description(self.client, name)
         self._descriptions[name.lower()] = description
         return description
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import requests.adapters
 
 from fieldline.adapters.salesforce.apply import CollectionsWriter
 from fieldline.adapters.salesforce.budget import ApiBudget
 from fieldline.adapters.salesforce.bulk import BulkWriter
-from fieldline.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
-from fieldline.adapters.salesforce.describe import object_description
+from fieldline.adapters.salesforce.client import SalesforceClient
+from fieldline.adapters.salesforce.describe import fetch_description
 from fieldline.adapters.salesforce.lookup import build_queries, match_records
 from fieldline.adapters.salesforce.options import TargetOptions, parse_options
 from fieldline.adapters.salesforce.preflight import preflight
@@ -84,19 +83,7 @@ class SalesforceTarget(TargetBase):
         cached = self._descriptions.get(object_name.lower())
         if cached is not None:
             return cached
-        try:
-            raw = self.client.restful(
-                "GET", f"sobjects/{quote(object_name, safe='')}/describe", what=f"describe {object_name}"
-            )
-        except SalesforceRequestError as exc:
-            if exc.context.get("status") == 404:
-                raise FatalAdapterError(
-                    f"Salesforce has no object {object_name!r}",
-                    hint="check the object's API name (custom objects end in __c) and the user's access",
-                    object=object_name,
-                ) from exc
-            raise
-        description = object_description(raw or {})
+        description = fetch_description(self.client, object_name)
         self._descriptions[object_name.lower()] = description
         return description
 
