@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from fieldline.adapters.passfort.client import PassFortClient
 from fieldline.contracts import WriteBack, WriteBackResult, WriteBackStatus
 from fieldline.errors import BudgetExhaustedError, FieldlineError, TransientAdapterError
 
 __all__ = [
     "COLLECTED_DATA",
     "CONFLICT_ATTEMPTS",
+    "CollectedDataClient",
     "data_path",
     "differs_only_at",
     "write_back_problem",
@@ -28,6 +28,16 @@ __all__ = [
 
 COLLECTED_DATA = "collected_data"
 CONFLICT_ATTEMPTS = 5  # 412s in a row before the write-back is handed back to be retried later
+
+
+class CollectedDataClient(Protocol):
+    """The two calls a write-back makes (:class:`~fieldline.adapters.passfort.client.PassFortClient`)."""
+
+    def get_collected_data(self, profile_id: str) -> tuple[dict[str, Any], str | None] | None: ...
+
+    def replace_collected_data(
+        self, profile_id: str, data: dict[str, Any], etag: str | None
+    ) -> tuple[bool, dict[str, Any] | None, str | None]: ...
 
 
 def write_back_problem(path: str) -> str | None:
@@ -79,7 +89,7 @@ def differs_only_at(old: Any, new: Any, paths: Sequence[tuple[str, ...]]) -> boo
 
 
 def write_profile(
-    client: PassFortClient, profile_id: str, writes: Sequence[WriteBack]
+    client: CollectedDataClient, profile_id: str, writes: Sequence[WriteBack]
 ) -> list[WriteBackResult]:
     """Every write-back of one profile, in one read and (when anything differs) one write."""
     values = {data_path(write.path): write.value for write in writes}
