@@ -96,10 +96,11 @@ def test_a_concurrent_edit_between_read_and_write_is_kept(
     emulator: PassFortEmulator, passfort: PassFortSettings
 ) -> None:
     profile_id = emulator.profile_ids()[0]
-    with EditedBeforeEachWrite(passfort, emulator, edits=1) as client:
+    client = EditedBeforeEachWrite(passfort, emulator, edits=1)
+    with client:
         [result] = write_profile(client, profile_id, [WriteBack(profile_id, PATH, ACCOUNT_ID)])
-        assert result.status is WriteBackStatus.WRITTEN
-        assert client.posts == 2, "the first write met a 412 and was made again on the latest data"
+    assert result.status is WriteBackStatus.WRITTEN
+    assert client.posts == 2, "the first write met a 412 and was made again on the latest data"
     data = collected(emulator, profile_id)
     assert data["metadata"]["name"] == "Edited 1"
     assert data["customer_ref"] == ACCOUNT_ID
