@@ -146,7 +146,13 @@ class SourceAdapter(Protocol):
         """Write values into source entities after their target writes succeeded (batched where
         the API allows); one result per write, in order. Writes only values that differ, never
         overwrites a newer change made in the source, and reports failures as results (with
-        ``retriable``), not exceptions, except a paused source (``BudgetExhaustedError``)."""
+        ``retriable``), not exceptions."""
+        ...
+
+    def is_write_back_echo(self, event: SourceEvent, paths: frozenset[str]) -> bool:
+        """Whether ``event`` reports nothing but a change to ``paths`` (the spec's write-back
+        paths): the echo of fieldline's own write-back, which the worker completes without a
+        sync. ``False`` when unsure: the sync then finds nothing to write."""
         ...
 
     def close(self) -> None:
@@ -176,12 +182,6 @@ class WebhookSource(Protocol):
 
     def is_enabled(self, event_type: str) -> bool:
         """Whether the spec processes events of this type; others are stored as ``ignored``."""
-        ...
-
-    def is_write_back_echo(self, event: SourceEvent, paths: frozenset[str]) -> bool:
-        """Whether ``event`` reports nothing but a change to ``paths`` (the spec's write-back
-        paths): the echo of fieldline's own write-back, which the worker completes without a
-        sync. ``False`` when unsure: the sync then finds nothing to write."""
         ...
 
     def close(self) -> None:

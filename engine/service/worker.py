@@ -42,7 +42,6 @@ from fieldline.contracts import (
     SourceAdapter,
     SourceDocument,
     Stop,
-    WebhookSource,
     WriteBackResult,
 )
 from fieldline.errors import (
@@ -235,7 +234,7 @@ class Worker:
     def _echoes(self, fresh: dict[str, list[Job]]) -> list[Job]:
         """Take out of ``fresh`` the entities whose every event is the echo of our own
         write-back, and return their jobs."""
-        if not self.write_back_paths or not isinstance(self.source, WebhookSource):
+        if not self.write_back_paths:
             return []
         source = self.source
         echoes: list[Job] = []
