@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fieldline.adapters.files.options import path_options_schema
 from fieldline.contracts import (
     ApplyResult,
     FieldDescription,
@@ -61,26 +62,18 @@ _FIELD_SCHEMA: dict[str, Any] = {
     ]
 }
 
-TARGET_OPTIONS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["path"],
-    "properties": {
-        "path": {
-            "type": "string",
-            "description": "A .json state file or a folder of <Object>.jsonl files, relative to the spec.",
-        },
-        "objects": {
+TARGET_OPTIONS_SCHEMA = path_options_schema(
+    "A .json state file or a folder of <Object>.jsonl files, relative to the spec.",
+    objects={
+        "type": "object",
+        "description": "Optional field descriptions per object; objects not listed are free-form.",
+        "additionalProperties": {
             "type": "object",
-            "description": "Optional field descriptions per object; objects not listed are free-form.",
-            "additionalProperties": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {"fields": {"type": "object", "additionalProperties": _FIELD_SCHEMA}},
-            },
+            "additionalProperties": False,
+            "properties": {"fields": {"type": "object", "additionalProperties": _FIELD_SCHEMA}},
         },
     },
-}
+)
 
 
 class FilesTarget(TargetBase):

@@ -28,6 +28,7 @@ import hmac
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -115,16 +116,27 @@ def _reject_constant(name: str) -> Any:
 
 
 class _Document:
-    """A parsed body and the keys JSON objects in it repeated (the parser keeps the last)."""
+    """A parsed body, the keys JSON objects in it repeated (the parser keeps the last), and
+    whether its nesting stays within :data:`MAX_DEPTH`.
 
-    __slots__ = ("duplicates", "value")
+    Duplicates are looked for only when the body has more key tokens (``"...":``) than the
+    parsed objects have keys: with no repeated key the two counts are equal, so the common body
+    is parsed once by the C decoder, without a Python call per object.
+    """
+
+    __slots__ = ("duplicates", "shallow", "value")
 
     def __init__(self, body: bytes) -> None:
         self.duplicates: list[str] = []
+        self.value: Any = self._parse(body, None)
+        keys, self.shallow = _shape(self.value, MAX_DEPTH)
+        if body.count(b'":') + len(_SPACED_KEY.findall(body)) != keys:
+            self._parse(body, self._object)  # only to name the repeated keys (or a false alarm)
+
+    @staticmethod
+    def _parse(body: bytes, hook: Callable[[list[tuple[str, Any]]], Any] | None) -> Any:
         try:
-            self.value: Any = json.loads(
-                body, parse_constant=_reject_constant, object_pairs_hook=self._object
-            )
+            return json.loads(body, parse_constant=_reject_constant, object_pairs_hook=hook)
         except RecursionError as exc:  # nesting deeper than the interpreter's recursion limit
             raise _too_deep("$") from exc
         except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
@@ -146,6 +158,33 @@ class _Document:
         return result
 
 
+# A key token with white space before its colon (json.dumps writes none); counted on its own.
+_SPACED_KEY = re.compile(rb'"[ \t\r\n]+:')
+
+
+def _shape(document: Any, limit: int) -> tuple[int, bool]:
+    """(keys in all objects, whether no container is nested ``limit`` levels deep) of a document
+    as ``json.loads`` builds it (exact ``dict``/``list``); level by level, containers only."""
+    level = [document] if type(document) in (dict, list) else []
+    keys = 0
+    depth = 0
+    while level:
+        deeper: list[Any] = []
+        append = deeper.append
+        for container in level:
+            children = container
+            if type(container) is dict:
+                keys += len(container)
+                children = container.values()
+            for child in children:
+                kind = type(child)
+                if kind is dict or kind is list:
+                    append(child)
+        level = deeper
+        depth += 1
+    return keys, depth <= limit
+
+
 def _too_deep(path: str) -> WebhookError:
     return WebhookError(
         f"webhook body nests deeper than {MAX_DEPTH} levels at {path}",
@@ -155,13 +194,19 @@ def _too_deep(path: str) -> WebhookError:
     )
 
 
-def _check_text(document: Any) -> None:
+def _check_text(document: Any, body: bytes, *, shallow: bool) -> None:
     """400 unless every string (key or value) is valid Unicode text and nesting is bounded.
 
     A lone surrogate (``"\\ud800"``) parses as JSON but cannot be encoded as UTF-8, so it cannot
     be stored; refusing it here keeps it from ever reaching the queue. Walks with a stack, not
     recursion, so depth is checked before anything recurses over the document.
+
+    The common body can hold no surrogate at all (no ``\\uD8..`` escape, no raw surrogate
+    bytes) and is shallow: then only the containers are counted, which costs a small fraction of
+    walking every string with its path (that walk runs only to locate a problem).
     """
+    if shallow and not _maybe_surrogate(body):
+        return
     stack: list[tuple[str, Any, int]] = [("$", document, 0)]
     while stack:
         path, value, depth = stack.pop()
@@ -176,6 +221,15 @@ def _check_text(document: Any) -> None:
                     stack.append((_member(path, key), child, depth + 1))
             else:
                 stack.extend((f"{path}[{index}]", child, depth + 1) for index, child in enumerate(value))
+
+
+# A JSON escape of a surrogate half, or one UTF-8-encoded (json.loads decodes with surrogatepass).
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def _maybe_surrogate(body: bytes) -> bool:
+    # Most bodies have no \\u escape and no 0xED byte at all: two fast scans say so.
+    return (b"\\u" in body or b"\xed" in body) and _MAYBE_SURROGATE.search(body) is not None
 
 
 def _member(path: str, key: str) -> str:
@@ -276,17 +330,21 @@ def _required_text(container: Mapping[str, Any], key: str, path: str) -> str:
 def _identifier(container: Mapping[str, Any], key: str, path: str) -> str:
     """A required id: non-empty, at most :data:`MAX_ID_LENGTH` printable characters."""
     value = _required_text(container, key, path)
-    _check_identifier(value, f"{path}.{key}")
+    _check_identifier(value, path, key)
     return value
 
 
-def _check_identifier(value: str, path: str) -> None:
+def _check_identifier(value: str, path: str, key: str) -> None:
     # A 1 MB profile id would become a request URL PassFort refuses on every retry; a control
     # character in an id breaks log lines. PassFort's own ids are 36-character UUIDs.
     if len(value) > MAX_ID_LENGTH:
-        raise _malformed(path, f"is {len(value)} characters long; an id has at most {MAX_ID_LENGTH}")
+        raise _malformed(
+            f"{path}.{key}", f"is {len(value)} characters long; an id has at most {MAX_ID_LENGTH}"
+        )
     if not value.isprintable():
-        raise _malformed(path, "contains control or unprintable characters; an id is printable text")
+        raise _malformed(
+            f"{path}.{key}", "contains control or unprintable characters; an id is printable text"
+        )
 
 
 def parse_webhook_body(
@@ -340,7 +398,7 @@ def parse_webhook_body(
     if not items and not (header_ok or wrapper_ok):
         raise WebhookError("empty webhook batch without a bearer token", status=401, hint=SECRET_HINT)
 
-    _check_text(parsed.value)
+    _check_text(parsed.value, body, shallow=parsed.shallow)
     if parsed.duplicates:
         raise _malformed("$", f"repeats the key {parsed.duplicates[0]!r} in one object")
     received_at = clock()
@@ -356,7 +414,7 @@ def parse_webhook_body(
         profile_id = _identifier(data, "profile_id", f"{path}.data")
         application_id = data.get("application_id")
         if isinstance(application_id, str) and application_id:
-            _check_identifier(application_id, f"{path}.data.application_id")
+            _check_identifier(application_id, f"{path}.data", "application_id")
         events.append(
             SourceEvent(
                 id=event_id,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,8 @@ from fieldline.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from click.decorators import FC
 
     from fieldline.queue.jobs import DeadLetter
     from fieldline.service.admin_auth import AdminAccess
@@ -47,6 +49,13 @@ _LEASE = click.option(
     type=click.FloatRange(1),
     help="Job lease: a job a worker holds longer than this is taken back (after a crash, say).",
 )
+
+
+def _seconds(name: str, default: float, help_text: str) -> Callable[[FC], FC]:
+    """A duration option: seconds, at least a tenth of one."""
+    return click.option(name, default=default, type=click.FloatRange(0.1), help=help_text)
+
+
 _LOG_LEVEL = click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning"]))
 _MAX_ATTEMPTS = click.option(
     "--max-attempts",
@@ -123,18 +132,8 @@ def _open_context(
     help="A Host name the service answers (e.g. the name webhook senders post to), besides localhost,"
     " 127.0.0.1, [::1] and --host; repeatable; '*.example.com' for subdomains, '*' for any.",
 )
-@click.option(
-    "--header-timeout",
-    default=10.0,
-    type=click.FloatRange(0.1),
-    help="Seconds a request's headers may take; slower connections are closed.",
-)
-@click.option(
-    "--body-timeout",
-    default=30.0,
-    type=click.FloatRange(0.1),
-    help="Seconds a request's body may take once its headers are in (else 408).",
-)
+@_seconds("--header-timeout", 10.0, "Seconds a request's headers may take; slower connections are closed.")
+@_seconds("--body-timeout", 30.0, "Seconds a request's body may take once its headers are in (else 408).")
 @click.option(
     "--max-connections",
     default=900,
@@ -183,10 +182,11 @@ def serve(
     from fieldline.service.admin_auth import AdminAccess, default_allowed_hosts
     from fieldline.service.app import ServiceSettings
     from fieldline.service.connections import ConnectionLimits, uvicorn_options
+    from fieldline.service.listening import listen
 
     _configure_logging(log_level)
     admin = AdminAccess(token=operator_token(), allowed_hosts=default_allowed_hosts(host, allowed_hosts))
-    listener = _listen(host, port)  # a taken port fails here, before any worker starts
+    listener = listen(host, port)  # a taken port fails here, before any worker starts
     port = listener.getsockname()[1]
     try:
         context = _open_context(
@@ -235,24 +235,6 @@ def _echo_admin_access(admin: AdminAccess) -> None:
     )
     click.echo(f"fieldline serve: GET /status answers {who}", err=True)
     click.echo(f"fieldline serve: answering Host {', '.join(admin.allowed_hosts)}", err=True)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port`` (port 0: any free one), or a clear ConfigError."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-        listener.listen(2048)
-    except (OSError, OverflowError) as exc:
-        listener.close()
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(
-            f"cannot listen on {host}:{port}: {reason}",
-            hint="pick another --port or --host, or stop what is using it",
-        ) from exc
-    return listener
 
 
 def _graceful_server(config: Any) -> Any:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import queue as thread_queue
 import threading
@@ -200,29 +201,56 @@ MAX_PAYLOAD_DEPTH = 64
 
 def _unstorable(events: Sequence[SourceEvent]) -> str | None:
     """Why the queue could not store ``events`` as text, or ``None``: every string must encode
-    as UTF-8 and payloads nest at most :data:`MAX_PAYLOAD_DEPTH` levels. A stack walk, no
-    recursion, whatever the source adapter let through."""
+    as UTF-8 and payloads nest at most :data:`MAX_PAYLOAD_DEPTH` levels. No recursion, whatever
+    the source adapter let through.
+
+    Fast for the ordinary request: the payloads' nesting is counted over containers only, and
+    their text is checked by encoding them all at once (C code); only a request that fails
+    that is walked string by string to say which event is at fault.
+    """
     for index, event in enumerate(events):
         texts = [("id", event.id), ("type", event.type), ("entity key", event.entity_key)]
         texts.extend(("ordering key", key) for key in event.ordering_keys)
         for what, text in texts:
             if not isinstance(text, str) or not _encodable(text):
                 return f"event {index}: its {what} is not valid Unicode text"
-        stack: list[tuple[Any, int]] = [(event.payload, 0)]
+        if _levels(event.payload) > MAX_PAYLOAD_DEPTH:
+            return f"event {index}: its payload nests deeper than {MAX_PAYLOAD_DEPTH} levels"
+    try:
+        json.dumps([event.payload for event in events], ensure_ascii=False, default=str).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, TypeError, RecursionError):
+        pass
+    else:
+        return None
+    for index, event in enumerate(events):
+        stack: list[Any] = [event.payload]
         while stack:
-            value, depth = stack.pop()
+            value = stack.pop()
             if isinstance(value, str):
                 if not _encodable(value):
                     return f"event {index}: its payload holds text that is not valid Unicode"
-            elif isinstance(value, Mapping | list | tuple):
-                if depth >= MAX_PAYLOAD_DEPTH:
-                    return f"event {index}: its payload nests deeper than {MAX_PAYLOAD_DEPTH} levels"
-                children = value.items() if isinstance(value, Mapping) else enumerate(value)
-                for key, child in children:
+            elif isinstance(value, Mapping):
+                for key, child in value.items():
                     if isinstance(key, str) and not _encodable(key):
                         return f"event {index}: its payload holds a key that is not valid Unicode"
-                    stack.append((child, depth + 1))
+                    stack.append(child)
+            elif isinstance(value, list | tuple):
+                stack.extend(value)
     return None
+
+
+def _levels(payload: Any) -> int:
+    """How many levels of containers ``payload`` nests (0 for a scalar), level by level."""
+    level = [payload] if isinstance(payload, Mapping | list | tuple) else []
+    levels = 0
+    while level:
+        deeper: list[Any] = []
+        for container in level:
+            children = container.values() if isinstance(container, Mapping) else container
+            deeper.extend(child for child in children if isinstance(child, dict | list | tuple | Mapping))
+        level = deeper
+        levels += 1
+    return levels
 
 
 def _encodable(text: str) -> bool:

@@ -34,7 +34,7 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol
 
 from fieldline.contracts import (
@@ -104,35 +104,24 @@ class BatchResult:
         return self.completed + self.stale + self.gone + self.retried + self.dead + self.released
 
 
+@dataclass(eq=False)
 class Worker:
     """Applies one source's queued events through one runner (not shared across threads).
 
     ``source_name`` is the queue's name for the source (its jobs, its ordering-key versions);
-    ``None`` claims every source's jobs.
+    ``None`` claims every source's jobs. ``resources`` are the adapters it closes when it stops.
     """
 
-    def __init__(
-        self,
-        queue: JobQueue,
-        store: RunStore,
-        source: SourceAdapter,
-        runner: SyncRunner,
-        *,
-        worker_id: str,
-        source_name: str | None = None,
-        settings: WorkerSettings | None = None,
-        resources: Sequence[Closeable] = (),
-        write_back_paths: frozenset[str] = frozenset(),
-    ) -> None:
-        self.queue = queue
-        self.store = store
-        self.source = source
-        self.source_name = source_name
-        self.runner = runner
-        self.worker_id = worker_id
-        self.settings = settings or WorkerSettings()
-        self.resources = tuple(resources)
-        self.write_back_paths = write_back_paths  # the spec's; their echoes need no sync
+    queue: JobQueue
+    store: RunStore
+    source: SourceAdapter
+    runner: SyncRunner
+    _: KW_ONLY
+    worker_id: str
+    source_name: str | None = None
+    settings: WorkerSettings = field(default_factory=WorkerSettings)
+    resources: Sequence[Closeable] = ()
+    write_back_paths: frozenset[str] = frozenset()  # the spec's; their echoes need no sync
 
     # --- loop -----------------------------------------------------------------------------
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import click
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8101, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default="127.0.0.1", help="Interface to listen on.")
+@click.option("--port", default=8101, type=click.IntRange(0, 65535))
 @click.option(
     "--deliver-to", metavar="URL", help="Where webhooks go (e.g. http://127.0.0.1:8000/webhooks/passfort)."
 )
@@ -23,7 +22,6 @@ import click
     "--api-key",
     envvar="FIELDLINE_PASSFORT_API_KEY",
     default="emulator-api-key",
-    show_default=True,
     help="The apikey clients must send (default: $FIELDLINE_PASSFORT_API_KEY).",
 )
 @click.option(
@@ -34,8 +32,8 @@ import click
 )
 @click.option("--empty", is_flag=True, help="Start with no profiles.")
 @click.option("--batch", is_flag=True, help="Deliver up to 100 webhooks per request, as a JSON list.")
-@click.option("--batch-interval", default=5.0, show_default=True, help="Seconds between batches.")
-@click.option("--backoff-cap", default=30.0, show_default=True, help="Longest wait between retries (s).")
+@click.option("--batch-interval", default=5.0, help="Seconds between batches.")
+@click.option("--backoff-cap", default=30.0, help="Longest wait between retries (s).")
 @click.option(
     "--error-style",
     type=click.Choice(["http", "200"]),
@@ -57,13 +55,12 @@ def passfort(
     error_style: str,
 ) -> None:
     """Serve a PassFort API v4 emulator that delivers webhooks in order, retried until 200."""
-    import uvicorn
-
     from fieldline.adapters.passfort.emulator.app import ErrorStyle, create_app
     from fieldline.adapters.passfort.emulator.delivery import DeliveryConfig
     from fieldline.adapters.passfort.emulator.handle import SEED_FILE
     from fieldline.adapters.passfort.emulator.store import ProfileStore, load_seed
     from fieldline.errors import ConfigError
+    from fieldline.service.listening import listen, run_until_stopped
 
     if deliver_to and not secret:
         raise ConfigError(
@@ -82,19 +79,10 @@ def passfort(
         backoff_cap=backoff_cap,
     )
     app = create_app(store=store, delivery=config, api_key=api_key, error_style=ErrorStyle(error_style))
-    try:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)  # the printed URL accepts connections at once (queued until serving)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot listen on {host}:{port}: {exc.strerror}", hint="pick another --port"
-        ) from exc
+    sock = listen(host, port, backlog=128)
     url = f"http://{host}:{sock.getsockname()[1]}"  # the real port, also for --port 0
     click.echo(f"PassFort emulator on {url}")
     click.echo(f"  API         {url}/4.0  (apikey header; {len(store)} profiles)")
     click.echo(f"  webhooks -> {deliver_to or 'nowhere yet (POST /_emulator/delivery or --deliver-to)'}")
     click.echo(f"  queue       {url}/_emulator/deliveries", nl=True)
-    server_config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    uvicorn.Server(server_config).run(sockets=[sock])
+    run_until_stopped(app, sock)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import click
@@ -11,8 +10,8 @@ __all__ = ["salesforce"]
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8500, show_default=True, type=int, help="Port; 0 picks a free one.")
+@click.option("--host", default="127.0.0.1", help="Interface to listen on.")
+@click.option("--port", default=8500, type=int, help="Port; 0 picks a free one.")
 @click.option("--org", "org_file", type=click.Path(exists=True, dir_okay=False), help="YAML org file.")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False), help="SQLite file keeping records.")
 @click.option(
@@ -25,13 +24,13 @@ __all__ = ["salesforce"]
     type=click.Path(dir_okay=False),
     help="Write the generated JWT private key (PEM) here.",
 )
-@click.option("--daily-limit", type=int, default=1_000_000, show_default=True, help="API calls per day.")
+@click.option("--daily-limit", type=int, default=1_000_000, help="API calls per day.")
 @click.option("--write-error-rate", type=float, default=0.0, help="Share of writes failing (0-1).")
 @click.option(
     "--lock-error-rate", type=float, default=0.0, help="Share of writes hitting UNABLE_TO_LOCK_ROW."
 )
 @click.option("--unavailable-next", type=int, default=0, help="Answer the next N API calls with 503.")
-@click.option("--retry-after", type=int, default=1, show_default=True, help="Retry-After seconds on 503.")
+@click.option("--retry-after", type=int, default=1, help="Retry-After seconds on 503.")
 @click.option("--latency-ms", type=int, default=0, help="Added latency per API call.")
 @click.option("--session-seconds", type=float, default=None, help="Access token lifetime (default: forever).")
 @click.option("--seed", type=int, default=None, help="Seed for fault injection.")
@@ -56,12 +55,10 @@ def salesforce(
 
     Prints the URL (useful with --port 0) and the built-in user's test credentials.
     """
-    import uvicorn
-
     from fieldline.adapters.salesforce.emulator.org import load_org
     from fieldline.adapters.salesforce.emulator.server import create_app
     from fieldline.adapters.salesforce.emulator.state import EmulatorSettings
-    from fieldline.errors import ConfigError
+    from fieldline.service.listening import listen, run_until_stopped
 
     if not (0.0 <= write_error_rate <= 1.0 and 0.0 <= lock_error_rate <= 1.0):
         raise click.BadParameter("error rates are between 0 and 1")
@@ -78,14 +75,7 @@ def salesforce(
     )
     app = create_app(load_org(org_file), state_path=state_path, settings=settings)
     emu = app.state.emulator
-    try:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot listen on {host}:{port}: {exc.strerror}", hint="pick another --port"
-        ) from exc
+    sock = listen(host, port, backlog=128)
     bound = sock.getsockname()[1]
     emu.base_url = f"http://{host}:{bound}"
     creds = emu.sessions.credentials
@@ -100,5 +90,4 @@ def salesforce(
     click.echo(f"  refresh token   {creds.refresh_token}")
     click.echo(f"  access token    {emu.sessions.issue()}")
     click.echo(f"  control         {emu.base_url}/_emulator/stats", nl=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    run_until_stopped(app, sock)

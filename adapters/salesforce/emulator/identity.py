@@ -115,6 +115,16 @@ def _bad_token() -> Response:
     return PlainTextResponse("Bad_OAuth_Token", 403)
 
 
+# The emulated user's account settings, the same in the identity URL's answer and in userinfo.
+_USER_SETTINGS = {
+    "active": True,
+    "user_type": "STANDARD",
+    "language": "en_US",
+    "locale": "en_US",
+    "utcOffset": 0,
+}
+
+
 async def identity(request: Request) -> Response:
     """``GET /id/{orgId}/{userId}``: the user's details and the org's API endpoints."""
     emu: Emulator = request.app.state.emulator
@@ -151,11 +161,7 @@ async def identity(request: Request) -> Response:
             "is_lightning_login_user": False,
             "status": {"created_date": None, "body": None},
             "urls": facts["urls"],
-            "active": True,
-            "user_type": "STANDARD",
-            "language": "en_US",
-            "locale": "en_US",
-            "utcOffset": 0,
+            **_USER_SETTINGS,
             "last_modified_date": facts["last_modified"],
             "is_app_installed": True,
         }
@@ -187,11 +193,7 @@ async def userinfo(request: Request) -> Response:
             "picture": None,
             "address": {},
             "urls": facts["urls"],
-            "active": True,
-            "user_type": "STANDARD",
-            "language": "en_US",
-            "locale": "en_US",
-            "utcOffset": 0,
+            **_USER_SETTINGS,
             "updated_at": facts["last_modified"],
         }
     )
