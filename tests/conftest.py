@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pluggy
@@ -45,3 +45,39 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.skip(f"{SHARED_DIR} is absent: the public test vectors live there (CI has them)")
     return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """One PostgreSQL server for the whole run: ``FIELDLINE_TEST_PG_URL``, or a throwaway one
+    started from the ``pgserver`` wheel's binaries (one ``initdb`` per run)."""
+    from tests.postgres import ENV_URL, unavailable
+
+    external = os.environ.get(ENV_URL)
+    if external:
+        yield external
+        return
+    from fieldline.testing.pg_server import PostgresServer, PostgresUnavailable
+
+    server: PostgresServer | None = None
+    try:
+        server = PostgresServer()
+        server.init()
+        server.start()
+    except PostgresUnavailable as exc:
+        if server is not None:
+            server.remove()
+        unavailable(str(exc))
+    assert server is not None
+    try:
+        yield server.url()
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> str:
+    """A storage URL on a fresh schema of the test server, upgraded to the current version."""
+    from tests.postgres import new_schema
+
+    return new_schema(pg_server_url)

@@ -73,11 +73,14 @@ def _configure_logging(level: str) -> None:
     )
 
 
+_ATTEMPTS_IN_URL = ("sqlite:", "postgresql:", "postgres:")  # backends reading ?max_attempts=
+
+
 def _db_url(db: str, *, max_attempts: int | None = None) -> str:
     from fieldline.queue.storage import storage_url
 
     url = storage_url(db)
-    if max_attempts is not None and url.startswith("sqlite:") and "max_attempts=" not in url:
+    if max_attempts is not None and url.startswith(_ATTEMPTS_IN_URL) and "max_attempts=" not in url:
         url += ("&" if "?" in url else "?") + f"max_attempts={max_attempts}"
     return url
 

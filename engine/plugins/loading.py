@@ -41,7 +41,11 @@ DISABLE_VARIABLE = "FIELDLINE_DISABLE_PLUGINS"
 LOADING = "load"
 
 # The core's own plugins; adapters' plugins are found in their folders (see discovered_builtins).
-CORE_PLUGINS = {"builtin_functions": "fieldline.plugins.builtins", "sqlite_queue": "fieldline.queue.plugin"}
+CORE_PLUGINS = {
+    "builtin_functions": "fieldline.plugins.builtins",
+    "sqlite_queue": "fieldline.queue.plugin",
+    "postgres_queue": "fieldline.queue.postgres_plugin",
+}
 
 
 @dataclass(frozen=True, slots=True)

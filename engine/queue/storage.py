@@ -57,13 +57,14 @@ def storage_url(db: str | Path) -> str:
 def storage_backends(plugin_manager: pluggy.PluginManager | None = None) -> dict[str, StorageFactory]:
     """URL scheme -> factory, from the ``register_storage_backends`` hook.
 
-    The embedded ``sqlite`` backend (:mod:`fieldline.queue.plugin`) is always there, even when
-    the plugin manager was built without it. Two plugins claiming one scheme is an error.
+    The built-in backends, embedded ``sqlite`` (:mod:`fieldline.queue.plugin`) and
+    ``postgresql`` (:mod:`fieldline.queue.postgres_plugin`), are always there, even when the
+    plugin manager was built without them. Two plugins claiming one scheme is an error.
     """
     from fieldline.plugins.manager import collect
-    from fieldline.queue import plugin as sqlite_plugin
+    from fieldline.queue import plugin as sqlite_plugin, postgres_plugin
 
-    builtin = dict(sqlite_plugin.register_storage_backends())
+    builtin = {**postgres_plugin.register_storage_backends(), **sqlite_plugin.register_storage_backends()}
     backends: dict[str, StorageFactory] = {}
     contributions = [] if plugin_manager is None else collect(plugin_manager, "register_storage_backends")
     for _, contributed in contributions:

@@ -51,7 +51,7 @@ def test_open_storage_by_url_and_by_path(tmp_path: Path) -> None:
 def test_unknown_scheme_names_the_installed_backends() -> None:
     with pytest.raises(ConfigError, match="no storage backend for 'redis'") as caught:
         open_storage("redis://localhost/0", plugin_manager=get_plugin_manager(load_entrypoints=False))
-    assert caught.value.hint == "installed backends: sqlite"
+    assert caught.value.hint == "installed backends: postgres, postgresql, sqlite"
 
 
 def test_plugins_can_register_backends(tmp_path: Path) -> None:

@@ -33,6 +33,10 @@ def test_documented_commands_and_options_exist(line: str) -> None:
     words = shlex.split(line)
     assert words[1] in COMMANDS, f"unknown command in docs: {line}"
     command = load_command(COMMANDS[words[1]][0])
+    if isinstance(command, click.Group):  # `fieldline db upgrade ...`: check the subcommand's options
+        subcommand = command.get_command(click.Context(command), words[2])
+        assert subcommand is not None, f"unknown subcommand in docs: {line}"
+        command, words = subcommand, words[1:]
     known = {option for param in command.params if isinstance(param, click.Option) for option in param.opts}
     for word in words[2:]:
         if word.startswith("--"):
@@ -68,3 +72,13 @@ def test_documented_queue_urls_parse() -> None:
         path, options = sqlite_path_from_url(url)
         assert path.endswith(".db")
         assert set(options) <= {"synchronous", "max_attempts", "backoff_base", "backoff_max"}
+
+
+def test_documented_postgresql_urls_parse() -> None:
+    from fieldline.queue.postgres_db import OPTIONS, split_url
+
+    urls = re.findall(r'"(postgresql:[^"]+)"', DOC)
+    assert urls
+    for url in urls:
+        _, options = split_url(url)
+        assert set(options) <= OPTIONS
