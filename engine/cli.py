@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("fieldline.commands.run:plan", "Dry run: what a sync would write, field by field."),
     "sync": ("fieldline.commands.run:sync", "Run a spec once: read, plan, write."),
     "describe": ("fieldline.commands.describe:describe", "Show a target object's fields."),
+    "lookup": ("fieldline.commands.lookup:lookup", "Answer a spec's lookup: one record's fields."),
     "plugins": ("fieldline.commands.plugins:plugins", "List loaded plugins and their hooks."),
     "emulator": ("fieldline.commands.emulator:emulator", "Run a local API emulator."),
     "serve": ("fieldline.commands.service:serve", "Receive webhooks and apply them."),

@@ -1,4 +1,4 @@
-"""Registers the salesforce target adapter and ``fieldline emulator salesforce``."""
+"""Registers the salesforce target and source adapters and ``fieldline emulator salesforce``."""
 
 from __future__ import annotations
 
@@ -19,11 +19,23 @@ def _factory(options: Mapping[str, Any], context: AdapterContext) -> Any:
     return create_target(options)
 
 
+def _source_factory(options: Mapping[str, Any], context: AdapterContext) -> Any:
+    """Records of one Salesforce object (SOQL with queryMore paging, Bulk API 2.0 query for large exports)."""
+    del context  # the source reads no files either
+    from fieldline.adapters.salesforce.source import create_source
+
+    return create_source(options)
+
+
 @hookimpl
 def register_adapters() -> Sequence[AdapterInfo]:
     from fieldline.adapters.salesforce.options import OPTIONS_SCHEMA
+    from fieldline.adapters.salesforce.source_options import SOURCE_OPTIONS_SCHEMA
 
-    return (AdapterInfo("salesforce", AdapterKind.TARGET, _factory, OPTIONS_SCHEMA),)
+    return (
+        AdapterInfo("salesforce", AdapterKind.TARGET, _factory, OPTIONS_SCHEMA),
+        AdapterInfo("salesforce", AdapterKind.SOURCE, _source_factory, SOURCE_OPTIONS_SCHEMA),
+    )
 
 
 @hookimpl

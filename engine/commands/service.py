@@ -300,8 +300,10 @@ def worker(
         stop.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    wake = threading.Event()  # set when any receiver commits jobs (on backends that can tell)
+    stop_listening = context.queue.wake_on_enqueue(wake)
     try:
-        threads = context.start_workers(workers, stop, prefix=f"worker-{os.getpid()}")
+        threads = context.start_workers(workers, stop, prefix=f"worker-{os.getpid()}", wake=wake)
         while any(thread.is_alive() for thread in threads):
             if exit_when_empty and not stop.is_set() and _nothing_waiting(context):
                 stop.set()
@@ -310,9 +312,22 @@ def worker(
                 for thread in threads:
                     thread.join()
     finally:
+        stop_listening()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         context.close()
+
+
+def _lookup_status(service_url: str | None) -> dict[str, Any] | None:
+    if service_url is None:
+        return None
+    from fieldline.commands.lookup_status import fetch_lookup_status
+
+    try:
+        return fetch_lookup_status(service_url)
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
 
 
 def _nothing_waiting(context: ServiceContext) -> bool:
@@ -330,11 +345,25 @@ def _nothing_waiting(context: ServiceContext) -> bool:
     help="Seconds before 'stalled'.",
 )
 @click.option("--dead-letters", "dead_limit", default=20, type=click.IntRange(0))
-def status(db: str, source_name: str | None, as_json: bool, stalled_after: float, dead_limit: int) -> None:
+@click.option(
+    "--service",
+    "service_url",
+    help="Also show the lookups' calls, from the running service at this URL (operator token).",
+)
+def status(
+    db: str,
+    source_name: str | None,
+    *,
+    as_json: bool,
+    stalled_after: float,
+    dead_limit: int,
+    service_url: str | None,
+) -> None:
     """Show the queue: Empty / Waiting N / Stalled, last processed, recent failures, dead letters.
 
     With several sources in the queue (serve with several specs), each is shown on its own.
-    Exit status 1 when a queue is stalled (handy for monitoring).
+    With --service, also each lookup's and spec's last successful and failed call and the
+    last hour's counts. Exit status 1 when a queue is stalled (handy for monitoring).
     """
     from rich.console import Console
 
@@ -349,6 +378,7 @@ def status(db: str, source_name: str | None, as_json: bool, stalled_after: float
         snapshots = {name: queue.status(stalled_after=stalled_after, source=name) for name in names}
         overall = queue.status(stalled_after=stalled_after, source=source_name)
         dead = {name: queue.dead_letters(dead_limit, source=name) if dead_limit else [] for name in names}
+    lookups = _lookup_status(service_url)
     console = Console()
     if as_json:
         document: dict[str, Any] = dict(overall.as_json())
@@ -362,12 +392,17 @@ def status(db: str, source_name: str | None, as_json: bool, stalled_after: float
             }
             for name, snapshot in snapshots.items()
         }
+        document.update(lookups or {})
         print_json(console, document)
     elif not snapshots:
         console.print(status_renderable(overall, []))
     else:
         for name, snapshot in snapshots.items():
             console.print(status_renderable(snapshot, dead[name], title=name if len(snapshots) > 1 else None))
+    if lookups is not None and not as_json:
+        from fieldline.commands.lookup_status import lookup_status_table
+
+        console.print(lookup_status_table(lookups))
     if overall.health is QueueHealth.STALLED or any(
         snapshot.health is QueueHealth.STALLED for snapshot in snapshots.values()
     ):

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
@@ -315,6 +316,12 @@ class JobQueue(Protocol):
 
         A small durable write (committed like an enqueue), so a read-only file, a full disk or
         an I/O error shows here: ``serve`` runs it at start-up and ``GET /healthz`` on demand."""
+        ...
+
+    def wake_on_enqueue(self, wake: threading.Event) -> Callable[[], None]:
+        """Set ``wake`` whenever jobs are committed by any process sharing this queue, so idle
+        workers claim at once instead of at their next poll; returns a function that stops it.
+        A backend that cannot tell other processes' commits returns a no-op (workers poll)."""
         ...
 
     def close(self) -> None:

@@ -15,7 +15,9 @@ earlier ones).
 from __future__ import annotations
 
 import json
+import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -37,6 +39,11 @@ from fieldline.queue.jobs import (
     payload_json,
 )
 from fieldline.queue.postgres_db import PostgresDatabase
+
+logger = logging.getLogger("fieldline.queue")
+
+# Enqueues notify it at commit; idle workers LISTEN (:meth:`PostgresJobQueue.wake_on_enqueue`).
+NOTIFY_CHANNEL = "fieldline_jobs"
 
 if TYPE_CHECKING:
     import psycopg
@@ -178,6 +185,8 @@ class PostgresJobQueue:
                         queued=queued, duplicates=duplicates, ignored=ignored_count, job_ids=tuple(job_ids)
                     )
                 )
+            if any(result.queued for result in results):
+                connection.execute(f"NOTIFY {NOTIFY_CHANNEL}")  # delivered when this commits
         return results
 
     # --- consuming ------------------------------------------------------------------------
@@ -487,6 +496,38 @@ class PostgresJobQueue:
                 " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
                 (self.clock(),),
             )
+
+    def wake_on_enqueue(self, wake: threading.Event) -> Callable[[], None]:
+        """``LISTEN`` on a connection of its own and set ``wake`` on each notification that an
+        enqueue (any receiver's) sends at commit; reconnects by itself after the server restarts."""
+        stop = threading.Event()
+        listener = threading.Thread(
+            target=self._listen, args=(wake, stop), name="fieldline-postgres-listen", daemon=True
+        )
+        listener.start()
+
+        def stop_listening() -> None:
+            stop.set()
+            listener.join(timeout=5)
+
+        return stop_listening
+
+    def _listen(self, wake: threading.Event, stop: threading.Event) -> None:
+        import psycopg
+
+        while not stop.is_set():
+            try:
+                with psycopg.connect(
+                    self.database.conninfo, autocommit=True, connect_timeout=5
+                ) as connection:
+                    connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    wake.set()  # whatever was committed while nobody listened
+                    while not stop.is_set():
+                        for _ in connection.notifies(timeout=1.0):
+                            wake.set()
+            except Exception as exc:  # the server went away: workers poll meanwhile, then resume
+                logger.warning("%s: not listening for new jobs (%s); retrying", self.database.where, exc)
+                stop.wait(1.0)
 
     def note_of(self, job_id: int) -> str | None:
         """The note a job was completed with (``stale``, ...)."""

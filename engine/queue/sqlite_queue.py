@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -573,7 +574,16 @@ class SQLiteJobQueue(SQLiteFile):
                 (self.clock(),),
             )
 
+    def wake_on_enqueue(self, wake: threading.Event) -> Callable[[], None]:
+        """SQLite cannot tell this process about other processes' commits: workers poll (an
+        in-process ``serve`` wakes its workers after each of its own commits)."""
+        return _no_op
+
     def note_of(self, job_id: int) -> str | None:
         """The note a job was completed with (``stale``, ...)."""
         rows = self._read("SELECT note FROM fieldline_jobs WHERE id = ?", (job_id,))
         return rows[0][0] if rows else None
+
+
+def _no_op() -> None:
+    return None

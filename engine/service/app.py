@@ -43,10 +43,13 @@ from starlette.routing import Route
 
 from fieldline.contracts import SourceEvent, WebhookSource
 from fieldline.errors import FieldlineError, WebhookError
+from fieldline.lookups.auth import CallerAuth
+from fieldline.lookups.directory import LookupDirectory
 from fieldline.queue.jobs import EnqueueGroup, EnqueueResult, JobQueue
 from fieldline.queue.run_store import redact
 from fieldline.service.admin_auth import AdminAccess, HostCheck, admin_only
 from fieldline.service.health import StorageProbe
+from fieldline.service.lookup_routes import LookupEndpoints
 
 __all__ = ["GroupCommitter", "ServiceSettings", "create_app"]
 
@@ -270,13 +273,15 @@ def create_app(
     on_shutdown: Callable[[], None] | None = None,
     wake: threading.Event | None = None,
     admin: AdminAccess | None = None,
+    lookups: tuple[LookupDirectory, CallerAuth] | None = None,
 ) -> Starlette:
     """The webhook service for every source in ``sources`` (endpoint name -> adapter).
 
     ``wake`` is set after each commit so in-process workers claim at once;
     ``on_startup``/``on_shutdown`` start and stop them. ``admin``: the operator token and the
     ``Host`` names answered (default: no token, so admin endpoints answer loopback clients
-    only; loopback names only)."""
+    only; loopback names only). ``lookups``: the specs' lookups and the credentials of
+    their callers (:mod:`fieldline.service.lookup_routes`); their call statistics join ``/status``."""
     config = settings or ServiceSettings()
     access = admin or AdminAccess()
     probe = StorageProbe(queue, max_age=config.health_probe_interval)
@@ -346,6 +351,8 @@ def create_app(
             name: queue.status(stalled_after=config.stalled_after, source=name).as_json()
             for name in sorted(sources)
         }
+        if lookups is not None:
+            document.update(lookups[0].status_json())
         return document
 
     async def status(request: Request) -> Response:
@@ -388,7 +395,10 @@ def create_app(
             Route("/status", admin_only(status, access), methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],
-        middleware=[Middleware(HostCheck, allowed_hosts=access.allowed_hosts)],
+        middleware=[
+            Middleware(HostCheck, allowed_hosts=access.allowed_hosts),
+            *([Middleware(LookupEndpoints, directory=lookups[0], keys=lookups[1])] if lookups else []),
+        ],
         lifespan=lifespan,
     )
     app.state.committer = committer

@@ -24,6 +24,7 @@ from fieldline.queue.run_store import RunStore
 from fieldline.queue.storage import Storage, open_storage
 from fieldline.service.admin_auth import AdminAccess
 from fieldline.service.app import ServiceSettings, create_app
+from fieldline.service.lookup_wiring import open_lookups
 from fieldline.service.worker import Worker, WorkerSettings
 from fieldline.spec.model import Spec
 
@@ -195,6 +196,12 @@ class ServiceContext:
         start and every ``purge_interval`` seconds (dead letters and live jobs stay). ``admin``:
         the operator token and allowed ``Host`` names (see :func:`fieldline.service.app.create_app`)."""
         receivers = self._receivers()
+        try:
+            lookups = open_lookups(self.specs.values(), self.plugin_manager)
+        except BaseException:
+            for receiver in receivers.values():
+                receiver.close()
+            raise
         stop = threading.Event()
         wake = threading.Event()
         threads: list[threading.Thread] = []
@@ -223,6 +230,8 @@ class ServiceContext:
                 thread.join(timeout=60)
             for receiver in receivers.values():
                 receiver.close()
+            if lookups is not None:
+                lookups[0].close()
 
         return create_app(
             queue=self.queue,
@@ -232,6 +241,7 @@ class ServiceContext:
             on_shutdown=on_shutdown,
             wake=wake,
             admin=admin,
+            lookups=lookups,
         )
 
     def close(self) -> None:

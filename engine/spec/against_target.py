@@ -26,6 +26,7 @@ from fieldline.contracts import FieldDescription, FieldType, ObjectDescription, 
 from fieldline.errors import BudgetExhaustedError, FatalAdapterError, Problem
 from fieldline.spec.collector import ProblemCollector
 from fieldline.spec.hints import did_you_mean
+from fieldline.spec.lookups_against import check_lookups_against
 from fieldline.spec.model import FieldSpec, Mode, RecordSpec, Spec, Strategy
 from fieldline.spec.positions import PathKey, PositionIndex
 from fieldline.values import MISSING
@@ -59,11 +60,16 @@ class _TargetChecker(ProblemCollector):
         self.descriptions: dict[str, ObjectDescription | None] = {}
 
     def check(self) -> list[Problem]:
+        adapter_name = str(getattr(self.target, "name", ""))
+        if _lookups_only(self.spec, adapter_name):
+            check_lookups_against(self, adapter_name)
+            return self.problems
         for index, record in enumerate(self.spec.records):
             path: PathKey = ("records", index)
             description = self.describe(record.object, (*path, "object"))
             if description is not None:
                 self.check_record(record, description, path)
+        check_lookups_against(self, adapter_name)
         return self.problems
 
     def describe(self, object_name: str, path: PathKey) -> ObjectDescription | None:
@@ -181,6 +187,15 @@ class _TargetChecker(ProblemCollector):
                 )
 
 
+def _lookups_only(spec: Spec, adapter_name: str) -> bool:
+    """The spec writes to another target and only its lookups use this adapter (a Salesforce
+    export to files, with lookups answered by Salesforce): only the lookups are checked."""
+    writes_elsewhere = spec.target is not None and spec.target.adapter != adapter_name
+    return writes_elsewhere and any(
+        getattr(lookup, "adapter", None) == adapter_name for lookup in spec.lookups.values()
+    )
+
+
 def _means_unknown_object(exc: FatalAdapterError) -> bool:
     """Whether a describe failure says "no such object" (a spec problem) rather than "cannot
     connect" (an environment problem)."""
@@ -189,7 +204,8 @@ def _means_unknown_object(exc: FatalAdapterError) -> bool:
         return True
     text = exc.message.lower()
     return any(
-        marker in text for marker in ("unknown object", "not found", "no such object", "does not exist")
+        marker in text
+        for marker in ("unknown object", "not found", "no such object", "has no object", "does not exist")
     )
 
 

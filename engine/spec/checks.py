@@ -30,6 +30,7 @@ from fieldline.expressions.compiled import CompiledExpression, FunctionRegistry,
 from fieldline.spec.collector import ProblemCollector
 from fieldline.spec.hints import did_you_mean, one_of
 from fieldline.spec.json_schema import schema_problems
+from fieldline.spec.lookups import check_lookups
 from fieldline.spec.positions import PathKey, PositionIndex
 
 __all__ = ["SpecChecker"]
@@ -77,6 +78,7 @@ class SpecChecker(ProblemCollector):
             for i, record in enumerate(records):
                 if isinstance(record, Mapping):
                     self.check_record(record, ("records", i), i, names)
+        check_lookups(self, self.data)
         if self._source is not None:
             self._source.close()
         return self.problems

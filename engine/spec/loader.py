@@ -46,6 +46,7 @@ from fieldline.spec.limits import (
     read_bounded,
     text_problems,
 )
+from fieldline.spec.lookups import build_lookups
 from fieldline.spec.model import (
     SPEC_VERSION,
     AdapterSpec,
@@ -498,6 +499,7 @@ class _Builder:
             target=self.adapter("target"),
             version=int(self.data.get("fieldline", SPEC_VERSION)),
             file=self.file,
+            lookups=build_lookups(self.data, self.field, self.location),
         )
 
     def adapter(self, key: str) -> AdapterSpec | None:

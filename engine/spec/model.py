@@ -187,6 +187,7 @@ class Spec:
     target: AdapterSpec | None = None
     version: int = SPEC_VERSION
     file: str | None = None
+    lookups: Mapping[str, Any] = dataclass_field(default_factory=dict)  # name -> lookups.LookupSpec
 
     @property
     def write_back_paths(self) -> frozenset[str]:

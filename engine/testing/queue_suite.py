@@ -389,6 +389,19 @@ def _write_probe_succeeds_and_leaves_no_job(queue: JobQueue, clock: FakeClock, r
     assert [job.event_id for job in queue.claim("w", limit=10, lease_seconds=LEASE)] == ["e1"]
 
 
+def _wake_on_enqueue_can_be_stopped(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
+    """Listening for other processes' commits starts and stops cleanly (twice is fine) and
+    changes nothing in the queue (whether the event is set depends on the backend)."""
+    wake = threading.Event()
+    stop = queue.wake_on_enqueue(wake)
+    try:
+        reopen().enqueue([event("e1", "a")], source=SOURCE)
+    finally:
+        stop()
+        stop()
+    assert [job.event_id for job in queue.claim("w1", limit=5, lease_seconds=LEASE)] == ["e1"]
+
+
 TEMPLATES: dict[str, Callable[[JobQueue, FakeClock, Reopen], None]] = {
     "enqueue_then_claim_in_order": _enqueue_then_claim_in_order,
     "duplicates_are_acknowledged_not_queued": _duplicates_are_acknowledged_not_queued,
@@ -411,6 +424,7 @@ TEMPLATES: dict[str, Callable[[JobQueue, FakeClock, Reopen], None]] = {
     "concurrent_claims_never_share_a_job": _concurrent_claims_never_share_a_job,
     "ordering_keys_and_role_are_kept": _ordering_keys_and_role_are_kept,
     "sources_are_kept_apart": _sources_are_kept_apart,
+    "wake_on_enqueue_can_be_stopped": _wake_on_enqueue_can_be_stopped,
     "write_probe_succeeds_and_leaves_no_job": _write_probe_succeeds_and_leaves_no_job,
 }
 

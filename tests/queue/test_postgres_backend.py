@@ -231,3 +231,18 @@ def test_without_postgresql_tests_skip_locally_and_fail_under_ci() -> None:
         unavailable("initdb failed", environ={})
     with pytest.raises(pytest.fail.Exception, match="initdb failed"):
         unavailable("initdb failed", environ={"CI": "true"})
+
+
+def test_an_idle_worker_is_woken_by_another_process_s_commit(pg_url: str) -> None:
+    import threading
+
+    with open_storage(pg_url) as listening, open_storage(pg_url) as receiving:
+        wake = threading.Event()
+        stop = listening.queue.wake_on_enqueue(wake)
+        try:
+            wait_until(wake.is_set)  # set once on (re)connecting: commits nobody heard of
+            wake.clear()
+            receiving.queue.enqueue([event("e1", "a")], source="s")
+            wait_until(wake.is_set)  # NOTIFY at commit, LISTEN on the other connection
+        finally:
+            stop()

@@ -1,0 +1,6 @@
+"""Lookups: answer "the CRM's view of this account" from a spec's named lookups, with caller
+credentials, a TTL cache and call statistics (served by ``fieldline serve`` and ``fieldline lookup``)."""
+
+from fieldline.exports import lazy_package
+
+__all__, __getattr__ = lazy_package(__name__, __file__)
