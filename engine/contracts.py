@@ -37,6 +37,9 @@ __all__ = [
     "TargetRecord",
     "WebhookSource",
     "Write",
+    "WriteBack",
+    "WriteBackResult",
+    "WriteBackStatus",
     "WriteError",
     "WriteErrorStage",
     "WriteOperation",
@@ -133,6 +136,25 @@ class SourceAdapter(Protocol):
         a webhook receiver (which only parses requests); makes no network call."""
         ...
 
+    def write_back_problem(self, path: str) -> str | None:
+        """Why a spec's ``write_back`` cannot write ``path`` (a dotted path in the entity, e.g.
+        ``collected_data.customer_ref``) into this source, or ``None`` when it can. ``validate``
+        asks; no network call."""
+        ...
+
+    def write_back(self, writes: Sequence[WriteBack]) -> Sequence[WriteBackResult]:
+        """Write values into source entities after their target writes succeeded (batched where
+        the API allows); one result per write, in order. Writes only values that differ, never
+        overwrites a newer change made in the source, and reports failures as results (with
+        ``retriable``), not exceptions."""
+        ...
+
+    def is_write_back_echo(self, event: SourceEvent, paths: frozenset[str]) -> bool:
+        """Whether ``event`` reports nothing but a change to ``paths`` (the spec's write-back
+        paths): the echo of fieldline's own write-back, which the worker completes without a
+        sync. ``False`` when unsure: the sync then finds nothing to write."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...
@@ -185,8 +207,53 @@ class SourceBase:
     def is_enabled(self, event_type: str) -> bool:
         return True
 
+    def write_back_problem(self, path: str) -> str | None:
+        return f"the {getattr(self, 'name', type(self).__name__)!r} source cannot be written back to"
+
+    def write_back(self, writes: Sequence[WriteBack]) -> Sequence[WriteBackResult]:
+        problem = self.write_back_problem("")
+        return tuple(
+            WriteBackResult(key=write.key, path=write.path, status=WriteBackStatus.FAILED, error=problem)
+            for write in writes
+        )
+
+    def is_write_back_echo(self, event: SourceEvent, paths: frozenset[str]) -> bool:
+        return False
+
     def close(self) -> None:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBack:
+    """One value to write into a source entity (``key``) at ``path`` (dotted, e.g.
+    ``collected_data.customer_ref``) once the target write it comes from has succeeded."""
+
+    key: str
+    path: str
+    value: Any
+
+
+class WriteBackStatus(enum.StrEnum):
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"  # the source already had the value: nothing sent
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBackResult:
+    """The outcome of one :class:`WriteBack`. ``retriable``: trying again later may succeed."""
+
+    key: str
+    path: str
+    status: WriteBackStatus
+    error: str | None = None
+    retriable: bool = False
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not WriteBackStatus.FAILED
 
 
 # --- targets -------------------------------------------------------------------------------

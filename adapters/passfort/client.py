@@ -161,6 +161,28 @@ class PassFortClient:
             return None
         return _json_object(response, "GET", path), response.headers.get("etag")
 
+    def replace_collected_data(
+        self, profile_id: str, data: dict[str, Any], etag: str | None
+    ) -> tuple[bool, dict[str, Any] | None, str | None]:
+        """``POST /profiles/{id}/collected_data`` (a full replace) with ``If-Match: etag``.
+
+        Returns ``(True, new data, new etag)``, or ``(False, latest data, its etag)`` when
+        PassFort answers ``412 Precondition Failed`` (someone changed it since ``etag``; the
+        latest data is ``None`` when the answer did not carry it). Retrying after a timeout is
+        safe: a write that already happened makes the retry a 412.
+        """
+        path = f"profiles/{_segment(profile_id)}/collected_data"
+        headers = {"if-match": etag} if etag else None
+        response = self.request("POST", path, json=data, headers=headers, idempotent=True, allow=(412,))
+        assert response is not None  # no none_on_404: a missing profile raises
+        if response.status_code == 412:
+            try:
+                latest: Any = response.json()
+            except ValueError:
+                latest = None
+            return False, latest if isinstance(latest, dict) else None, response.headers.get("etag")
+        return True, _json_object(response, "POST", path), response.headers.get("etag")
+
     # --- transport ------------------------------------------------------------------------
 
     def request(
@@ -172,6 +194,7 @@ class PassFortClient:
         headers: dict[str, str] | None = None,
         none_on_404: bool = False,
         idempotent: bool | None = None,
+        allow: tuple[int, ...] = (),
     ) -> httpx.Response | None:
         """Send one API request with retries; the response for a 200/201 without ``errors``.
 
@@ -181,7 +204,7 @@ class PassFortClient:
         :class:`BudgetExhaustedError` for PassFort's chargeable limit.
         ``idempotent`` (default: true for GET/HEAD/PUT/DELETE) allows retrying after a timeout
         or a 5xx, when PassFort may already have acted; otherwise only refused connections,
-        429 and 503 are retried in place.
+        429 and 503 are retried in place. A status in ``allow`` is returned as an answer.
         """
         if idempotent is None:
             idempotent = method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
@@ -209,6 +232,8 @@ class PassFortClient:
                     attempts=attempt + 1,
                 )
             else:
+                if response.status_code in allow:
+                    return response
                 error = self._error_in(where, response, attempts=attempt + 1)
                 if error is None:
                     return response

@@ -9,12 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["DEFAULT_EVENTS", "EVENT_ALIASES", "KNOWN_EVENTS", "EnabledEvents", "canonical_event"]
+__all__ = [
+    "COLLECTED_DATA_EVENTS",
+    "DEFAULT_EVENTS",
+    "EVENT_ALIASES",
+    "KNOWN_EVENTS",
+    "EnabledEvents",
+    "canonical_event",
+]
 
 PRODUCT_STATUS_CHANGED = "PRODUCT_STATUS_CHANGED"
 PRODUCT_BADGE_CHANGED = "PRODUCT_BADGE_CHANGED"
 PRODUCT_FLAG_CHANGED = "PRODUCT_FLAG_CHANGED"
 COLLECTED_DATA_CHANGED = "COLLECTED_DATA_CHANGED"
+COLLECTED_DATA_UPDATED = "COLLECTED_DATA_UPDATED"
+COLLECTED_DATA_EVENTS = frozenset({COLLECTED_DATA_CHANGED, COLLECTED_DATA_UPDATED})
+"""The events a change of collected data sends (PassFort documents the second; the emulator
+sends the first)."""
 
 KNOWN_EVENTS: frozenset[str] = frozenset(
     {

@@ -16,11 +16,12 @@ from typing import Any
 
 import httpx
 
+from fieldline.adapters.passfort import write_back as collected
 from fieldline.adapters.passfort.client import PassFortClient
-from fieldline.adapters.passfort.events import EnabledEvents
+from fieldline.adapters.passfort.events import COLLECTED_DATA_EVENTS, EnabledEvents, canonical_event
 from fieldline.adapters.passfort.settings import PassFortSettings, load_settings
 from fieldline.adapters.passfort.webhooks import parse_webhook_body
-from fieldline.contracts import SourceBase, SourceDocument, SourceEvent
+from fieldline.contracts import SourceBase, SourceDocument, SourceEvent, WriteBack, WriteBackResult
 from fieldline.errors import ConfigError
 
 __all__ = ["PassFortSource", "normalize_profile", "read_profile_ids"]
@@ -168,6 +169,35 @@ class PassFortSource(SourceBase):
             finally:
                 for _, future in pending:
                     future.cancel()
+
+    # --- write-back -----------------------------------------------------------------------
+
+    def write_back_problem(self, path: str) -> str | None:
+        """PassFort takes write-backs into collected data (``collected_data.<field>``)."""
+        return collected.write_back_problem(path)
+
+    def write_back(self, writes: Sequence[WriteBack]) -> list[WriteBackResult]:
+        """Each profile's write-backs in one read and at most one conditional write (PassFort has
+        no batch endpoint, so profiles are written a few at a time); see
+        :mod:`fieldline.adapters.passfort.write_back`."""
+        by_profile: dict[str, list[WriteBack]] = {}
+        for write in writes:
+            by_profile.setdefault(write.key, []).append(write)
+        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="passfort-write") as pool:
+            done = pool.map(
+                lambda item: collected.write_profile(self.client, item[0], item[1]), by_profile.items()
+            )
+            answered = {(result.key, result.path): result for results in done for result in results}
+        return [answered[(write.key, write.path)] for write in writes]
+
+    def is_write_back_echo(self, event: SourceEvent, paths: frozenset[str]) -> bool:
+        """A collected-data webhook whose ``new_data`` differs from ``old_data`` only at ``paths``."""
+        if canonical_event(event.type) not in COLLECTED_DATA_EVENTS:
+            return False
+        inside = [collected.data_path(path) for path in paths if collected.write_back_problem(path) is None]
+        return bool(inside) and collected.differs_only_at(
+            event.payload.get("old_data"), event.payload.get("new_data"), inside
+        )
 
     def close(self) -> None:
         """Close the HTTP connection pool (if one was opened)."""

@@ -40,6 +40,12 @@ def plan_table(plan: Plan, *, changes_only: bool = False, title: str | None = No
     blocks: list[Text | Table] = []
     if title:
         blocks.append(Text(title, style="bold underline"))
+    write_backs: dict[tuple[str, str], list[str]] = {}
+    for write_back in plan.write_backs:
+        old = "(none)" if write_back.old is None else format_value(write_back.old)
+        write_backs.setdefault((write_back.record, write_back.key), []).append(
+            f"{write_back.field}: {old} → {format_value(write_back.new)}"
+        )
     for record in plan.records:
         header = Text.assemble(
             (record.record, "bold"),
@@ -54,6 +60,8 @@ def plan_table(plan: Plan, *, changes_only: bool = False, title: str | None = No
         if notes:
             header.append("  (" + "; ".join(notes) + ")", style="italic")
         blocks.append(header)
+        for line in write_backs.get((record.record, record.key), ()):
+            blocks.append(Text(f"  write back to the source: {line}", style="green"))
         changes = [
             change for change in record.changes if not changes_only or change.decision is Decision.WRITE
         ]

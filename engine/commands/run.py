@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ from fieldline.commands.spec_loading import load_spec_or_exit
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from fieldline.contracts import Stop
+    from fieldline.contracts import Stop, WriteBackResult
     from fieldline.sync.runner import RunReport
 
 _SPEC = click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path, dir_okay=False))
@@ -124,9 +125,8 @@ def sync(spec_path: Path, dry_run: bool, as_json: bool, batch_size: int, limit: 
                 done.extend(batch)
                 progress.advance(task, len(batch.outcomes))
 
-            report = Runner(spec, target, plugin_manager=manager, batch_size=batch_size).sync(
-                documents, on_batch=advance
-            )
+            runner = Runner(spec, target, source=source, plugin_manager=manager, batch_size=batch_size)
+            report = runner.sync(documents, on_batch=advance)
     except FieldlineError:
         if done.outcomes:  # a transport failure after some batches: say what they did
             _print_report(console, spec.name, done, as_json=as_json, failed=True)
@@ -139,7 +139,7 @@ def sync(spec_path: Path, dry_run: bool, as_json: bool, batch_size: int, limit: 
         hint = "run sync again later: what was written is found and not written twice"
         console.print(f"[bold]stopped early[/bold]: {report.stopped.message}\n{hint}")
         sys.exit(2)
-    if not report.ok:
+    if not report.ok or report.write_back_failures:
         sys.exit(1)
 
 
@@ -173,6 +173,11 @@ def _print_report(
                     }
                     for outcome in report.outcomes
                 ],
+                **(
+                    {"write_back": [_write_back_json(result) for result in report.write_backs]}
+                    if report.write_backs
+                    else {}
+                ),
             },
         )
         return
@@ -192,6 +197,26 @@ def _print_report(
                 outcome.error or "",
             )
         console.print(failures)
+    if report.write_backs:
+        counts = Counter(result.status.value for result in report.write_backs)
+        console.print(
+            "write back to the source: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        )
+    for result in report.write_back_failures:
+        console.print(
+            f"[bold red]write-back failed[/bold red] {result.key} {result.path}: {result.error}\n"
+            "the target write stands; run sync again to retry the write-back"
+        )
+
+
+def _write_back_json(result: WriteBackResult) -> dict[str, object]:
+    return {
+        "key": result.key,
+        "path": result.path,
+        "status": result.status.value,
+        "error": result.error,
+        "retriable": result.retriable,
+    }
 
 
 def _stop_json(stop: Stop) -> dict[str, object]:

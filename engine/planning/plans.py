@@ -9,11 +9,14 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldline.planning.intents import Ref
 from fieldline.spec.model import Strategy
 from fieldline.values import MISSING
+
+if TYPE_CHECKING:
+    from fieldline.planning.write_back import WriteBackChange
 
 __all__ = ["Action", "Decision", "FieldChange", "Plan", "RecordPlan", "json_value"]
 
@@ -95,6 +98,7 @@ class Plan:
     children), then source order."""
 
     records: tuple[RecordPlan, ...]
+    write_backs: tuple[WriteBackChange, ...] = ()  # source values to change once written
 
     def counts(self) -> dict[str, int]:
         counted = Counter(record.action.value for record in self.records)
@@ -138,6 +142,23 @@ class Plan:
                 }
                 for record in self.records
             ],
+            # only when the spec writes back, so plans of other specs keep their shape
+            **(
+                {
+                    "write_back": [
+                        {
+                            "record": change.record,
+                            "key": change.key,
+                            "path": change.path,
+                            "old": json_value(change.old),
+                            "new": json_value(change.new),
+                        }
+                        for change in self.write_backs
+                    ]
+                }
+                if self.write_backs
+                else {}
+            ),
         }
 
 

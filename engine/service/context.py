@@ -91,7 +91,9 @@ class ServiceContext:
         except Exception:
             source.close()
             raise
-        runner = Runner(spec, target, plugin_manager=self.plugin_manager, batch_size=self.runner_batch_size)
+        runner = Runner(
+            spec, target, source=source, plugin_manager=self.plugin_manager, batch_size=self.runner_batch_size
+        )
         return Worker(
             self.queue,
             self.store,
@@ -101,6 +103,7 @@ class ServiceContext:
             source_name=source_name,
             settings=self.worker_settings,
             resources=(source, target),
+            write_back_paths=spec.write_back_paths,
         )
 
     def make_workers(self, count: int, *, prefix: str) -> list[Worker]:

@@ -14,6 +14,11 @@ entity's outcomes:
 - a retriable failure (record or transport, e.g. ``TransientAdapterError``) -> retry with backoff,
   honouring Retry-After;
 - a non-retriable record failure or ``FatalAdapterError`` -> dead letter with the error kept;
+- the target writes done but the write-back into the source failed -> retry (or dead letter) with
+  the note ``write-back pending``: the retry plans the target records again (found, unchanged:
+  nothing written) and writes back only what is still missing;
+- an event that reports only our own write-back (the source's ``is_write_back_echo``) ->
+  complete as ``own write-back``, without a fetch or a sync;
 - ``BudgetExhaustedError`` or a ``ConfigError`` (e.g. missing credentials: not the events' fault)
   -> the jobs go back untouched and the worker pauses; so do the jobs of entities not fully
   written when the run's report says it ``stopped`` (budget, daily limit).
@@ -32,7 +37,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol
 
-from fieldline.contracts import EventRole, SourceAdapter, SourceDocument, Stop
+from fieldline.contracts import (
+    EventRole,
+    SourceAdapter,
+    SourceDocument,
+    Stop,
+    WriteBackResult,
+)
 from fieldline.errors import (
     BudgetExhaustedError,
     ConfigError,
@@ -110,6 +121,7 @@ class Worker:
     source_name: str | None = None
     settings: WorkerSettings = field(default_factory=WorkerSettings)
     resources: Sequence[Closeable] = ()
+    write_back_paths: frozenset[str] = frozenset()  # the spec's; their echoes need no sync
 
     # --- loop -----------------------------------------------------------------------------
 
@@ -179,6 +191,14 @@ class Worker:
         if stale:
             result.stale += len(self.queue.complete(stale, note="stale"))
             log.extend(_job_entry(job, "stale", note="older than the newest applied event") for job in stale)
+        echoes = self._echoes(fresh)
+        if echoes:
+            # versions stay: the echo carries nothing the sync that wrote it back did not map
+            result.completed += len(self.queue.complete(echoes, note="own write-back"))
+            log.extend(
+                _job_entry(job, "own_write_back", note="only the value fieldline wrote back changed")
+                for job in echoes
+            )
 
         rounds = self._documents(fresh, result, log)
         if rounds is None:  # paused while fetching
@@ -199,6 +219,18 @@ class Worker:
                 break
         self.store.record(log, source=source, applied=_applied_versions(completed))
         return result
+
+    def _echoes(self, fresh: dict[str, list[Job]]) -> list[Job]:
+        """Take out of ``fresh`` the entities whose every event is the echo of our own
+        write-back, and return their jobs."""
+        if not self.write_back_paths:
+            return []
+        source = self.source
+        echoes: list[Job] = []
+        for key, key_jobs in list(fresh.items()):
+            if all(source.is_write_back_echo(job.to_event(), self.write_back_paths) for job in key_jobs):
+                echoes.extend(fresh.pop(key))
+        return echoes
 
     def _documents(
         self, fresh: Mapping[str, list[Job]], result: BatchResult, log: list[RunLogEntry]
@@ -291,6 +323,9 @@ class Worker:
         outcomes: dict[str, list[RecordOutcome]] = {}
         for outcome in report.outcomes:
             outcomes.setdefault(outcome.document_key, []).append(outcome)
+        write_backs: dict[str, list[WriteBackResult]] = {}
+        for write_back in report.write_backs:
+            write_backs.setdefault(write_back.key, []).append(write_back)
         completed: list[Job] = []
         for document in documents:
             key_jobs = fresh[document.key]
@@ -308,7 +343,23 @@ class Worker:
                     f"{outcome.record} {outcome.key}: {outcome.error}" for outcome in retriable
                 )
                 self._settle_failed(key_jobs, message, permanent=False, retry_after=None, result=result)
+            elif failed_back := [item for item in write_backs.get(document.key, []) if not item.ok]:
+                log.extend(_write_back_entry(item, event_ids, job_ids) for item in failed_back)
+                message = "write-back pending (the target write stands): " + "; ".join(
+                    f"{item.path}: {item.error}" for item in failed_back
+                )
+                retry_after = max((item.retry_after or 0.0 for item in failed_back), default=0.0) or None
+                self._settle_failed(
+                    key_jobs,
+                    message,
+                    permanent=any(not item.retriable for item in failed_back),
+                    retry_after=retry_after,
+                    result=result,
+                )
             else:
+                log.extend(
+                    _write_back_entry(item, event_ids, job_ids) for item in write_backs.get(document.key, [])
+                )
                 completed.extend(key_jobs)
         if not completed:
             return []
@@ -442,6 +493,19 @@ def _job_entry(job: Job, action: str, *, error: str | None = None, note: str | N
         event_ids=(job.event_id,),
         job_ids=(job.id,),
         error=error or note,
+    )
+
+
+def _write_back_entry(
+    result: WriteBackResult, event_ids: tuple[str, ...], job_ids: tuple[int, ...]
+) -> RunLogEntry:
+    return RunLogEntry(
+        entity_key=result.key,
+        action=f"write_back_{result.status.value}",
+        event_ids=event_ids,
+        job_ids=job_ids,
+        key=result.path,
+        error=result.error,
     )
 
 

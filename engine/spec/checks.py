@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -57,6 +58,7 @@ class SpecChecker(ProblemCollector):
         self.normalizers: Mapping[str, Callable[[Any], Any]] = normalizer_registry(plugin_manager)
         self.adapters: Mapping[tuple[str, AdapterKind], AdapterInfo] = adapter_registry(plugin_manager)
         self.compiled: dict[PathKey, CompiledExpression] = {}
+        self._source: Any = None  # built on first need, to ask about write_back paths
 
     def warn(self, path: PathKey, message: str, *, hint: str | None = None, at_key: bool = False) -> None:
         """A setting that can never take effect: reported, but the spec stays valid."""
@@ -77,6 +79,8 @@ class SpecChecker(ProblemCollector):
                 if isinstance(record, Mapping):
                     self.check_record(record, ("records", i), i, names)
         check_lookups(self, self.data)
+        if self._source is not None:
+            self._source.close()
         return self.problems
 
     def expression(self, path: PathKey, text: Any) -> CompiledExpression | None:
@@ -232,6 +236,56 @@ class SpecChecker(ProblemCollector):
                 "an update_only record without match rules never finds a record to update",
                 hint="add match rules, e.g. match: [{field: Id, value: crm_id}]",
             )
+        write_back = record.get("write_back")
+        if isinstance(write_back, Mapping):
+            self.check_write_back(write_back, (*path, "write_back"), record, field_names)
+
+    def check_write_back(
+        self, write_back: Mapping[str, Any], path: PathKey, record: Mapping[str, Any], field_names: list[str]
+    ) -> None:
+        """Each value comes from a target field the record knows, into a path the source accepts."""
+        if "for_each" in record:
+            self.report(
+                path,
+                "write_back needs one target record per source document, but this record has for_each",
+                hint="move write_back to a record without for_each",
+                at_key=True,
+            )
+        known = {name.casefold() for name in field_names} | {"id"}
+        for source_path, target_field in write_back.items():
+            if isinstance(target_field, str) and target_field.casefold() not in known:
+                self.report(
+                    (*path, source_path),
+                    f"write_back takes {target_field!r}, which this record neither writes nor is its Id",
+                    hint=f"use Id or one of the record's fields: {', '.join(field_names) or 'none'}",
+                )
+            problem = self.source_write_back_problem(str(source_path))
+            if problem is not None:
+                self.report((*path, source_path), problem, hint="remove this write_back", at_key=True)
+
+    def source_write_back_problem(self, source_path: str) -> str | None:
+        """Ask the spec's source adapter (built without any network call) whether it takes a
+        write-back to ``source_path``."""
+        raw = self.data.get("source")
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("adapter"), str):
+            return "write_back needs a source adapter to write to; the spec has none"
+        info = self.adapters.get((raw["adapter"], AdapterKind.SOURCE))
+        if info is None:
+            return None  # reported as an unknown adapter already
+        if self._source is None:
+            from fieldline.contracts import AdapterContext
+            from fieldline.errors import FieldlineError
+
+            folder = Path(self.file).resolve().parent if self.file else Path.cwd()
+            options = raw.get("options")
+            try:
+                self._source = info.factory(
+                    dict(options) if isinstance(options, Mapping) else {}, AdapterContext(spec_folder=folder)
+                )
+            except FieldlineError as exc:
+                return f"cannot ask the {raw['adapter']!r} source whether it can be written: {exc}"
+        problem: str | None = self._source.write_back_problem(source_path)
+        return problem
 
     def check_match_rules(
         self, rules: list[Any], path: PathKey, field_names: list[str], *, fields_known: bool, mode: Any

@@ -60,6 +60,7 @@ from fieldline.spec.model import (
     Spec,
     Strategy,
     Unmapped,
+    WriteBackSpec,
 )
 from fieldline.spec.positions import NodePosition, PathKey, PositionIndex, format_path
 from fieldline.values import MISSING
@@ -532,6 +533,14 @@ class _Builder:
             mode=Mode(raw.get("mode", Mode.UPSERT.value)),
             on_many=OnMany(raw.get("on_many", OnMany.ERROR.value)),
             location=self.location(path),
+            write_back=tuple(
+                WriteBackSpec(
+                    path=source_path,
+                    field=target_field,
+                    location=self.location((*path, "write_back", source_path), at_key=True),
+                )
+                for source_path, target_field in (raw.get("write_back") or {}).items()
+            ),
         )
 
     def field(self, name: str, raw: Any, path: PathKey) -> FieldSpec:

@@ -27,6 +27,7 @@ __all__ = [
     "Spec",
     "Strategy",
     "Unmapped",
+    "WriteBackSpec",
 ]
 
 SPEC_VERSION = 1
@@ -135,6 +136,16 @@ class MatchRule:
 
 
 @dataclass(frozen=True, slots=True)
+class WriteBackSpec:
+    """One value written back to the source after the record's target write succeeds: the
+    target ``field``'s value (``Id``: the target id) into the source entity at ``path``."""
+
+    path: str
+    field: str
+    location: Location = dataclass_field(default_factory=Location)
+
+
+@dataclass(frozen=True, slots=True)
 class RecordSpec:
     """One kind of target record produced from each source document (or each element of
     ``for_each``)."""
@@ -148,6 +159,7 @@ class RecordSpec:
     mode: Mode = Mode.UPSERT
     on_many: OnMany = OnMany.ERROR
     location: Location = dataclass_field(default_factory=Location)
+    write_back: tuple[WriteBackSpec, ...] = ()
 
     def field_named(self, name: str) -> FieldSpec | None:
         for spec_field in self.fields:
@@ -176,6 +188,11 @@ class Spec:
     version: int = SPEC_VERSION
     file: str | None = None
     lookups: Mapping[str, Any] = dataclass_field(default_factory=dict)  # name -> lookups.LookupSpec
+
+    @property
+    def write_back_paths(self) -> frozenset[str]:
+        """Every source path some record writes back to."""
+        return frozenset(item.path for record in self.records for item in record.write_back)
 
     def record_named(self, name: str) -> RecordSpec | None:
         for record in self.records:

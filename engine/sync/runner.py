@@ -23,20 +23,24 @@ import pluggy
 from fieldline.contracts import (
     ApplyResult,
     ObjectDescription,
+    SourceAdapter,
     SourceDocument,
     Stop,
     TargetAdapter,
     Write,
+    WriteBackResult,
+    WriteBackStatus,
     WriteError,
     WriteErrorStage,
     WriteOperation,
     WriteResult,
 )
-from fieldline.errors import BudgetExhaustedError, FieldlineError
+from fieldline.errors import BudgetExhaustedError, FieldlineError, TransientAdapterError
 from fieldline.planning.evaluation import evaluate
 from fieldline.planning.overlay import PlannedWrites
 from fieldline.planning.planner import lookup_requests, plan, resolve_refs
 from fieldline.planning.plans import Action, Plan, RecordPlan
+from fieldline.planning.write_back import WriteBackChange, plan_write_backs, resolve_write_backs
 from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
 from fieldline.spec.model import RecordSpec, Spec
 from fieldline.values import is_blank
@@ -93,6 +97,12 @@ class RunReport:
     outcomes: list[RecordOutcome] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)
     stopped: Stop | None = None
+    # what writing values back into the source did, after the target writes (see Runner.sync)
+    write_backs: list[WriteBackResult] = field(default_factory=list)
+
+    @property
+    def write_back_failures(self) -> list[WriteBackResult]:
+        return [result for result in self.write_backs if not result.ok]
 
     @property
     def ok(self) -> bool:
@@ -136,17 +146,23 @@ class RunReport:
     def extend(self, other: RunReport) -> None:
         self.outcomes.extend(other.outcomes)
         self.plans.extend(other.plans)
+        self.write_backs.extend(other.write_backs)
         self.stopped = other.stopped or self.stopped
 
 
 class Runner:
-    """Runs one spec against one target, batch by batch."""
+    """Runs one spec against one target, batch by batch.
+
+    ``source``: where a spec's ``write_back`` values go once the target writes succeed; without
+    one, nothing is written back (``plan`` still shows what would be).
+    """
 
     def __init__(
         self,
         spec: Spec,
         target: TargetAdapter,
         *,
+        source: SourceAdapter | None = None,
         plugin_manager: pluggy.PluginManager | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         descriptions: Mapping[str, ObjectDescription] | None = None,
@@ -155,6 +171,7 @@ class Runner:
             raise ValueError("batch_size must be at least 1")
         self.spec = spec
         self.target = target
+        self.source = source
         self.batch_size = batch_size
         manager = plugin_manager or get_plugin_manager()
         self.normalizers = normalizer_registry(manager)
@@ -180,11 +197,13 @@ class Runner:
         """
         planned = PlannedWrites(self.descriptions)
         records: list[RecordPlan] = []
+        write_backs: list[WriteBackChange] = []
         for batch in _batches(documents, self.batch_size):
             batch_plan = self.plan_batch(batch, planned=planned)
             planned.add(batch_plan)
             records.extend(batch_plan.records)
-        return Plan(tuple(records))
+            write_backs.extend(batch_plan.write_backs)
+        return Plan(tuple(records), tuple(write_backs))
 
     def plan_batch(
         self, documents: Sequence[SourceDocument], *, planned: PlannedWrites | None = None
@@ -198,7 +217,10 @@ class Runner:
         existing = self.target.lookup(requests) if requests else {}
         if planned:
             existing = planned.over(requests, existing)
-        return plan(self.spec, intents, existing, descriptions=self.descriptions)
+        batch_plan = plan(self.spec, intents, existing, descriptions=self.descriptions)
+        if not any(record.write_back for record in self.spec.records):
+            return batch_plan
+        return replace(batch_plan, write_backs=plan_write_backs(self.spec, documents, batch_plan.records))
 
     # --- sync -----------------------------------------------------------------------------
 
@@ -244,7 +266,34 @@ class Runner:
         report = self.apply(batch_plan)
         if report.stopped is None and any(record.waits_for is not None for record in batch_plan.records):
             report = self._after_waiting(documents, batch_plan, report)
+        if batch_plan.write_backs and self.source is not None:
+            report.write_backs = self.write_back(batch_plan.write_backs, report.outcomes)
         return report
+
+    def write_back(
+        self, changes: Sequence[WriteBackChange], outcomes: Sequence[RecordOutcome]
+    ) -> list[WriteBackResult]:
+        """Write back the values of the records written (or found unchanged), in one call to the
+        source. It never undoes a target write: a failure is a result the caller retries."""
+        assert self.source is not None
+        done = {(outcome.record, outcome.key): outcome for outcome in outcomes if outcome.ok}
+        ids = {slot: outcome.target_id for slot, outcome in done.items() if outcome.target_id is not None}
+        sends = resolve_write_backs(changes, ids, set(done))
+        if not sends:
+            return []
+        try:
+            return list(self.source.write_back(sends))
+        except FieldlineError as exc:  # a source breaking its contract must not lose the target writes
+            return [
+                WriteBackResult(
+                    key=send.key,
+                    path=send.path,
+                    status=WriteBackStatus.FAILED,
+                    error=str(exc),
+                    retriable=isinstance(exc, TransientAdapterError | BudgetExhaustedError),
+                )
+                for send in sends
+            ]
 
     def _after_waiting(
         self, documents: Sequence[SourceDocument], batch_plan: Plan, first: RunReport

@@ -78,9 +78,11 @@ class Stack:
         return f"{self.url}/webhooks/passfort"
 
     def wait_idle(self, timeout: float = PATIENCE) -> None:
-        """Every emitted webhook delivered and every queued job settled."""
-        self.pf.wait_delivered(timeout=timeout)
-        self.wait_idle_queue(timeout)
+        """Every emitted webhook delivered and every queued job settled, twice over: a job that
+        writes back to PassFort makes it emit one more webhook (the echo, which writes nothing)."""
+        for _ in range(2):
+            self.pf.wait_delivered(timeout=timeout)
+            self.wait_idle_queue(timeout)
 
     def wait_idle_queue(self, timeout: float = PATIENCE) -> None:
         """Every queued job settled (deliveries not awaited)."""

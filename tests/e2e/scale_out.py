@@ -131,14 +131,21 @@ class Cluster:
         return self.counts().get(JobState.DONE, 0)
 
     def wait_settled(self, events: int, timeout: float = PATIENCE) -> None:
-        """Every emitted webhook delivered and every job settled."""
-        self.emulators.pf.wait_delivered(timeout=timeout)
-        wait_until(
-            lambda: self.counts().get(JobState.DONE, 0) + self.counts().get(JobState.DEAD, 0) >= events,
-            timeout=timeout,
-            poll=0.1,
-            what="every job settled",
-        )
+        """Every emitted webhook delivered and every job settled, twice over: a job that writes
+        ``customer_ref`` back to PassFort makes it emit one more webhook (the echo) later."""
+        for _ in range(2):
+            self.emulators.pf.wait_delivered(timeout=timeout)
+            wait_until(
+                lambda: self.counts().get(JobState.DONE, 0) + self.counts().get(JobState.DEAD, 0) >= events
+                and not self.storage.queue.status().waiting,
+                timeout=timeout,
+                poll=0.1,
+                what="every job settled",
+            )
+
+    def echoes(self, emitted: int) -> int:
+        """How many webhooks PassFort sent for our own write-backs, beyond the ``emitted`` ones."""
+        return self.emulators.pf.stats()["events_emitted"] - emitted
 
     def applications(self) -> list[str]:
         pf = self.emulators.pf

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -84,8 +85,15 @@ def test_serve_process_receives_applies_and_stops_on_sigterm(tmp_path: Path) -> 
             wait_until(applied, what="the status change in Salesforce")
             assert httpx.get(f"{base}/status", timeout=5).status_code == 401, "the token is required"
             operator = {"authorization": f"Bearer {OPERATOR_TOKEN}"}
-            status = httpx.get(f"{base}/status", headers=operator, timeout=5).json()
-            assert status["counts"]["done"] == 1
+
+            def settled() -> dict[str, Any]:
+                answer: dict[str, Any] = httpx.get(f"{base}/status", headers=operator, timeout=5).json()
+                return answer
+
+            # the status change, and the echo of the customer_ref written back to the profile
+            wait_until(lambda: settled()["counts"]["done"] == 2, what="both events done")
+            ref = (emulators.pf.profile(profile_id) or {})["collected_data"]["customer_ref"]
+            assert ref in {record["Id"] for record in emulators.sf.records("Account")}
             server.send_signal(signal.SIGTERM)
             assert server.wait(timeout=30) == 0, log.read_text()
         finally:
@@ -122,7 +130,8 @@ def test_dead_letters_replayed_after_an_outage(tmp_path: Path) -> None:
         )
         assert replayed.exit_code == 0, replayed.output
         assert "Requeued 1" in replayed.output
-        wait_until(lambda: stack.counts() == {JobState.DONE: 1}, what="the replayed job done")
+        # the replayed job, and the echo of the customer_ref it wrote back
+        wait_until(lambda: stack.counts() == {JobState.DONE: 2}, what="the replayed job done")
         assert stack.applications()[application_id]["Status__c"] == "Approved"
         logs = runner.invoke(cli, ["logs", "--db", str(stack.db), "--json"], env=env)
         actions = {json.loads(line)["action"] for line in logs.output.splitlines()}

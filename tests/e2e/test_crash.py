@@ -52,6 +52,7 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_nothing(tmp_path: Path) 
                 events += len(stack.pf.set_status(application_id, status))
         stack.pf.wait_delivered(timeout=30)
         assert stack.counts() == {JobState.TODO: events}
+        stack.pf.configure_delivery(paused=True)  # the echoes of our write-backs wait, see drain_echoes
 
         log = tmp_path / "worker.log"
         victim = start_worker(stack, log)
@@ -70,13 +71,78 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_nothing(tmp_path: Path) 
 
         survivor = start_worker(stack, log, "--exit-when-empty")
         assert survivor.wait(timeout=90) == 0, log.read_text()
+        echoes = drain_echoes(stack, log)
 
         counts = stack.counts()
-        assert counts == {JobState.DONE: events}, f"{counts} (log: {log.read_text()[-2000:]})"
+        assert counts == {JobState.DONE: events + echoes}, f"{counts} (log: {log.read_text()[-2000:]})"
         assert_salesforce_matches_passfort(stack)
         accounts = [account["PassFort_Profile_Id__c"] for account in stack.records("Account")]
         assert len(accounts) == len(set(accounts)) == len(stack.pf.profile_ids())
         assert len(stack.records("PassFort_Application__c")) == len(pairs)
+        assert_written_back_once(stack, echoes)
+
+
+def drain_echoes(stack: Stack, log: Path) -> int:
+    """Deliver the webhooks our write-backs caused (held while workers ran) and let a worker
+    complete them; returns how many there were."""
+    held = stack.pf.deliveries()
+    stack.pf.configure_delivery(paused=False)
+    stack.pf.wait_delivered(timeout=30)
+    echoes = stack.pf.deliveries()["delivered"] - held["delivered"]
+    drainer = start_worker(stack, log, "--exit-when-empty")
+    assert drainer.wait(timeout=60) == 0, log.read_text()
+    return echoes
+
+
+def assert_written_back_once(stack: Stack, echoes: int) -> None:
+    """Every profile holds its Account's id, written once: one collected-data change each."""
+    accounts = {account["PassFort_Profile_Id__c"]: account["Id"] for account in stack.records("Account")}
+    refs = {
+        profile_id: ref
+        for profile_id in stack.pf.profile_ids()
+        if (ref := (stack.pf.profile(profile_id) or {})["collected_data"].get("customer_ref"))
+    }
+    assert refs == accounts, "each profile with an Account holds its id, no other does"
+    assert echoes == len(accounts), "one write-back per profile, never repeated"
+
+
+def test_sigkill_between_the_salesforce_write_and_the_write_back(tmp_path: Path) -> None:
+    with running_stack(tmp_path, workers=0) as stack:
+        pairs = application_ids(stack)
+        events = sum(len(stack.pf.set_status(application_id, "APPROVED")) for _, application_id in pairs)
+        stack.pf.wait_delivered(timeout=30)
+        stack.pf.configure_delivery(paused=True)
+        # A slow PassFort keeps the window between an Account's write and its write-back open.
+        stack.pf.set_faults(latency_ms=400)
+        log = tmp_path / "worker.log"
+        victim = start_worker(stack, log, "--lease-seconds", "2")
+        profiles = set(stack.pf.profile_ids())
+
+        def not_written_back() -> set[str]:
+            """Profiles whose Account exists and that do not hold its id (yet)."""
+            accounts = {account["PassFort_Profile_Id__c"] for account in stack.records("Account")}
+            return {
+                profile_id
+                for profile_id in accounts & profiles
+                if not (stack.pf.profile(profile_id) or {})["collected_data"].get("customer_ref")
+            }
+
+        try:
+            # An Account exists: its write-back (a read and a write, 400 ms each) is under way.
+            wait_until(lambda: stack.records("Account"), what="an Account written")
+        finally:
+            victim.kill()
+            victim.wait(timeout=10)
+        stack.pf.set_faults(latency_ms=0)
+        assert not_written_back(), "killed between a Salesforce write and its write-back"
+
+        survivor = start_worker(stack, log, "--exit-when-empty")
+        assert survivor.wait(timeout=90) == 0, log.read_text()
+        echoes = drain_echoes(stack, log)
+        assert stack.counts() == {JobState.DONE: events + echoes}
+        accounts = [account["PassFort_Profile_Id__c"] for account in stack.records("Account")]
+        assert len(accounts) == len(set(accounts)), "no duplicate Accounts"
+        assert_written_back_once(stack, echoes)
 
 
 def test_sigterm_finishes_the_batch_in_hand_then_exits(tmp_path: Path) -> None:

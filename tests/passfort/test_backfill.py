@@ -31,10 +31,10 @@ def test_seed_profiles_sync_into_salesforce_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plugin_manager: pluggy.PluginManager
 ) -> None:
     text = SHIPPED_SPEC.read_text(encoding="utf-8")
-    events_line = "    events: [PRODUCT_STATUS_CHANGED, PRODUCT_BADGE_CHANGED]\n"
-    assert events_line in text
+    options_line = "  options:\n"
+    assert options_line in text
     spec_file = tmp_path / "spec.yaml"
-    spec_file.write_text(text.replace(events_line, events_line + "    profile_ids_file: ids.txt\n"))
+    spec_file.write_text(text.replace(options_line, options_line + "    profile_ids_file: ids.txt\n", 1))
     with (
         running_passfort_emulator(SEED_FILE, api_key=API_KEY) as passfort,
         running_emulator(ORG_FILE) as salesforce,
@@ -55,17 +55,25 @@ def test_seed_profiles_sync_into_salesforce_once(
         )
         try:
             assert isinstance(source, PassFortSource)
-            first = Runner(spec, target, plugin_manager=plugin_manager).sync(source.read())
-            again = Runner(spec, target, plugin_manager=plugin_manager).sync(source.read())
+            first = Runner(spec, target, source=source, plugin_manager=plugin_manager).sync(source.read())
+            again = Runner(spec, target, source=source, plugin_manager=plugin_manager).sync(source.read())
         finally:
             source.close()
             target.close()
+        refs = {
+            profile_id: (passfort.profile(profile_id) or {})["collected_data"].get("customer_ref")
+            for profile_id in passfort.profile_ids()
+        }
         accounts = salesforce.records("Account")
         applications = salesforce.records("PassFort_Application__c")
     assert first.ok, [outcome.error for outcome in first.outcomes if outcome.error]
     assert first.counts["create"] == 8 + 14
     assert again.counts["noop"] == 8 + 14
     assert len(accounts) == 8
+    # every profile learns its Account's id, once: the re-run writes nothing back
+    assert [result.status.value for result in first.write_backs] == ["written"] * 8
+    assert again.write_backs == []
+    assert refs == {record["PassFort_Profile_Id__c"]: record["Id"] for record in accounts}
     assert {record["Status__c"] for record in applications} == {
         "Applied",
         "In review",

@@ -144,19 +144,6 @@ def _refuse(state: EmulatorState, status: int, code: int, message: str, **header
     return _errors(200 if state.error_style is ErrorStyle.OK else status, code, message, **headers)
 
 
-def _if_match(header: str | None, etag: str) -> bool:
-    """Whether an ``If-Match`` header lets a write through (RFC 9110 section 13.1.1).
-
-    Missing: yes (PassFort documents that for backward compatibility). ``*``: any current
-    version. Otherwise one of the listed tags must equal the current one as sent: PassFort's
-    tags are weak (``W/"..."``) and it documents sending them back, so RFC strong comparison
-    (which never matches a weak tag) is not what it does.
-    """
-    if header is None or header.strip() == "*":
-        return True
-    return etag in (tag.strip() for tag in header.split(","))
-
-
 def _profile_problem(body: Any) -> str | None:
     """Why PassFort's validation would refuse a new profile, or ``None``."""
     if not isinstance(body, dict):
@@ -238,9 +225,11 @@ async def collected_data(request: Request) -> Response:
     problem = _collected_data_problem(body)
     if problem is not None:
         return _refuse(state, 400, INVALID_INPUT, problem)
-    if not _if_match(request.headers.get("if-match"), etag):
-        return JSONResponse(data, status_code=412, headers={"etag": etag})
-    new_data, new_etag, envelope = state.store.replace_collected_data(profile_id, body)
+    _, new_data, new_etag, envelope = state.store.replace_if_match(
+        profile_id, body, request.headers.get("if-match")
+    )
+    if envelope is None:
+        return JSONResponse(new_data, status_code=412, headers={"etag": new_etag})
     _emit(state, [envelope])
     return JSONResponse(new_data, headers={"etag": new_etag})
 

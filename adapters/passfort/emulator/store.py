@@ -21,7 +21,7 @@ from typing import Any
 
 from fieldline.errors import ConfigError
 
-__all__ = ["ApplicationNotFound", "ProfileStore", "load_seed"]
+__all__ = ["ApplicationNotFound", "ProfileStore", "if_match", "load_seed"]
 
 # Keys every v4 profile carries (2018 fixture); filled in when a seed or POST leaves them out.
 PROFILE_DEFAULTS: dict[str, Any] = {
@@ -71,6 +71,19 @@ def load_seed(path: str | Path) -> list[dict[str, Any]]:
             hint="see mappings/passfort-seed.json",
         )
     return profiles
+
+
+def if_match(header: str | None, etag: str) -> bool:
+    """Whether an ``If-Match`` header lets a write through (RFC 9110 section 13.1.1).
+
+    Missing: yes (PassFort documents that for backward compatibility). ``*``: any current
+    version. Otherwise one of the listed tags must equal the current one as sent: PassFort's
+    tags are weak (``W/"..."``) and it documents sending them back, so RFC strong comparison
+    (which never matches a weak tag) is not what it does.
+    """
+    if header is None or header.strip() == "*":
+        return True
+    return etag in (tag.strip() for tag in header.split(","))
 
 
 def passfort_date(when: float) -> str:
@@ -182,6 +195,19 @@ class ProfileStore:
             now,
         )
         return copy.deepcopy(profile["collected_data"]), self._etags[profile_id], envelope
+
+    def replace_if_match(
+        self, profile_id: str, data: Mapping[str, Any], header: str | None
+    ) -> tuple[bool, dict[str, Any], str, dict[str, Any] | None]:
+        """:meth:`replace_collected_data` when the ``If-Match`` ``header`` lets it through;
+        returns ``(written, data, etag, envelope)``: on a mismatch (a 412) the current data and
+        etag, and no envelope."""
+        current = self.collected_data(profile_id)
+        assert current is not None, f"no profile {profile_id}"
+        if not if_match(header, current[1]):
+            return False, current[0], current[1], None
+        new_data, etag, envelope = self.replace_collected_data(profile_id, data)
+        return True, new_data, etag, envelope
 
     def update_application(
         self,
