@@ -14,7 +14,6 @@ earlier ones).
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -24,21 +23,20 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from fieldline.backoff import backoff_delay
-from fieldline.contracts import EventRole, SourceEvent
-from fieldline.errors import ConfigError
-from fieldline.queue.jobs import (
-    DeadLetter,
-    EnqueueGroup,
-    EnqueueResult,
-    FailureInfo,
-    Job,
-    JobState,
-    QueueHealth,
-    QueueStatus,
-    payload_json,
-)
+from fieldline.queue.jobs import DeadLetter, EnqueueGroup, EnqueueResult, Job, JobState, QueueStatus
+from fieldline.queue.postgres_client import PostgresClient
 from fieldline.queue.postgres_db import PostgresDatabase
+from fieldline.queue.sql_queue import SQLJobQueueBase
+from fieldline.queue.sql_rows import (
+    EVENT_COLUMNS,
+    LEASE_LOST,
+    dead_letter_from_row,
+    enqueue_group,
+    ids_by_token,
+    jobs_from_claim,
+    queue_status,
+    trim_failures_below,
+)
 
 logger = logging.getLogger("fieldline.queue")
 
@@ -87,27 +85,8 @@ _INSERT = (
     " ON CONFLICT (source, event_id) DO NOTHING RETURNING id"
 )
 
-_EVENT_COLUMNS = "source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role"
 
-_LEASE_LOST = "lease expired: the worker holding it stopped or took too long"
-_KEEP_FAILURES = 1000
-
-
-def _event_fields(row: Sequence[Any]) -> dict[str, Any]:
-    source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role = row
-    return {
-        "source": source,
-        "event_id": event_id,
-        "event_type": event_type,
-        "lock_key": lock_key,
-        "payload": json.loads(payload),
-        "occurred_at": float(occurred_at),
-        "ordering_keys": tuple(json.loads(ordering_keys)),
-        "role": EventRole(role),
-    }
-
-
-class PostgresJobQueue:
+class PostgresJobQueue(SQLJobQueueBase, PostgresClient):
     """:class:`~fieldline.queue.JobQueue` on PostgreSQL, safe for any number of processes."""
 
     def __init__(
@@ -121,70 +100,27 @@ class PostgresJobQueue:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        if max_attempts < 1:
-            raise ConfigError("max_attempts must be at least 1")
-        self.database = database.acquire()
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.recover_interval = recover_interval
-        self.clock = clock
-        self._rng = rng or random.Random()
-        self._last_recovery = float("-inf")
-        self._closed = False
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self.database.release()
+        self._init_retries(
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            recover_interval=recover_interval,
+            clock=clock,
+            rng=rng,
+        )
+        PostgresClient.__init__(self, database)  # acquired only once the settings are valid
 
     # --- producing ------------------------------------------------------------------------
-
-    def enqueue(
-        self, events: Sequence[SourceEvent], *, source: str, ignored: Iterable[str] = ()
-    ) -> EnqueueResult:
-        """Store events durably in one transaction; dedupe by (source, id)."""
-        return self.enqueue_groups([EnqueueGroup(source, events, frozenset(ignored))])[0]
 
     def enqueue_groups(self, groups: Sequence[EnqueueGroup]) -> list[EnqueueResult]:
         """Store several requests' events in one transaction (group commit), one result each."""
         now = self.clock()
-        results: list[EnqueueResult] = []
         with self.database.transaction("enqueue") as connection:
-            for group in groups:
-                queued = duplicates = ignored_count = 0
-                job_ids: list[int] = []
-                for event in group.events:
-                    status = JobState.IGNORED if event.id in group.ignored else JobState.TODO
-                    row = connection.execute(
-                        _INSERT,
-                        (
-                            group.source,
-                            event.id,
-                            event.type,
-                            event.entity_key,
-                            payload_json(event.payload),
-                            float(event.occurred_at),
-                            status.value,
-                            now,
-                            now,
-                            now if status is JobState.IGNORED else None,
-                            json.dumps(list(event.ordering_keys)),
-                            EventRole(event.role).value,
-                        ),
-                    ).fetchone()
-                    if row is None:
-                        duplicates += 1
-                    elif status is JobState.IGNORED:
-                        ignored_count += 1
-                    else:
-                        queued += 1
-                        job_ids.append(int(row[0]))
-                results.append(
-                    EnqueueResult(
-                        queued=queued, duplicates=duplicates, ignored=ignored_count, job_ids=tuple(job_ids)
-                    )
-                )
+
+            def insert(parameters: tuple[Any, ...]) -> Sequence[Any] | None:
+                return connection.execute(_INSERT, parameters).fetchone()
+
+            results = [enqueue_group(group, now, insert) for group in groups]
             if any(result.queued for result in results):
                 connection.execute(f"NOTIFY {NOTIFY_CHANNEL}")  # delivered when this commits
         return results
@@ -216,25 +152,11 @@ class PostgresJobQueue:
                     "source": source,
                 },
             ).fetchall()
-        jobs = [
-            Job(
-                id=int(row[0]),
-                **_event_fields(row[1:9]),
-                attempts=int(row[9]),
-                lease_token=token,
-                lease_until=until,
-                enqueued_at=float(row[10]),
-            )
-            for row in rows
-        ]
-        jobs.sort(key=lambda job: job.id)
-        return jobs
+        return jobs_from_claim(rows, token, until)
 
     def complete(self, jobs: Iterable[Job], *, note: str | None = None) -> list[int]:
         """Settle leased jobs as done; a job whose lease was taken back is left alone."""
-        by_token: dict[str, list[int]] = {}
-        for job in jobs:
-            by_token.setdefault(job.lease_token, []).append(job.id)
+        by_token = ids_by_token(jobs)
         if not by_token:
             return []
         now = self.clock()
@@ -260,9 +182,8 @@ class PostgresJobQueue:
     ) -> JobState | None:
         """Retry later with backoff, or dead-letter when ``permanent`` or out of attempts."""
         now = self.clock()
-        dead = permanent or job.attempts >= self.max_attempts
-        delay = 0.0 if dead else self.backoff_delay(job.attempts, retry_after)
-        state = JobState.DEAD if dead else JobState.TODO
+        state, delay = self._after_failure(job, retry_after, permanent)
+        dead = state is JobState.DEAD
         with self.database.transaction("failure record") as connection:
             row = connection.execute(
                 "UPDATE fieldline_jobs SET status = %s, run_after = %s, last_error = %s,"
@@ -276,15 +197,6 @@ class PostgresJobQueue:
                 connection, [(job.source, job.id, job.event_id, job.lock_key, error, job.attempts, now, dead)]
             )
         return state
-
-    def backoff_delay(self, attempts: int, retry_after: float | None = None) -> float:
-        """Seconds before the next attempt: exponential with jitter, never below ``retry_after``."""
-        delay = backoff_delay(
-            max(0, attempts - 1), base=self.backoff_base, cap=self.backoff_max, rng=self._rng.random
-        )
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return delay
 
     def release(self, jobs: Iterable[Job], *, delay: float = 0.0) -> list[int]:
         """Return leased jobs to ``todo`` without counting the attempt."""
@@ -332,12 +244,12 @@ class PostgresJobQueue:
             " lease_token = NULL, lease_until = NULL, worker_id = NULL"
             " WHERE status = 'doing' AND lease_until < %(now)s"
             " RETURNING source, id, event_id, lock_key, attempts, status",
-            {"max": self.max_attempts, "now": now, "error": _LEASE_LOST},
+            {"max": self.max_attempts, "now": now, "error": LEASE_LOST},
         ).fetchall()
         self._record_failures(
             connection,
             [
-                (source, int(job_id), event_id, lock_key, _LEASE_LOST, int(attempts), now, status == "dead")
+                (source, int(job_id), event_id, lock_key, LEASE_LOST, int(attempts), now, status == "dead")
                 for source, job_id, event_id, lock_key, attempts, status in rows
             ],
         )
@@ -356,10 +268,9 @@ class PostgresJobQueue:
                 failure,
             ).fetchone()
             newest = int(row[0]) if row else newest
-            if newest % 100 == 0:  # trim now and then, not on every failure
-                connection.execute(
-                    "DELETE FROM fieldline_failures WHERE id <= %s", (newest - _KEEP_FAILURES,)
-                )
+            below = trim_failures_below(newest)
+            if below is not None:
+                connection.execute("DELETE FROM fieldline_failures WHERE id <= %s", (below,))
 
     # --- inspecting -----------------------------------------------------------------------
 
@@ -390,33 +301,13 @@ class PostgresJobQueue:
                 f" FROM fieldline_failures WHERE true {of_source} ORDER BY id DESC LIMIT 10",
                 parameters,
             ).fetchall()
-        oldest = oldest_row[0] if oldest_row else None
-        last_processed = last_row[0] if last_row else None
-        failures = tuple(
-            FailureInfo(
-                job_id=int(row[0]),
-                event_id=row[1],
-                lock_key=row[2],
-                error=row[3],
-                attempts=int(row[4]),
-                failed_at=float(row[5]),
-                dead=bool(row[6]),
-            )
-            for row in failure_rows
-        )
-        oldest_age = max(0.0, now - float(oldest)) if oldest is not None else None
-        if oldest_age is None:
-            health = QueueHealth.EMPTY
-        elif oldest_age > stalled_after:
-            health = QueueHealth.STALLED
-        else:
-            health = QueueHealth.WAITING
-        return QueueStatus(
-            health=health,
+        return queue_status(
+            now=now,
+            stalled_after=stalled_after,
             counts=counts,
-            oldest_waiting_age=oldest_age,
-            last_processed_at=float(last_processed) if last_processed is not None else None,
-            recent_failures=failures,
+            oldest_enqueued=oldest_row[0] if oldest_row else None,
+            last_processed=last_row[0] if last_row else None,
+            failure_rows=failure_rows,
         )
 
     def sources(self) -> list[str]:
@@ -437,20 +328,11 @@ class PostgresJobQueue:
         of_source, parameters = ("AND source = %s", (source,)) if source is not None else ("", ())
         rows = self.database.read(
             "dead letters",
-            f"SELECT id, {_EVENT_COLUMNS}, attempts, last_error, finished_at FROM fieldline_jobs"
+            f"SELECT id, {EVENT_COLUMNS}, attempts, last_error, finished_at FROM fieldline_jobs"
             f" WHERE status = 'dead' {of_source} ORDER BY finished_at DESC, id DESC LIMIT %s",
             (*parameters, limit),
         )
-        return [
-            DeadLetter(
-                job_id=int(row[0]),
-                **_event_fields(row[1:9]),
-                attempts=int(row[9]),
-                error=row[10] or "",
-                failed_at=float(row[11] or 0.0),
-            )
-            for row in rows
-        ]
+        return [dead_letter_from_row(row) for row in rows]
 
     def requeue(self, job_ids: Iterable[int] | None = None, *, reset_attempts: bool = True) -> int:
         """Dead letters back to ``todo`` (all of them when ``job_ids`` is ``None``)."""

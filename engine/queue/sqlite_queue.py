@@ -19,19 +19,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fieldline.backoff import backoff_delay
-from fieldline.contracts import EventRole, SourceEvent
 from fieldline.errors import ConfigError
-from fieldline.queue.jobs import (
-    DeadLetter,
-    EnqueueGroup,
-    EnqueueResult,
-    FailureInfo,
-    Job,
-    JobState,
-    QueueHealth,
-    QueueStatus,
-    payload_json,
+from fieldline.queue.jobs import DeadLetter, EnqueueGroup, EnqueueResult, Job, JobState, QueueStatus
+from fieldline.queue.sql_queue import SQLJobQueueBase
+from fieldline.queue.sql_rows import (
+    EVENT_COLUMNS,
+    LEASE_LOST,
+    dead_letter_from_row,
+    enqueue_group,
+    ids_by_token,
+    jobs_from_claim,
+    queue_status,
+    trim_failures_below,
 )
 from fieldline.queue.sqlite_file import SQLiteFile, ThreadConnections, connect_sqlite, sqlite_path_from_url
 
@@ -113,30 +112,15 @@ RETURNING id, source, event_id, event_type, lock_key, payload, occurred_at, orde
     attempts, enqueued_at
 """
 
-# The columns of the event a job carries, in the order :func:`_event_fields` reads them.
-_EVENT_COLUMNS = "source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role"
+_INSERT = (
+    "INSERT INTO fieldline_jobs (source, event_id, event_type, lock_key, payload,"
+    " occurred_at, status, run_after, enqueued_at, finished_at, ordering_keys, role)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (source, event_id) DO NOTHING RETURNING id"
+)
 
 
-def _event_fields(row: Sequence[Any]) -> dict[str, Any]:
-    """The event fields of a job or dead letter from ``row`` (the :data:`_EVENT_COLUMNS`)."""
-    source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role = row
-    return {
-        "source": source,
-        "event_id": event_id,
-        "event_type": event_type,
-        "lock_key": lock_key,
-        "payload": json.loads(payload),
-        "occurred_at": float(occurred_at),
-        "ordering_keys": tuple(json.loads(ordering_keys)),
-        "role": EventRole(role),
-    }
-
-
-_LEASE_LOST = "lease expired: the worker holding it stopped or took too long"
-_KEEP_FAILURES = 1000  # failure history rows kept for ``status``
-
-
-class SQLiteJobQueue(SQLiteFile):
+class SQLiteJobQueue(SQLJobQueueBase, SQLiteFile):
     """:class:`~fieldline.queue.JobQueue` on one SQLite file (WAL); one connection per thread.
 
     ``synchronous``: ``FULL`` (default) — every commit is fsynced (one fsync per group commit), so
@@ -160,23 +144,22 @@ class SQLiteJobQueue(SQLiteFile):
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        if max_attempts < 1:
-            raise ConfigError("max_attempts must be at least 1")
+        self._init_retries(
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            recover_interval=recover_interval,
+            clock=clock,
+            rng=rng,
+        )
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ConfigError(f"unknown SQLite synchronous mode {synchronous!r}", hint="use NORMAL or FULL")
         self.path = str(path)
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
         self.synchronous = synchronous.upper()
         self.busy_timeout = busy_timeout
-        self.recover_interval = recover_interval
-        self.clock = clock
-        self._rng = rng or random.Random()
         self._connections = ThreadConnections(
             lambda: connect_sqlite(self.path, synchronous=self.synchronous, busy_timeout=self.busy_timeout)
         )
-        self._last_recovery = float("-inf")
         self._create_tables(SCHEMA)
         self._add_columns()
 
@@ -208,55 +191,16 @@ class SQLiteJobQueue(SQLiteFile):
 
     # --- producing ------------------------------------------------------------------------
 
-    def enqueue(
-        self, events: Sequence[SourceEvent], *, source: str, ignored: Iterable[str] = ()
-    ) -> EnqueueResult:
-        """Store events durably in one transaction; dedupe by (source, id)."""
-        return self.enqueue_groups([EnqueueGroup(source, events, frozenset(ignored))])[0]
-
     def enqueue_groups(self, groups: Sequence[EnqueueGroup]) -> list[EnqueueResult]:
         """Store several requests' events in one transaction (group commit), one result each."""
         now = self.clock()
-        results: list[EnqueueResult] = []
         with self._transaction() as connection:
-            for group in groups:
-                queued = duplicates = ignored_count = 0
-                job_ids: list[int] = []
-                for event in group.events:
-                    status = JobState.IGNORED if event.id in group.ignored else JobState.TODO
-                    row = connection.execute(
-                        "INSERT INTO fieldline_jobs (source, event_id, event_type, lock_key, payload,"
-                        " occurred_at, status, run_after, enqueued_at, finished_at, ordering_keys, role)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                        " ON CONFLICT (source, event_id) DO NOTHING RETURNING id",
-                        (
-                            group.source,
-                            event.id,
-                            event.type,
-                            event.entity_key,
-                            payload_json(event.payload),
-                            float(event.occurred_at),
-                            status.value,
-                            now,
-                            now,
-                            now if status is JobState.IGNORED else None,
-                            json.dumps(list(event.ordering_keys)),
-                            EventRole(event.role).value,
-                        ),
-                    ).fetchone()
-                    if row is None:
-                        duplicates += 1
-                    elif status is JobState.IGNORED:
-                        ignored_count += 1
-                    else:
-                        queued += 1
-                        job_ids.append(int(row[0]))
-                results.append(
-                    EnqueueResult(
-                        queued=queued, duplicates=duplicates, ignored=ignored_count, job_ids=tuple(job_ids)
-                    )
-                )
-        return results
+
+            def insert(parameters: tuple[Any, ...]) -> Sequence[Any] | None:
+                row: Sequence[Any] | None = connection.execute(_INSERT, parameters).fetchone()
+                return row
+
+            return [enqueue_group(group, now, insert) for group in groups]
 
     # --- consuming ------------------------------------------------------------------------
 
@@ -284,25 +228,11 @@ class SQLiteJobQueue(SQLiteFile):
                     "source": source,
                 },
             ).fetchall()
-        jobs = [
-            Job(
-                id=int(row[0]),
-                **_event_fields(row[1:9]),
-                attempts=int(row[9]),
-                lease_token=token,
-                lease_until=until,
-                enqueued_at=float(row[10]),
-            )
-            for row in rows
-        ]
-        jobs.sort(key=lambda job: job.id)
-        return jobs
+        return jobs_from_claim(rows, token, until)
 
     def complete(self, jobs: Iterable[Job], *, note: str | None = None) -> list[int]:
         """Settle leased jobs as done; a job whose lease was taken back is left alone."""
-        by_token: dict[str, list[int]] = {}
-        for job in jobs:
-            by_token.setdefault(job.lease_token, []).append(job.id)
+        by_token = ids_by_token(jobs)
         if not by_token:
             return []
         now = self.clock()
@@ -329,9 +259,8 @@ class SQLiteJobQueue(SQLiteFile):
     ) -> JobState | None:
         """Retry later with backoff, or dead-letter when ``permanent`` or out of attempts."""
         now = self.clock()
-        dead = permanent or job.attempts >= self.max_attempts
-        delay = 0.0 if dead else self.backoff_delay(job.attempts, retry_after)
-        state = JobState.DEAD if dead else JobState.TODO
+        state, delay = self._after_failure(job, retry_after, permanent)
+        dead = state is JobState.DEAD
         with self._transaction() as connection:
             row = connection.execute(
                 "UPDATE fieldline_jobs SET status = ?, run_after = ?, last_error = ?,"
@@ -353,15 +282,6 @@ class SQLiteJobQueue(SQLiteFile):
                 dead=dead,
             )
         return state
-
-    def backoff_delay(self, attempts: int, retry_after: float | None = None) -> float:
-        """Seconds before the next attempt: exponential with jitter, never below ``retry_after``."""
-        delay = backoff_delay(
-            max(0, attempts - 1), base=self.backoff_base, cap=self.backoff_max, rng=self._rng.random
-        )
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return delay
 
     def release(self, jobs: Iterable[Job], *, delay: float = 0.0) -> list[int]:
         """Return leased jobs to ``todo`` without counting the attempt."""
@@ -409,7 +329,7 @@ class SQLiteJobQueue(SQLiteFile):
             " lease_token = NULL, lease_until = NULL, worker_id = NULL"
             " WHERE status = 'doing' AND lease_until < :now"
             " RETURNING id, event_id, lock_key, attempts, status, source",
-            {"max": self.max_attempts, "now": now, "error": _LEASE_LOST},
+            {"max": self.max_attempts, "now": now, "error": LEASE_LOST},
         ).fetchall()
         for job_id, event_id, lock_key, attempts, status, source in rows:
             self._record_failure(
@@ -418,7 +338,7 @@ class SQLiteJobQueue(SQLiteFile):
                 job_id=int(job_id),
                 event_id=event_id,
                 lock_key=lock_key,
-                error=_LEASE_LOST,
+                error=LEASE_LOST,
                 attempts=int(attempts),
                 now=now,
                 dead=status == "dead",
@@ -443,9 +363,9 @@ class SQLiteJobQueue(SQLiteFile):
             " failed_at, dead) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (source, job_id, event_id, lock_key, error, attempts, now, int(dead)),
         )
-        newest = cursor.lastrowid or 0
-        if newest % 100 == 0:  # trim now and then, not on every failure
-            connection.execute("DELETE FROM fieldline_failures WHERE id <= ?", (newest - _KEEP_FAILURES,))
+        below = trim_failures_below(cursor.lastrowid or 0)
+        if below is not None:
+            connection.execute("DELETE FROM fieldline_failures WHERE id <= ?", (below,))
 
     # --- inspecting -----------------------------------------------------------------------
 
@@ -473,35 +393,18 @@ class SQLiteJobQueue(SQLiteFile):
             f"SELECT MAX(finished_at) FROM fieldline_jobs WHERE status = 'done' {of_source}", parameters
         )
         last_processed = last_row[0][0] if last_row else None
-        failures = tuple(
-            FailureInfo(
-                job_id=int(row[0]),
-                event_id=row[1],
-                lock_key=row[2],
-                error=row[3],
-                attempts=int(row[4]),
-                failed_at=float(row[5]),
-                dead=bool(row[6]),
-            )
-            for row in self._read(
-                "SELECT job_id, event_id, lock_key, error, attempts, failed_at, dead"
-                f" FROM fieldline_failures WHERE 1 = 1 {of_source} ORDER BY id DESC LIMIT 10",
-                parameters,
-            )
+        failure_rows = self._read(
+            "SELECT job_id, event_id, lock_key, error, attempts, failed_at, dead"
+            f" FROM fieldline_failures WHERE 1 = 1 {of_source} ORDER BY id DESC LIMIT 10",
+            parameters,
         )
-        oldest_age = max(0.0, now - oldest) if oldest is not None else None
-        if oldest_age is None:
-            health = QueueHealth.EMPTY
-        elif oldest_age > stalled_after:
-            health = QueueHealth.STALLED
-        else:
-            health = QueueHealth.WAITING
-        return QueueStatus(
-            health=health,
+        return queue_status(
+            now=now,
+            stalled_after=stalled_after,
             counts=counts,
-            oldest_waiting_age=oldest_age,
-            last_processed_at=float(last_processed) if last_processed is not None else None,
-            recent_failures=failures,
+            oldest_enqueued=oldest,
+            last_processed=last_processed,
+            failure_rows=failure_rows,
         )
 
     def sources(self) -> list[str]:
@@ -512,15 +415,9 @@ class SQLiteJobQueue(SQLiteFile):
         """The newest dead letters first."""
         of_source, parameters = ("AND source = ?", (source,)) if source is not None else ("", ())
         return [
-            DeadLetter(
-                job_id=int(row[0]),
-                **_event_fields(row[1:9]),
-                attempts=int(row[9]),
-                error=row[10] or "",
-                failed_at=float(row[11] or 0.0),
-            )
+            dead_letter_from_row(row)
             for row in self._read(
-                f"SELECT id, {_EVENT_COLUMNS}, attempts, last_error, finished_at FROM fieldline_jobs"
+                f"SELECT id, {EVENT_COLUMNS}, attempts, last_error, finished_at FROM fieldline_jobs"
                 f" WHERE status = 'dead' {of_source} ORDER BY finished_at DESC, id DESC LIMIT ?",
                 (*parameters, limit),
             )
