@@ -13,25 +13,15 @@ import random
 import sqlite3
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from fieldline.errors import ConfigError
-from fieldline.queue.jobs import DeadLetter, EnqueueGroup, EnqueueResult, Job, JobState, QueueStatus
-from fieldline.queue.sql_queue import SQLJobQueueBase
-from fieldline.queue.sql_rows import (
-    EVENT_COLUMNS,
-    LEASE_LOST,
-    dead_letter_from_row,
-    enqueue_group,
-    ids_by_token,
-    jobs_from_claim,
-    queue_status,
-    trim_failures_below,
-)
+from fieldline.queue.jobs import EnqueueGroup, EnqueueResult, JobState, QueueStatus
+from fieldline.queue.sql_queue import Failure, SQLJobQueueBase
+from fieldline.queue.sql_rows import enqueue_group, queue_status
 from fieldline.queue.sqlite_file import SQLiteFile, ThreadConnections, connect_sqlite, sqlite_path_from_url
 
 __all__ = ["SQLiteJobQueue"]
@@ -131,6 +121,50 @@ class SQLiteJobQueue(SQLJobQueueBase, SQLiteFile):
 
     what = "queue"
 
+    PLACEHOLDER = "?"
+    CLAIM = _CLAIM
+    COMPLETE = (
+        "UPDATE fieldline_jobs SET status = 'done', finished_at = ?, note = ?,"
+        " lease_token = NULL, lease_until = NULL"
+        " WHERE status = 'doing' AND lease_token = ?"
+        " AND id IN (SELECT value FROM json_each(?)) RETURNING id"
+    )
+    FAIL = (
+        "UPDATE fieldline_jobs SET status = ?, run_after = ?, last_error = ?,"
+        " finished_at = ?, lease_token = NULL, lease_until = NULL, worker_id = NULL"
+        " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id"
+    )
+    RELEASE = (
+        "UPDATE fieldline_jobs SET status = 'todo', attempts = MAX(0, attempts - 1),"
+        " run_after = ?, lease_token = NULL, lease_until = NULL, worker_id = NULL"
+        " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id"
+    )
+    EXTEND = (
+        "UPDATE fieldline_jobs SET lease_until = ?"
+        " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id"
+    )
+    RECOVER = (
+        "UPDATE fieldline_jobs SET"
+        " status = CASE WHEN attempts >= :max THEN 'dead' ELSE 'todo' END,"
+        " finished_at = CASE WHEN attempts >= :max THEN :now ELSE NULL END,"
+        " run_after = :now, last_error = :error,"
+        " lease_token = NULL, lease_until = NULL, worker_id = NULL"
+        " WHERE status = 'doing' AND lease_until < :now"
+        " RETURNING id, event_id, lock_key, attempts, status, source"
+    )
+    RECOVER_COLUMNS = ("id", "event_id", "lock_key", "attempts", "status", "source")
+    TRIM_FAILURES = "DELETE FROM fieldline_failures WHERE id <= ?"
+    REQUEUE = (
+        "UPDATE fieldline_jobs SET status = 'todo', attempts = {attempts}, run_after = ?,"
+        " finished_at = NULL WHERE status = 'dead'"
+    )
+    REQUEUE_IDS = " AND id IN (SELECT value FROM json_each(?))"
+    PURGE = "DELETE FROM fieldline_jobs WHERE status = '{state}' AND finished_at < ?"
+    WRITE_PROBE = (
+        "INSERT INTO fieldline_write_probe (id, at) VALUES (1, ?)"
+        " ON CONFLICT (id) DO UPDATE SET at = excluded.at"
+    )
+
     def __init__(
         self,
         path: str | Path,
@@ -202,170 +236,28 @@ class SQLiteJobQueue(SQLJobQueueBase, SQLiteFile):
 
             return [enqueue_group(group, now, insert) for group in groups]
 
-    # --- consuming ------------------------------------------------------------------------
+    # --- the backend's part of :class:`SQLJobQueueBase` ------------------------------------
 
-    def claim(
-        self, worker_id: str, *, limit: int = 100, lease_seconds: float = 60.0, source: str | None = None
-    ) -> list[Job]:
-        """Lease up to ``limit`` runnable jobs in id order, keeping per-key order."""
-        if limit < 1:
-            return []
-        now = self.clock()
-        token = uuid.uuid4().hex
-        until = now + lease_seconds
-        with self._transaction() as connection:
-            if now - self._last_recovery >= self.recover_interval:
-                self._recover(connection, now)
-                self._last_recovery = now
-            rows = connection.execute(
-                _CLAIM,
-                {
-                    "token": token,
-                    "until": until,
-                    "worker": worker_id,
-                    "now": now,
-                    "limit": limit,
-                    "source": source,
-                },
-            ).fetchall()
-        return jobs_from_claim(rows, token, until)
+    def _writing(self, what: str) -> AbstractContextManager[sqlite3.Connection]:
+        return self._transaction()
 
-    def complete(self, jobs: Iterable[Job], *, note: str | None = None) -> list[int]:
-        """Settle leased jobs as done; a job whose lease was taken back is left alone."""
-        by_token = ids_by_token(jobs)
-        if not by_token:
-            return []
-        now = self.clock()
-        settled: list[int] = []
-        with self._transaction() as connection:
-            for token, ids in by_token.items():
-                rows = connection.execute(
-                    "UPDATE fieldline_jobs SET status = 'done', finished_at = ?, note = ?,"
-                    " lease_token = NULL, lease_until = NULL"
-                    " WHERE status = 'doing' AND lease_token = ?"
-                    " AND id IN (SELECT value FROM json_each(?)) RETURNING id",
-                    (now, note, token, json.dumps(ids)),
-                ).fetchall()
-                settled.extend(int(row[0]) for row in rows)
-        return sorted(settled)
+    def _reading(self, what: str, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        return self._read(sql, parameters)
 
-    def fail(
-        self,
-        job: Job,
-        error: str,
-        *,
-        retry_after: float | None = None,
-        permanent: bool = False,
-    ) -> JobState | None:
-        """Retry later with backoff, or dead-letter when ``permanent`` or out of attempts."""
-        now = self.clock()
-        state, delay = self._after_failure(job, retry_after, permanent)
-        dead = state is JobState.DEAD
-        with self._transaction() as connection:
-            row = connection.execute(
-                "UPDATE fieldline_jobs SET status = ?, run_after = ?, last_error = ?,"
-                " finished_at = ?, lease_token = NULL, lease_until = NULL, worker_id = NULL"
-                " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id",
-                (state.value, now + delay, error, now if dead else None, job.id, job.lease_token),
-            ).fetchone()
-            if row is None:
-                return None
-            self._record_failure(
-                connection,
-                source=job.source,
-                job_id=job.id,
-                event_id=job.event_id,
-                lock_key=job.lock_key,
-                error=error,
-                attempts=job.attempts,
-                now=now,
-                dead=dead,
-            )
-        return state
+    def _id_list(self, ids: list[int]) -> str:
+        return json.dumps(ids)
 
-    def release(self, jobs: Iterable[Job], *, delay: float = 0.0) -> list[int]:
-        """Return leased jobs to ``todo`` without counting the attempt."""
-        now = self.clock()
-        released: list[int] = []
-        with self._transaction() as connection:
-            for job in jobs:
-                row = connection.execute(
-                    "UPDATE fieldline_jobs SET status = 'todo', attempts = MAX(0, attempts - 1),"
-                    " run_after = ?, lease_token = NULL, lease_until = NULL, worker_id = NULL"
-                    " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id",
-                    (now + delay, job.id, job.lease_token),
-                ).fetchone()
-                if row is not None:
-                    released.append(int(row[0]))
-        return released
+    def _before_claim(self, connection: sqlite3.Connection) -> None:
+        """Nothing: ``BEGIN IMMEDIATE`` already makes claims run one at a time."""
 
-    def extend(self, job: Job, lease_seconds: float) -> Job | None:
-        """Push the lease deadline ``lease_seconds`` from now; ``None`` when the lease was lost."""
-        until = self.clock() + lease_seconds
-        with self._transaction() as connection:
-            row = connection.execute(
-                "UPDATE fieldline_jobs SET lease_until = ?"
-                " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id",
-                (until, job.id, job.lease_token),
-            ).fetchone()
-        if row is None:
-            return None
-        return replace(job, lease_until=until)
-
-    def recover_expired(self) -> int:
-        """Take back expired leases: to ``todo``, or dead when out of attempts."""
-        now = self.clock()
-        with self._transaction() as connection:
-            recovered = self._recover(connection, now)
-        self._last_recovery = now
-        return recovered
-
-    def _recover(self, connection: sqlite3.Connection, now: float) -> int:
-        rows = connection.execute(
-            "UPDATE fieldline_jobs SET"
-            " status = CASE WHEN attempts >= :max THEN 'dead' ELSE 'todo' END,"
-            " finished_at = CASE WHEN attempts >= :max THEN :now ELSE NULL END,"
-            " run_after = :now, last_error = :error,"
-            " lease_token = NULL, lease_until = NULL, worker_id = NULL"
-            " WHERE status = 'doing' AND lease_until < :now"
-            " RETURNING id, event_id, lock_key, attempts, status, source",
-            {"max": self.max_attempts, "now": now, "error": LEASE_LOST},
-        ).fetchall()
-        for job_id, event_id, lock_key, attempts, status, source in rows:
-            self._record_failure(
-                connection,
-                source=source,
-                job_id=int(job_id),
-                event_id=event_id,
-                lock_key=lock_key,
-                error=LEASE_LOST,
-                attempts=int(attempts),
-                now=now,
-                dead=status == "dead",
-            )
-        return len(rows)
-
-    def _record_failure(
-        self,
-        connection: sqlite3.Connection,
-        *,
-        source: str,
-        job_id: int,
-        event_id: str,
-        lock_key: str,
-        error: str,
-        attempts: int,
-        now: float,
-        dead: bool,
-    ) -> None:
+    def _insert_failure(self, connection: sqlite3.Connection, failure: Failure) -> int:
+        *fields, dead = failure
         cursor = connection.execute(
             "INSERT INTO fieldline_failures (source, job_id, event_id, lock_key, error, attempts,"
             " failed_at, dead) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (source, job_id, event_id, lock_key, error, attempts, now, int(dead)),
+            (*fields, int(dead)),
         )
-        below = trim_failures_below(cursor.lastrowid or 0)
-        if below is not None:
-            connection.execute("DELETE FROM fieldline_failures WHERE id <= ?", (below,))
+        return cursor.lastrowid or 0
 
     # --- inspecting -----------------------------------------------------------------------
 
@@ -411,75 +303,10 @@ class SQLiteJobQueue(SQLJobQueueBase, SQLiteFile):
         """Every source with jobs in the queue (read from the (source, status) index)."""
         return [row[0] for row in self._read("SELECT DISTINCT source FROM fieldline_jobs ORDER BY source")]
 
-    def dead_letters(self, limit: int = 100, *, source: str | None = None) -> list[DeadLetter]:
-        """The newest dead letters first."""
-        of_source, parameters = ("AND source = ?", (source,)) if source is not None else ("", ())
-        return [
-            dead_letter_from_row(row)
-            for row in self._read(
-                f"SELECT id, {EVENT_COLUMNS}, attempts, last_error, finished_at FROM fieldline_jobs"
-                f" WHERE status = 'dead' {of_source} ORDER BY finished_at DESC, id DESC LIMIT ?",
-                (*parameters, limit),
-            )
-        ]
-
-    def requeue(self, job_ids: Iterable[int] | None = None, *, reset_attempts: bool = True) -> int:
-        """Dead letters back to ``todo`` (all of them when ``job_ids`` is ``None``)."""
-        now = self.clock()
-        attempts = "0" if reset_attempts else "attempts"
-        sql = (
-            f"UPDATE fieldline_jobs SET status = 'todo', attempts = {attempts}, run_after = ?,"
-            " finished_at = NULL WHERE status = 'dead'"
-        )
-        with self._transaction() as connection:
-            if job_ids is None:
-                cursor = connection.execute(sql, (now,))
-            else:
-                cursor = connection.execute(
-                    sql + " AND id IN (SELECT value FROM json_each(?))", (now, json.dumps(list(job_ids)))
-                )
-            return cursor.rowcount
-
-    def purge(self, settled_before: float) -> int:
-        """Delete ``done`` and ``ignored`` jobs settled before ``settled_before`` (epoch seconds).
-
-        Dead letters and live jobs stay. A purged event id is forgotten by dedupe: if it is
-        delivered again it is queued again (and completed as stale by a worker).
-        """
-        with self._transaction() as connection:
-            deleted = 0
-            for state in (JobState.DONE, JobState.IGNORED):
-                cursor = connection.execute(
-                    f"DELETE FROM fieldline_jobs WHERE status = '{state.value}' AND finished_at < ?",
-                    (settled_before,),
-                )
-                deleted += cursor.rowcount
-        return deleted
-
-    def state_of(self, job_id: int) -> JobState | None:
-        """One job's state (for tests and ``replay``); ``None`` if unknown."""
-        rows = self._read("SELECT status FROM fieldline_jobs WHERE id = ?", (job_id,))
-        return JobState(rows[0][0]) if rows else None
-
-    def check_writable(self) -> None:
-        """Commit one row of ``fieldline_write_probe``: fails as an enqueue would (read-only
-        file or connection, disk full, I/O error)."""
-        with self._transaction() as connection:
-            connection.execute(
-                "INSERT INTO fieldline_write_probe (id, at) VALUES (1, ?)"
-                " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-                (self.clock(),),
-            )
-
     def wake_on_enqueue(self, wake: threading.Event) -> Callable[[], None]:
         """SQLite cannot tell this process about other processes' commits: workers poll (an
         in-process ``serve`` wakes its workers after each of its own commits)."""
         return _no_op
-
-    def note_of(self, job_id: int) -> str | None:
-        """The note a job was completed with (``stale``, ...)."""
-        rows = self._read("SELECT note FROM fieldline_jobs WHERE id = ?", (job_id,))
-        return rows[0][0] if rows else None
 
 
 def _no_op() -> None:
