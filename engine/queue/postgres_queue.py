@@ -14,31 +14,19 @@ earlier ones).
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from fieldline.backoff import backoff_delay
-from fieldline.contracts import EventRole, SourceEvent
-from fieldline.errors import ConfigError
-from fieldline.queue.jobs import (
-    DeadLetter,
-    EnqueueGroup,
-    EnqueueResult,
-    FailureInfo,
-    Job,
-    JobState,
-    QueueHealth,
-    QueueStatus,
-    payload_json,
-)
+from fieldline.queue.jobs import EnqueueGroup, EnqueueResult, JobState, QueueStatus
+from fieldline.queue.postgres_client import PostgresClient
 from fieldline.queue.postgres_db import PostgresDatabase
+from fieldline.queue.sql_queue import Failure, SQLJobQueueBase
+from fieldline.queue.sql_rows import enqueue_group, queue_status
 
 logger = logging.getLogger("fieldline.queue")
 
@@ -87,28 +75,52 @@ _INSERT = (
     " ON CONFLICT (source, event_id) DO NOTHING RETURNING id"
 )
 
-_EVENT_COLUMNS = "source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role"
 
-_LEASE_LOST = "lease expired: the worker holding it stopped or took too long"
-_KEEP_FAILURES = 1000
-
-
-def _event_fields(row: Sequence[Any]) -> dict[str, Any]:
-    source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role = row
-    return {
-        "source": source,
-        "event_id": event_id,
-        "event_type": event_type,
-        "lock_key": lock_key,
-        "payload": json.loads(payload),
-        "occurred_at": float(occurred_at),
-        "ordering_keys": tuple(json.loads(ordering_keys)),
-        "role": EventRole(role),
-    }
-
-
-class PostgresJobQueue:
+class PostgresJobQueue(SQLJobQueueBase, PostgresClient):
     """:class:`~fieldline.queue.JobQueue` on PostgreSQL, safe for any number of processes."""
+
+    PLACEHOLDER = "%s"
+    CLAIM = _CLAIM
+    COMPLETE = (
+        "UPDATE fieldline_jobs SET status = 'done', finished_at = %s, note = %s,"
+        " lease_token = NULL, lease_until = NULL"
+        " WHERE status = 'doing' AND lease_token = %s AND id = ANY(%s) RETURNING id"
+    )
+    FAIL = (
+        "UPDATE fieldline_jobs SET status = %s, run_after = %s, last_error = %s,"
+        " finished_at = %s, lease_token = NULL, lease_until = NULL, worker_id = NULL"
+        " WHERE id = %s AND status = 'doing' AND lease_token = %s RETURNING id"
+    )
+    RELEASE = (
+        "UPDATE fieldline_jobs SET status = 'todo', attempts = GREATEST(0, attempts - 1),"
+        " run_after = %s, lease_token = NULL, lease_until = NULL, worker_id = NULL"
+        " WHERE id = %s AND status = 'doing' AND lease_token = %s RETURNING id"
+    )
+    EXTEND = (
+        "UPDATE fieldline_jobs SET lease_until = %s"
+        " WHERE id = %s AND status = 'doing' AND lease_token = %s RETURNING id"
+    )
+    RECOVER = (
+        "UPDATE fieldline_jobs SET"
+        " status = CASE WHEN attempts >= %(max)s THEN 'dead' ELSE 'todo' END,"
+        " finished_at = CASE WHEN attempts >= %(max)s THEN %(now)s ELSE NULL END,"
+        " run_after = %(now)s, last_error = %(error)s,"
+        " lease_token = NULL, lease_until = NULL, worker_id = NULL"
+        " WHERE status = 'doing' AND lease_until < %(now)s"
+        " RETURNING source, id, event_id, lock_key, attempts, status"
+    )
+    RECOVER_COLUMNS = ("source", "id", "event_id", "lock_key", "attempts", "status")
+    TRIM_FAILURES = "DELETE FROM fieldline_failures WHERE id <= %s"
+    REQUEUE = (
+        "UPDATE fieldline_jobs SET status = 'todo', attempts = {attempts}, run_after = %s,"
+        " finished_at = NULL WHERE status = 'dead'"
+    )
+    REQUEUE_IDS = " AND id = ANY(%s)"
+    PURGE = "DELETE FROM fieldline_jobs WHERE status = '{state}' AND finished_at < %s"
+    WRITE_PROBE = (
+        "INSERT INTO fieldline_write_probe (id, at) VALUES (1, %s)"
+        " ON CONFLICT (id) DO UPDATE SET at = excluded.at"
+    )
 
     def __init__(
         self,
@@ -121,245 +133,52 @@ class PostgresJobQueue:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        if max_attempts < 1:
-            raise ConfigError("max_attempts must be at least 1")
-        self.database = database.acquire()
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.recover_interval = recover_interval
-        self.clock = clock
-        self._rng = rng or random.Random()
-        self._last_recovery = float("-inf")
-        self._closed = False
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self.database.release()
+        self._init_retries(
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            recover_interval=recover_interval,
+            clock=clock,
+            rng=rng,
+        )
+        PostgresClient.__init__(self, database)  # acquired only once the settings are valid
 
     # --- producing ------------------------------------------------------------------------
-
-    def enqueue(
-        self, events: Sequence[SourceEvent], *, source: str, ignored: Iterable[str] = ()
-    ) -> EnqueueResult:
-        """Store events durably in one transaction; dedupe by (source, id)."""
-        return self.enqueue_groups([EnqueueGroup(source, events, frozenset(ignored))])[0]
 
     def enqueue_groups(self, groups: Sequence[EnqueueGroup]) -> list[EnqueueResult]:
         """Store several requests' events in one transaction (group commit), one result each."""
         now = self.clock()
-        results: list[EnqueueResult] = []
         with self.database.transaction("enqueue") as connection:
-            for group in groups:
-                queued = duplicates = ignored_count = 0
-                job_ids: list[int] = []
-                for event in group.events:
-                    status = JobState.IGNORED if event.id in group.ignored else JobState.TODO
-                    row = connection.execute(
-                        _INSERT,
-                        (
-                            group.source,
-                            event.id,
-                            event.type,
-                            event.entity_key,
-                            payload_json(event.payload),
-                            float(event.occurred_at),
-                            status.value,
-                            now,
-                            now,
-                            now if status is JobState.IGNORED else None,
-                            json.dumps(list(event.ordering_keys)),
-                            EventRole(event.role).value,
-                        ),
-                    ).fetchone()
-                    if row is None:
-                        duplicates += 1
-                    elif status is JobState.IGNORED:
-                        ignored_count += 1
-                    else:
-                        queued += 1
-                        job_ids.append(int(row[0]))
-                results.append(
-                    EnqueueResult(
-                        queued=queued, duplicates=duplicates, ignored=ignored_count, job_ids=tuple(job_ids)
-                    )
-                )
+
+            def insert(parameters: tuple[Any, ...]) -> Sequence[Any] | None:
+                return connection.execute(_INSERT, parameters).fetchone()
+
+            results = [enqueue_group(group, now, insert) for group in groups]
             if any(result.queued for result in results):
                 connection.execute(f"NOTIFY {NOTIFY_CHANNEL}")  # delivered when this commits
         return results
 
-    # --- consuming ------------------------------------------------------------------------
+    # --- the backend's part of :class:`SQLJobQueueBase` ------------------------------------
 
-    def claim(
-        self, worker_id: str, *, limit: int = 100, lease_seconds: float = 60.0, source: str | None = None
-    ) -> list[Job]:
-        """Lease up to ``limit`` runnable jobs in id order, keeping per-key order."""
-        if limit < 1:
-            return []
-        now = self.clock()
-        token = uuid.uuid4().hex
-        until = now + lease_seconds
-        with self.database.transaction("claim") as connection:
-            connection.execute(_CLAIM_LOCK)
-            if now - self._last_recovery >= self.recover_interval:
-                self._recover(connection, now)
-                self._last_recovery = now
-            rows = connection.execute(
-                _CLAIM,
-                {
-                    "token": token,
-                    "until": until,
-                    "worker": worker_id,
-                    "now": now,
-                    "limit": limit,
-                    "source": source,
-                },
-            ).fetchall()
-        jobs = [
-            Job(
-                id=int(row[0]),
-                **_event_fields(row[1:9]),
-                attempts=int(row[9]),
-                lease_token=token,
-                lease_until=until,
-                enqueued_at=float(row[10]),
-            )
-            for row in rows
-        ]
-        jobs.sort(key=lambda job: job.id)
-        return jobs
+    def _writing(self, what: str) -> AbstractContextManager[psycopg.Connection[tuple[Any, ...]]]:
+        return self.database.transaction(what)
 
-    def complete(self, jobs: Iterable[Job], *, note: str | None = None) -> list[int]:
-        """Settle leased jobs as done; a job whose lease was taken back is left alone."""
-        by_token: dict[str, list[int]] = {}
-        for job in jobs:
-            by_token.setdefault(job.lease_token, []).append(job.id)
-        if not by_token:
-            return []
-        now = self.clock()
-        settled: list[int] = []
-        with self.database.transaction("complete") as connection:
-            for token, ids in by_token.items():
-                rows = connection.execute(
-                    "UPDATE fieldline_jobs SET status = 'done', finished_at = %s, note = %s,"
-                    " lease_token = NULL, lease_until = NULL"
-                    " WHERE status = 'doing' AND lease_token = %s AND id = ANY(%s) RETURNING id",
-                    (now, note, token, ids),
-                ).fetchall()
-                settled.extend(int(row[0]) for row in rows)
-        return sorted(settled)
+    def _reading(self, what: str, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        return self.database.read(what, sql, parameters)
 
-    def fail(
-        self,
-        job: Job,
-        error: str,
-        *,
-        retry_after: float | None = None,
-        permanent: bool = False,
-    ) -> JobState | None:
-        """Retry later with backoff, or dead-letter when ``permanent`` or out of attempts."""
-        now = self.clock()
-        dead = permanent or job.attempts >= self.max_attempts
-        delay = 0.0 if dead else self.backoff_delay(job.attempts, retry_after)
-        state = JobState.DEAD if dead else JobState.TODO
-        with self.database.transaction("failure record") as connection:
-            row = connection.execute(
-                "UPDATE fieldline_jobs SET status = %s, run_after = %s, last_error = %s,"
-                " finished_at = %s, lease_token = NULL, lease_until = NULL, worker_id = NULL"
-                " WHERE id = %s AND status = 'doing' AND lease_token = %s RETURNING id",
-                (state.value, now + delay, error, now if dead else None, job.id, job.lease_token),
-            ).fetchone()
-            if row is None:
-                return None
-            self._record_failures(
-                connection, [(job.source, job.id, job.event_id, job.lock_key, error, job.attempts, now, dead)]
-            )
-        return state
+    def _id_list(self, ids: list[int]) -> list[int]:
+        return ids
 
-    def backoff_delay(self, attempts: int, retry_after: float | None = None) -> float:
-        """Seconds before the next attempt: exponential with jitter, never below ``retry_after``."""
-        delay = backoff_delay(
-            max(0, attempts - 1), base=self.backoff_base, cap=self.backoff_max, rng=self._rng.random
-        )
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return delay
+    def _insert_failure(self, connection: psycopg.Connection[tuple[Any, ...]], failure: Failure) -> int:
+        row = connection.execute(
+            "INSERT INTO fieldline_failures (source, job_id, event_id, lock_key, error, attempts,"
+            " failed_at, dead) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            failure,
+        ).fetchone()
+        return int(row[0]) if row else 0
 
-    def release(self, jobs: Iterable[Job], *, delay: float = 0.0) -> list[int]:
-        """Return leased jobs to ``todo`` without counting the attempt."""
-        now = self.clock()
-        released: list[int] = []
-        with self.database.transaction("release") as connection:
-            for job in jobs:
-                row = connection.execute(
-                    "UPDATE fieldline_jobs SET status = 'todo', attempts = GREATEST(0, attempts - 1),"
-                    " run_after = %s, lease_token = NULL, lease_until = NULL, worker_id = NULL"
-                    " WHERE id = %s AND status = 'doing' AND lease_token = %s RETURNING id",
-                    (now + delay, job.id, job.lease_token),
-                ).fetchone()
-                if row is not None:
-                    released.append(int(row[0]))
-        return released
-
-    def extend(self, job: Job, lease_seconds: float) -> Job | None:
-        """Push the lease deadline ``lease_seconds`` from now; ``None`` when the lease was lost."""
-        until = self.clock() + lease_seconds
-        with self.database.transaction("lease extension") as connection:
-            row = connection.execute(
-                "UPDATE fieldline_jobs SET lease_until = %s"
-                " WHERE id = %s AND status = 'doing' AND lease_token = %s RETURNING id",
-                (until, job.id, job.lease_token),
-            ).fetchone()
-        if row is None:
-            return None
-        return replace(job, lease_until=until)
-
-    def recover_expired(self) -> int:
-        """Take back expired leases: to ``todo``, or dead when out of attempts."""
-        now = self.clock()
-        with self.database.transaction("lease recovery") as connection:
-            recovered = self._recover(connection, now)
-        self._last_recovery = now
-        return recovered
-
-    def _recover(self, connection: psycopg.Connection[tuple[Any, ...]], now: float) -> int:
-        rows = connection.execute(
-            "UPDATE fieldline_jobs SET"
-            " status = CASE WHEN attempts >= %(max)s THEN 'dead' ELSE 'todo' END,"
-            " finished_at = CASE WHEN attempts >= %(max)s THEN %(now)s ELSE NULL END,"
-            " run_after = %(now)s, last_error = %(error)s,"
-            " lease_token = NULL, lease_until = NULL, worker_id = NULL"
-            " WHERE status = 'doing' AND lease_until < %(now)s"
-            " RETURNING source, id, event_id, lock_key, attempts, status",
-            {"max": self.max_attempts, "now": now, "error": _LEASE_LOST},
-        ).fetchall()
-        self._record_failures(
-            connection,
-            [
-                (source, int(job_id), event_id, lock_key, _LEASE_LOST, int(attempts), now, status == "dead")
-                for source, job_id, event_id, lock_key, attempts, status in rows
-            ],
-        )
-        return len(rows)
-
-    def _record_failures(
-        self,
-        connection: psycopg.Connection[tuple[Any, ...]],
-        failures: Sequence[tuple[str, int, str, str, str, int, float, bool]],
-    ) -> None:
-        newest = 0
-        for failure in failures:
-            row = connection.execute(
-                "INSERT INTO fieldline_failures (source, job_id, event_id, lock_key, error, attempts,"
-                " failed_at, dead) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                failure,
-            ).fetchone()
-            newest = int(row[0]) if row else newest
-            if newest % 100 == 0:  # trim now and then, not on every failure
-                connection.execute(
-                    "DELETE FROM fieldline_failures WHERE id <= %s", (newest - _KEEP_FAILURES,)
-                )
+    def _before_claim(self, connection: psycopg.Connection[tuple[Any, ...]]) -> None:
+        connection.execute(_CLAIM_LOCK)  # claims of all processes one after the other
 
     # --- inspecting -----------------------------------------------------------------------
 
@@ -390,33 +209,13 @@ class PostgresJobQueue:
                 f" FROM fieldline_failures WHERE true {of_source} ORDER BY id DESC LIMIT 10",
                 parameters,
             ).fetchall()
-        oldest = oldest_row[0] if oldest_row else None
-        last_processed = last_row[0] if last_row else None
-        failures = tuple(
-            FailureInfo(
-                job_id=int(row[0]),
-                event_id=row[1],
-                lock_key=row[2],
-                error=row[3],
-                attempts=int(row[4]),
-                failed_at=float(row[5]),
-                dead=bool(row[6]),
-            )
-            for row in failure_rows
-        )
-        oldest_age = max(0.0, now - float(oldest)) if oldest is not None else None
-        if oldest_age is None:
-            health = QueueHealth.EMPTY
-        elif oldest_age > stalled_after:
-            health = QueueHealth.STALLED
-        else:
-            health = QueueHealth.WAITING
-        return QueueStatus(
-            health=health,
+        return queue_status(
+            now=now,
+            stalled_after=stalled_after,
             counts=counts,
-            oldest_waiting_age=oldest_age,
-            last_processed_at=float(last_processed) if last_processed is not None else None,
-            recent_failures=failures,
+            oldest_enqueued=oldest_row[0] if oldest_row else None,
+            last_processed=last_row[0] if last_row else None,
+            failure_rows=failure_rows,
         )
 
     def sources(self) -> list[str]:
@@ -431,71 +230,6 @@ class PostgresJobQueue:
             " SELECT source FROM s WHERE source IS NOT NULL",
         )
         return [row[0] for row in rows]
-
-    def dead_letters(self, limit: int = 100, *, source: str | None = None) -> list[DeadLetter]:
-        """The newest dead letters first."""
-        of_source, parameters = ("AND source = %s", (source,)) if source is not None else ("", ())
-        rows = self.database.read(
-            "dead letters",
-            f"SELECT id, {_EVENT_COLUMNS}, attempts, last_error, finished_at FROM fieldline_jobs"
-            f" WHERE status = 'dead' {of_source} ORDER BY finished_at DESC, id DESC LIMIT %s",
-            (*parameters, limit),
-        )
-        return [
-            DeadLetter(
-                job_id=int(row[0]),
-                **_event_fields(row[1:9]),
-                attempts=int(row[9]),
-                error=row[10] or "",
-                failed_at=float(row[11] or 0.0),
-            )
-            for row in rows
-        ]
-
-    def requeue(self, job_ids: Iterable[int] | None = None, *, reset_attempts: bool = True) -> int:
-        """Dead letters back to ``todo`` (all of them when ``job_ids`` is ``None``)."""
-        now = self.clock()
-        attempts = "0" if reset_attempts else "attempts"
-        sql = (
-            f"UPDATE fieldline_jobs SET status = 'todo', attempts = {attempts}, run_after = %s,"
-            " finished_at = NULL WHERE status = 'dead'"
-        )
-        with self.database.transaction("requeue") as connection:
-            if job_ids is None:
-                cursor = connection.execute(sql, (now,))
-            else:
-                cursor = connection.execute((sql + " AND id = ANY(%s)"), (now, list(job_ids)))
-            return cursor.rowcount
-
-    def purge(self, settled_before: float) -> int:
-        """Delete ``done`` and ``ignored`` jobs settled before ``settled_before`` (epoch seconds).
-
-        Dead letters and live jobs stay. A purged event id is forgotten by dedupe.
-        """
-        deleted = 0
-        with self.database.transaction("purge") as connection:
-            for state in (JobState.DONE, JobState.IGNORED):
-                cursor = connection.execute(
-                    f"DELETE FROM fieldline_jobs WHERE status = '{state.value}' AND finished_at < %s",
-                    (settled_before,),
-                )
-                deleted += cursor.rowcount
-        return deleted
-
-    def state_of(self, job_id: int) -> JobState | None:
-        """One job's state (for tests and ``replay``); ``None`` if unknown."""
-        rows = self.database.read("job state", "SELECT status FROM fieldline_jobs WHERE id = %s", (job_id,))
-        return JobState(rows[0][0]) if rows else None
-
-    def check_writable(self) -> None:
-        """Commit one row of ``fieldline_write_probe``: fails as an enqueue would (the server
-        down or read-only, the disk full)."""
-        with self.database.transaction("write probe") as connection:
-            connection.execute(
-                "INSERT INTO fieldline_write_probe (id, at) VALUES (1, %s)"
-                " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-                (self.clock(),),
-            )
 
     def wake_on_enqueue(self, wake: threading.Event) -> Callable[[], None]:
         """``LISTEN`` on a connection of its own and set ``wake`` on each notification that an
@@ -528,8 +262,3 @@ class PostgresJobQueue:
             except Exception as exc:  # the server went away: workers poll meanwhile, then resume
                 logger.warning("%s: not listening for new jobs (%s); retrying", self.database.where, exc)
                 stop.wait(1.0)
-
-    def note_of(self, job_id: int) -> str | None:
-        """The note a job was completed with (``stale``, ...)."""
-        rows = self.database.read("job note", "SELECT note FROM fieldline_jobs WHERE id = %s", (job_id,))
-        return rows[0][0] if rows else None

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 
+from fieldline.queue.postgres_client import PostgresClient
 from fieldline.queue.postgres_db import PostgresDatabase
-from fieldline.queue.run_store import RunLogEntry, redact
+from fieldline.queue.run_store import RunLogEntry
+from fieldline.queue.sql_rows import run_log_entry_from_row, run_log_filter, run_log_row
 
 __all__ = ["PostgresRunStore"]
 
 
-class PostgresRunStore:
+class PostgresRunStore(PostgresClient):
     """:class:`~fieldline.queue.run_store.RunStore` on PostgreSQL."""
 
     def __init__(self, database: PostgresDatabase, *, clock: Callable[[], float] = time.time) -> None:
-        self.database = database.acquire()
+        super().__init__(database)
         self.clock = clock
-        self._closed = False
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self.database.release()
 
     # --- writing --------------------------------------------------------------------------
 
@@ -31,23 +26,7 @@ class PostgresRunStore:
         self, entries: Iterable[RunLogEntry], *, source: str = "", applied: Mapping[str, float] | None = None
     ) -> None:
         now = self.clock()
-        rows = [
-            (
-                entry.at or now,
-                entry.source or source,
-                entry.entity_key,
-                json.dumps(list(entry.event_ids)),
-                json.dumps(list(entry.job_ids)),
-                entry.record,
-                entry.key,
-                entry.object,
-                entry.action,
-                entry.target_id,
-                json.dumps(redact(dict(entry.written)), default=str, sort_keys=True),
-                entry.error,
-            )
-            for entry in entries
-        ]
+        rows = [run_log_row(entry, source=source, now=now) for entry in entries]
         # Sorted keys: two workers raising overlapping versions lock the rows in one order.
         versions = sorted((applied or {}).items())
         with self.database.transaction("run log write") as connection, connection.cursor() as cursor:
@@ -88,36 +67,11 @@ class PostgresRunStore:
     def entries(
         self, *, source: str | None = None, entity: str | None = None, limit: int = 50
     ) -> list[RunLogEntry]:
-        conditions: list[str] = []
-        parameters: list[object] = []
-        if source is not None:
-            conditions.append("source = %s")
-            parameters.append(source)
-        if entity is not None:
-            conditions.append("entity_key = %s")
-            parameters.append(entity)
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        where, parameters = run_log_filter(source, entity, "%s")
         rows = self.database.read(
             "run log",
             "SELECT id, at, source, entity_key, event_ids, job_ids, record, key, object, action,"
             f" target_id, written, error FROM fieldline_run_log {where} ORDER BY id DESC LIMIT %s",
             [*parameters, limit],
         )
-        return [
-            RunLogEntry(
-                id=int(row[0]),
-                at=float(row[1]),
-                source=row[2],
-                entity_key=row[3],
-                event_ids=tuple(json.loads(row[4])),
-                job_ids=tuple(json.loads(row[5])),
-                record=row[6],
-                key=row[7],
-                object=row[8],
-                action=row[9],
-                target_id=row[10],
-                written=json.loads(row[11]),
-                error=row[12],
-            )
-            for row in rows
-        ]
+        return [run_log_entry_from_row(row) for row in rows]

@@ -13,26 +13,15 @@ import random
 import sqlite3
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from fieldline.backoff import backoff_delay
-from fieldline.contracts import EventRole, SourceEvent
 from fieldline.errors import ConfigError
-from fieldline.queue.jobs import (
-    DeadLetter,
-    EnqueueGroup,
-    EnqueueResult,
-    FailureInfo,
-    Job,
-    JobState,
-    QueueHealth,
-    QueueStatus,
-    payload_json,
-)
+from fieldline.queue.jobs import EnqueueGroup, EnqueueResult, JobState, QueueStatus
+from fieldline.queue.sql_queue import Failure, SQLJobQueueBase
+from fieldline.queue.sql_rows import enqueue_group, queue_status
 from fieldline.queue.sqlite_file import SQLiteFile, ThreadConnections, connect_sqlite, sqlite_path_from_url
 
 __all__ = ["SQLiteJobQueue"]
@@ -113,30 +102,15 @@ RETURNING id, source, event_id, event_type, lock_key, payload, occurred_at, orde
     attempts, enqueued_at
 """
 
-# The columns of the event a job carries, in the order :func:`_event_fields` reads them.
-_EVENT_COLUMNS = "source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role"
+_INSERT = (
+    "INSERT INTO fieldline_jobs (source, event_id, event_type, lock_key, payload,"
+    " occurred_at, status, run_after, enqueued_at, finished_at, ordering_keys, role)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (source, event_id) DO NOTHING RETURNING id"
+)
 
 
-def _event_fields(row: Sequence[Any]) -> dict[str, Any]:
-    """The event fields of a job or dead letter from ``row`` (the :data:`_EVENT_COLUMNS`)."""
-    source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role = row
-    return {
-        "source": source,
-        "event_id": event_id,
-        "event_type": event_type,
-        "lock_key": lock_key,
-        "payload": json.loads(payload),
-        "occurred_at": float(occurred_at),
-        "ordering_keys": tuple(json.loads(ordering_keys)),
-        "role": EventRole(role),
-    }
-
-
-_LEASE_LOST = "lease expired: the worker holding it stopped or took too long"
-_KEEP_FAILURES = 1000  # failure history rows kept for ``status``
-
-
-class SQLiteJobQueue(SQLiteFile):
+class SQLiteJobQueue(SQLJobQueueBase, SQLiteFile):
     """:class:`~fieldline.queue.JobQueue` on one SQLite file (WAL); one connection per thread.
 
     ``synchronous``: ``FULL`` (default) — every commit is fsynced (one fsync per group commit), so
@@ -146,6 +120,50 @@ class SQLiteJobQueue(SQLiteFile):
     """
 
     what = "queue"
+
+    PLACEHOLDER = "?"
+    CLAIM = _CLAIM
+    COMPLETE = (
+        "UPDATE fieldline_jobs SET status = 'done', finished_at = ?, note = ?,"
+        " lease_token = NULL, lease_until = NULL"
+        " WHERE status = 'doing' AND lease_token = ?"
+        " AND id IN (SELECT value FROM json_each(?)) RETURNING id"
+    )
+    FAIL = (
+        "UPDATE fieldline_jobs SET status = ?, run_after = ?, last_error = ?,"
+        " finished_at = ?, lease_token = NULL, lease_until = NULL, worker_id = NULL"
+        " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id"
+    )
+    RELEASE = (
+        "UPDATE fieldline_jobs SET status = 'todo', attempts = MAX(0, attempts - 1),"
+        " run_after = ?, lease_token = NULL, lease_until = NULL, worker_id = NULL"
+        " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id"
+    )
+    EXTEND = (
+        "UPDATE fieldline_jobs SET lease_until = ?"
+        " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id"
+    )
+    RECOVER = (
+        "UPDATE fieldline_jobs SET"
+        " status = CASE WHEN attempts >= :max THEN 'dead' ELSE 'todo' END,"
+        " finished_at = CASE WHEN attempts >= :max THEN :now ELSE NULL END,"
+        " run_after = :now, last_error = :error,"
+        " lease_token = NULL, lease_until = NULL, worker_id = NULL"
+        " WHERE status = 'doing' AND lease_until < :now"
+        " RETURNING id, event_id, lock_key, attempts, status, source"
+    )
+    RECOVER_COLUMNS = ("id", "event_id", "lock_key", "attempts", "status", "source")
+    TRIM_FAILURES = "DELETE FROM fieldline_failures WHERE id <= ?"
+    REQUEUE = (
+        "UPDATE fieldline_jobs SET status = 'todo', attempts = {attempts}, run_after = ?,"
+        " finished_at = NULL WHERE status = 'dead'"
+    )
+    REQUEUE_IDS = " AND id IN (SELECT value FROM json_each(?))"
+    PURGE = "DELETE FROM fieldline_jobs WHERE status = '{state}' AND finished_at < ?"
+    WRITE_PROBE = (
+        "INSERT INTO fieldline_write_probe (id, at) VALUES (1, ?)"
+        " ON CONFLICT (id) DO UPDATE SET at = excluded.at"
+    )
 
     def __init__(
         self,
@@ -160,23 +178,22 @@ class SQLiteJobQueue(SQLiteFile):
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        if max_attempts < 1:
-            raise ConfigError("max_attempts must be at least 1")
+        self._init_retries(
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            recover_interval=recover_interval,
+            clock=clock,
+            rng=rng,
+        )
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ConfigError(f"unknown SQLite synchronous mode {synchronous!r}", hint="use NORMAL or FULL")
         self.path = str(path)
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
         self.synchronous = synchronous.upper()
         self.busy_timeout = busy_timeout
-        self.recover_interval = recover_interval
-        self.clock = clock
-        self._rng = rng or random.Random()
         self._connections = ThreadConnections(
             lambda: connect_sqlite(self.path, synchronous=self.synchronous, busy_timeout=self.busy_timeout)
         )
-        self._last_recovery = float("-inf")
         self._create_tables(SCHEMA)
         self._add_columns()
 
@@ -208,244 +225,39 @@ class SQLiteJobQueue(SQLiteFile):
 
     # --- producing ------------------------------------------------------------------------
 
-    def enqueue(
-        self, events: Sequence[SourceEvent], *, source: str, ignored: Iterable[str] = ()
-    ) -> EnqueueResult:
-        """Store events durably in one transaction; dedupe by (source, id)."""
-        return self.enqueue_groups([EnqueueGroup(source, events, frozenset(ignored))])[0]
-
     def enqueue_groups(self, groups: Sequence[EnqueueGroup]) -> list[EnqueueResult]:
         """Store several requests' events in one transaction (group commit), one result each."""
         now = self.clock()
-        results: list[EnqueueResult] = []
         with self._transaction() as connection:
-            for group in groups:
-                queued = duplicates = ignored_count = 0
-                job_ids: list[int] = []
-                for event in group.events:
-                    status = JobState.IGNORED if event.id in group.ignored else JobState.TODO
-                    row = connection.execute(
-                        "INSERT INTO fieldline_jobs (source, event_id, event_type, lock_key, payload,"
-                        " occurred_at, status, run_after, enqueued_at, finished_at, ordering_keys, role)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                        " ON CONFLICT (source, event_id) DO NOTHING RETURNING id",
-                        (
-                            group.source,
-                            event.id,
-                            event.type,
-                            event.entity_key,
-                            payload_json(event.payload),
-                            float(event.occurred_at),
-                            status.value,
-                            now,
-                            now,
-                            now if status is JobState.IGNORED else None,
-                            json.dumps(list(event.ordering_keys)),
-                            EventRole(event.role).value,
-                        ),
-                    ).fetchone()
-                    if row is None:
-                        duplicates += 1
-                    elif status is JobState.IGNORED:
-                        ignored_count += 1
-                    else:
-                        queued += 1
-                        job_ids.append(int(row[0]))
-                results.append(
-                    EnqueueResult(
-                        queued=queued, duplicates=duplicates, ignored=ignored_count, job_ids=tuple(job_ids)
-                    )
-                )
-        return results
 
-    # --- consuming ------------------------------------------------------------------------
+            def insert(parameters: tuple[Any, ...]) -> Sequence[Any] | None:
+                row: Sequence[Any] | None = connection.execute(_INSERT, parameters).fetchone()
+                return row
 
-    def claim(
-        self, worker_id: str, *, limit: int = 100, lease_seconds: float = 60.0, source: str | None = None
-    ) -> list[Job]:
-        """Lease up to ``limit`` runnable jobs in id order, keeping per-key order."""
-        if limit < 1:
-            return []
-        now = self.clock()
-        token = uuid.uuid4().hex
-        until = now + lease_seconds
-        with self._transaction() as connection:
-            if now - self._last_recovery >= self.recover_interval:
-                self._recover(connection, now)
-                self._last_recovery = now
-            rows = connection.execute(
-                _CLAIM,
-                {
-                    "token": token,
-                    "until": until,
-                    "worker": worker_id,
-                    "now": now,
-                    "limit": limit,
-                    "source": source,
-                },
-            ).fetchall()
-        jobs = [
-            Job(
-                id=int(row[0]),
-                **_event_fields(row[1:9]),
-                attempts=int(row[9]),
-                lease_token=token,
-                lease_until=until,
-                enqueued_at=float(row[10]),
-            )
-            for row in rows
-        ]
-        jobs.sort(key=lambda job: job.id)
-        return jobs
+            return [enqueue_group(group, now, insert) for group in groups]
 
-    def complete(self, jobs: Iterable[Job], *, note: str | None = None) -> list[int]:
-        """Settle leased jobs as done; a job whose lease was taken back is left alone."""
-        by_token: dict[str, list[int]] = {}
-        for job in jobs:
-            by_token.setdefault(job.lease_token, []).append(job.id)
-        if not by_token:
-            return []
-        now = self.clock()
-        settled: list[int] = []
-        with self._transaction() as connection:
-            for token, ids in by_token.items():
-                rows = connection.execute(
-                    "UPDATE fieldline_jobs SET status = 'done', finished_at = ?, note = ?,"
-                    " lease_token = NULL, lease_until = NULL"
-                    " WHERE status = 'doing' AND lease_token = ?"
-                    " AND id IN (SELECT value FROM json_each(?)) RETURNING id",
-                    (now, note, token, json.dumps(ids)),
-                ).fetchall()
-                settled.extend(int(row[0]) for row in rows)
-        return sorted(settled)
+    # --- the backend's part of :class:`SQLJobQueueBase` ------------------------------------
 
-    def fail(
-        self,
-        job: Job,
-        error: str,
-        *,
-        retry_after: float | None = None,
-        permanent: bool = False,
-    ) -> JobState | None:
-        """Retry later with backoff, or dead-letter when ``permanent`` or out of attempts."""
-        now = self.clock()
-        dead = permanent or job.attempts >= self.max_attempts
-        delay = 0.0 if dead else self.backoff_delay(job.attempts, retry_after)
-        state = JobState.DEAD if dead else JobState.TODO
-        with self._transaction() as connection:
-            row = connection.execute(
-                "UPDATE fieldline_jobs SET status = ?, run_after = ?, last_error = ?,"
-                " finished_at = ?, lease_token = NULL, lease_until = NULL, worker_id = NULL"
-                " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id",
-                (state.value, now + delay, error, now if dead else None, job.id, job.lease_token),
-            ).fetchone()
-            if row is None:
-                return None
-            self._record_failure(
-                connection,
-                source=job.source,
-                job_id=job.id,
-                event_id=job.event_id,
-                lock_key=job.lock_key,
-                error=error,
-                attempts=job.attempts,
-                now=now,
-                dead=dead,
-            )
-        return state
+    def _writing(self, what: str) -> AbstractContextManager[sqlite3.Connection]:
+        return self._transaction()
 
-    def backoff_delay(self, attempts: int, retry_after: float | None = None) -> float:
-        """Seconds before the next attempt: exponential with jitter, never below ``retry_after``."""
-        delay = backoff_delay(
-            max(0, attempts - 1), base=self.backoff_base, cap=self.backoff_max, rng=self._rng.random
-        )
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return delay
+    def _reading(self, what: str, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        return self._read(sql, parameters)
 
-    def release(self, jobs: Iterable[Job], *, delay: float = 0.0) -> list[int]:
-        """Return leased jobs to ``todo`` without counting the attempt."""
-        now = self.clock()
-        released: list[int] = []
-        with self._transaction() as connection:
-            for job in jobs:
-                row = connection.execute(
-                    "UPDATE fieldline_jobs SET status = 'todo', attempts = MAX(0, attempts - 1),"
-                    " run_after = ?, lease_token = NULL, lease_until = NULL, worker_id = NULL"
-                    " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id",
-                    (now + delay, job.id, job.lease_token),
-                ).fetchone()
-                if row is not None:
-                    released.append(int(row[0]))
-        return released
+    def _id_list(self, ids: list[int]) -> str:
+        return json.dumps(ids)
 
-    def extend(self, job: Job, lease_seconds: float) -> Job | None:
-        """Push the lease deadline ``lease_seconds`` from now; ``None`` when the lease was lost."""
-        until = self.clock() + lease_seconds
-        with self._transaction() as connection:
-            row = connection.execute(
-                "UPDATE fieldline_jobs SET lease_until = ?"
-                " WHERE id = ? AND status = 'doing' AND lease_token = ? RETURNING id",
-                (until, job.id, job.lease_token),
-            ).fetchone()
-        if row is None:
-            return None
-        return replace(job, lease_until=until)
+    def _before_claim(self, connection: sqlite3.Connection) -> None:
+        """Nothing: ``BEGIN IMMEDIATE`` already makes claims run one at a time."""
 
-    def recover_expired(self) -> int:
-        """Take back expired leases: to ``todo``, or dead when out of attempts."""
-        now = self.clock()
-        with self._transaction() as connection:
-            recovered = self._recover(connection, now)
-        self._last_recovery = now
-        return recovered
-
-    def _recover(self, connection: sqlite3.Connection, now: float) -> int:
-        rows = connection.execute(
-            "UPDATE fieldline_jobs SET"
-            " status = CASE WHEN attempts >= :max THEN 'dead' ELSE 'todo' END,"
-            " finished_at = CASE WHEN attempts >= :max THEN :now ELSE NULL END,"
-            " run_after = :now, last_error = :error,"
-            " lease_token = NULL, lease_until = NULL, worker_id = NULL"
-            " WHERE status = 'doing' AND lease_until < :now"
-            " RETURNING id, event_id, lock_key, attempts, status, source",
-            {"max": self.max_attempts, "now": now, "error": _LEASE_LOST},
-        ).fetchall()
-        for job_id, event_id, lock_key, attempts, status, source in rows:
-            self._record_failure(
-                connection,
-                source=source,
-                job_id=int(job_id),
-                event_id=event_id,
-                lock_key=lock_key,
-                error=_LEASE_LOST,
-                attempts=int(attempts),
-                now=now,
-                dead=status == "dead",
-            )
-        return len(rows)
-
-    def _record_failure(
-        self,
-        connection: sqlite3.Connection,
-        *,
-        source: str,
-        job_id: int,
-        event_id: str,
-        lock_key: str,
-        error: str,
-        attempts: int,
-        now: float,
-        dead: bool,
-    ) -> None:
+    def _insert_failure(self, connection: sqlite3.Connection, failure: Failure) -> int:
+        *fields, dead = failure
         cursor = connection.execute(
             "INSERT INTO fieldline_failures (source, job_id, event_id, lock_key, error, attempts,"
             " failed_at, dead) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (source, job_id, event_id, lock_key, error, attempts, now, int(dead)),
+            (*fields, int(dead)),
         )
-        newest = cursor.lastrowid or 0
-        if newest % 100 == 0:  # trim now and then, not on every failure
-            connection.execute("DELETE FROM fieldline_failures WHERE id <= ?", (newest - _KEEP_FAILURES,))
+        return cursor.lastrowid or 0
 
     # --- inspecting -----------------------------------------------------------------------
 
@@ -473,116 +285,28 @@ class SQLiteJobQueue(SQLiteFile):
             f"SELECT MAX(finished_at) FROM fieldline_jobs WHERE status = 'done' {of_source}", parameters
         )
         last_processed = last_row[0][0] if last_row else None
-        failures = tuple(
-            FailureInfo(
-                job_id=int(row[0]),
-                event_id=row[1],
-                lock_key=row[2],
-                error=row[3],
-                attempts=int(row[4]),
-                failed_at=float(row[5]),
-                dead=bool(row[6]),
-            )
-            for row in self._read(
-                "SELECT job_id, event_id, lock_key, error, attempts, failed_at, dead"
-                f" FROM fieldline_failures WHERE 1 = 1 {of_source} ORDER BY id DESC LIMIT 10",
-                parameters,
-            )
+        failure_rows = self._read(
+            "SELECT job_id, event_id, lock_key, error, attempts, failed_at, dead"
+            f" FROM fieldline_failures WHERE 1 = 1 {of_source} ORDER BY id DESC LIMIT 10",
+            parameters,
         )
-        oldest_age = max(0.0, now - oldest) if oldest is not None else None
-        if oldest_age is None:
-            health = QueueHealth.EMPTY
-        elif oldest_age > stalled_after:
-            health = QueueHealth.STALLED
-        else:
-            health = QueueHealth.WAITING
-        return QueueStatus(
-            health=health,
+        return queue_status(
+            now=now,
+            stalled_after=stalled_after,
             counts=counts,
-            oldest_waiting_age=oldest_age,
-            last_processed_at=float(last_processed) if last_processed is not None else None,
-            recent_failures=failures,
+            oldest_enqueued=oldest,
+            last_processed=last_processed,
+            failure_rows=failure_rows,
         )
 
     def sources(self) -> list[str]:
         """Every source with jobs in the queue (read from the (source, status) index)."""
         return [row[0] for row in self._read("SELECT DISTINCT source FROM fieldline_jobs ORDER BY source")]
 
-    def dead_letters(self, limit: int = 100, *, source: str | None = None) -> list[DeadLetter]:
-        """The newest dead letters first."""
-        of_source, parameters = ("AND source = ?", (source,)) if source is not None else ("", ())
-        return [
-            DeadLetter(
-                job_id=int(row[0]),
-                **_event_fields(row[1:9]),
-                attempts=int(row[9]),
-                error=row[10] or "",
-                failed_at=float(row[11] or 0.0),
-            )
-            for row in self._read(
-                f"SELECT id, {_EVENT_COLUMNS}, attempts, last_error, finished_at FROM fieldline_jobs"
-                f" WHERE status = 'dead' {of_source} ORDER BY finished_at DESC, id DESC LIMIT ?",
-                (*parameters, limit),
-            )
-        ]
-
-    def requeue(self, job_ids: Iterable[int] | None = None, *, reset_attempts: bool = True) -> int:
-        """Dead letters back to ``todo`` (all of them when ``job_ids`` is ``None``)."""
-        now = self.clock()
-        attempts = "0" if reset_attempts else "attempts"
-        sql = (
-            f"UPDATE fieldline_jobs SET status = 'todo', attempts = {attempts}, run_after = ?,"
-            " finished_at = NULL WHERE status = 'dead'"
-        )
-        with self._transaction() as connection:
-            if job_ids is None:
-                cursor = connection.execute(sql, (now,))
-            else:
-                cursor = connection.execute(
-                    sql + " AND id IN (SELECT value FROM json_each(?))", (now, json.dumps(list(job_ids)))
-                )
-            return cursor.rowcount
-
-    def purge(self, settled_before: float) -> int:
-        """Delete ``done`` and ``ignored`` jobs settled before ``settled_before`` (epoch seconds).
-
-        Dead letters and live jobs stay. A purged event id is forgotten by dedupe: if it is
-        delivered again it is queued again (and completed as stale by a worker).
-        """
-        with self._transaction() as connection:
-            deleted = 0
-            for state in (JobState.DONE, JobState.IGNORED):
-                cursor = connection.execute(
-                    f"DELETE FROM fieldline_jobs WHERE status = '{state.value}' AND finished_at < ?",
-                    (settled_before,),
-                )
-                deleted += cursor.rowcount
-        return deleted
-
-    def state_of(self, job_id: int) -> JobState | None:
-        """One job's state (for tests and ``replay``); ``None`` if unknown."""
-        rows = self._read("SELECT status FROM fieldline_jobs WHERE id = ?", (job_id,))
-        return JobState(rows[0][0]) if rows else None
-
-    def check_writable(self) -> None:
-        """Commit one row of ``fieldline_write_probe``: fails as an enqueue would (read-only
-        file or connection, disk full, I/O error)."""
-        with self._transaction() as connection:
-            connection.execute(
-                "INSERT INTO fieldline_write_probe (id, at) VALUES (1, ?)"
-                " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-                (self.clock(),),
-            )
-
     def wake_on_enqueue(self, wake: threading.Event) -> Callable[[], None]:
         """SQLite cannot tell this process about other processes' commits: workers poll (an
         in-process ``serve`` wakes its workers after each of its own commits)."""
         return _no_op
-
-    def note_of(self, job_id: int) -> str | None:
-        """The note a job was completed with (``stale``, ...)."""
-        rows = self._read("SELECT note FROM fieldline_jobs WHERE id = ?", (job_id,))
-        return rows[0][0] if rows else None
 
 
 def _no_op() -> None:

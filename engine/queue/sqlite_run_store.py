@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from fieldline.queue.run_store import RunLogEntry, redact
+from fieldline.queue.run_store import RunLogEntry
+from fieldline.queue.sql_rows import run_log_entry_from_row, run_log_filter, run_log_row
 from fieldline.queue.sqlite_file import SQLiteFile, ThreadConnections, connect_sqlite
 
 __all__ = ["SQLiteRunStore"]
@@ -83,23 +84,7 @@ class SQLiteRunStore(SQLiteFile):
             connection.executemany(
                 "INSERT INTO fieldline_run_log (at, source, entity_key, event_ids, job_ids, record, key,"
                 " object, action, target_id, written, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        entry.at or now,
-                        entry.source or source,
-                        entry.entity_key,
-                        json.dumps(list(entry.event_ids)),
-                        json.dumps(list(entry.job_ids)),
-                        entry.record,
-                        entry.key,
-                        entry.object,
-                        entry.action,
-                        entry.target_id,
-                        json.dumps(redact(dict(entry.written)), default=str, sort_keys=True),
-                        entry.error,
-                    )
-                    for entry in entries
-                ],
+                [run_log_row(entry, source=source, now=now) for entry in entries],
             )
             connection.executemany(
                 "INSERT INTO fieldline_versions (source, ordering_key, applied_version, applied_at)"
@@ -129,35 +114,10 @@ class SQLiteRunStore(SQLiteFile):
     def entries(
         self, *, source: str | None = None, entity: str | None = None, limit: int = 50
     ) -> list[RunLogEntry]:
-        conditions: list[str] = []
-        parameters: list[object] = []
-        if source is not None:
-            conditions.append("source = ?")
-            parameters.append(source)
-        if entity is not None:
-            conditions.append("entity_key = ?")
-            parameters.append(entity)
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        where, parameters = run_log_filter(source, entity, "?")
         rows = self._read(
             "SELECT id, at, source, entity_key, event_ids, job_ids, record, key, object, action,"
             f" target_id, written, error FROM fieldline_run_log {where} ORDER BY id DESC LIMIT ?",
             [*parameters, limit],
         )
-        return [
-            RunLogEntry(
-                id=int(row[0]),
-                at=float(row[1]),
-                source=row[2],
-                entity_key=row[3],
-                event_ids=tuple(json.loads(row[4])),
-                job_ids=tuple(json.loads(row[5])),
-                record=row[6],
-                key=row[7],
-                object=row[8],
-                action=row[9],
-                target_id=row[10],
-                written=json.loads(row[11]),
-                error=row[12],
-            )
-            for row in rows
-        ]
+        return [run_log_entry_from_row(row) for row in rows]
