@@ -7,7 +7,7 @@ A query travels in the URL (``GET /query?q=...``); Salesforce refuses URIs much 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote_plus
@@ -22,6 +22,7 @@ __all__ = [
     "like_contains",
     "like_pattern",
     "literal",
+    "query_all",
     "quote_string",
 ]
 
@@ -147,3 +148,14 @@ def in_clause_chunks(
         max_url_length=max_url_length,
         max_items=max_items,
     )
+
+
+def query_all(text: str) -> Callable[[Any], list[Mapping[str, Any]]]:
+    """A client call (``SalesforceClient.call``) that runs the SOQL ``text`` and reads every
+    page (``queryMore``): the records, without the envelope."""
+
+    def run(sf: Any) -> list[Mapping[str, Any]]:
+        records: list[Mapping[str, Any]] = sf.query_all(text)["records"]
+        return records
+
+    return run

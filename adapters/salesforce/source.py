@@ -25,7 +25,7 @@ from fieldline.adapters.salesforce.describe import fetch_description
 from fieldline.adapters.salesforce.lookup import build_queries, match_records
 from fieldline.adapters.salesforce.retry import RetryPolicy
 from fieldline.adapters.salesforce.settings import AuthMethod, SalesforceSettings, load_settings
-from fieldline.adapters.salesforce.soql import literal
+from fieldline.adapters.salesforce.soql import literal, query_all
 from fieldline.adapters.salesforce.source_options import SourceOptions, parse_source_options
 from fieldline.contracts import FieldType, LookupRequest, ObjectDescription, SourceBase, SourceDocument
 from fieldline.errors import FatalAdapterError, TransientAdapterError
@@ -311,7 +311,7 @@ class SalesforceSource(SourceBase):
         found: dict[Any, list[Mapping[str, Any]]] = {}
         for query in queries:
             soql = query.soql.replace(" FROM ", f", {', '.join(related)} FROM ", 1) if related else query.soql
-            records = self.client.call(f"lookup {object_name} by {field}", _query_all(soql))
+            records = self.client.call(f"lookup {object_name} by {field}", query_all(soql))
             for key in query.keys:
                 found.setdefault(key, []).extend(records)
         matched = match_records(groups, found)
@@ -345,14 +345,6 @@ def _query_more(url: str) -> Callable[[Any], Mapping[str, Any]]:
     def run(sf: Any) -> Mapping[str, Any]:
         page: Mapping[str, Any] = sf.query_more(url, identifier_is_url=True)
         return page
-
-    return run
-
-
-def _query_all(text: str) -> Callable[[Any], list[Mapping[str, Any]]]:
-    def run(sf: Any) -> list[Mapping[str, Any]]:
-        records: list[Mapping[str, Any]] = sf.query_all(text)["records"]
-        return records
 
     return run
 

@@ -24,6 +24,7 @@ from fieldline.adapters.salesforce.options import TargetOptions, parse_options
 from fieldline.adapters.salesforce.preflight import preflight
 from fieldline.adapters.salesforce.retry import RetryPolicy
 from fieldline.adapters.salesforce.settings import AuthMethod, SalesforceSettings, load_settings
+from fieldline.adapters.salesforce.soql import query_all
 from fieldline.contracts import (
     ApplyResult,
     LookupRequest,
@@ -107,7 +108,7 @@ class SalesforceTarget(TargetBase):
         found: dict[Any, list[Mapping[str, Any]]] = {}
         for query in queries:
             what = f"lookup {query.keys[0][0]} by {', '.join(key[1] for key in query.keys)}"
-            records = self.client.call(what, _query_all(query.soql))
+            records = self.client.call(what, query_all(query.soql))
             for key in query.keys:
                 found.setdefault(key, []).extend(records)
         return match_records(groups, found)
@@ -152,14 +153,6 @@ class SalesforceTarget(TargetBase):
     def close(self) -> None:
         """Close connections; safe to call more than once."""
         self.client.close()
-
-
-def _query_all(text: str) -> Callable[[Any], list[Mapping[str, Any]]]:
-    def run(sf: Any) -> list[Mapping[str, Any]]:
-        records: list[Mapping[str, Any]] = sf.query_all(text)["records"]
-        return records
-
-    return run
 
 
 def create_target(options: Mapping[str, Any]) -> SalesforceTarget:
