@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pluggy
 import pytest
 from hypothesis import settings
 
 from fieldline.plugins.manager import get_plugin_manager
+
+if TYPE_CHECKING:
+    from fieldline.adapters.salesforce.emulator.server import EmulatorHandle
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -82,3 +86,17 @@ def pg_url(pg_server_url: str) -> str:
     from tests.postgres import new_schema
 
     return new_schema(pg_server_url)
+
+
+def use_emulator_login(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorHandle) -> None:
+    """Point the Salesforce adapter's settings (environment) at a running emulator's login."""
+    for name, value in {
+        "EMULATOR_URL": emulator.url,
+        "AUTH": "password",
+        "USERNAME": emulator.username,
+        "PASSWORD": emulator.password,
+        "SECURITY_TOKEN": emulator.security_token,
+        "CLIENT_ID": emulator.client_id,
+        "CLIENT_SECRET": emulator.client_secret,
+    }.items():
+        monkeypatch.setenv(f"FIELDLINE_SALESFORCE_{name}", value)

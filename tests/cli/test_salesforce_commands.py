@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
 from fieldline.cli import cli
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, use_emulator_login
 
 SPEC = REPO_ROOT / "mappings" / "examples" / "profiles-to-salesforce.yaml"
 ORG = REPO_ROOT / "mappings" / "passfort-salesforce.org.yaml"
@@ -20,16 +20,7 @@ ORG = REPO_ROOT / "mappings" / "passfort-salesforce.org.yaml"
 @pytest.fixture
 def salesforce(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorHandle]:
     with running_emulator(ORG) as emulator:
-        for name, value in {
-            "EMULATOR_URL": emulator.url,
-            "AUTH": "password",
-            "USERNAME": emulator.username,
-            "PASSWORD": emulator.password,
-            "SECURITY_TOKEN": emulator.security_token,
-            "CLIENT_ID": emulator.client_id,
-            "CLIENT_SECRET": emulator.client_secret,
-        }.items():
-            monkeypatch.setenv(f"FIELDLINE_SALESFORCE_{name}", value)
+        use_emulator_login(monkeypatch, emulator)
         yield emulator
 
 

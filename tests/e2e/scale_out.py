@@ -136,8 +136,10 @@ class Cluster:
         for _ in range(2):
             self.emulators.pf.wait_delivered(timeout=timeout)
             wait_until(
-                lambda: self.counts().get(JobState.DONE, 0) + self.counts().get(JobState.DEAD, 0) >= events
-                and not self.storage.queue.status().waiting,
+                lambda: (
+                    self.counts().get(JobState.DONE, 0) + self.counts().get(JobState.DEAD, 0) >= events
+                    and not self.storage.queue.status().waiting
+                ),
                 timeout=timeout,
                 poll=0.1,
                 what="every job settled",

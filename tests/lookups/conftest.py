@@ -17,6 +17,7 @@ from fieldline.queue.storage import open_storage
 from fieldline.service.app import create_app
 from fieldline.spec.loader import load_spec_text
 from fieldline.testing.server import serve_in_thread
+from tests.conftest import use_emulator_login
 from tests.salesforce.conftest import ORG_FILE
 
 API_KEY = "k" * 32
@@ -59,16 +60,7 @@ lookups:
 
 
 def salesforce_env(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorHandle) -> None:
-    for name, value in {
-        "EMULATOR_URL": emulator.url,
-        "AUTH": "password",
-        "USERNAME": emulator.username,
-        "PASSWORD": emulator.password,
-        "SECURITY_TOKEN": emulator.security_token,
-        "CLIENT_ID": emulator.client_id,
-        "CLIENT_SECRET": emulator.client_secret,
-    }.items():
-        monkeypatch.setenv(f"FIELDLINE_SALESFORCE_{name}", value)
+    use_emulator_login(monkeypatch, emulator)
     monkeypatch.setenv("FIELDLINE_LOOKUP_API_KEYS", f"{API_KEY},{OTHER_KEY}")
 
 
