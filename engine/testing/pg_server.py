@@ -10,11 +10,13 @@ manages servers shared between processes, registers ``atexit`` hooks and adds sy
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -42,6 +44,31 @@ def pg_binaries() -> Path:
     return binaries
 
 
+def _reachable_by_others(binaries: Path) -> Path:
+    """``binaries``, or a world-readable copy of the install they belong to when a folder on the
+    way there is closed to other users (a checkout in a ``mktemp -d`` folder is ``0700``): the
+    server runs as an unprivileged user, who must be able to run them."""
+    install = binaries.parent
+    closed = [folder for folder in (install, *install.parents) if not folder.stat().st_mode & stat.S_IXOTH]
+    if not closed:
+        return binaries
+    digest = hashlib.sha256(str(install).encode()).hexdigest()[:16]
+    copy = Path(tempfile.gettempdir()) / f"fieldline-pginstall-{digest}"
+    # The wheel's binaries find their libraries at $ORIGIN/../../../pgserver.libs: keep that layout.
+    copied_bin = copy / "pgserver" / install.name / "bin"
+    if not (copied_bin / "pg_ctl").exists():
+        staging = Path(tempfile.mkdtemp(prefix="fieldline-pginstall-"))
+        shutil.copytree(install, staging / "copy" / "pgserver" / install.name, symlinks=True)
+        libs = install.parent.parent / "pgserver.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / "copy" / "pgserver.libs", symlinks=True)
+        for folder in (staging, staging / "copy", staging / "copy" / "pgserver"):
+            folder.chmod(0o755)
+        with contextlib.suppress(OSError):  # another process made the copy meanwhile
+            (staging / "copy").rename(copy)
+    return copied_bin
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -56,11 +83,11 @@ class PostgresServer:
     """
 
     def __init__(self, *, fsync: bool = False, settings: Mapping[str, str] | None = None) -> None:
-        self.binaries = pg_binaries()
+        self._as_root = os.geteuid() == 0
+        self.binaries = _reachable_by_others(pg_binaries()) if self._as_root else pg_binaries()
         self.port = _free_port()
         self.fsync = fsync
         self.settings = dict(settings or {})
-        self._as_root = os.geteuid() == 0
         self.root = Path(tempfile.mkdtemp(prefix="fieldline-pg-"))
         self.root.chmod(0o755)  # the unprivileged server user must reach its data folder
         self.data = self.root / "data"
