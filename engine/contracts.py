@@ -12,7 +12,10 @@ import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from fieldline.expressions.registry import FunctionRegistry
 
 __all__ = [
     "AdapterContext",
@@ -554,6 +557,9 @@ class AdapterContext:
     spec_folder: Path
     """The folder of the spec file (the current folder for a spec with no file)."""
     spec_name: str = ""
+    functions: FunctionRegistry | None = None
+    """The JMESPath functions the plugins contribute (``root_domain``, ...), for adapter options
+    that are expressions (the files source's ``key``); ``None``: JMESPath's own only."""
 
     def resolve(self, path: str | Path) -> Path:
         """``path`` with ``~`` expanded; a relative path is taken from the spec's folder."""

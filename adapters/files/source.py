@@ -25,7 +25,8 @@ SOURCE_OPTIONS_SCHEMA = path_options_schema(
     key={
         "type": "string",
         "default": "id",
-        "description": "JMESPath for each document's key; the line number when it gives null.",
+        "description": "Expression for each document's key (JMESPath and the spec's functions, e.g. "
+        "root_domain(website)); the line number when it gives null.",
     },
     version={
         "type": "string",
@@ -46,10 +47,12 @@ class FilesSource(SourceBase):
         file_format: str | None = None,
         key: str = "id",
         version: str | None = None,
+        functions: FunctionRegistry | None = None,
     ) -> None:
         self.path = path
         self.format = file_format or _format_from_suffix(path)
-        registry = FunctionRegistry()
+        # the spec's own expression functions (root_domain(website) as a key), not JMESPath's only
+        registry = functions if functions is not None else FunctionRegistry()
         self._key = _compile_option("key", key, registry)
         self._version = _compile_option("version", version, registry) if version else None
 
