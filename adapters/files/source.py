@@ -60,6 +60,17 @@ class FilesSource(SourceBase):
         for number, data in self._rows():
             yield self._document(number, data)
 
+    def count(self) -> int:
+        """How many documents ``read()`` gives (the file is read once more, without parsing
+        JSON lines), so progress can show the total."""
+        if self.format == "jsonl":
+            try:
+                with self.path.open("rb") as handle:
+                    return sum(1 for line in handle if line.strip())
+            except OSError as exc:
+                raise ConfigError(f"{self.path}: cannot read source file: {exc.strerror or exc}") from exc
+        return sum(1 for _ in self._rows())
+
     def fetch(self, key: str) -> SourceDocument | None:
         for document in self.read():
             if document.key == key:

@@ -12,9 +12,8 @@ exceptions mean failures (transport, configuration, a bug).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from itertools import islice
 from typing import Any
 
@@ -43,111 +42,12 @@ from fieldline.planning.plans import Action, Plan, RecordPlan
 from fieldline.planning.write_back import WriteBackChange, plan_write_backs, resolve_write_backs
 from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
 from fieldline.spec.model import RecordSpec, Spec
+from fieldline.sync.report import OutcomeStage, RecordOutcome, RunReport, RunSummary
 from fieldline.values import is_blank
 
-__all__ = ["OutcomeStage", "RecordOutcome", "RunReport", "Runner"]
+__all__ = ["OutcomeStage", "RecordOutcome", "RunReport", "RunSummary", "Runner"]
 
 DEFAULT_BATCH_SIZE = 500
-
-
-class OutcomeStage(enum.StrEnum):
-    """Where a planned record was stopped short of being written."""
-
-    PLAN = "plan"  # it could not be planned
-    PREFLIGHT = "preflight"  # invalid by the target's describe; never sent
-    TARGET = "target"  # the target refused it
-    PARENT = "parent"  # its parent was not written
-    STOPPED = "stopped"  # not sent: the run stopped first (API budget or daily limit)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordOutcome:
-    """What happened to one planned record.
-
-    ``action`` is what was planned; ``error`` is set when it was planned but not done (the target
-    refused it, pre-flight found it invalid, its parent failed, or it could not be planned).
-    ``retriable`` says whether trying again later may succeed.
-    """
-
-    record: str
-    key: str
-    document_key: str
-    object: str
-    action: Action
-    target_id: str | None = None
-    written: Mapping[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    retriable: bool = False
-    stage: OutcomeStage | None = None  # set when error is
-    version: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-@dataclass(slots=True)
-class RunReport:
-    """Every outcome of a run, in plan order, with the plans that produced them.
-
-    ``stopped`` is set when the target stopped early: the batches before were done, the stopping
-    batch's unsent records have stage ``STOPPED``, and no later document was read.
-    """
-
-    outcomes: list[RecordOutcome] = field(default_factory=list)
-    plans: list[Plan] = field(default_factory=list)
-    stopped: Stop | None = None
-    # what writing values back into the source did, after the target writes (see Runner.sync)
-    write_backs: list[WriteBackResult] = field(default_factory=list)
-
-    @property
-    def write_back_failures(self) -> list[WriteBackResult]:
-        return [result for result in self.write_backs if not result.ok]
-
-    @property
-    def ok(self) -> bool:
-        return all(outcome.ok for outcome in self.outcomes)
-
-    @property
-    def failures(self) -> list[RecordOutcome]:
-        return [outcome for outcome in self.outcomes if not outcome.ok]
-
-    @property
-    def retriable_failures(self) -> list[RecordOutcome]:
-        return [outcome for outcome in self.failures if outcome.retriable]
-
-    @property
-    def fatal_failures(self) -> list[RecordOutcome]:
-        return [outcome for outcome in self.failures if not outcome.retriable]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Outcomes by action, plus ``failed``, and ``not_sent`` when the run stopped."""
-        counts = {action.value: 0 for action in Action}
-        counts["failed"] = 0
-        if self.stopped is not None:
-            counts["not_sent"] = 0
-        for outcome in self.outcomes:
-            if outcome.ok:
-                counts[outcome.action.value] += 1
-            elif outcome.stage is OutcomeStage.PLAN:
-                counts[Action.ERROR.value] += 1  # could not be planned: an error, as `plan` says
-            elif outcome.stage is OutcomeStage.STOPPED:
-                counts["not_sent"] = counts.get("not_sent", 0) + 1  # nobody refused it
-            else:
-                counts["failed"] += 1  # planned, then refused (pre-flight, target, parent)
-        return counts
-
-    def finished_documents(self) -> set[str]:
-        """Documents with outcomes, none of them left unsent by a stop: settled either way."""
-        unfinished = {o.document_key for o in self.outcomes if o.stage is OutcomeStage.STOPPED}
-        return {outcome.document_key for outcome in self.outcomes} - unfinished
-
-    def extend(self, other: RunReport) -> None:
-        self.outcomes.extend(other.outcomes)
-        self.plans.extend(other.plans)
-        self.write_backs.extend(other.write_backs)
-        self.stopped = other.stopped or self.stopped
 
 
 class Runner:
@@ -229,6 +129,7 @@ class Runner:
         documents: Iterable[SourceDocument],
         *,
         on_batch: Callable[[RunReport], None] | None = None,
+        keep_outcomes: bool = True,
     ) -> RunReport:
         """Plan and apply every document, batch by batch, until the end or a stop.
 
@@ -238,8 +139,11 @@ class Runner:
         iterating ``documents``, e.g. PassFort's chargeable limit), after syncing what was read.
         Transport failures raise the adapter's :class:`~fieldline.errors.AdapterError` (records
         of earlier batches are written; re-running is safe because planning is idempotent).
+
+        ``keep_outcomes=False`` streams: each batch's outcomes go to ``on_batch`` (a run store)
+        and the report keeps only a bounded :class:`RunSummary`, so memory stays flat.
         """
-        report = RunReport()
+        report = RunReport() if keep_outcomes else RunReport.streaming()
         iterator = iter(documents)
         while True:
             batch, read_stop = _read_batch(iterator, self.batch_size)

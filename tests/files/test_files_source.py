@@ -90,3 +90,18 @@ def test_key_option_uses_the_engines_expression_functions(tmp_path: Path) -> Non
     manager = get_plugin_manager()
     source = build_source(load_spec(spec_file, plugin_manager=manager), manager)
     assert [document.key for document in source.read()] == ["acme.co.uk"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        pytest.param("c.jsonl", '{"id": 1}\n\n{"id": 2}\n{"id": 3}\n', id="jsonl"),
+        pytest.param("c.json", '[{"id": 1}, {"id": 2}, {"id": 3}]', id="json"),
+        pytest.param("c.csv", "id\n1\n2\n3\n", id="csv"),
+    ],
+)
+def test_count_is_the_number_of_documents_read(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    source = FilesSource(path)
+    assert source.count() == len(list(source.read())) == 3
