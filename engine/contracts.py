@@ -535,6 +535,12 @@ class TargetAdapter(Protocol):
 class TargetBase:
     """Defaults for the optional parts of :class:`TargetAdapter`."""
 
+    def check(self, writes: Sequence[Write]) -> list[tuple[WriteError, ...]]:
+        """Every reason each write would be refused before it is sent (the target's pre-write
+        checks: length, required, picklist, type), without sending anything; ``plan`` shows them
+        as ``invalid``. One tuple per write, empty when it may be sent. Default: no checks."""
+        return [() for _ in writes]
+
     def check_ready(self) -> None:
         return None
 

@@ -23,7 +23,7 @@ from fieldline.adapters.salesforce.describe import fetch_description
 from fieldline.adapters.salesforce.lookup import build_queries, match_records
 from fieldline.adapters.salesforce.match_index import IndexMode, MatchIndex
 from fieldline.adapters.salesforce.options import TargetOptions, parse_options
-from fieldline.adapters.salesforce.preflight import preflight
+from fieldline.adapters.salesforce.preflight import preflight, preflight_problems
 from fieldline.adapters.salesforce.retry import RetryPolicy
 from fieldline.adapters.salesforce.settings import AuthMethod, SalesforceSettings, load_settings
 from fieldline.adapters.salesforce.soql import query_all
@@ -35,6 +35,7 @@ from fieldline.contracts import (
     Stop,
     TargetBase,
     Write,
+    WriteError,
     WriteOperation,
     WriteResult,
 )
@@ -134,6 +135,10 @@ class SalesforceTarget(TargetBase):
         return {**match_records(groups, found), **indexed}
 
     # --- apply ----------------------------------------------------------------------------
+
+    def check(self, writes: Sequence[Write]) -> list[tuple[WriteError, ...]]:
+        """Every pre-flight problem of each write (from describe; nothing is sent)."""
+        return [tuple(preflight_problems(write, self.describe(write.object))) for write in writes]
 
     def apply(self, writes: Sequence[Write]) -> ApplyResult:
         """One result per write, in order. Invalid records are refused before sending.

@@ -33,7 +33,9 @@ def plan(spec_path: Path, as_json: bool, changes_only: bool, batch_size: int, li
     """Show what `sync` would write, field by field, and why — without writing.
 
     Every record gets an action (create, update, noop, skip, error); every field its old and new
-    value and the strategy's decision. Exit status 1 when a record is in error.
+    value and the strategy's decision. Records the target's pre-write checks would refuse
+    (too long, required, picklist, type) are ``invalid``. Exit status 1 when a record is in
+    error or invalid.
     """
     from itertools import islice
 
@@ -63,5 +65,5 @@ def plan(spec_path: Path, as_json: bool, changes_only: bool, batch_size: int, li
     else:
         console.print(plan_table(result, changes_only=changes_only, title=f"plan: {spec.name}"))
         console.print(summary_table(result.counts()))
-    if result.by_action(Action.ERROR):
+    if result.by_action(Action.ERROR) or result.by_action(Action.INVALID):
         sys.exit(1)

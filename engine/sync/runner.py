@@ -117,10 +117,60 @@ class Runner:
         existing = self.target.lookup(requests) if requests else {}
         if planned:
             existing = planned.over(requests, existing)
-        batch_plan = plan(self.spec, intents, existing, descriptions=self.descriptions)
+        batch_plan = self._checked(plan(self.spec, intents, existing, descriptions=self.descriptions))
         if not any(record.write_back for record in self.spec.records):
             return batch_plan
         return replace(batch_plan, write_backs=plan_write_backs(self.spec, documents, batch_plan.records))
+
+    def _checked(self, batch_plan: Plan) -> Plan:
+        """The plan with every create and update the target's pre-write checks refuse marked
+        ``invalid`` (each problem a reason), and the children of those too: ``plan`` shows what
+        ``sync`` will refuse, and ``sync`` sends none of them."""
+        check = getattr(self.target, "check", None)
+        candidates = [
+            record for record in batch_plan.records if record.action in (Action.CREATE, Action.UPDATE)
+        ]
+        if check is None or not candidates:
+            return batch_plan
+        specs = {record.name: record for record in self.spec.records}
+        # Parents are not written yet: a placeholder id stands for each (ids are checked by the
+        # target itself when written).
+        placeholders = {
+            (ref.record, ref.key): _PLACEHOLDER_ID for record in candidates for ref in record.refs
+        }
+        writes = [
+            self._write_for(specs[record.record], record, resolve_refs(record, placeholders))
+            for record in candidates
+            if record.record in specs
+        ]
+        problems: dict[tuple[str, str], tuple[str, ...]] = {}
+        for record, errors in zip(candidates, check(writes), strict=True):
+            if errors:
+                problems[(record.record, record.key)] = tuple(_problem_text(error) for error in errors)
+        if not problems:
+            return batch_plan
+        checked: dict[tuple[str, str], RecordPlan] = {}
+        for record_spec in self.spec.records:  # parents before children: an invalid parent's children
+            for record in batch_plan.records:
+                if record.record != record_spec.name:
+                    continue
+                slot = (record.record, record.key)
+                reasons = problems.get(slot, ())
+                broken = [
+                    ref
+                    for ref in record.refs
+                    if checked.get((ref.record, ref.key), record).action is Action.INVALID
+                ]
+                if broken and not reasons:
+                    reasons = (f"parent {broken[0].record} {broken[0].key} is invalid",)
+                checked[slot] = (
+                    replace(record, action=Action.INVALID, reasons=(*record.reasons, *reasons))
+                    if reasons
+                    else record
+                )
+        return replace(
+            batch_plan, records=tuple(checked.get((r.record, r.key), r) for r in batch_plan.records)
+        )
 
     # --- sync -----------------------------------------------------------------------------
 
@@ -273,7 +323,7 @@ class Runner:
                 document_key = document_keys[slot]
                 if record_plan.action not in (Action.CREATE, Action.UPDATE):
                     outcomes[slot] = _unwritten_outcome(record_plan, document_key)
-                    if record_plan.action is Action.ERROR:
+                    if record_plan.action in (Action.ERROR, Action.INVALID):
                         failed.add(slot)
                     continue
                 broken = [ref for ref in record_plan.refs if (ref.record, ref.key) in failed]
@@ -370,6 +420,14 @@ class Runner:
         return None
 
 
+_PLACEHOLDER_ID = "000000000000000AAA"  # a well-formed id for a parent not written yet
+
+
+def _problem_text(error: WriteError) -> str:
+    text = f"{error.code}: {error.message}"
+    return f"{text} (fields: {', '.join(error.fields)})" if error.fields else text
+
+
 def _batches(documents: Iterable[SourceDocument], size: int) -> Iterator[list[SourceDocument]]:
     iterator = iter(documents)
     while batch := list(islice(iterator, size)):
@@ -449,6 +507,9 @@ def _outcome(
 
 def _unwritten_outcome(record_plan: RecordPlan, document_key: str) -> RecordOutcome:
     outcome = _outcome(record_plan, document_key)
+    if record_plan.action is Action.INVALID:  # every problem the pre-write checks found
+        error = "; ".join(record_plan.reasons) or "refused by the target's pre-write checks"
+        return replace(outcome, error=error, stage=OutcomeStage.PREFLIGHT)
     if record_plan.action is not Action.ERROR:
         return outcome
     error = "; ".join(record_plan.reasons) or "could not be planned"

@@ -145,3 +145,26 @@ def test_old_runs_are_purged(tmp_path: Path) -> None:
         log.finish(kept, status=RunStatus.OK, counts={})
         assert log.purge(before=2000.0) == 1
         assert [run.id for run in log.runs()] == [kept]
+
+
+def test_plan_shows_as_invalid_exactly_what_sync_refuses(example: Path) -> None:
+    text = example.read_text(encoding="utf-8")
+    text = text.replace("Name: {type: string, length: 80}", "Name: {type: string, length: 3}")
+    text = text.replace("Flag__c: {type: string, length: 80}", "Flag__c: {type: string, length: 2}")
+    example.write_text(text, encoding="utf-8")
+    planned = CliRunner().invoke(cli, ["plan", str(example), "--json"])
+    assert planned.exit_code == 1, planned.output
+    plan = json.loads(planned.output)
+    invalid = {record["key"]: record for record in plan["records"] if record["action"] == "invalid"}
+    assert invalid
+    assert plan["counts"]["invalid"] == len(invalid)
+    assert all(
+        any("STRING_TOO_LONG" in reason for reason in record["reasons"]) for record in invalid.values()
+    )
+    synced = CliRunner().invoke(cli, ["sync", str(example), "--json"])
+    assert synced.exit_code == 1, synced.output
+    failed = {
+        outcome["key"]: outcome for outcome in json.loads(synced.stdout)["outcomes"] if outcome["error"]
+    }
+    assert set(failed) == set(invalid), "sync refuses exactly what plan showed as invalid"
+    assert all(outcome["stage"] == "preflight" for outcome in failed.values())
