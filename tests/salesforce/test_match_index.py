@@ -127,3 +127,16 @@ def test_index_answers_as_a_scan_would(puts: list[tuple[int, str]]) -> None:
             record_id for record_id, site in latest.items() if site and root_domain(site) == wanted
         )
         assert [record["Id"] for record in index.answer([wanted]).get(wanted, [])] == scanned
+
+
+def test_an_unknown_object_suggests_the_closest_one(emulator: EmulatorHandle, make_target: Any) -> None:
+    from fieldline.errors import FatalAdapterError
+
+    target = make_target(emulator)
+    with pytest.raises(FatalAdapterError, match="no object 'Acount'") as raised:
+        target.describe("Acount")
+    assert raised.value.hint == "did you mean 'Account'?"
+    with pytest.raises(FatalAdapterError) as far:
+        target.describe("Zebra__c")
+    assert far.value.hint is not None
+    assert "did you mean" not in far.value.hint
