@@ -236,7 +236,7 @@ class SpecChecker(ProblemCollector):
                 "an update_only record without match rules never finds a record to update",
                 hint="add match rules, e.g. match: [{field: Id, value: crm_id}]",
             )
-        if has_match and mode in ("upsert", "create_only"):
+        if isinstance(match, list) and match and mode in ("upsert", "create_only"):
             self.check_id_only_match(match, path, record)
         write_back = record.get("write_back")
         if isinstance(write_back, Mapping):
