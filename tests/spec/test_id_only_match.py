@@ -49,3 +49,28 @@ def test_a_second_rule_on_an_external_id_silences_it() -> None:
         text % "", file="s.yaml", plugin_manager=get_plugin_manager(load_entrypoints=False)
     )
     assert not [problem for problem in result.problems if "only match rule is on Id" in problem.message]
+
+
+def test_record_defaults_give_fields_their_strategy_and_nulls() -> None:
+    from fieldline.spec.loader import load_spec_text
+    from fieldline.spec.model import Nulls, Strategy
+
+    text = BASE.replace(
+        "      Name: name\n",
+        "      Name: name\n      Website: {value: site}\n"
+        "      Industry: {value: industry, strategy: override}\n",
+    )
+    text = text % "    defaults: {strategy: if_empty, nulls: clear}\n"
+    spec = load_spec_text(text, file="s.yaml", plugin_manager=get_plugin_manager(load_entrypoints=False))
+    fields = {field.name: field for field in spec.records[0].fields}
+    assert fields["Name"].strategy is fields["Website"].strategy is Strategy.IF_EMPTY
+    assert fields["Industry"].strategy is Strategy.OVERRIDE  # its own setting wins
+    assert {field.nulls for field in fields.values()} == {Nulls.CLEAR}
+
+
+def test_an_unknown_default_is_a_located_problem() -> None:
+    text = BASE % "    defaults: {strategy: sometimes}\n"
+    result = analyze_spec_text(text, file="s.yaml", plugin_manager=get_plugin_manager(load_entrypoints=False))
+    [problem] = [problem for problem in result.problems if "defaults" in (problem.json_path or "")]
+    assert problem.line == 8
+    assert "sometimes" in problem.message
