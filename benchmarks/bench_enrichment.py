@@ -143,7 +143,8 @@ def _seed(handle: EmulatorHandle) -> None:
 def _sync(handle: EmulatorHandle, spec: Path, folder: Path) -> tuple[float, int, int, float]:
     """(seconds, API calls, writes, peak RSS MB) of one `fieldline sync` in a child process."""
     handle.reset_stats()
-    command = [str(Path(sys.executable).parent / "fieldline"), "sync", str(spec)]  # --db
+    runs = folder / "runs.db"  # connector logs, as a user gets them by default
+    command = [str(Path(sys.executable).parent / "fieldline"), "sync", str(spec), "--db", str(runs)]
     log = folder / "sync.log"
     started = time.perf_counter()
     with log.open("wb") as output:
