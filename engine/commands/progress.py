@@ -56,6 +56,7 @@ class RunProgress:
         self.clock = clock
         self.stream = stream or sys.stderr
         self.done = 0
+        self._printed: int | None = None
         self._started = clock()
         self._last_line = self._started
         self._bar: Progress | None = None
@@ -99,11 +100,12 @@ class RunProgress:
             self._bar.update(self._task, completed=done, rate=rate)
         elif now - self._last_line >= self.every:
             self._last_line = now
+            self._printed = done
             print(progress_line(self.what, done, self.total, elapsed), file=self.stream, flush=True)
 
     def __exit__(self, *exc_info: object) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
-        else:
+        elif self._printed != self.done:  # the last line says where it ended
             elapsed = self.clock() - self._started
             print(progress_line(self.what, self.done, self.total, elapsed), file=self.stream, flush=True)

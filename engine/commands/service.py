@@ -366,8 +366,7 @@ def status(
     With --service, also each lookup's and spec's last successful and failed call and the
     last hour's counts. Exit status 1 when a queue is stalled (handy for monitoring).
     """
-    from rich.console import Console
-
+    from fieldline.commands.batch import console_for
     from fieldline.commands.render import print_json
     from fieldline.queue.jobs import QueueHealth
     from fieldline.queue.storage import open_storage
@@ -381,7 +380,7 @@ def status(
         dead = {name: queue.dead_letters(dead_limit, source=name) if dead_limit else [] for name in names}
         latest_runs = storage.sync_runs.latest() if storage.sync_runs is not None else {}
     lookups = _lookup_status(service_url)
-    console = Console()
+    console = console_for()  # wide without a terminal: CI logs never fold ids
     if as_json:
         document: dict[str, Any] = dict(overall.as_json())
         document["dead_letter_jobs"] = [
@@ -432,8 +431,7 @@ def logs(db: str, entity: str | None, source_name: str | None, limit: int, as_js
     """Show the run log, newest first: what each event did to each record, and why it failed."""
     import json
 
-    from rich.console import Console
-
+    from fieldline.commands.batch import console_for
     from fieldline.queue.storage import open_storage
     from fieldline.service.status import log_table
 
@@ -443,7 +441,7 @@ def logs(db: str, entity: str | None, source_name: str | None, limit: int, as_js
         for entry in entries:
             click.echo(json.dumps(entry.as_json(), default=str, sort_keys=True))
         return
-    Console().print(log_table(entries))
+    console_for().print(log_table(entries))
 
 
 @click.command()
