@@ -505,34 +505,12 @@ def replay(
 
 
 def _plan_replay(spec: Spec, letters: Sequence[DeadLetter], *, manager: Any, console: Any) -> None:
-    """Show the plan the dead letters would produce now: each entity's document fetched (a
-    trigger) or taken from its newest event (a document event), planned with ``spec``."""
+    """Show the plan the dead letters would produce now (:mod:`fieldline.sync.replay`)."""
     from fieldline.commands.render import plan_table, summary_table
-    from fieldline.contracts import EventRole, SourceDocument
-    from fieldline.sync.adapter_builder import build_source, build_target
-    from fieldline.sync.runner import Runner
+    from fieldline.sync.replay import preview_replay
 
-    source = build_source(spec, manager)
-    try:
-        target = build_target(spec, manager)
-        try:
-            newest: dict[str, DeadLetter] = {}
-            for letter in sorted(letters, key=lambda letter: letter.job_id):
-                newest[letter.lock_key] = letter
-            documents: list[SourceDocument] = []
-            for key, letter in newest.items():
-                if letter.role is EventRole.DOCUMENT:
-                    documents.append(SourceDocument(key=key, data=letter.payload, version=letter.occurred_at))
-                    continue
-                document = source.fetch(key)
-                if document is None:
-                    console.print(f"{key}: the source no longer has it; it would complete as gone")
-                else:
-                    documents.append(document)
-            result = Runner(spec, target, plugin_manager=manager).dry_run(documents)
-        finally:
-            target.close()
-    finally:
-        source.close()
-    console.print(plan_table(result, title=f"replay plan: {spec.name}"))
-    console.print(summary_table(result.counts()))
+    preview = preview_replay(spec, letters, plugin_manager=manager)
+    for key in preview.gone:
+        console.print(f"{key}: the source no longer has it; it would complete as gone")
+    console.print(plan_table(preview.plan, title=f"replay plan: {spec.name}"))
+    console.print(summary_table(preview.plan.counts()))
