@@ -149,6 +149,11 @@ def _open_context(
     type=click.FloatRange(0),
     help="Forget settled jobs and run-log entries older than this (0: keep everything).",
 )
+@click.option(
+    "--console/--no-console",
+    default=True,
+    help="Serve the operator's console at /ui (behind the operator token; loopback only without one).",
+)
 @_LOG_LEVEL
 def serve(
     *,
@@ -166,6 +171,7 @@ def serve(
     body_timeout: float,
     max_connections: int,
     retention_days: float,
+    console: bool,
     log_level: str,
 ) -> None:
     """Receive webhooks at POST /webhooks/SOURCE and apply them to the target.
@@ -204,6 +210,7 @@ def serve(
             service_settings=ServiceSettings(max_body_bytes=max_body_bytes, body_timeout=body_timeout),
             retention_days=retention_days or None,  # 0: keep everything
             admin=admin,
+            console=console,
         )
         for name in context.source_names:
             click.echo(
@@ -212,6 +219,8 @@ def serve(
                 err=True,
             )
         _echo_admin_access(admin)
+        if console:
+            click.echo(f"fieldline serve: the operator's console is at http://{host}:{port}/ui/", err=True)
         limits = ConnectionLimits(header_timeout=header_timeout, max_connections=max_connections)
         config = uvicorn.Config(
             app,

@@ -264,7 +264,8 @@ class SQLJobQueueBase(ABC):
         of_source, parameters = (f"AND source = {mark}", (source,)) if source is not None else ("", ())
         rows = self._reading(
             "throughput",
-            f"SELECT COUNT(*) FROM fieldline_jobs WHERE status = 'done' AND finished_at >= {mark} {of_source}",
+            "SELECT COUNT(*) FROM fieldline_jobs"
+            f" WHERE status = 'done' AND finished_at >= {mark} {of_source}",
             (since, *parameters),
         )
         return int(rows[0][0]) if rows and rows[0][0] else 0

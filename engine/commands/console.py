@@ -1,0 +1,80 @@
+"""``fieldline console``: the operator's console alone, over a service's storage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fieldline.commands.service import DEFAULT_DB, _configure_logging, _db_url, _existing_db
+from fieldline.commands.spec_loading import load_specs_or_exit
+
+
+@click.command()
+@click.option(
+    "--db",
+    default=DEFAULT_DB,
+    envvar="FIELDLINE_DB",
+    help="The storage `fieldline serve` uses (SQLite file or storage URL).",
+)
+@click.option(
+    "--spec",
+    "spec_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="The served specs (file or folder; repeatable): needed for replay dry runs.",
+)
+@click.option("--host", default="127.0.0.1", help="Interface to listen on.")
+@click.option("--port", default=8001, type=click.IntRange(0, 65535))
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name the console answers besides localhost, 127.0.0.1, [::1] and --host; repeatable.",
+)
+@click.option(
+    "--stalled-after",
+    default=300.0,
+    type=click.FloatRange(0.1),
+    help="Seconds the oldest waiting event may wait before the queue shows as Stalled.",
+)
+@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning"]))
+def console(
+    *,
+    db: str,
+    spec_paths: tuple[Path, ...],
+    host: str,
+    port: int,
+    allowed_hosts: tuple[str, ...],
+    stalled_after: float,
+    log_level: str,
+) -> None:
+    """Serve the operator's console (queue health, connector logs, dead letters, replay) at /ui.
+
+    Signing in takes the operator token (FIELDLINE_OPERATOR_TOKEN); without one the console
+    answers loopback clients only. Replays requeue events in the shared storage: the
+    service's workers apply them.
+    """
+    from fieldline.config import operator_token
+    from fieldline.console.data import ConsoleData
+    from fieldline.console.standalone import console_app
+    from fieldline.plugins.manager import get_plugin_manager
+    from fieldline.queue.storage import open_storage
+    from fieldline.service.admin_auth import AdminAccess, default_allowed_hosts
+    from fieldline.service.context import source_names
+    from fieldline.service.listening import listen, run_until_stopped
+
+    _configure_logging(log_level)
+    access = AdminAccess(token=operator_token(), allowed_hosts=default_allowed_hosts(host, allowed_hosts))
+    manager = get_plugin_manager()
+    specs = source_names(load_specs_or_exit(spec_paths, manager)) if spec_paths else {}
+    listener = listen(host, port)
+    storage = open_storage(_db_url(_existing_db(db)), plugin_manager=manager)
+    try:
+        data = ConsoleData(storage=storage, specs=specs, plugin_manager=manager, stalled_after=stalled_after)
+        click.echo(f"fieldline console: http://{host}:{listener.getsockname()[1]}/ui/ over {db}", err=True)
+        run_until_stopped(console_app(data, access), listener)
+    finally:
+        listener.close()
+        storage.close()
