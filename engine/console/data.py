@@ -97,15 +97,13 @@ class ConsoleData:
         """Per source, what replaying ``letters`` would write now under the served spec."""
         from fieldline.sync.replay import preview_replay
 
-        if self.plugin_manager is None:
-            raise ConfigError("no spec to plan with", hint="start the console with --spec")
         by_source: dict[str, list[DeadLetter]] = {}
         for letter in letters:
             by_source.setdefault(letter.source, []).append(letter)
         previews: dict[str, ReplayPreview] = {}
         for source, group in sorted(by_source.items()):
             spec = self.specs.get(source)
-            if spec is None:
+            if spec is None or self.plugin_manager is None:
                 raise ConfigError(
                     f"no spec for the source {source!r}", hint="start the console with that source's --spec"
                 )

@@ -1,7 +1,7 @@
 """Security headers on every console answer.
 
 Pages load only their own style sheet and script (no inline script, so an injected ``<script>``
-cannot run), cannot be framed (clickjacking), send no referrer and are not cached: they show
+cannot run), cannot be framed (clickjacking), send no referrer to other sites and are not cached: they show
 profile data.
 """
 
@@ -19,7 +19,7 @@ SECURITY_HEADERS = {
     ),
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",  # no-referrer would make browsers send "Origin: null" on our own forms
     "cache-control": "no-store",
     "cross-origin-opener-policy": "same-origin",
 }
