@@ -13,16 +13,31 @@ from typing import Any
 
 import pluggy
 
+from fieldline.contracts import WriteBackStatus
 from fieldline.errors import ConfigError
+from fieldline.planning.plans import Action
 from fieldline.queue.jobs import DeadLetter, QueueStatus
 from fieldline.queue.run_store import RunLogEntry
 from fieldline.queue.storage import Storage
 from fieldline.spec.model import Spec
 from fieldline.sync.replay import ReplayPreview
 
-__all__ = ["ConsoleData", "SourceCard"]
+__all__ = ["LOG_OUTCOMES", "ConsoleData", "SourceCard"]
 
 _HOUR = 3600.0
+
+# The run log's actions: the plan's, then the worker's own, then write-back results.
+LOG_OUTCOMES = (
+    *(action.value for action in Action),
+    "stale",
+    "gone",
+    "ignored",
+    "own_write_back",
+    "retry",
+    "dead",
+    "paused",
+    *(f"write_back_{status.value}" for status in WriteBackStatus),
+)
 
 
 @dataclass(frozen=True, slots=True)

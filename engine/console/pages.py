@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from fieldline.console.data import ConsoleData
+from fieldline.console.data import LOG_OUTCOMES, ConsoleData
 from fieldline.console.headers import SecurityHeaders
 from fieldline.console.sessions import COOKIE_NAME, SessionBook
 from fieldline.errors import FieldlineError
@@ -243,7 +243,15 @@ def create_console(data: ConsoleData, sessions: SessionBook, *, prefix: str = "/
         entries = await run_in_threadpool(
             lambda: data.log_entries(source=chosen["source"], key=chosen["key"], action=chosen["action"])
         )
-        return render(request, "logs.html", session, entries=entries, sources=data.sources(), chosen=chosen)
+        return render(
+            request,
+            "logs.html",
+            session,
+            entries=entries,
+            sources=data.sources(),
+            chosen=chosen,
+            outcomes=LOG_OUTCOMES,
+        )
 
     async def dead_letters(request: Request, session: str) -> Response:
         source = request.query_params.get("source", "")
