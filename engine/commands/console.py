@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fieldline.commands.service import DEFAULT_DB, _configure_logging, _db_url, _existing_db
+from fieldline.commands.service import DEFAULT_DB, _configure_logging, _db_url, _existing_db, _graceful_server
 from fieldline.commands.spec_loading import load_specs_or_exit
 
 
@@ -56,6 +56,8 @@ def console(
     answers loopback clients only. Replays requeue events in the shared storage: the
     service's workers apply them.
     """
+    import uvicorn
+
     from fieldline.config import operator_token
     from fieldline.console.data import ConsoleData
     from fieldline.console.standalone import console_app
@@ -63,7 +65,7 @@ def console(
     from fieldline.queue.storage import open_storage
     from fieldline.service.admin_auth import AdminAccess, default_allowed_hosts
     from fieldline.service.context import source_names
-    from fieldline.service.listening import listen, run_until_stopped
+    from fieldline.service.listening import listen
 
     _configure_logging(log_level)
     access = AdminAccess(token=operator_token(), allowed_hosts=default_allowed_hosts(host, allowed_hosts))
@@ -74,7 +76,10 @@ def console(
     try:
         data = ConsoleData(storage=storage, specs=specs, plugin_manager=manager, stalled_after=stalled_after)
         click.echo(f"fieldline console: http://{host}:{listener.getsockname()[1]}/ui/ over {db}", err=True)
-        run_until_stopped(console_app(data, access), listener)
+        config = uvicorn.Config(
+            console_app(data, access), log_level=log_level, access_log=False, lifespan="on"
+        )
+        _graceful_server(config).run(sockets=[listener])  # SIGTERM: exit 0 once stopped
     finally:
         listener.close()
         storage.close()
