@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from fieldline.commands.service import DEFAULT_DB, _configure_logging, _db_url, _existing_db, _graceful_server
+from fieldline.commands.service import (
+    ALLOWED_HOSTS,
+    DEFAULT_DB,
+    _configure_logging,
+    _db_url,
+    _existing_db,
+    _graceful_server,
+)
 from fieldline.commands.spec_loading import load_specs_or_exit
 
 
@@ -26,13 +33,7 @@ from fieldline.commands.spec_loading import load_specs_or_exit
 )
 @click.option("--host", default="127.0.0.1", help="Interface to listen on.")
 @click.option("--port", default=8001, type=click.IntRange(0, 65535))
-@click.option(
-    "--allowed-host",
-    "allowed_hosts",
-    multiple=True,
-    metavar="NAME",
-    help="A Host name the console answers besides localhost, 127.0.0.1, [::1] and --host; repeatable.",
-)
+@ALLOWED_HOSTS
 @click.option(
     "--stalled-after",
     default=300.0,

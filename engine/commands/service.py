@@ -42,6 +42,14 @@ _DB = click.option(
     envvar="FIELDLINE_DB",
     help="The SQLite file holding the queue, run log and sync state (or a storage URL).",
 )
+ALLOWED_HOSTS = click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name the service answers (e.g. the name webhook senders post to), besides localhost,"
+    " 127.0.0.1, [::1] and --host; repeatable; '*.example.com' for subdomains, '*' for any.",
+)
 _BATCH = click.option("--batch-size", default=100, type=click.IntRange(1, 10_000), help="Jobs per claim.")
 _LEASE = click.option(
     "--lease-seconds",
@@ -127,14 +135,7 @@ def _open_context(
 @_MAX_ATTEMPTS
 @_LEASE
 @click.option("--max-body-bytes", default=5 * 1024 * 1024, type=click.IntRange(1))
-@click.option(
-    "--allowed-host",
-    "allowed_hosts",
-    multiple=True,
-    metavar="NAME",
-    help="A Host name the service answers (e.g. the name webhook senders post to), besides localhost,"
-    " 127.0.0.1, [::1] and --host; repeatable; '*.example.com' for subdomains, '*' for any.",
-)
+@ALLOWED_HOSTS
 @_seconds("--header-timeout", 10.0, "Seconds a request's headers may take; slower connections are closed.")
 @_seconds("--body-timeout", 30.0, "Seconds a request's body may take once its headers are in (else 408).")
 @click.option(

@@ -9,7 +9,6 @@ POSTs carrying the session's CSRF token.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import logging
 import urllib.parse
@@ -30,6 +29,7 @@ from fieldline.console.data import LOG_OUTCOMES, ConsoleData
 from fieldline.console.headers import SecurityHeaders
 from fieldline.console.sessions import COOKIE_NAME, SessionBook
 from fieldline.errors import FieldlineError
+from fieldline.service.admin_auth import is_loopback
 
 __all__ = ["create_console"]
 
@@ -87,15 +87,6 @@ def _plan_value(value: Any) -> str:
     if isinstance(value, Ref):
         return str(value)
     return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _is_loopback(request: Request) -> bool:
-    if request.client is None:
-        return False
-    try:
-        return ipaddress.ip_address(request.client.host).is_loopback
-    except ValueError:
-        return False
 
 
 async def _form(request: Request) -> dict[str, list[str]]:
@@ -160,7 +151,7 @@ def create_console(data: ConsoleData, sessions: SessionBook, *, prefix: str = "/
         client, who gets a session at once); POSTs also need the session's CSRF token."""
 
         async def guarded(request: Request) -> Response:
-            if not sessions.needs_sign_in and not _is_loopback(request):
+            if not sessions.needs_sign_in and not is_loopback(request):
                 return refused(
                     request,
                     403,

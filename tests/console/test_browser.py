@@ -165,9 +165,8 @@ def test_console_in_a_browser(browser: Any, service: Service_, tmp_path: Path) -
     driver.find_element(By.ID, "token").send_keys(TOKEN)
     driver.find_element(By.CSS_SELECTOR, "form.stacked button").click()
     wait_for(driver, lambda d: d.current_url.endswith("/ui/"), "the overview after signing in")
-    health, text = card(driver)
-    assert health == "empty"
-    assert "Empty" in text
+    wait_for(driver, lambda d: card_health(d) == "empty", "the overview's card (the page may still load)")
+    assert "Empty" in card(driver)[1]
     shot(driver, tmp_path, "overview-empty")
 
     # No worker runs: the event waits, then the queue stalls. The page updates by itself.
@@ -196,7 +195,8 @@ def test_console_in_a_browser(browser: Any, service: Service_, tmp_path: Path) -
 
     # Dry run first: the plan under the current spec, nothing changed yet.
     driver.find_element(By.ID, "preview-all").click()
-    wait_for(driver, lambda d: "Replay: dry run" in d.page_source, "the dry-run page")
+    wait_for(driver, lambda d: d.find_elements(By.ID, "replay-confirm"), "the dry-run page, whole")
+    assert "Replay: dry run" in driver.find_element(By.TAG_NAME, "h1").text
     assert "Rejected" in driver.find_element(By.TAG_NAME, "main").text
     assert service.counts().get(JobState.DEAD) == 1
     shot(driver, tmp_path, "replay-dry-run")
