@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("fieldline.commands.service:status", "Show the queue: waiting, failures, dead letters."),
     "logs": ("fieldline.commands.service:logs", "Show the run log."),
     "replay": ("fieldline.commands.service:replay", "Send dead letters back to the queue."),
+    "console": ("fieldline.commands.console:console", "Serve the operator's console in a browser."),
     "db": ("fieldline.commands.db:db", "Create or migrate the storage database's schema."),
 }
 

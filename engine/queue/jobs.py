@@ -298,6 +298,15 @@ class JobQueue(Protocol):
         """Every source that has jobs in the queue, sorted."""
         ...
 
+    def processed_since(self, since: float, *, source: str | None = None) -> int:
+        """How many jobs were completed (``done``) at or after ``since`` (epoch seconds)."""
+        ...
+
+    def clear_failures(self, *, source: str | None = None) -> int:
+        """Forget the recorded failed attempts (of one ``source``, or of all) that ``status``
+        lists as recent failures; returns how many. Jobs and dead letters stay as they are."""
+        ...
+
     def dead_letters(self, limit: int = 100, *, source: str | None = None) -> list[DeadLetter]:
         """The newest dead letters first (of one ``source``, or of all)."""
         ...
