@@ -83,11 +83,14 @@ class RunSummary:
 
 def outcome_count(outcome: RecordOutcome) -> str:
     """Which count ``outcome`` adds to: its action when done, ``error`` when it could not be
-    planned (as `plan` says), ``not_sent`` when a stop left it unsent, else ``failed``."""
+    planned and ``invalid`` when the pre-write checks refused it (as `plan` says), ``not_sent``
+    when a stop left it unsent, else ``failed``."""
     if outcome.ok:
         return outcome.action.value
     if outcome.stage is OutcomeStage.PLAN:
         return Action.ERROR.value
+    if outcome.action is Action.INVALID:
+        return Action.INVALID.value  # refused by the pre-write checks, as `plan` said
     if outcome.stage is OutcomeStage.STOPPED:
         return "not_sent"  # nobody refused it
     return "failed"  # planned, then refused (pre-flight, target, parent)

@@ -168,3 +168,4 @@ def test_plan_shows_as_invalid_exactly_what_sync_refuses(example: Path) -> None:
     }
     assert set(failed) == set(invalid), "sync refuses exactly what plan showed as invalid"
     assert all(outcome["stage"] == "preflight" for outcome in failed.values())
+    assert json.loads(synced.stdout)["counts"]["invalid"] == plan["counts"]["invalid"]
