@@ -139,23 +139,32 @@ class MatchIndex:
         if not self._indexes:
             return
         by_key = {result.key: result for result in results}
+        by_object: dict[str, list[_Index]] = {}
+        for (object_name, _, _), index in self._indexes.items():
+            by_object.setdefault(object_name.lower(), []).append(index)
+        canonical: dict[tuple[str, str], str] = {}  # (object, spelling) -> describe's name
         for write in writes:
+            indexes = by_object.get(write.object.lower())
             result = by_key.get(write.key)
-            if result is None or not result.ok:
+            if not indexes or result is None or not result.ok:
                 continue
             record_id = result.target_id or write.target_id
             if not record_id:
                 continue
-            for (object_name, _, _), index in self._indexes.items():
-                if object_name.lower() != write.object.lower():
-                    continue
+            names = []
+            for name in write.fields:
+                found = canonical.get((write.object, name))
+                if found is None:
+                    described = self.describe(write.object).field(name)
+                    found = canonical[(write.object, name)] = (
+                        described.name if described is not None else name
+                    )
+                names.append(found)
+            for index in indexes:
                 record = dict(index.by_id.get(record_id) or {"Id": record_id})
-                description = self.describe(object_name)
-                for name, value in write.fields.items():
-                    described = description.field(name)
-                    canonical = described.name if described is not None else name
-                    if canonical in index.fields:
-                        record[canonical] = value
+                for name, value in zip(names, write.fields.values(), strict=True):
+                    if name in index.fields:
+                        record[name] = value
                 index.put(record)
 
     # --- reading --------------------------------------------------------------------------
