@@ -369,14 +369,14 @@ def status(
     dead_limit: int,
     service_url: str | None,
 ) -> None:
-    """Show the queue: Empty / Waiting N / Stalled, last processed, recent failures, dead letters.
+    """Show the queue: Empty / Waiting N / Stalled, last processed, recent failures, dead letters,
+    and each spec's last successful and last failed `sync` run.
 
     With several sources in the queue (serve with several specs), each is shown on its own.
     With --service, also each lookup's and spec's last successful and failed call and the
     last hour's counts. Exit status 1 when a queue is stalled (handy for monitoring).
     """
-    from rich.console import Console
-
+    from fieldline.commands.batch import console_for
     from fieldline.commands.render import print_json
     from fieldline.queue.jobs import QueueHealth
     from fieldline.queue.storage import open_storage
@@ -388,8 +388,9 @@ def status(
         snapshots = {name: queue.status(stalled_after=stalled_after, source=name) for name in names}
         overall = queue.status(stalled_after=stalled_after, source=source_name)
         dead = {name: queue.dead_letters(dead_limit, source=name) if dead_limit else [] for name in names}
+        latest_runs = storage.sync_runs.latest() if storage.sync_runs is not None else {}
     lookups = _lookup_status(service_url)
-    console = Console()
+    console = console_for()  # wide without a terminal: CI logs never fold ids
     if as_json:
         document: dict[str, Any] = dict(overall.as_json())
         document["dead_letter_jobs"] = [
@@ -403,12 +404,23 @@ def status(
             for name, snapshot in snapshots.items()
         }
         document.update(lookups or {})
+        document["sync_runs"] = {
+            spec: {
+                "last_ok": good.as_json() if good is not None else None,
+                "last_failed": bad.as_json() if bad is not None else None,
+            }
+            for spec, (good, bad) in latest_runs.items()
+        }
         print_json(console, document)
     elif not snapshots:
         console.print(status_renderable(overall, []))
     else:
         for name, snapshot in snapshots.items():
             console.print(status_renderable(snapshot, dead[name], title=name if len(snapshots) > 1 else None))
+    if latest_runs and not as_json:
+        from fieldline.commands.runs import latest_runs_table
+
+        console.print(latest_runs_table(latest_runs))
     if lookups is not None and not as_json:
         from fieldline.commands.lookup_status import lookup_status_table
 
@@ -429,8 +441,7 @@ def logs(db: str, entity: str | None, source_name: str | None, limit: int, as_js
     """Show the run log, newest first: what each event did to each record, and why it failed."""
     import json
 
-    from rich.console import Console
-
+    from fieldline.commands.batch import console_for
     from fieldline.queue.storage import open_storage
     from fieldline.service.status import log_table
 
@@ -440,7 +451,7 @@ def logs(db: str, entity: str | None, source_name: str | None, limit: int, as_js
         for entry in entries:
             click.echo(json.dumps(entry.as_json(), default=str, sort_keys=True))
         return
-    Console().print(log_table(entries))
+    console_for().print(log_table(entries))
 
 
 @click.command()

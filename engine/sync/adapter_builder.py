@@ -11,17 +11,19 @@ import pluggy
 
 from fieldline.contracts import AdapterContext, AdapterKind, SourceAdapter, TargetAdapter
 from fieldline.errors import ConfigError
-from fieldline.plugins.manager import PluginManager, adapter_registry
+from fieldline.plugins.manager import PluginManager, adapter_registry, function_registry
 from fieldline.spec.model import AdapterSpec, Spec
 
 __all__ = ["adapter_context", "build_adapter", "build_source", "build_target"]
 
 
-def adapter_context(spec: Spec) -> AdapterContext:
+def adapter_context(spec: Spec, manager: pluggy.PluginManager | None = None) -> AdapterContext:
     """What a factory is told about ``spec``: relative paths in adapter options are taken from
-    the spec's folder (the current folder when there is no spec file)."""
+    the spec's folder (the current folder when there is no spec file), and the plugins'
+    expression functions."""
     folder = Path(spec.file).resolve().parent if spec.file else Path.cwd()
-    return AdapterContext(spec_folder=folder, spec_name=spec.name)
+    functions = function_registry(manager) if manager is not None else None
+    return AdapterContext(spec_folder=folder, spec_name=spec.name, functions=functions)
 
 
 def build_adapter(
@@ -39,7 +41,7 @@ def build_adapter(
             hint += f"; plugins that failed (see the warnings above): {failed}"
         raise ConfigError(f"{adapter.location}: no {kind.value} adapter named {adapter.adapter!r}", hint=hint)
     _check_options(adapter, kind, info.options_schema)
-    return info.factory(dict(adapter.options), adapter_context(spec))
+    return info.factory(dict(adapter.options), adapter_context(spec, manager))
 
 
 def _check_options(adapter: AdapterSpec, kind: AdapterKind, schema: Mapping[str, Any] | None) -> None:

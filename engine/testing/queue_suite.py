@@ -182,6 +182,7 @@ def _dead_letter_after_max_attempts(queue: JobQueue, clock: FakeClock, reopen: R
     status = queue.status()
     assert status.dead_letters == 1
     assert status.recent_failures[0].dead
+    assert status.summary.endswith(", 1 dead letter"), "the headline never hides dead letters"
     assert [job.event_id for job in queue.claim("w1", limit=5)] == ["a2"], "a dead letter must not block"
 
 
@@ -246,6 +247,19 @@ def _release_does_not_count_the_attempt(queue: JobQueue, clock: FakeClock, reope
     clock.advance(61)
     [again] = queue.claim("w1", limit=1)
     assert again.attempts == 1
+
+
+def _status_headline_is_not_empty_with_dead_letters(
+    queue: JobQueue, clock: FakeClock, reopen: Reopen
+) -> None:
+    queue.enqueue([event("d1", "d")], source=SOURCE)
+    for _ in range(queue.max_attempts):
+        [job] = queue.claim("w1", limit=1, lease_seconds=LEASE)
+        queue.fail(job, "boom")
+        clock.advance(3600)
+    status = queue.status()
+    assert status.health is QueueHealth.EMPTY  # nothing waiting: monitoring stays calm
+    assert status.summary == "Nothing waiting, 1 dead letter"
 
 
 def _status_reports_health(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
@@ -444,6 +458,7 @@ TEMPLATES: dict[str, Callable[[JobQueue, FakeClock, Reopen], None]] = {
     "extend_keeps_the_lease": _extend_keeps_the_lease,
     "release_does_not_count_the_attempt": _release_does_not_count_the_attempt,
     "status_reports_health": _status_reports_health,
+    "status_headline_is_not_empty_with_dead_letters": _status_headline_is_not_empty_with_dead_letters,
     "requeue_brings_dead_letters_back": _requeue_brings_dead_letters_back,
     "purge_forgets_old_settled_jobs_only": _purge_forgets_old_settled_jobs_only,
     "throughput_counts_completed_jobs_since": _throughput_counts_completed_jobs_since,
