@@ -123,6 +123,33 @@ def records_table(records: list[SyncRunRecord], *, title: str) -> Table:
     return table
 
 
+def explanation_table(record: SyncRunRecord) -> Table:
+    """One record's fields as the plan decided them: old -> new, strategy, decision and why."""
+    from rich.table import Table
+
+    notes = [f"matched {record.explanation['matched_by']}"] if record.explanation.get("matched_by") else []
+    notes.extend(record.explanation.get("reasons", []))
+    title = f"{record.record} {record.key}: {record.action}" + (f" ({'; '.join(notes)})" if notes else "")
+    table = Table(title=title, title_justify="left")
+    for column in ("field", "old → new", "strategy", "decision"):
+        table.add_column(column, overflow="fold")
+    for change in record.explanation["fields"]:
+        decision = change["decision"] + (f": {change['reason']}" if change.get("reason") else "")
+        table.add_row(
+            change["field"],
+            f"{_shown(change['old'])} → {_shown(change['new'])}",
+            change["strategy"],
+            decision,
+        )
+    return table
+
+
+def _shown(value: object) -> str:
+    if value == {"missing": True}:
+        return "(missing)"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 @click.group(invoke_without_command=True)
 @_DB
 @click.option("--spec", "spec_name", help="Only runs of this spec (its name).")
@@ -173,4 +200,8 @@ def show(
     console.print(records_table(records, title=f"{which}{f' with key {key}' if key else ''}"))
     if not records:
         console.print("no records" + (" failed" if errors_only else ""))
+    if key is not None:  # one entity's records: how each field was decided, as the plan said
+        for record in records:
+            if record.explanation.get("fields"):
+                console.print(explanation_table(record))
     sys.stdout.flush()

@@ -19,12 +19,14 @@ from fieldline.planning.plans import Action
 from fieldline.queue.jobs import DeadLetter, QueueStatus
 from fieldline.queue.run_store import RunLogEntry
 from fieldline.queue.storage import Storage
+from fieldline.queue.sync_runs import RunStatus, SyncRun, SyncRunRecord
 from fieldline.spec.model import Spec
 from fieldline.sync.replay import ReplayPreview
 
-__all__ = ["LOG_OUTCOMES", "ConsoleData", "SourceCard"]
+__all__ = ["LOG_OUTCOMES", "RECORDS_SHOWN", "RUN_STATUSES", "ConsoleData", "SourceCard"]
 
 _HOUR = 3600.0
+RECORDS_SHOWN = 500  # a run's records on one page; filter by key or outcome for the rest
 
 # The run log's actions: the plan's, then the worker's own, then write-back results.
 LOG_OUTCOMES = (
@@ -38,6 +40,7 @@ LOG_OUTCOMES = (
     "paused",
     *(f"write_back_{status.value}" for status in WriteBackStatus),
 )
+RUN_STATUSES = tuple(status.value for status in RunStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,37 @@ class ConsoleData:
         if action:
             entries = [entry for entry in entries if entry.action == action]
         return entries[:limit]
+
+    def sync_runs(
+        self, *, spec: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[SyncRun]:
+        """Recorded ``sync`` runs, newest first; none when the backend keeps no connector logs."""
+        log = self.storage.sync_runs
+        if log is None:
+            return []
+        found = log.runs(spec=spec or None, limit=limit if not status else limit * 10)
+        if status:
+            found = [run for run in found if run.status.value == status]
+        return found[:limit]
+
+    def sync_run(self, run_id: int) -> SyncRun | None:
+        log = self.storage.sync_runs
+        return log.run(run_id) if log is not None else None
+
+    def sync_run_records(
+        self, run_id: int, *, outcome: str | None = None, key: str | None = None, limit: int = RECORDS_SHOWN
+    ) -> list[SyncRunRecord]:
+        """One run's records in run order: ``outcome`` ``failed`` for the failures, or an action."""
+        log = self.storage.sync_runs
+        if log is None:
+            return []
+        failed = outcome == "failed"
+        records = log.records(
+            run_id, errors_only=failed, key=key or None, limit=None if outcome and not failed else limit
+        )
+        if outcome and not failed:
+            records = [record for record in records if record.action == outcome and not record.error]
+        return records[:limit]
 
     def chosen_letters(self, job_ids: Sequence[int], *, source: str | None) -> list[DeadLetter]:
         """The dead letters ``job_ids`` names (all of ``source`` when empty); ids no longer

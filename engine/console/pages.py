@@ -25,10 +25,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from fieldline.console.data import LOG_OUTCOMES, ConsoleData
+from fieldline.console.data import LOG_OUTCOMES, RECORDS_SHOWN, RUN_STATUSES, ConsoleData
 from fieldline.console.headers import SecurityHeaders
 from fieldline.console.sessions import COOKIE_NAME, SessionBook
 from fieldline.errors import FieldlineError
+from fieldline.planning.plans import Action
 from fieldline.service.admin_auth import is_loopback
 
 __all__ = ["create_console"]
@@ -54,6 +55,8 @@ def _environment() -> jinja2.Environment:
     environment.filters["age"] = _format_age
     environment.filters["pretty"] = _pretty_json
     environment.filters["value"] = _plan_value
+    environment.filters["logged"] = _logged_value
+    environment.filters["took"] = _took
     return environment
 
 
@@ -66,11 +69,26 @@ def _format_time(timestamp: float | None) -> str:
 def _format_age(seconds: float | None) -> str:
     if seconds is None:
         return "-"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def _logged_value(value: Any) -> str:
+    """A value as the connector log keeps it (``{"missing": true}`` for none)."""
+    if value == {"missing": True}:
+        return "(missing)"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _took(run: Any) -> str:
+    if run.ended_at is None:
+        return "running"
+    return _format_age(run.ended_at - run.started_at)
 
 
 def _pretty_json(value: Any) -> str:
@@ -244,6 +262,42 @@ def create_console(data: ConsoleData, sessions: SessionBook, *, prefix: str = "/
             outcomes=LOG_OUTCOMES,
         )
 
+    async def runs(request: Request, session: str) -> Response:
+        query = request.query_params
+        chosen = {name: query.get(name, "") for name in ("spec", "status")}
+        found = await run_in_threadpool(lambda: data.sync_runs(spec=chosen["spec"], status=chosen["status"]))
+        return render(
+            request,
+            "runs.html",
+            session,
+            runs=found,
+            specs=sorted({spec.name for spec in data.specs.values()} | {run.spec for run in found}),
+            statuses=RUN_STATUSES,
+            chosen=chosen,
+            kept=data.storage.sync_runs is not None,
+        )
+
+    async def run(request: Request, session: str) -> Response:
+        run_id = int(request.path_params["run_id"])
+        query = request.query_params
+        chosen = {name: query.get(name, "") for name in ("outcome", "key")}
+        found = await run_in_threadpool(lambda: data.sync_run(run_id))
+        if found is None:
+            return refused(request, 404, f"No run {run_id} is recorded (it may have been purged).")
+        records = await run_in_threadpool(
+            lambda: data.sync_run_records(run_id, outcome=chosen["outcome"], key=chosen["key"])
+        )
+        return render(
+            request,
+            "run.html",
+            session,
+            run=found,
+            records=records,
+            chosen=chosen,
+            outcomes=("failed", *(action.value for action in Action)),
+            shown=RECORDS_SHOWN,
+        )
+
     async def dead_letters(request: Request, session: str) -> Response:
         source = request.query_params.get("source", "")
         letters = await run_in_threadpool(lambda: data.dead_letters(source=source))
@@ -300,6 +354,8 @@ def create_console(data: ConsoleData, sessions: SessionBook, *, prefix: str = "/
             Route("/login", login, methods=["POST"]),
             Route("/logout", page(logout), methods=["POST"]),
             Route("/logs", page(logs), methods=["GET"]),
+            Route("/runs", page(runs), methods=["GET"]),
+            Route("/runs/{run_id:int}", page(run), methods=["GET"]),
             Route("/dead-letters", page(dead_letters), methods=["GET"]),
             Route("/dead-letters/preview", page(preview), methods=["POST"]),
             Route("/dead-letters/replay", page(replay), methods=["POST"]),

@@ -125,6 +125,7 @@ CREATE TABLE fieldline_sync_run_records (
     stage text,
     retriable boolean NOT NULL,
     written text NOT NULL,
+    explanation text NOT NULL DEFAULT '{}',
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX fieldline_sync_run_records_key ON fieldline_sync_run_records (run_id, key);

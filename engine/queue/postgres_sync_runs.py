@@ -49,7 +49,7 @@ class PostgresSyncRuns(PostgresClient):
         with self.database.transaction("connector log write") as connection, connection.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO fieldline_sync_run_records ({RECORD_COLUMNS})"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 rows,
             )
 

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS fieldline_sync_run_records (
     stage TEXT,
     retriable INTEGER NOT NULL,
     written TEXT NOT NULL,
+    explanation TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS fieldline_sync_run_records_key ON fieldline_sync_run_records (run_id, key);
@@ -91,7 +92,7 @@ class SQLiteSyncRuns(SQLiteFile):
         with self._transaction() as connection:
             connection.executemany(
                 f"INSERT INTO fieldline_sync_run_records ({RECORD_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 

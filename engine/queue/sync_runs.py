@@ -78,6 +78,9 @@ class SyncRunRecord:
     stage: str | None = None
     retriable: bool = False
     written: Mapping[str, Any] = field(default_factory=dict)
+    # the plan's explanation: {"matched_by", "reasons", "fields": [{field, old, new, strategy,
+    # decision, reason}]}; fields are kept for records written, refused or failed (not noops)
+    explanation: Mapping[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -93,6 +96,7 @@ class SyncRunRecord:
             "stage": self.stage,
             "retriable": self.retriable,
             "written": dict(self.written),
+            "explanation": dict(self.explanation),
         }
 
 
@@ -151,7 +155,8 @@ RUN_COLUMNS = (
     "id, spec, spec_hash, source, target, started_at, ended_at, status, counts, stop_reason, error, options"
 )
 RECORD_COLUMNS = (
-    "run_id, seq, record, key, document_key, object, action, target_id, error, stage, retriable, written"
+    "run_id, seq, record, key, document_key, object, action, target_id, error, stage, retriable, written,"
+    " explanation"
 )
 
 
@@ -187,6 +192,7 @@ def record_row(record: SyncRunRecord) -> tuple[Any, ...]:
         record.stage,
         bool(record.retriable),
         json.dumps(redact(dict(record.written)), default=str, sort_keys=True),
+        json.dumps(redact(dict(record.explanation)), default=str) if record.explanation else "{}",
     )
 
 
@@ -204,6 +210,7 @@ def record_from_row(row: Sequence[Any]) -> SyncRunRecord:
         stage=row[9],
         retriable=bool(row[10]),
         written=json.loads(row[11]) if row[11] else {},
+        explanation=json.loads(row[12]) if row[12] and row[12] != "{}" else {},
     )
 
 

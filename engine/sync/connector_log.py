@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from fieldline.planning.plans import Action, json_value
 from fieldline.queue.sync_runs import RunStatus, SyncRunLog, SyncRunRecord
 from fieldline.spec.model import Spec
-from fieldline.sync.report import RunReport
+from fieldline.sync.report import RecordOutcome, RunReport
 
-__all__ = ["RunRecorder", "spec_hash"]
+__all__ = ["RunRecorder", "explanation", "spec_hash"]
 
 
 def spec_hash(spec: Spec) -> str:
@@ -55,6 +56,7 @@ class RunRecorder:
                     stage=outcome.stage.value if outcome.stage is not None else None,
                     retriable=outcome.retriable,
                     written=outcome.written,
+                    explanation=explanation(outcome),
                 )
             )
         self.log.add(self.run_id, records)
@@ -82,6 +84,36 @@ class RunRecorder:
     def fail(self, error: str, report: RunReport) -> None:
         """The run raised after the batches in ``report``: record it as failed with ``error``."""
         self.log.finish(self.run_id, status=RunStatus.FAILED, counts=report.counts, error=error)
+
+
+# Records whose fields are worth keeping: written, refused or failed. A noop's fields all say
+# "unchanged" and a skip's reasons say why, so theirs are left out (a re-sync logs little).
+_EXPLAINED = frozenset({Action.CREATE, Action.UPDATE, Action.INVALID, Action.ERROR})
+
+
+def explanation(outcome: RecordOutcome) -> dict[str, Any]:
+    """The plan's explanation of ``outcome``'s record, as JSON for the connector log."""
+    plan = outcome.plan
+    if plan is None:
+        return {}
+    explained: dict[str, Any] = {}
+    if plan.matched_by:
+        explained["matched_by"] = plan.matched_by
+    if plan.reasons:
+        explained["reasons"] = list(plan.reasons)
+    if plan.changes and (outcome.action in _EXPLAINED or outcome.error is not None):
+        explained["fields"] = [
+            {
+                "field": change.field,
+                "old": json_value(change.old),
+                "new": json_value(change.new),
+                "strategy": change.strategy.value,
+                "decision": change.decision.value,
+                "reason": change.reason,
+            }
+            for change in plan.changes
+        ]
+    return explained
 
 
 def _failure_summary(report: RunReport) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fieldline.contracts import Stop, WriteBackResult
-from fieldline.planning.plans import Action, Plan
+from fieldline.planning.plans import Action, Plan, RecordPlan
 
 __all__ = ["OutcomeStage", "RecordOutcome", "RunReport", "RunSummary", "outcome_count"]
 
@@ -45,6 +45,8 @@ class RecordOutcome:
     retriable: bool = False
     stage: OutcomeStage | None = None  # set when error is
     version: float | None = None
+    # the record's plan: the connector log keeps its explanation (each field's old -> new, decision)
+    plan: RecordPlan | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:

@@ -502,6 +502,7 @@ def _outcome(
         target_id=record_plan.target_id if target_id is None else target_id,
         written={} if written is None else written,
         version=record_plan.version,
+        plan=record_plan,
     )
 
 

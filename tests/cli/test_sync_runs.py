@@ -73,6 +73,30 @@ def test_every_sync_is_recorded_with_each_records_outcome(example: Path, tmp_pat
     assert len(lines) == 3  # the Account and its one application
 
 
+def test_the_plans_explanation_is_kept_for_written_records_only(example: Path, tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    assert _invoke("sync", str(example), "--db", str(db))[0] == 0
+    assert _invoke("sync", str(example), "--db", str(db))[0] == 0  # unchanged: noops
+    with SQLiteSyncRuns(db) as log:
+        first = log.records(1, key=FIRST)
+        again = log.records(2, key=FIRST)
+    created = next(record for record in first if record.action == "create")
+    fields = {change["field"]: change for change in created.explanation["fields"]}
+    assert fields, "each field of a created record, as the plan decided it"
+    for change in fields.values():
+        assert change["old"] == {"missing": True}
+        assert change["decision"] in {"write", "missing", "null_skipped", "unmapped_skipped"}
+        assert change["strategy"]
+    assert any(change["decision"] == "write" for change in fields.values())
+    assert all("fields" not in record.explanation for record in again if record.action == "noop")
+    assert any(record.explanation.get("matched_by") for record in again), "how each record matched"
+
+    code, shown = _invoke("runs", "--db", str(db), "show", "1", "--key", FIRST)
+    assert code == 0, shown
+    assert "old → new" in shown
+    assert "(missing) →" in shown
+
+
 def test_failed_records_are_shown_by_runs_show_errors_and_status(example: Path, tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     spec = example.read_text(encoding="utf-8").replace("length: 80}", "length: 3}", 1)  # Name of applications

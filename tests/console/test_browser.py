@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from fieldline.cli import cli
 from fieldline.config import Secret
 from fieldline.plugins.manager import get_plugin_manager
 from fieldline.queue.jobs import JobState
@@ -29,10 +31,12 @@ from fieldline.service.context import ServiceContext, open_context
 from fieldline.service.worker import WorkerSettings
 from fieldline.spec.loader import load_spec
 from fieldline.testing.server import serve_in_thread
+from tests.conftest import REPO_ROOT
 from tests.e2e.harness import SPEC_FILE, Emulators, running_emulators
 from tests.waiting import PATIENCE, wait_until
 
 TOKEN = "browser-test-operator-token-0123456789"
+EXAMPLES = REPO_ROOT / "mappings" / "examples"
 STALLED_AFTER = 1.0  # seconds: the queue shows Stalled soon after the workers stop
 
 CHROMIUM = shutil.which("chromium")
@@ -220,6 +224,22 @@ def test_console_in_a_browser(browser: Any, service: Service_, tmp_path: Path) -
     outcomes = {row.get_attribute("class") for row in driver.find_elements(By.CSS_SELECTOR, "#log tbody tr")}
     assert {"outcome-dead", "outcome-update"} <= outcomes
     shot(driver, tmp_path, "connector-logs")
+
+    # A `fieldline sync` run over the same storage shows in the connector logs, each record's
+    # fields as the plan decided them.
+    examples = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, examples)
+    result = CliRunner().invoke(
+        cli, ["sync", str(examples / "profiles-to-files.yaml"), "--db", str(tmp_path / "fieldline.db")]
+    )
+    assert result.exit_code == 0, result.output
+    driver.get(f"{service.url}/ui/runs")
+    [link] = driver.find_elements(By.CSS_SELECTOR, "#runs tbody tr a")
+    link.click()
+    wait_for(driver, lambda d: d.find_elements(By.ID, "records"), "the run's records")
+    driver.find_element(By.CSS_SELECTOR, "#records details summary").click()
+    assert "(missing) →" in driver.find_element(By.ID, "records").text
+    shot(driver, tmp_path, "connector-run")
 
     # A phone's width: nothing wider than the screen.
     driver.set_window_size(390, 844)

@@ -18,6 +18,7 @@ from fieldline.console.standalone import console_app
 from fieldline.queue.jobs import JobState
 from fieldline.queue.run_store import RunLogEntry
 from fieldline.queue.storage import Storage, open_storage
+from fieldline.queue.sync_runs import RunStatus, SyncRunRecord
 from fieldline.service.admin_auth import AdminAccess
 from fieldline.testing.queue_suite import event
 from fieldline.testing.server import serve_in_thread
@@ -56,6 +57,47 @@ def _seed(storage: Storage) -> None:
         ],
         source="passfort",
     )
+    log = storage.sync_runs
+    assert log is not None
+    run_id = log.start(
+        spec="enrichment", spec_hash="abc123def456", source="files", target="salesforce", options={}
+    )
+    created = {
+        "field": "Name",
+        "old": {"missing": True},
+        "new": "Acme",
+        "strategy": "if_empty",
+        "decision": "write",
+        "reason": "",
+    }
+    log.add(
+        run_id,
+        [
+            SyncRunRecord(
+                run_id=run_id,
+                seq=1,
+                record="account",
+                key="acme.com",
+                document_key="acme.com",
+                object="Account",
+                action="create",
+                target_id="001B",
+                explanation={"fields": [created]},
+            ),
+            SyncRunRecord(
+                run_id=run_id,
+                seq=2,
+                record="account",
+                key="bad.com",
+                document_key="bad.com",
+                object="Account",
+                action="create",
+                error=f"STRING_TOO_LONG: {HOSTILE}",
+                stage="target",
+            ),
+        ],
+    )
+    log.finish(run_id, status=RunStatus.FAILED, counts={"create": 1, "failed": 1}, error="1 record(s) failed")
 
 
 @pytest.fixture
@@ -144,6 +186,27 @@ def test_logs_filter_by_source_outcome_and_key(console: Console) -> None:
         assert "001A" not in client.get("/ui/logs", params={"action": "update"}).text
         assert "001A" not in client.get("/ui/logs", params={"key": "profile-z"}).text
         assert "001A" in client.get("/ui/logs", params={"source": "passfort", "key": "profile-a"}).text
+
+
+def test_connector_logs_list_runs_and_show_each_records_plan(console: Console) -> None:
+    with console.client() as client:
+        sign_in(client)
+        runs = client.get("/ui/runs").text
+        assert 'href="/ui/runs/1"' in runs
+        assert "abc123def456" in runs
+        assert "create 1, failed 1" in runs
+        assert 'href="/ui/runs/1"' not in client.get("/ui/runs", params={"status": "ok"}).text
+        run = client.get("/ui/runs/1").text
+        assert "&#34;Acme&#34;" in run, "each field's old -> new, as the plan decided it"
+        assert "(missing) → &#34;Acme&#34;" in run
+        assert "if_empty" in run
+        assert HOSTILE not in run
+        assert "STRING_TOO_LONG" in run
+        failed = client.get("/ui/runs/1", params={"outcome": "failed"}).text
+        assert "bad.com" in failed
+        assert "acme.com" not in failed
+        assert "acme.com" in client.get("/ui/runs/1", params={"key": "acme.com"}).text
+        assert client.get("/ui/runs/99").status_code == 404
 
 
 def test_replay_needs_the_csrf_token_and_a_same_site_origin(console: Console) -> None:
