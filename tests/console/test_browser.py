@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from tests.waiting import PATIENCE, wait_until
 
 TOKEN = "browser-test-operator-token-0123456789"
 EXAMPLES = REPO_ROOT / "mappings" / "examples"
-STALLED_AFTER = 1.0  # seconds: the queue shows Stalled soon after the workers stop
+STALLED_AFTER = 300.0  # seconds, by the queue's clock, which the test moves on
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -83,6 +84,7 @@ class Service_:
     emulators: Emulators
     stop_workers: threading.Event
     threads: list[threading.Thread]
+    clock: ShiftedClock
 
     def start_workers(self) -> None:
         self.stop_workers = threading.Event()
@@ -95,6 +97,25 @@ class Service_:
 
     def counts(self) -> dict[JobState, int]:
         return dict(self.context.queue.status().counts)
+
+    def wait_idle(self) -> None:
+        """Every webhook delivered and every job settled (a write back's echo included)."""
+        for _ in range(2):
+            self.emulators.pf.wait_delivered(timeout=PATIENCE)
+            wait_until(lambda: not self.context.queue.status().waiting, what="an idle queue")
+
+
+class ShiftedClock:
+    """The wall clock, moved on by the test: what "stalled" is measured against."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
 
 
 @pytest.fixture
@@ -110,6 +131,8 @@ def service(tmp_path: Path) -> Iterator[Service_]:
             worker_settings=WorkerSettings(poll_interval=0.05, budget_pause=0.5),
         )
         stack.callback(context.close)
+        clock = ShiftedClock()
+        context.queue.clock = clock  # type: ignore[attr-defined]  # SQLite's queue takes its clock
         app = context.create_app(
             workers=0,  # the test starts and stops workers itself
             service_settings=ServiceSettings(stalled_after=STALLED_AFTER),
@@ -118,7 +141,7 @@ def service(tmp_path: Path) -> Iterator[Service_]:
         )
         url = stack.enter_context(serve_in_thread(app))
         emulators.pf.configure_delivery(deliver_to=f"{url}/webhooks/passfort")
-        running = Service_(url, context, emulators, threading.Event(), [])
+        running = Service_(url, context, emulators, threading.Event(), [], clock)
         stack.callback(running.halt_workers)
         yield running
 
@@ -173,18 +196,30 @@ def test_console_in_a_browser(browser: Any, service: Service_, tmp_path: Path) -
     assert "Empty" in card(driver)[1]
     shot(driver, tmp_path, "overview-empty")
 
-    # No worker runs: the event waits, then the queue stalls. The page updates by itself.
+    # Workers run: an event is applied and the queue stays Empty.
     application_id = first_application(service)
+    service.start_workers()
     service.emulators.pf.set_status(application_id, "APPROVED")
-    wait_for(driver, lambda d: card_health(d) in ("waiting", "stalled"), "Waiting on the overview")
+    wait_until(lambda: service.counts().get(JobState.DONE, 0) >= 1, what="the first event applied")
+    service.wait_idle()
+
+    # The test stops the workers: the next event waits (Refresh shows it), then, once it is
+    # older than stalled_after by the queue's clock, the queue stalls; the page updates itself.
+    service.halt_workers()
+    service.emulators.pf.set_flag(application_id, "MANUAL_REVIEW")
+    wait_until(lambda: service.context.queue.status().waiting == 1, what="the event queued")
+    driver.find_element(By.ID, "refresh").click()
+    wait_for(driver, lambda d: card_health(d) == "waiting", "Waiting after Refresh")
+    assert "Waiting 1" in card(driver)[1]
+    service.clock.advance(STALLED_AFTER + 1)
     wait_for(driver, lambda d: card_health(d) == "stalled", "Stalled on the overview")
     assert "Stalled" in card(driver)[1]
     shot(driver, tmp_path, "overview-stalled")
 
-    # Workers start: the queue drains and the card says Empty again.
+    # Workers start again: the queue drains and the card says Empty again.
     service.start_workers()
     wait_for(driver, lambda d: card_health(d) == "empty", "Empty again once workers run")
-    assert service.counts().get(JobState.DONE, 0) >= 1
+    assert service.counts().get(JobState.DONE, 0) >= 2
 
     # Salesforce is down: the next event becomes a dead letter (one attempt allowed).
     service.emulators.sf.set_faults(unavailable_next=1000, retry_after=0)
