@@ -124,13 +124,14 @@ WORKER = textwrap.dedent(
     from fieldline.queue import open_storage
     storage = open_storage(sys.argv[1])
     log = os.open(sys.argv[2], os.O_WRONLY | os.O_APPEND)
-    idle = 0
-    while idle < 20:
+    enqueued = sys.argv[2] + ".enqueued"  # the test's sign that every event is in
+    while True:
+        finished = os.path.exists(enqueued)  # looked at before claiming: no event can be missed
         jobs = storage.queue.claim(sys.argv[3], limit=int(sys.argv[4]), lease_seconds=60)
         if not jobs:
-            idle += 1
+            if finished:
+                break
             continue
-        idle = 0
         for job in jobs:
             os.write(log, f"{job.lock_key} {job.payload['seq']} {job.id}\\n".encode())
         storage.queue.complete(jobs)
@@ -158,6 +159,7 @@ def test_several_processes_keep_per_key_order_and_never_share_a_job(pg_url: str,
         ]
         for start in range(0, total, 250):  # while the workers claim
             storage.queue.enqueue(events[start : start + 250], source="pf")
+        (tmp_path / "log.txt.enqueued").touch()  # workers stop once they find nothing more
         for worker in workers:
             assert worker.wait(timeout=120) == 0
         lines = [line.split() for line in log.read_text().splitlines()]
