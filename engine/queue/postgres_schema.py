@@ -96,7 +96,11 @@ CREATE TABLE fieldline_write_probe (
 """
 
 # version -> the statements that bring the schema from the version before to it. Append only.
-MIGRATIONS: dict[int, str] = {1: _JOBS}
+# 2: the tenant whose target connection a job is written through (``""``: the spec's target).
+MIGRATIONS: dict[int, str] = {
+    1: _JOBS,
+    2: "ALTER TABLE fieldline_jobs ADD COLUMN tenant text NOT NULL DEFAULT ''",
+}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 _VERSION_TABLE = """
