@@ -17,7 +17,7 @@ from pathlib import Path
 import pluggy
 from starlette.applications import Starlette
 
-from fieldline.contracts import WebhookSource
+from fieldline.contracts import TargetAdapter, WebhookSource
 from fieldline.errors import ConfigError, FieldlineError, QueueError
 from fieldline.queue.jobs import JobQueue
 from fieldline.queue.run_store import RunStore
@@ -94,6 +94,19 @@ class ServiceContext:
         runner = Runner(
             spec, target, source=source, plugin_manager=self.plugin_manager, batch_size=self.runner_batch_size
         )
+
+        def tenant_runner(tenant: str) -> tuple[Runner, TargetAdapter]:
+            # one target per tenant (its own login and client), built on the tenant's first event
+            tenant_target = build_target(spec, self.plugin_manager, tenant=tenant)
+            built = Runner(
+                spec,
+                tenant_target,
+                source=source,
+                plugin_manager=self.plugin_manager,
+                batch_size=self.runner_batch_size,
+            )
+            return built, tenant_target
+
         return Worker(
             self.queue,
             self.store,
@@ -104,6 +117,7 @@ class ServiceContext:
             settings=self.worker_settings,
             resources=(source, target),
             write_back_paths=spec.write_back_paths,
+            tenant_runners=tenant_runner if spec.connections is not None else None,
         )
 
     def make_workers(self, count: int, *, prefix: str) -> list[Worker]:
