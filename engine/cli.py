@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("fieldline.commands.service:logs", "Show the run log."),
     "replay": ("fieldline.commands.service:replay", "Send dead letters back to the queue."),
     "db": ("fieldline.commands.db:db", "Create or migrate the storage database's schema."),
+    "connections": (
+        "fieldline.commands.tenant_connections:connections",
+        "List or check tenants' connections.",
+    ),
 }
 
 

@@ -45,7 +45,9 @@ OPTIONS_SCHEMA: Mapping[str, Any] = {
             "maximum": 10000,
         },
         "case_sensitive_keys": {
-            "description": "Keep entity keys' letter case (default false: ana@X.com and Ana@x.com are one entity).",
+            "description": (
+                "Keep entity keys' letter case (default false: ana@X.com and Ana@x.com are one entity)."
+            ),
             "type": "boolean",
         },
         "events": {

@@ -128,17 +128,26 @@ def _can_hold(root: Mapping[str, Any], schema: Any, parts: list[str], depth: int
     if isinstance(ref, str) and ref.startswith("#/"):
         target: Any = root
         for piece in ref[2:].split("/"):
-            target = target.get(piece.replace("~1", "/").replace("~0", "~")) if isinstance(target, Mapping) else None
+            target = (
+                target.get(piece.replace("~1", "/").replace("~0", "~"))
+                if isinstance(target, Mapping)
+                else None
+            )
         if target is not None and not _can_hold(root, target, parts, depth + 1):
             return False
     for combinator in ("anyOf", "oneOf"):
         branches = schema.get(combinator)
-        if isinstance(branches, list) and branches:
-            if not any(_can_hold(root, branch, parts, depth + 1) for branch in branches):
-                return False
+        if (
+            isinstance(branches, list)
+            and branches
+            and not any(_can_hold(root, branch, parts, depth + 1) for branch in branches)
+        ):
+            return False
     branches = schema.get("allOf")
     if isinstance(branches, list) and any(_declares(branch, parts[0]) for branch in branches):
-        return all(_can_hold(root, branch, parts, depth + 1) for branch in branches if _declares(branch, parts[0]))
+        return all(
+            _can_hold(root, branch, parts, depth + 1) for branch in branches if _declares(branch, parts[0])
+        )
     head, rest = parts[0], parts[1:]
     properties = schema.get("properties")
     if isinstance(properties, Mapping) and head in properties:

@@ -36,7 +36,7 @@ from fieldline.adapters.appevents.tokens import Claims, TokenRefused, TokenVerif
 from fieldline.contracts import EventRole, SourceBase, SourceEvent
 from fieldline.errors import ConfigError, EvaluationError, WebhookError
 
-__all__ = ["AppEventsSource", "ENVELOPE_KEYS"]
+__all__ = ["ENVELOPE_KEYS", "AppEventsSource"]
 
 ENVELOPE_KEYS = frozenset({"name", "id", "payload", "sub", "timestamp"})  # what a document holds
 MAX_KEY_LENGTH = 255
@@ -199,7 +199,9 @@ class AppEventsSource(SourceBase):
                     status=400,
                 )
             if "sub" in element:
-                raise WebhookError(f"{where}: the tenant comes from the token's sub, not the body", status=400)
+                raise WebhookError(
+                    f"{where}: the tenant comes from the token's sub, not the body", status=400
+                )
             if element.get("id") is not None:
                 _check_key(element["id"], f"{where}: id")
             if element.get("timestamp") is not None:
@@ -259,7 +261,9 @@ class AppEventsSource(SourceBase):
         try:
             value = event_type.event_id.search(document)
         except EvaluationError as exc:
-            raise WebhookError(f"{where}: its event id cannot be evaluated: {exc.message}", status=422) from None
+            raise WebhookError(
+                f"{where}: its event id cannot be evaluated: {exc.message}", status=422
+            ) from None
         if value is None or value == "":
             return None
         return _check_key(value, f"{where}: its event id")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -239,7 +240,7 @@ class TokenVerifier:
             value = claims.get(name)
             if value is None and name == "nbf":
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise TokenRefused(f"the token's {name!r} claim must be a number of seconds since 1970")
             times[name] = float(value)
         self._check_times(times["exp"], times["iat"], times.get("nbf"), now)
