@@ -218,6 +218,8 @@ class TokenVerifier:
                     "verify_nbf": False,
                     "verify_aud": False,
                     "verify_iss": False,
+                    "verify_sub": False,  # checked below, with a message naming the claim
+                    "verify_jti": False,
                 },
             )
         except jwt.InvalidSignatureError:
