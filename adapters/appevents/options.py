@@ -38,6 +38,14 @@ OPTIONS_SCHEMA: Mapping[str, Any] = {
             "minimum": 0,
             "maximum": 300,
         },
+        "backfill": {
+            "description": (
+                "A JSON Lines file of past events ({sub, name, payload, id}), each checked against "
+                "its schema: what `fieldline plan` and `fieldline sync` read (one tenant's org at a "
+                "time, from the FIELDLINE_SALESFORCE_* settings). The service never reads it."
+            ),
+            **_PATH,
+        },
         "max_events": {
             "description": "Events a batch request may hold (default 1000).",
             "type": "integer",
@@ -99,6 +107,7 @@ class AppEventsOptions:
     leeway: float = 30.0
     max_events: int = 1000
     case_sensitive_keys: bool = False
+    backfill: Path | None = None
 
 
 _REGISTRY = FunctionRegistry()  # JMESPath's own functions: keys and ids need no plugins
@@ -141,4 +150,5 @@ def parse_options(
         leeway=float(options.get("leeway", 30.0)),
         max_events=int(options.get("max_events", 1000)),
         case_sensitive_keys=bool(options.get("case_sensitive_keys", False)),
+        backfill=context.resolve(str(options["backfill"])) if options.get("backfill") else None,
     )

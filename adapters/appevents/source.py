@@ -26,14 +26,14 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from fieldline.adapters.appevents.options import AppEventsOptions, EventType
 from fieldline.adapters.appevents.schemas import SchemaError, path_in_schema
 from fieldline.adapters.appevents.tokens import Claims, TokenRefused, TokenVerifier
-from fieldline.contracts import EventRole, SourceBase, SourceEvent
+from fieldline.contracts import EventRole, SourceBase, SourceDocument, SourceEvent
 from fieldline.errors import ConfigError, EvaluationError, WebhookError
 
 __all__ = ["ENVELOPE_KEYS", "AppEventsSource"]
@@ -44,7 +44,8 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 class AppEventsSource(SourceBase):
-    """Receives app events (the webhook-source contract); nothing to read or fetch."""
+    """Receives app events (the webhook-source contract); reads and fetches only the optional
+    ``backfill`` file of past events."""
 
     name = "appevents"
 
@@ -128,6 +129,60 @@ class AppEventsSource(SourceBase):
         ]
 
     # --- the source contract ----------------------------------------------------------------
+
+    def read(self) -> Iterator[SourceDocument]:
+        """The backfill file's events, in file order, each checked against its schema (a
+        :class:`ConfigError` naming the line that fails)."""
+        path = self.options.backfill
+        if path is None:
+            return
+        try:
+            handle = path.open(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read the app events backfill {str(path)!r}: {exc.strerror}") from exc
+        with handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield self._backfill_document(line, f"{path}:{number}")
+
+    def fetch(self, key: str) -> SourceDocument | None:
+        """The newest backfill event of the entity ``key`` (``<sub>/<entity key>``)."""
+        found: SourceDocument | None = None
+        for document in self.read():
+            if document.key == key:
+                found = document
+        return found
+
+    def check_ready(self) -> None:
+        if self.options.backfill is not None and not self.options.backfill.is_file():
+            raise ConfigError(
+                f"the app events backfill {str(self.options.backfill)!r} does not exist",
+                hint="fix source.options.backfill, or remove it (the service does not need it)",
+            )
+
+    def _backfill_document(self, line: str, where: str) -> SourceDocument:
+        try:
+            element = json.loads(line)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: not JSON: {exc}") from None
+        if not isinstance(element, dict) or not isinstance(element.get("sub"), str):
+            raise ConfigError(f"{where}: a backfill line is an event with its tenant: {{sub, name, payload, id}}")
+        sub = element.pop("sub")
+        try:
+            [checked], _ = self._elements(json.dumps(element).encode("utf-8"))
+            event_type = self.options.events.get(checked["name"])
+            if event_type is None:
+                raise ConfigError(f"{where}: unknown event {checked['name']!r}; known: {self._known()}")
+            errors = event_type.schema.errors(checked["payload"])
+            if errors:
+                shown = "; ".join(f"{error['pointer']}: {error['message']}" for error in errors)
+                raise ConfigError(f"{where}: the event is not valid: {shown}")
+            claims = Claims(sub=sub, exp=math.inf, iat=0.0)
+            event = self._event(checked, event_type, claims, 0, self.clock())
+        except WebhookError as exc:
+            raise ConfigError(f"{where}: {exc.message}") from None
+        version = event.occurred_at if checked.get("timestamp") is not None else None
+        return SourceDocument(key=event.entity_key, data=event.payload, version=version)
 
     def field_path_problem(self, path: str) -> str | None:
         """Why a spec's field path (``payload.company``) can hold no value in any declared
