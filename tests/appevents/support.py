@@ -38,7 +38,14 @@ class KeyPair:
             raw = number.to_bytes((number.bit_length() + 7) // 8, "big")
             return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
-        return {"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": encode(public.n), "e": encode(public.e)}
+        return {
+            "kty": "RSA",
+            "kid": kid,
+            "alg": "RS256",
+            "use": "sig",
+            "n": encode(public.n),
+            "e": encode(public.e),
+        }
 
 
 @cache
@@ -78,7 +85,9 @@ def lead(email: str = "ada@example.com", **fields: Any) -> dict[str, Any]:
     return {"email": email, "last_name": "Lovelace", **fields}
 
 
-def event(name: str = "Lead Created", payload: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def event(
+    name: str = "Lead Created", payload: Mapping[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     return {"name": name, "payload": dict(payload if payload is not None else lead()), **extra}
 
 
@@ -108,7 +117,9 @@ def write_spec(
     if connections is None:
         text = text.replace("connections: app-events/connections.yaml\n", "")
     else:
-        document = {"tenants": {tenant: {"salesforce": dict(settings)} for tenant, settings in connections.items()}}
+        document = {
+            "tenants": {tenant: {"salesforce": dict(settings)} for tenant, settings in connections.items()}
+        }
         (folder / "app-events" / "connections.yaml").write_text(json.dumps(document, indent=1))
     spec = folder / "app-events-salesforce.yaml"
     spec.write_text(text)
@@ -128,8 +139,16 @@ def make_source(
     raw: dict[str, Any] = {
         "public_keys": public_keys,
         "events": [
-            {"name": "Lead Created", "schema": "app-events/lead-created.schema.json", "entity_key": "payload.email"},
-            {"name": "Lead Updated", "schema": "app-events/lead-updated.schema.json", "entity_key": "payload.email"},
+            {
+                "name": "Lead Created",
+                "schema": "app-events/lead-created.schema.json",
+                "entity_key": "payload.email",
+            },
+            {
+                "name": "Lead Updated",
+                "schema": "app-events/lead-updated.schema.json",
+                "entity_key": "payload.email",
+            },
         ],
         **options,
     }

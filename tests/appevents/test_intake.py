@@ -56,7 +56,9 @@ ATTACKS = [
     pytest.param(lambda: bearer(token(sub=42)), "'sub'", id="sub-not-a-string"),
     pytest.param(lambda: bearer("not-a-jwt"), "not a JWT", id="not-a-jwt"),
     pytest.param(lambda: bearer("a.b.c"), "malformed", id="malformed-header"),
-    pytest.param(lambda: bearer(_unsigned({"alg": "RS256"}, GOOD_CLAIMS, "c2ln")), "signature", id="bad-signature"),
+    pytest.param(
+        lambda: bearer(_unsigned({"alg": "RS256"}, GOOD_CLAIMS, "c2ln")), "signature", id="bad-signature"
+    ),
     pytest.param(lambda: bearer("eyJhbGciOiJSUzI1NiJ9" + "." * 2), "signature", id="empty-parts"),
     pytest.param(
         lambda: bearer(token()[:-6] + ("AAAAAA" if not token().endswith("AAAAAA") else "BBBBBB")),

@@ -19,7 +19,12 @@ def _make_source(request: pytest.FixtureRequest) -> AppEventsSource:
     lines = [
         {"sub": "user-1", "name": "Lead Created", "payload": lead("a@example.com"), "id": "e1"},
         {"sub": "user-1", "name": "Lead Updated", "payload": {"email": "c@example.com", "title": "CTO"}},
-        {"sub": "user-2", "name": "Lead Created", "payload": lead("b@example.com"), "timestamp": 1_790_000_000},
+        {
+            "sub": "user-2",
+            "name": "Lead Created",
+            "payload": lead("b@example.com"),
+            "timestamp": 1_790_000_000,
+        },
     ]
     (folder / "past.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     return make_source(folder, backfill="past.jsonl")
