@@ -166,7 +166,9 @@ class AppEventsSource(SourceBase):
         except ValueError as exc:
             raise ConfigError(f"{where}: not JSON: {exc}") from None
         if not isinstance(element, dict) or not isinstance(element.get("sub"), str):
-            raise ConfigError(f"{where}: a backfill line is an event with its tenant: {{sub, name, payload, id}}")
+            raise ConfigError(
+                f"{where}: a backfill line is an event with its tenant: {{sub, name, payload, id}}"
+            )
         sub = element.pop("sub")
         try:
             [checked], _ = self._elements(json.dumps(element).encode("utf-8"))

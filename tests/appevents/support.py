@@ -101,6 +101,7 @@ def write_spec(
     public_keys: Any = "app-public.pem",
     connections: Mapping[str, Mapping[str, Any]] | None = None,
     extra_options: Mapping[str, Any] | None = None,
+    target_options: Mapping[str, Any] | None = None,
 ) -> Path:
     """The shipped spec, its schemas and key 0's public key copied into ``folder``; with
     ``connections`` (tenant -> salesforce settings), a connections file too."""
@@ -114,6 +115,11 @@ def write_spec(
     if extra_options:
         options = "".join(f"    {key}: {json.dumps(value)}\n" for key, value in extra_options.items())
         text = text.replace("    leeway: 30\n", f"    leeway: 30\n{options}")
+    if target_options:
+        text = text.replace(
+            "target:\n  adapter: salesforce\n",
+            f"target:\n  adapter: salesforce\n  options: {json.dumps(dict(target_options))}\n",
+        )
     if connections is None:
         text = text.replace("connections: app-events/connections.yaml\n", "")
     else:
