@@ -64,10 +64,13 @@ def key_pair(number: int = 0) -> KeyPair:
     return KeyPair(private_pem=private, public_pem=public, key=key)
 
 
-def token(sub: str = "user-1", *, number: int = 0, kid: str | None = None, **changes: Any) -> str:
-    """A valid RS256 token of key ``number``; ``changes`` override or (None) drop claims."""
+def token(sub: Any = "user-1", *, number: int = 0, kid: str | None = None, **changes: Any) -> str:
+    """A valid RS256 token of key ``number``; ``changes`` override or (None) drop claims
+    (``sub=None`` drops the subject)."""
     now = int(time.time())
     claims: dict[str, Any] = {"sub": sub, "iat": now, "exp": now + 600}
+    if sub is None:
+        del claims["sub"]
     for name, value in changes.items():
         if value is None:
             claims.pop(name, None)
