@@ -77,7 +77,7 @@ def token(sub: Any = "user-1", *, number: int = 0, kid: str | None = None, **cha
         else:
             claims[name] = value
     headers = {"kid": kid} if kid else None
-    return jwt.encode(claims, key_pair(number).private_pem, algorithm="RS256", headers=headers)
+    return jwt.encode(claims, key_pair(number).key, algorithm="RS256", headers=headers)  # a key object: no PEM parse
 
 
 def bearer(value: str) -> dict[str, str]:
