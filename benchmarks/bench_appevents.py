@@ -78,7 +78,9 @@ def _send(
 
 
 def _accept(directory: Path) -> dict[str, float]:
-    tenants = {f"user-{n}": {"emulator_url": "http://127.0.0.1:9", "auth": "password"} for n in range(TENANTS)}
+    # receive only (no workers): the tenants need a connection, never a working one
+    nowhere = {"emulator_url": "http://127.0.0.1:9", "auth": "password"}
+    tenants = {f"user-{n}": nowhere for n in range(TENANTS)}
     spec = write_spec(directory / "spec", connections=tenants)
     port = _free_port()
     server = subprocess.Popen(
@@ -116,7 +118,9 @@ def _accept(directory: Path) -> dict[str, float]:
     try:
         _wait_healthy(f"http://127.0.0.1:{port}", server)
         _send(port, "/webhooks/appevents", bodies(50, 0), lambda i, n: reused[i])  # warm up
-        rate, p99 = _send(port, "/webhooks/appevents", bodies(REQUESTS_PER_SENDER, 10_000), lambda i, n: reused[i])
+        rate, p99 = _send(
+            port, "/webhooks/appevents", bodies(REQUESTS_PER_SENDER, 10_000), lambda i, n: reused[i]
+        )
         fresh_rate, fresh_p99 = _send(
             port, "/webhooks/appevents", bodies(REQUESTS_PER_SENDER, 20_000), lambda i, n: fresh[i][n]
         )
