@@ -236,7 +236,7 @@ class TokenVerifier:
                 raise TokenRefused(f"the token has no {name!r} claim (sub, iat and exp are required)")
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub.strip() or len(sub) > 255 or not sub.isprintable():
-            raise TokenRefused("the token's 'sub' claim must be 1-255 printable characters (the app user's id)")
+            raise TokenRefused("the token's 'sub' claim must be 1-255 printable characters (the app user)")
         times: dict[str, float] = {}
         for name in ("iat", "exp", "nbf"):
             value = claims.get(name)
