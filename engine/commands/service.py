@@ -514,25 +514,29 @@ def _plan_replay(spec: Spec, letters: Sequence[DeadLetter], *, manager: Any, con
 
     source = build_source(spec, manager)
     try:
-        target = build_target(spec, manager)
-        try:
-            newest: dict[str, DeadLetter] = {}
-            for letter in sorted(letters, key=lambda letter: letter.job_id):
-                newest[letter.lock_key] = letter
-            documents: list[SourceDocument] = []
-            for key, letter in newest.items():
-                if letter.role is EventRole.DOCUMENT:
-                    documents.append(SourceDocument(key=key, data=letter.payload, version=letter.occurred_at))
-                    continue
-                document = source.fetch(key)
-                if document is None:
-                    console.print(f"{key}: the source no longer has it; it would complete as gone")
-                else:
-                    documents.append(document)
-            result = Runner(spec, target, plugin_manager=manager).dry_run(documents)
-        finally:
-            target.close()
+        newest: dict[str, DeadLetter] = {}
+        for letter in sorted(letters, key=lambda letter: letter.job_id):
+            newest[letter.lock_key] = letter
+        by_tenant: dict[str, list[SourceDocument]] = {}
+        for key, letter in newest.items():
+            documents = by_tenant.setdefault(letter.tenant, [])
+            if letter.role is EventRole.DOCUMENT:
+                documents.append(SourceDocument(key=key, data=letter.payload, version=letter.occurred_at))
+                continue
+            document = source.fetch(key)
+            if document is None:
+                console.print(f"{key}: the source no longer has it; it would complete as gone")
+            else:
+                documents.append(document)
+        for tenant, documents in sorted(by_tenant.items()):
+            # each tenant's letters are planned against that tenant's own target
+            target = build_target(spec, manager, tenant=tenant or None)
+            try:
+                result = Runner(spec, target, plugin_manager=manager).dry_run(documents)
+            finally:
+                target.close()
+            title = f"replay plan: {spec.name}" + (f" (tenant {tenant})" if tenant else "")
+            console.print(plan_table(result, title=title))
+            console.print(summary_table(result.counts()))
     finally:
         source.close()
-    console.print(plan_table(result, title=f"replay plan: {spec.name}"))
-    console.print(summary_table(result.counts()))

@@ -30,6 +30,8 @@ class Tenants:
     orgs: dict[str, EmulatorHandle]
     context: ServiceContext
     http: httpx.Client
+    spec: Path
+    db: Path
 
     def send(self, sub: str, *events: dict[str, Any]) -> httpx.Response:
         content = json.dumps(list(events) if len(events) > 1 else events[0]).encode()
@@ -63,7 +65,7 @@ def tenants(tmp_path: Path) -> Iterator[Tenants]:
         stack.callback(context.close)
         url = stack.enter_context(serve_in_thread(context.create_app(workers=2)))
         http = stack.enter_context(httpx.Client(base_url=url, timeout=10))
-        yield Tenants(orgs=orgs, context=context, http=http)
+        yield Tenants(orgs=orgs, context=context, http=http, spec=spec_file, db=tmp_path / "q.db")
 
 
 def test_each_tenants_events_land_only_in_its_own_org(tenants: Tenants) -> None:
@@ -110,3 +112,23 @@ def test_events_of_one_lead_apply_in_order_and_duplicates_are_acknowledged_once(
     assert len(leads) == 1
     assert leads[0]["Title"] == "t7"
     assert leads[0]["LastName"] == "Lovelace"  # an update without a name leaves it alone
+
+
+def test_a_refused_write_is_a_dead_letter_replayed_against_its_tenants_org(tenants: Tenants) -> None:
+    from click.testing import CliRunner
+
+    from fieldline.cli import cli
+
+    # an update for a lead user-b's org does not have: creating it needs a LastName (required)
+    orphan = event(name="Lead Updated", payload={"email": "new@b.example", "title": "CEO"})
+    assert tenants.send("user-b", orphan).status_code == 200
+    wait_until(lambda: tenants.context.queue.status().dead_letters == 1, what="a dead letter")
+    [letter] = tenants.context.queue.dead_letters()
+    assert letter.tenant == "user-b"
+    assert "LastName" in letter.error
+    planned = CliRunner().invoke(
+        cli, ["replay", "--db", str(tenants.db), "--all", "--dry-run", "--spec", str(tenants.spec)]
+    )
+    assert planned.exit_code == 0, planned.output
+    assert "replay plan: app-events-salesforce (tenant user-b)" in planned.output
+    assert "new@b.example" in planned.output
