@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import jwt
+import pytest
 from click.testing import CliRunner
 
 from fieldline.cli import cli
@@ -78,3 +79,40 @@ def test_validate_reports_paths_no_closed_schema_has_and_invalid_schemas(tmp_pat
     assert invalid.exit_code == 1
     assert "source.options" in invalid.output
     assert "not valid Draft 2020-12 at /properties/email/type" in invalid.output
+
+
+def test_send_against_org_plans_against_the_tenants_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldline.adapters.salesforce.emulator import org_connection, running_orgs
+
+    with running_orgs(["user-a"]) as orgs:
+        entry, secrets = org_connection(orgs["user-a"], env_prefix="SEND_USER_A")
+        for name, value in secrets.items():
+            monkeypatch.setenv(name, value)
+        store = orgs["user-a"].store
+        leads = store.table("Lead")
+        assert leads is not None
+        store.insert(leads, {"LastName": "Lovelace", "Company": "Acme", "Email": "ada@example.com"})
+        spec = write_spec(tmp_path, connections={"user-a": entry})
+        payload = tmp_path / "update.json"
+        payload.write_text(json.dumps({"email": "ADA@example.com", "title": "CTO"}))
+        planned = CliRunner().invoke(
+            cli,
+            [
+                "appevents",
+                "send",
+                str(spec),
+                "Lead Updated",
+                str(payload),
+                "--sub",
+                "user-a",
+                "--against-org",
+                "--json",
+            ],
+        )
+    assert planned.exit_code == 0, planned.output
+    [record] = json.loads(planned.stdout)["plan"]["records"]
+    assert record["action"] == "update"
+    written = {field["field"]: field["new"] for field in record["fields"] if field.get("decision") == "write"}
+    assert written == {"Title": "CTO"}
