@@ -90,8 +90,12 @@ def test_one_orgs_outage_leaves_the_other_flowing(tenants: Tenants) -> None:
     for number in range(5):
         assert tenants.send("user-a", event(payload=lead(f"a{number}@a.example"))).status_code == 200
     wait_until(lambda: len(tenants.leads("user-a")) == 5, what="user-a's leads while user-b's org is down")
+    # user-a's jobs settle (their Leads may be written a moment before); user-b's waits, retried
+    wait_until(lambda: tenants.context.queue.status().waiting == 1, what="only user-b's event waiting")
     assert tenants.leads("user-b") == {}
-    assert tenants.context.queue.status().waiting == 1  # user-b's event waits, retried
+    failures = tenants.context.queue.status().recent_failures
+    assert failures
+    assert {failure.lock_key for failure in failures} == {"user-b/bea@b.example"}  # user-a never failed
     tenants.orgs["user-b"].set_faults(unavailable_next=0)
     tenants.wait_idle()
     assert set(tenants.leads("user-b")) == {"bea@b.example"}
