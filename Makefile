@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 TYPECHECK_ROOT := .typecheck
 # jsforce (pinned in .node/package-lock.json) drives the Salesforce emulator in one test.
 NODE_STAMP := .node/node_modules/.installed-stamp
+# pytest-xdist processes; more than the 2 cores because most tests wait on sockets and child processes.
+TEST_WORKERS ?= 3
 
 .PHONY: install lint typecheck test test-only demo bench clean
 
@@ -36,7 +38,7 @@ typecheck: $(STAMP)
 	MYPYPATH=$(TYPECHECK_ROOT) $(BIN)/mypy tests
 
 test-only: $(STAMP) $(NODE_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 test: lint typecheck test-only
 

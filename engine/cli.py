@@ -32,7 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("fieldline.commands.validate:validate", "Check mapping specs; report every problem."),
     "schema": ("fieldline.commands.schema:schema", "Print the mapping spec JSON Schema."),
     "plan": ("fieldline.commands.run:plan", "Dry run: what a sync would write, field by field."),
-    "sync": ("fieldline.commands.run:sync", "Run a spec once: read, plan, write."),
+    "sync": ("fieldline.commands.batch:sync", "Run a spec once: read, plan, write (recorded)."),
+    "runs": ("fieldline.commands.runs:runs", "Show recorded sync runs and their records."),
     "describe": ("fieldline.commands.describe:describe", "Show a target object's fields."),
     "lookup": ("fieldline.commands.lookup:lookup", "Answer a spec's lookup: one record's fields."),
     "plugins": ("fieldline.commands.plugins:plugins", "List loaded plugins and their hooks."),
@@ -42,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("fieldline.commands.service:status", "Show the queue: waiting, failures, dead letters."),
     "logs": ("fieldline.commands.service:logs", "Show the run log."),
     "replay": ("fieldline.commands.service:replay", "Send dead letters back to the queue."),
+    "console": ("fieldline.commands.console:console", "Serve the operator's console in a browser."),
     "db": ("fieldline.commands.db:db", "Create or migrate the storage database's schema."),
     "connections": (
         "fieldline.commands.tenant_connections:connections",

@@ -12,7 +12,10 @@ import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from fieldline.expressions.registry import FunctionRegistry
 
 __all__ = [
     "AdapterContext",
@@ -536,6 +539,12 @@ class TargetAdapter(Protocol):
 class TargetBase:
     """Defaults for the optional parts of :class:`TargetAdapter`."""
 
+    def check(self, writes: Sequence[Write]) -> list[tuple[WriteError, ...]]:
+        """Every reason each write would be refused before it is sent (the target's pre-write
+        checks: length, required, picklist, type), without sending anything; ``plan`` shows them
+        as ``invalid``. One tuple per write, empty when it may be sent. Default: no checks."""
+        return [() for _ in writes]
+
     def check_ready(self) -> None:
         return None
 
@@ -558,6 +567,9 @@ class AdapterContext:
     spec_folder: Path
     """The folder of the spec file (the current folder for a spec with no file)."""
     spec_name: str = ""
+    functions: FunctionRegistry | None = None
+    """The JMESPath functions the plugins contribute (``root_domain``, ...), for adapter options
+    that are expressions (the files source's ``key``); ``None``: JMESPath's own only."""
     connection: Mapping[str, Any] | None = None
     """A target built for one tenant: that tenant's settings from the connections file (secrets
     already resolved, as :class:`~fieldline.config.Secret`), used instead of the environment."""

@@ -100,3 +100,10 @@ def use_emulator_login(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorHandle
         "CLIENT_SECRET": emulator.client_secret,
     }.items():
         monkeypatch.setenv(f"FIELDLINE_SALESFORCE_{name}", value)
+
+
+@pytest.fixture(autouse=True)
+def _sync_runs_in_tmp_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`fieldline sync` records every run (``--db``, ``fieldline.db`` in the current folder by
+    default): in tests, in the test's own folder, never a shared file."""
+    monkeypatch.setenv("FIELDLINE_DB", str(tmp_path / "fieldline-runs.db"))

@@ -18,6 +18,7 @@ def make_source(options: Mapping[str, Any], context: AdapterContext) -> FilesSou
         file_format=options.get("format"),
         key=options.get("key", "id"),
         version=options.get("version"),
+        functions=context.functions,
     )
 
 

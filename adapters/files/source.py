@@ -25,7 +25,8 @@ SOURCE_OPTIONS_SCHEMA = path_options_schema(
     key={
         "type": "string",
         "default": "id",
-        "description": "JMESPath for each document's key; the line number when it gives null.",
+        "description": "Expression for each document's key (JMESPath and the spec's functions, e.g. "
+        "root_domain(website)); the line number when it gives null.",
     },
     version={
         "type": "string",
@@ -46,16 +47,29 @@ class FilesSource(SourceBase):
         file_format: str | None = None,
         key: str = "id",
         version: str | None = None,
+        functions: FunctionRegistry | None = None,
     ) -> None:
         self.path = path
         self.format = file_format or _format_from_suffix(path)
-        registry = FunctionRegistry()
+        # the spec's own expression functions (root_domain(website) as a key), not JMESPath's only
+        registry = functions if functions is not None else FunctionRegistry()
         self._key = _compile_option("key", key, registry)
         self._version = _compile_option("version", version, registry) if version else None
 
     def read(self) -> Iterator[SourceDocument]:
         for number, data in self._rows():
             yield self._document(number, data)
+
+    def count(self) -> int:
+        """How many documents ``read()`` gives (the file is read once more, without parsing
+        JSON lines), so progress can show the total."""
+        if self.format == "jsonl":
+            try:
+                with self.path.open("rb") as handle:
+                    return sum(1 for line in handle if line.strip())
+            except OSError as exc:
+                raise ConfigError(f"{self.path}: cannot read source file: {exc.strerror or exc}") from exc
+        return sum(1 for _ in self._rows())
 
     def fetch(self, key: str) -> SourceDocument | None:
         for document in self.read():

@@ -138,6 +138,10 @@ class FilesTarget(TargetBase):
             self._save()
         return ApplyResult(results=results)
 
+    def check(self, writes: Sequence[Write]) -> list[tuple[WriteError, ...]]:
+        """The pre-write check ``apply`` makes, for ``plan`` (nothing is written)."""
+        return [(problem,) if (problem := self._preflight(write)) is not None else () for write in writes]
+
     def close(self) -> None:
         self._closed = True
 

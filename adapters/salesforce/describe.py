@@ -75,10 +75,32 @@ def fetch_description(client: SalesforceClient, object_name: str) -> ObjectDescr
         )
     except SalesforceRequestError as exc:
         if exc.context.get("status") == 404:
+            suggestion = _closest_object(client, object_name)
             raise FatalAdapterError(
                 f"Salesforce has no object {object_name!r}",
-                hint="check the object's API name (custom objects end in __c) and the user's access",
+                hint=suggestion
+                or "check the object's API name (custom objects end in __c) and the user's access",
                 object=object_name,
+                suggestion=suggestion,
             ) from exc
         raise
     return object_description(raw or {})
+
+
+def _closest_object(client: SalesforceClient, object_name: str) -> str | None:
+    """``did you mean 'Account'?`` from the org's object names (one global describe call, made
+    only when an object is not found); ``None`` when none is close or the list cannot be read."""
+    import difflib
+
+    from fieldline.errors import FieldlineError
+
+    try:
+        raw = client.restful("GET", "sobjects/", what="list the org's objects")
+    except FieldlineError:
+        return None
+    names = [
+        str(entry.get("name")) for entry in (raw or {}).get("sobjects") or () if isinstance(entry, Mapping)
+    ]
+    by_lower = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(object_name.lower(), list(by_lower), n=1, cutoff=0.75)
+    return f"did you mean {by_lower[close[0]]!r}?" if close else None

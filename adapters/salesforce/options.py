@@ -42,6 +42,12 @@ OPTIONS_SCHEMA: Final[Mapping[str, Any]] = {
             "maximum": 1,
             "description": "Cap the run at this share of the org's remaining daily API calls.",
         },
+        "match_index": {
+            "enum": ["auto", "always", "never"],
+            "default": "auto",
+            "description": "Match normalized keys (root_domain, ...) from an index of the object read "
+            "once per run (auto: unless the object is far larger than the run's keys).",
+        },
         "max_retries": {
             "type": "integer",
             "minimum": 0,
@@ -62,6 +68,7 @@ class TargetOptions:
     bulk_threshold: int = 2000
     budget_share: float | None = None
     max_retries: int = 4
+    match_index: str = "auto"
 
 
 def _integer(options: Mapping[str, Any], name: str, default: int, low: int, high: int | None) -> int:
@@ -98,4 +105,12 @@ def parse_options(options: Mapping[str, Any] | None) -> TargetOptions:
         bulk_threshold=_integer(options, "bulk_threshold", 2000, 1, None),
         budget_share=float(share) if share is not None else None,
         max_retries=_integer(options, "max_retries", 4, 0, 20),
+        match_index=_match_index(options.get("match_index", "auto")),
     )
+
+
+def _match_index(value: Any) -> str:
+    allowed = OPTIONS_SCHEMA["properties"]["match_index"]["enum"]
+    if value not in allowed:
+        raise ConfigError(f"target.options.match_index must be one of {', '.join(allowed)}, not {value!r}")
+    return str(value)

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from fieldline.contracts import (
+    FieldDescription,
     FieldType,
     ObjectDescription,
     Write,
@@ -21,7 +22,7 @@ from fieldline.contracts import (
 )
 from fieldline.values import is_blank
 
-__all__ = ["preflight"]
+__all__ = ["combined", "preflight", "preflight_problems"]
 
 
 def _error(code: str, message: str, *fields: str) -> WriteError:
@@ -30,8 +31,8 @@ def _error(code: str, message: str, *fields: str) -> WriteError:
     )
 
 
-def preflight(write: Write, description: ObjectDescription) -> WriteError | None:
-    """The first reason ``write`` would be refused, or ``None`` when it may be sent."""
+def _operation_problem(write: Write, description: ObjectDescription) -> WriteError | None:
+    """What is wrong with the write as a whole (an update without an id, an upsert without its key)."""
     if write.operation is WriteOperation.UPDATE and not write.target_id:
         return _error("MISSING_ID", f"update of {write.object} without a target id")
     if write.operation is WriteOperation.UPSERT:
@@ -49,69 +50,102 @@ def preflight(write: Write, description: ObjectDescription) -> WriteError | None
                 f"upsert by {external_description.name} needs a value for it",
                 external_description.name,
             )
+    return None
+
+
+def preflight(write: Write, description: ObjectDescription) -> WriteError | None:
+    """Why ``write`` would be refused -- every reason, in one error -- or ``None`` when it may
+    be sent."""
+    return combined(preflight_problems(write, description))
+
+
+def preflight_problems(write: Write, description: ObjectDescription) -> list[WriteError]:
+    """Every reason ``write`` would be refused (one per field at most), in field order."""
+    problems: list[WriteError] = []
+    whole = _operation_problem(write, description)
+    if whole is not None:
+        problems.append(whole)
     creating = write.operation in (WriteOperation.CREATE, WriteOperation.UPSERT)
+    reported: set[str] = set()
     for name, value in write.fields.items():
-        field = description.field(name)
-        if field is None:
-            return _error("INVALID_FIELD", f"No such column '{name}' on entity '{write.object}'", name)
-        if write.operation is WriteOperation.CREATE and not field.createable:
-            return _error(
-                "INVALID_FIELD_FOR_INSERT_UPDATE", f"{write.object}.{field.name} is not createable", name
-            )
-        if write.operation is WriteOperation.UPDATE and not field.updateable:
-            return _error(
-                "INVALID_FIELD_FOR_INSERT_UPDATE", f"{write.object}.{field.name} is not updateable", name
-            )
-        if write.operation is WriteOperation.UPSERT and not field.createable:
-            # the runner upserts only records it plans to create: the upsert must be a valid create
-            return _error(
-                "INVALID_FIELD_FOR_INSERT_UPDATE", f"{write.object}.{field.name} is not createable", name
-            )
-        if isinstance(value, float) and not math.isfinite(value):
-            return _error(
-                "INVALID_TYPE_ON_FIELD_IN_RECORD",
-                f"{field.name}: {value!r} is not a number Salesforce (or JSON) can take",
-                name,
-            )
-        if is_blank(value):
-            if field.required:
-                return _error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{field.name}]", name)
-            continue
-        if (
-            field.restricted_picklist
-            and field.picklist_values
-            and not _in_picklist(value, field.picklist_values)
-        ):
-            return _error(
-                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                f"bad value for restricted picklist field {field.name}: {value!r} "
-                f"(allowed: {', '.join(field.picklist_values)})",
-                name,
-            )
-        too_long = (
-            field.length is not None
-            and field.type.is_text
-            and field.type is not FieldType.REFERENCE  # a too-long id is MALFORMED_ID, not too long
-            and isinstance(value, str)
-            and len(value) > field.length
-        )
-        if too_long:
-            return _error(
-                "STRING_TOO_LONG",
-                f"{field.name}: data value too large: {len(value)} characters, max length={field.length}",
-                name,
-            )
+        problem = _field_problem(write, name, value, description.field(name))
+        if problem is not None:
+            problems.append(problem)
+            reported.add(name.lower())
     if creating:
         # The runner upserts only records it plans to create, so an upsert must be a valid create.
         missing = [
             field.name
             for field in description.fields.values()
-            if field.required and is_blank(field_value(write.fields, field.name))
+            if field.required
+            and field.name.lower() not in reported
+            and is_blank(field_value(write.fields, field.name))
         ]
         if missing:
-            return _error(
-                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", *missing
+            problems.append(
+                _error(
+                    "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", *missing
+                )
             )
+    return problems
+
+
+def combined(problems: list[WriteError]) -> WriteError | None:
+    """One error for all ``problems``: the first's code, every message, every field."""
+    if len(problems) <= 1:
+        return problems[0] if problems else None
+    first, *rest = problems
+    message = "; ".join([first.message, *(f"{problem.code}: {problem.message}" for problem in rest)])
+    fields = tuple(dict.fromkeys(name for problem in problems for name in problem.fields))
+    return _error(first.code, message, *fields)
+
+
+def _field_problem(write: Write, name: str, value: Any, field: FieldDescription | None) -> WriteError | None:
+    if field is None:
+        return _error("INVALID_FIELD", f"No such column '{name}' on entity '{write.object}'", name)
+    if write.operation is WriteOperation.CREATE and not field.createable:
+        return _error(
+            "INVALID_FIELD_FOR_INSERT_UPDATE", f"{write.object}.{field.name} is not createable", name
+        )
+    if write.operation is WriteOperation.UPDATE and not field.updateable:
+        return _error(
+            "INVALID_FIELD_FOR_INSERT_UPDATE", f"{write.object}.{field.name} is not updateable", name
+        )
+    if write.operation is WriteOperation.UPSERT and not field.createable:
+        # the runner upserts only records it plans to create: the upsert must be a valid create
+        return _error(
+            "INVALID_FIELD_FOR_INSERT_UPDATE", f"{write.object}.{field.name} is not createable", name
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        return _error(
+            "INVALID_TYPE_ON_FIELD_IN_RECORD",
+            f"{field.name}: {value!r} is not a number Salesforce (or JSON) can take",
+            name,
+        )
+    if is_blank(value):
+        if field.required:
+            return _error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{field.name}]", name)
+        return None
+    if field.restricted_picklist and field.picklist_values and not _in_picklist(value, field.picklist_values):
+        return _error(
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"bad value for restricted picklist field {field.name}: {value!r} "
+            f"(allowed: {', '.join(field.picklist_values)})",
+            name,
+        )
+    too_long = (
+        field.length is not None
+        and field.type.is_text
+        and field.type is not FieldType.REFERENCE  # a too-long id is MALFORMED_ID, not too long
+        and isinstance(value, str)
+        and len(value) > field.length
+    )
+    if too_long:
+        return _error(
+            "STRING_TOO_LONG",
+            f"{field.name}: data value too large: {len(value)} characters, max length={field.length}",
+            name,
+        )
     return None
 
 

@@ -10,9 +10,7 @@ which the lookup endpoint uses.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -20,6 +18,7 @@ from typing import Any
 
 import requests.adapters
 
+from fieldline.adapters.salesforce.bulk_query import QueryWait, bulk_records, rest_records
 from fieldline.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
 from fieldline.adapters.salesforce.describe import fetch_description
 from fieldline.adapters.salesforce.lookup import build_queries, match_records
@@ -28,14 +27,13 @@ from fieldline.adapters.salesforce.settings import AuthMethod, SalesforceSetting
 from fieldline.adapters.salesforce.soql import literal, query_all
 from fieldline.adapters.salesforce.source_options import SourceOptions, parse_source_options
 from fieldline.contracts import FieldType, LookupRequest, ObjectDescription, SourceBase, SourceDocument
-from fieldline.errors import FatalAdapterError, TransientAdapterError
+from fieldline.errors import FatalAdapterError
 
 __all__ = ["SalesforceSource", "SourceOptions", "create_source", "plain_record"]
 
 # Compound and binary fields: Bulk query refuses them and they are not document data.
 _UNREADABLE = frozenset({FieldType.ADDRESS, FieldType.LOCATION, FieldType.BASE64})
 _RELATED = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+")
-_TERMINAL = frozenset({"JobComplete", "Failed", "Aborted"})
 
 
 def plain_record(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -61,23 +59,6 @@ def _epoch(value: Any) -> float | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.timestamp()
-
-
-def _typed_cell(text: str, field_type: FieldType | None) -> Any:
-    """A Bulk CSV cell as the value REST query gives for the same field."""
-    if text == "":
-        return None
-    if field_type is FieldType.BOOLEAN:
-        return text.lower() == "true"
-    if field_type in (FieldType.INT, FieldType.LONG):
-        try:
-            return int(text)
-        except ValueError:
-            return float(text)
-    if field_type is not None and field_type.is_number:
-        number = float(text)
-        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
-    return text
 
 
 class SalesforceSource(SourceBase):
@@ -170,73 +151,20 @@ class SalesforceSource(SourceBase):
             yield self._document(record)
 
     def _rest_records(self, soql: str) -> Iterator[Mapping[str, Any]]:
-        what = f"query {self.options.object}"
-        page_size = min(self.options.page_size, 2000)
-        page: Mapping[str, Any] = self.client.request(
-            "GET",
-            "query/",
-            what=what,
-            params={"q": soql},
-            headers={"Sforce-Query-Options": f"batchSize={page_size}"},
-        ).json()
-        while True:
-            yield from page.get("records") or ()
-            next_url = page.get("nextRecordsUrl")
-            if page.get("done", True) or not next_url:
-                return
-            page = self.client.call(what, _query_more(str(next_url)))
+        return rest_records(
+            self.client, soql, what=f"query {self.options.object}", page_size=self.options.page_size
+        )
 
     def _bulk_records(self, soql: str) -> Iterator[Mapping[str, Any]]:
-        what = f"bulk query {self.options.object}"
-        job = self.client.request(
-            "POST",
-            "jobs/query",
-            what=what,
-            json={"operation": "query", "query": soql, "contentType": "CSV", "lineEnding": "LF"},
-        ).json()
-        job_id = str(job["id"])
-        self._wait_for(job_id, what)
         types = {name.lower(): field.type for name, field in self.describe().fields.items()}
-        locator = ""
-        while True:
-            params = {"maxRecords": str(self.options.page_size)}
-            if locator:
-                params["locator"] = locator
-            response = self.client.request("GET", f"jobs/query/{job_id}/results", what=what, params=params)
-            # One page in memory at a time: the rows are parsed and handed out before the next.
-            # Bulk results are UTF-8; decoding explicitly spares requests guessing the charset of
-            # megabytes of CSV (which costs more memory than the page itself).
-            for row in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))):
-                yield _unflatten(row, types)
-            locator = response.headers.get("Sforce-Locator") or "null"
-            del response
-            if locator == "null":
-                return
-
-    def _wait_for(self, job_id: str, what: str) -> None:
-        waited = 0.0
-        delay = self._poll
-        while True:
-            info: Mapping[str, Any] = self.client.request("GET", f"jobs/query/{job_id}", what=what).json()
-            state = info.get("state")
-            if state == "JobComplete":
-                return
-            if state in _TERMINAL:
-                raise FatalAdapterError(
-                    f"{what}: Salesforce ended query job {job_id} as {state}: "
-                    f"{info.get('errorMessage') or 'no reason given'}",
-                    hint="check the source options' where and fields against `fieldline describe OBJECT`",
-                    job_id=job_id,
-                )
-            if waited > self._bulk_timeout:
-                raise TransientAdapterError(
-                    f"{what}: query job {job_id} still {state} after {waited:.0f}s",
-                    hint="Salesforce is slow to run the query; retry the export later",
-                    job_id=job_id,
-                )
-            self._sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 2.0)
+        return bulk_records(
+            self.client,
+            soql,
+            types,
+            what=f"bulk query {self.options.object}",
+            page_size=self.options.page_size,
+            wait=QueryWait(sleep=self._sleep, poll_seconds=self._poll, timeout_seconds=self._bulk_timeout),
+        )
 
     # --- fetch ----------------------------------------------------------------------------
 
@@ -327,26 +255,6 @@ class SalesforceSource(SourceBase):
 
     def close(self) -> None:
         self.client.close()
-
-
-def _unflatten(row: Mapping[str, str], types: Mapping[str, FieldType]) -> dict[str, Any]:
-    """A Bulk CSV row (``Owner.Name`` columns) as the nested record REST query gives."""
-    record: dict[str, Any] = {}
-    for column, text in row.items():
-        *parents, last = column.split(".")
-        target = record
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[last] = _typed_cell(text, types.get(column.lower()) if not parents else None)
-    return record
-
-
-def _query_more(url: str) -> Callable[[Any], Mapping[str, Any]]:
-    def run(sf: Any) -> Mapping[str, Any]:
-        page: Mapping[str, Any] = sf.query_more(url, identifier_is_url=True)
-        return page
-
-    return run
 
 
 def create_source(options: Mapping[str, Any]) -> SalesforceSource:

@@ -17,11 +17,13 @@ import requests.adapters
 from fieldline.adapters.salesforce.apply import CollectionsWriter
 from fieldline.adapters.salesforce.budget import ApiBudget
 from fieldline.adapters.salesforce.bulk import BulkWriter
+from fieldline.adapters.salesforce.bulk_query import QueryWait
 from fieldline.adapters.salesforce.client import SalesforceClient
 from fieldline.adapters.salesforce.describe import fetch_description
 from fieldline.adapters.salesforce.lookup import build_queries, match_records
+from fieldline.adapters.salesforce.match_index import IndexMode, MatchIndex
 from fieldline.adapters.salesforce.options import TargetOptions, parse_options
-from fieldline.adapters.salesforce.preflight import preflight
+from fieldline.adapters.salesforce.preflight import preflight, preflight_problems
 from fieldline.adapters.salesforce.retry import RetryPolicy
 from fieldline.adapters.salesforce.settings import AuthMethod, SalesforceSettings, load_settings
 from fieldline.adapters.salesforce.soql import query_all
@@ -33,6 +35,7 @@ from fieldline.contracts import (
     Stop,
     TargetBase,
     Write,
+    WriteError,
     WriteOperation,
     WriteResult,
 )
@@ -76,6 +79,13 @@ class SalesforceTarget(TargetBase):
         )
         self._bulk = BulkWriter(self.client, sleep=sleep, clock=clock)
         self._descriptions: dict[str, ObjectDescription] = {}
+        self.match_index = MatchIndex(
+            self.client,
+            self.describe,
+            mode=IndexMode(self.options.match_index),
+            bulk_threshold=self.options.bulk_threshold,
+            wait=QueryWait(sleep=sleep),
+        )
 
     # --- describe -------------------------------------------------------------------------
 
@@ -103,17 +113,32 @@ class SalesforceTarget(TargetBase):
                     object=request.object,
                     field=request.field,
                 )
+        # Normalized keys come from the match index (read once per run); the rest from queries.
+        indexed = {
+            (request.object, request.field, tuple(request.normalize)): self.match_index.lookup(request)
+            for request in requests
+            if self.match_index.answers(request)
+        }
+        queried = [
+            request
+            for request in requests
+            if (request.object, request.field, tuple(request.normalize)) not in indexed
+        ]
         base_length = len(self.client.base_url) + len("query/?q=")
-        queries, groups = build_queries(requests, descriptions, base_length=base_length)
+        queries, groups = build_queries(queried, descriptions, base_length=base_length)
         found: dict[Any, list[Mapping[str, Any]]] = {}
         for query in queries:
             what = f"lookup {query.keys[0][0]} by {', '.join(key[1] for key in query.keys)}"
             records = self.client.call(what, query_all(query.soql))
             for key in query.keys:
                 found.setdefault(key, []).extend(records)
-        return match_records(groups, found)
+        return {**match_records(groups, found), **indexed}
 
     # --- apply ----------------------------------------------------------------------------
+
+    def check(self, writes: Sequence[Write]) -> list[tuple[WriteError, ...]]:
+        """Every pre-flight problem of each write (from describe; nothing is sent)."""
+        return [tuple(preflight_problems(write, self.describe(write.object))) for write in writes]
 
     def apply(self, writes: Sequence[Write]) -> ApplyResult:
         """One result per write, in order. Invalid records are refused before sending.
@@ -142,7 +167,9 @@ class SalesforceTarget(TargetBase):
                     self._collections.write(items, results)
         except BudgetExhaustedError as exc:
             stopped = exc.as_stop()  # a pause, not a failure: the caller records what was done
-        return ApplyResult(results=tuple(results[index] for index in sorted(results)), stopped=stopped)
+        ordered = tuple(results[index] for index in sorted(results))
+        self.match_index.note_writes(writes, ordered)
+        return ApplyResult(results=ordered, stopped=stopped)
 
     def check_ready(self) -> None:
         """Fail now, without a network call, when no complete set of credentials is configured

@@ -21,6 +21,7 @@ _ACTION_STYLES = {
     Action.NOOP: "dim",
     Action.SKIP: "cyan",
     Action.ERROR: "bold red",
+    Action.INVALID: "bold magenta",
 }
 
 

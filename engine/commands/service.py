@@ -42,6 +42,14 @@ _DB = click.option(
     envvar="FIELDLINE_DB",
     help="The SQLite file holding the queue, run log and sync state (or a storage URL).",
 )
+ALLOWED_HOSTS = click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name the service answers (e.g. the name webhook senders post to), besides localhost,"
+    " 127.0.0.1, [::1] and --host; repeatable; '*.example.com' for subdomains, '*' for any.",
+)
 _BATCH = click.option("--batch-size", default=100, type=click.IntRange(1, 10_000), help="Jobs per claim.")
 _LEASE = click.option(
     "--lease-seconds",
@@ -127,14 +135,7 @@ def _open_context(
 @_MAX_ATTEMPTS
 @_LEASE
 @click.option("--max-body-bytes", default=5 * 1024 * 1024, type=click.IntRange(1))
-@click.option(
-    "--allowed-host",
-    "allowed_hosts",
-    multiple=True,
-    metavar="NAME",
-    help="A Host name the service answers (e.g. the name webhook senders post to), besides localhost,"
-    " 127.0.0.1, [::1] and --host; repeatable; '*.example.com' for subdomains, '*' for any.",
-)
+@ALLOWED_HOSTS
 @_seconds("--header-timeout", 10.0, "Seconds a request's headers may take; slower connections are closed.")
 @_seconds("--body-timeout", 30.0, "Seconds a request's body may take once its headers are in (else 408).")
 @click.option(
@@ -148,6 +149,11 @@ def _open_context(
     default=30.0,
     type=click.FloatRange(0),
     help="Forget settled jobs and run-log entries older than this (0: keep everything).",
+)
+@click.option(
+    "--console/--no-console",
+    default=True,
+    help="Serve the operator's console at /ui (behind the operator token; loopback only without one).",
 )
 @_LOG_LEVEL
 def serve(
@@ -166,6 +172,7 @@ def serve(
     body_timeout: float,
     max_connections: int,
     retention_days: float,
+    console: bool,
     log_level: str,
 ) -> None:
     """Receive webhooks at POST /webhooks/SOURCE and apply them to the target.
@@ -204,6 +211,7 @@ def serve(
             service_settings=ServiceSettings(max_body_bytes=max_body_bytes, body_timeout=body_timeout),
             retention_days=retention_days or None,  # 0: keep everything
             admin=admin,
+            console=console,
         )
         for name in context.source_names:
             click.echo(
@@ -212,6 +220,8 @@ def serve(
                 err=True,
             )
         _echo_admin_access(admin)
+        if console:
+            click.echo(f"fieldline serve: the operator's console is at http://{host}:{port}/ui/", err=True)
         limits = ConnectionLimits(header_timeout=header_timeout, max_connections=max_connections)
         config = uvicorn.Config(
             app,
@@ -359,14 +369,14 @@ def status(
     dead_limit: int,
     service_url: str | None,
 ) -> None:
-    """Show the queue: Empty / Waiting N / Stalled, last processed, recent failures, dead letters.
+    """Show the queue: Empty / Waiting N / Stalled, last processed, recent failures, dead letters,
+    and each spec's last successful and last failed `sync` run.
 
     With several sources in the queue (serve with several specs), each is shown on its own.
     With --service, also each lookup's and spec's last successful and failed call and the
     last hour's counts. Exit status 1 when a queue is stalled (handy for monitoring).
     """
-    from rich.console import Console
-
+    from fieldline.commands.batch import console_for
     from fieldline.commands.render import print_json
     from fieldline.queue.jobs import QueueHealth
     from fieldline.queue.storage import open_storage
@@ -378,8 +388,9 @@ def status(
         snapshots = {name: queue.status(stalled_after=stalled_after, source=name) for name in names}
         overall = queue.status(stalled_after=stalled_after, source=source_name)
         dead = {name: queue.dead_letters(dead_limit, source=name) if dead_limit else [] for name in names}
+        latest_runs = storage.sync_runs.latest() if storage.sync_runs is not None else {}
     lookups = _lookup_status(service_url)
-    console = Console()
+    console = console_for()  # wide without a terminal: CI logs never fold ids
     if as_json:
         document: dict[str, Any] = dict(overall.as_json())
         document["dead_letter_jobs"] = [
@@ -393,12 +404,23 @@ def status(
             for name, snapshot in snapshots.items()
         }
         document.update(lookups or {})
+        document["sync_runs"] = {
+            spec: {
+                "last_ok": good.as_json() if good is not None else None,
+                "last_failed": bad.as_json() if bad is not None else None,
+            }
+            for spec, (good, bad) in latest_runs.items()
+        }
         print_json(console, document)
     elif not snapshots:
         console.print(status_renderable(overall, []))
     else:
         for name, snapshot in snapshots.items():
             console.print(status_renderable(snapshot, dead[name], title=name if len(snapshots) > 1 else None))
+    if latest_runs and not as_json:
+        from fieldline.commands.runs import latest_runs_table
+
+        console.print(latest_runs_table(latest_runs))
     if lookups is not None and not as_json:
         from fieldline.commands.lookup_status import lookup_status_table
 
@@ -419,8 +441,7 @@ def logs(db: str, entity: str | None, source_name: str | None, limit: int, as_js
     """Show the run log, newest first: what each event did to each record, and why it failed."""
     import json
 
-    from rich.console import Console
-
+    from fieldline.commands.batch import console_for
     from fieldline.queue.storage import open_storage
     from fieldline.service.status import log_table
 
@@ -430,7 +451,7 @@ def logs(db: str, entity: str | None, source_name: str | None, limit: int, as_js
         for entry in entries:
             click.echo(json.dumps(entry.as_json(), default=str, sort_keys=True))
         return
-    Console().print(log_table(entries))
+    console_for().print(log_table(entries))
 
 
 @click.command()
@@ -505,38 +526,12 @@ def replay(
 
 
 def _plan_replay(spec: Spec, letters: Sequence[DeadLetter], *, manager: Any, console: Any) -> None:
-    """Show the plan the dead letters would produce now: each entity's document fetched (a
-    trigger) or taken from its newest event (a document event), planned with ``spec``."""
+    """Show the plan the dead letters would produce now (:mod:`fieldline.sync.replay`)."""
     from fieldline.commands.render import plan_table, summary_table
-    from fieldline.contracts import EventRole, SourceDocument
-    from fieldline.sync.adapter_builder import build_source, build_target
-    from fieldline.sync.runner import Runner
+    from fieldline.sync.replay import preview_replay
 
-    source = build_source(spec, manager)
-    try:
-        newest: dict[str, DeadLetter] = {}
-        for letter in sorted(letters, key=lambda letter: letter.job_id):
-            newest[letter.lock_key] = letter
-        by_tenant: dict[str, list[SourceDocument]] = {}
-        for key, letter in newest.items():
-            documents = by_tenant.setdefault(letter.tenant, [])
-            if letter.role is EventRole.DOCUMENT:
-                documents.append(SourceDocument(key=key, data=letter.payload, version=letter.occurred_at))
-                continue
-            document = source.fetch(key)
-            if document is None:
-                console.print(f"{key}: the source no longer has it; it would complete as gone")
-            else:
-                documents.append(document)
-        for tenant, documents in sorted(by_tenant.items()):
-            # each tenant's letters are planned against that tenant's own target
-            target = build_target(spec, manager, tenant=tenant or None)
-            try:
-                result = Runner(spec, target, plugin_manager=manager).dry_run(documents)
-            finally:
-                target.close()
-            title = f"replay plan: {spec.name}" + (f" (tenant {tenant})" if tenant else "")
-            console.print(plan_table(result, title=title))
-            console.print(summary_table(result.counts()))
-    finally:
-        source.close()
+    preview = preview_replay(spec, letters, plugin_manager=manager)
+    for key in preview.gone:
+        console.print(f"{key}: the source no longer has it; it would complete as gone")
+    console.print(plan_table(preview.plan, title=f"replay plan: {spec.name}"))
+    console.print(summary_table(preview.plan.counts()))

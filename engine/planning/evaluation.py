@@ -313,6 +313,8 @@ class _MatchProgram:
         raw = self.getter(context)
         value = raw
         if self.normalizer is not None and raw is not None:
+            if isinstance(raw, list | dict):  # before normalizing: a normalizer may map it to None
+                raise _not_a_key(raw)
             try:
                 value = self.normalizer(raw)
             except FieldlineError:
@@ -327,12 +329,15 @@ class _MatchProgram:
         elif value is MISSING:
             value = None
         elif isinstance(value, list | dict):
-            raise EvaluationError(
-                f"match value {raw!r} is a {type(raw).__name__}; a match key must be a string, "
-                "number or boolean",
-                hint="pick one element in the match expression",
-            )
+            raise _not_a_key(raw)
         return _new_match_key(self.field, value, raw, self.normalize)
+
+
+def _not_a_key(raw: Any) -> EvaluationError:
+    return EvaluationError(
+        f"match value {raw!r} is a {type(raw).__name__}; a match key must be a string, number or boolean",
+        hint="pick one element in the match expression",
+    )
 
 
 class _RecordProgram:

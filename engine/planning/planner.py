@@ -509,6 +509,10 @@ class _RecordPlanner:
         if match.status == "many":
             return self._plan_one_many(intent, match)
         mode = intent.mode
+        if match is _NO_KEY and mode is Mode.UPDATE_ONLY:
+            # no lookup happened: say why, not "no match"
+            fields = ", ".join(key.field for key in intent.match)
+            return self._skip(intent, f"no match key has a value ({fields}); mode is update_only")
         if mode is Mode.UPDATE_ONLY:
             return self._skip(intent, "no match and mode is update_only")
         if match is _NO_KEY and mode is not Mode.DISABLED:

@@ -27,6 +27,7 @@ class Action(enum.StrEnum):
     NOOP = "noop"  # the record exists and nothing would change
     SKIP = "skip"  # deliberately not written (mode, when, on_many: skip, parent not written, ...)
     ERROR = "error"  # cannot be planned (several matches, unmapped value, evaluation error)
+    INVALID = "invalid"  # planned, but the target's pre-write checks refuse it (too long, required, ...)
 
 
 class Decision(enum.StrEnum):

@@ -192,13 +192,17 @@ class QueueStatus:
 
     @property
     def summary(self) -> str:
-        """``Empty``, ``Waiting 12`` or ``Stalled (12 waiting, oldest 312 s)``."""
+        """``Empty``, ``Waiting 12`` or ``Stalled (12 waiting, oldest 312 s)``; with dead letters
+        never ``Empty``: ``Nothing waiting, 3 dead letters``."""
+        dead = self.dead_letters
+        letters = f"{dead} dead letter{'s' if dead != 1 else ''}"
         if self.health is QueueHealth.EMPTY:
-            return "Empty"
+            return f"Nothing waiting, {letters}" if dead else "Empty"
+        suffix = f", {letters}" if dead else ""
         if self.health is QueueHealth.WAITING:
-            return f"Waiting {self.waiting}"
+            return f"Waiting {self.waiting}{suffix}"
         age = f", oldest {self.oldest_waiting_age:.0f} s" if self.oldest_waiting_age is not None else ""
-        return f"Stalled ({self.waiting} waiting{age})"
+        return f"Stalled ({self.waiting} waiting{age}){suffix}"
 
     def as_json(self) -> QueueStatusJSON:
         return {
@@ -294,6 +298,15 @@ class JobQueue(Protocol):
 
     def sources(self) -> list[str]:
         """Every source that has jobs in the queue, sorted."""
+        ...
+
+    def processed_since(self, since: float, *, source: str | None = None) -> int:
+        """How many jobs were completed (``done``) at or after ``since`` (epoch seconds)."""
+        ...
+
+    def clear_failures(self, *, source: str | None = None) -> int:
+        """Forget the recorded failed attempts (of one ``source``, or of all) that ``status``
+        lists as recent failures; returns how many. Jobs and dead letters stay as they are."""
         ...
 
     def dead_letters(self, limit: int = 100, *, source: str | None = None) -> list[DeadLetter]:

@@ -19,16 +19,25 @@ def register_storage_backends() -> Mapping[str, StorageFactory]:
 
 
 def open_sqlite_storage(url: str) -> Storage:
-    """The queue (:class:`~fieldline.queue.sqlite_queue.SQLiteJobQueue`) and the run store
-    (:class:`~fieldline.queue.sqlite_run_store.SQLiteRunStore`) on the file ``url`` names."""
+    """The queue (:class:`~fieldline.queue.sqlite_queue.SQLiteJobQueue`), the run store
+    (:class:`~fieldline.queue.sqlite_run_store.SQLiteRunStore`) and the connector logs
+    (:class:`~fieldline.queue.sqlite_sync_runs.SQLiteSyncRuns`) on the file ``url`` names."""
     from fieldline.queue.sqlite_file import sqlite_path_from_url
     from fieldline.queue.sqlite_queue import SQLiteJobQueue
     from fieldline.queue.sqlite_run_store import SQLiteRunStore
+    from fieldline.queue.sqlite_sync_runs import SQLiteSyncRuns
 
     queue = SQLiteJobQueue.from_url(url)
+    path = sqlite_path_from_url(url)[0]
     try:
-        runs = SQLiteRunStore(sqlite_path_from_url(url)[0])
+        runs = SQLiteRunStore(path)
     except BaseException:
         queue.close()
         raise
-    return Storage(queue=queue, runs=runs, url=url)
+    try:
+        sync_runs = SQLiteSyncRuns(path)
+    except BaseException:
+        queue.close()
+        runs.close()
+        raise
+    return Storage(queue=queue, runs=runs, url=url, sync_runs=sync_runs)

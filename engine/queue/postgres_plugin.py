@@ -53,11 +53,13 @@ def open_postgres_database(url: str) -> PostgresDatabase:
 
 
 def open_postgres_storage(url: str) -> Storage:
-    """The queue and the run store on the database ``url`` names; its schema must be current."""
+    """The queue, the run store and the connector logs on the database ``url`` names; its
+    schema must be current."""
     from fieldline.queue.postgres_db import split_url
     from fieldline.queue.postgres_queue import PostgresJobQueue
     from fieldline.queue.postgres_run_store import PostgresRunStore
     from fieldline.queue.postgres_schema import check_schema
+    from fieldline.queue.postgres_sync_runs import PostgresSyncRuns
 
     _, options = split_url(url)
     database = open_postgres_database(url).acquire()
@@ -70,6 +72,7 @@ def open_postgres_storage(url: str) -> Storage:
             backoff_max=_number(options, "backoff_max", 300.0),
         )
         runs = PostgresRunStore(database)
+        sync_runs = PostgresSyncRuns(database)
     finally:
-        database.release()  # the queue and the run store hold it now (or nobody does)
-    return Storage(queue=queue, runs=runs, url=url)
+        database.release()  # the queue and the stores hold it now (or nobody does)
+    return Storage(queue=queue, runs=runs, url=url, sync_runs=sync_runs)

@@ -95,11 +95,48 @@ CREATE TABLE fieldline_write_probe (
 )
 """
 
+# Connector logs of `fieldline sync` runs (fieldline.queue.sync_runs).
+_SYNC_RUNS = """
+CREATE TABLE fieldline_sync_runs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    spec text NOT NULL,
+    spec_hash text NOT NULL,
+    source text NOT NULL,
+    target text NOT NULL,
+    started_at double precision NOT NULL,
+    ended_at double precision,
+    status text NOT NULL,
+    counts text NOT NULL DEFAULT '{}',
+    stop_reason text,
+    error text,
+    options text NOT NULL DEFAULT '{}'
+);
+CREATE INDEX fieldline_sync_runs_spec ON fieldline_sync_runs (spec, id);
+CREATE TABLE fieldline_sync_run_records (
+    run_id bigint NOT NULL,
+    seq integer NOT NULL,
+    record text NOT NULL,
+    key text NOT NULL,
+    document_key text NOT NULL,
+    object text NOT NULL,
+    action text NOT NULL,
+    target_id text,
+    error text,
+    stage text,
+    retriable boolean NOT NULL,
+    written text NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE INDEX fieldline_sync_run_records_key ON fieldline_sync_run_records (run_id, key);
+CREATE INDEX fieldline_sync_run_records_document ON fieldline_sync_run_records (run_id, document_key)
+"""
+
 # version -> the statements that bring the schema from the version before to it. Append only.
-# 2: the tenant whose target connection a job is written through (``""``: the spec's target).
+# 3: the tenant whose target connection a job is written through (``""``: the spec's target).
 MIGRATIONS: dict[int, str] = {
     1: _JOBS,
-    2: "ALTER TABLE fieldline_jobs ADD COLUMN tenant text NOT NULL DEFAULT ''",
+    2: _SYNC_RUNS,
+    3: "ALTER TABLE fieldline_jobs ADD COLUMN tenant text NOT NULL DEFAULT ''",
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

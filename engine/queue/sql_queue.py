@@ -258,6 +258,26 @@ class SQLJobQueueBase(ABC):
         )
         return [dead_letter_from_row(row) for row in rows]
 
+    def processed_since(self, since: float, *, source: str | None = None) -> int:
+        """Jobs completed at or after ``since``: the console's throughput over the last hour."""
+        mark = self.PLACEHOLDER
+        of_source, parameters = (f"AND source = {mark}", (source,)) if source is not None else ("", ())
+        rows = self._reading(
+            "throughput",
+            "SELECT COUNT(*) FROM fieldline_jobs"
+            f" WHERE status = 'done' AND finished_at >= {mark} {of_source}",
+            (since, *parameters),
+        )
+        return int(rows[0][0]) if rows and rows[0][0] else 0
+
+    def clear_failures(self, *, source: str | None = None) -> int:
+        """Forget the recent failures ``status`` lists (the console's "clear" button)."""
+        mark = self.PLACEHOLDER
+        of_source, parameters = (f"WHERE source = {mark}", (source,)) if source is not None else ("", ())
+        with self._writing("clear failures") as connection:
+            cursor = connection.execute(f"DELETE FROM fieldline_failures {of_source}", parameters)
+            return int(cursor.rowcount)
+
     def requeue(self, job_ids: Iterable[int] | None = None, *, reset_attempts: bool = True) -> int:
         """Dead letters back to ``todo`` (all of them when ``job_ids`` is ``None``)."""
         now = self.clock()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from fieldline.errors import ConfigError
 from fieldline.queue.jobs import JobQueue
 from fieldline.queue.run_store import RunStore
+from fieldline.queue.sync_runs import SyncRunLog
 
 if TYPE_CHECKING:
     import pluggy
@@ -31,12 +32,18 @@ class Storage:
     queue: JobQueue
     runs: RunStore
     url: str
+    # connector logs of `fieldline sync` runs; None: this backend keeps none
+    sync_runs: SyncRunLog | None = None
 
     def close(self) -> None:
         try:
             self.queue.close()
         finally:
-            self.runs.close()
+            try:
+                self.runs.close()
+            finally:
+                if self.sync_runs is not None:
+                    self.sync_runs.close()
 
     def __enter__(self) -> Storage:
         return self

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fieldline.config import Secret
 
-__all__ = ["LOOPBACK_HOSTS", "AdminAccess", "HostCheck", "admin_only", "default_allowed_hosts"]
+__all__ = ["LOOPBACK_HOSTS", "AdminAccess", "HostCheck", "admin_only", "default_allowed_hosts", "is_loopback"]
 
 logger = logging.getLogger("fieldline.service")
 
@@ -59,7 +59,8 @@ def _as_host_header(name: str) -> str:
     return f"[{name}]" if ":" in name and not name.startswith("[") else name
 
 
-def _is_loopback(request: Request) -> bool:
+def is_loopback(request: Request) -> bool:
+    """Whether the request comes from this machine (the rule without an operator token)."""
     if request.client is None:
         return False
     try:
@@ -82,7 +83,7 @@ def admin_only(endpoint: Endpoint, access: AdminAccess) -> Endpoint:
 
     async def guarded(request: Request) -> Response:
         if access.token is None:
-            if _is_loopback(request):
+            if is_loopback(request):
                 return await endpoint(request)
             return _refuse(
                 request, 403, "this endpoint answers loopback clients only", "no operator token configured"

@@ -39,7 +39,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from fieldline.contracts import SourceEvent, WebhookSource
 from fieldline.errors import FieldlineError, WebhookError
@@ -286,6 +287,7 @@ def create_app(
     wake: threading.Event | None = None,
     admin: AdminAccess | None = None,
     lookups: tuple[LookupDirectory, CallerAuth] | None = None,
+    console: ASGIApp | None = None,
 ) -> Starlette:
     """The webhook service for every source in ``sources`` (endpoint name -> adapter).
 
@@ -293,7 +295,8 @@ def create_app(
     ``on_startup``/``on_shutdown`` start and stop them. ``admin``: the operator token and the
     ``Host`` names answered (default: no token, so admin endpoints answer loopback clients
     only; loopback names only). ``lookups``: the specs' lookups and the credentials of
-    their callers (:mod:`fieldline.service.lookup_routes`); their call statistics join ``/status``."""
+    their callers (:mod:`fieldline.service.lookup_routes`); their call statistics join ``/status``.
+    ``console``: the operator's console (:mod:`fieldline.console`), served under ``/ui``."""
     config = settings or ServiceSettings()
     access = admin or AdminAccess()
     probe = StorageProbe(queue, max_age=config.health_probe_interval)
@@ -407,6 +410,7 @@ def create_app(
             Route("/webhooks/{source}", receive, methods=["POST"]),
             Route("/status", admin_only(status, access), methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *([Mount("/ui", app=console)] if console is not None else []),
         ],
         middleware=[
             Middleware(HostCheck, allowed_hosts=access.allowed_hosts),

@@ -16,9 +16,12 @@ from pathlib import Path
 
 import pluggy
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from fieldline.contracts import SourceDocument, TargetAdapter, WebhookSource
 from fieldline.errors import ConfigError, FieldlineError, QueueError
+from fieldline.lookups.auth import CallerAuth
+from fieldline.lookups.directory import LookupDirectory
 from fieldline.queue.jobs import JobQueue
 from fieldline.queue.run_store import RunStore
 from fieldline.queue.storage import Storage, open_storage
@@ -215,12 +218,14 @@ class ServiceContext:
         retention_days: float | None = 30.0,
         purge_interval: float = 3600.0,
         admin: AdminAccess | None = None,
+        console: bool = False,
     ) -> Starlette:
         """The webhook app; ``workers`` threads per spec start and stop with it (0: receive only).
 
         With ``retention_days``, settled jobs and run-log entries older than that are deleted at
         start and every ``purge_interval`` seconds (dead letters and live jobs stay). ``admin``:
-        the operator token and allowed ``Host`` names (see :func:`fieldline.service.app.create_app`)."""
+        the operator token and allowed ``Host`` names (see :func:`fieldline.service.app.create_app`).
+        ``console``: serve the operator's console at ``/ui`` (behind the same operator token)."""
         receivers = self._receivers()
         try:
             lookups = open_lookups(self.specs.values(), self.plugin_manager)
@@ -259,16 +264,37 @@ class ServiceContext:
             if lookups is not None:
                 lookups[0].close()
 
+        settings = service_settings or ServiceSettings()
         return create_app(
+            console=self._console(settings, admin or AdminAccess(), lookups) if console else None,
             queue=self.queue,
             sources=receivers,
-            settings=service_settings,
+            settings=settings,
             on_startup=on_startup,
             on_shutdown=on_shutdown,
             wake=wake,
             admin=admin,
             lookups=lookups,
         )
+
+    def _console(
+        self,
+        settings: ServiceSettings,
+        admin: AdminAccess,
+        lookups: tuple[LookupDirectory, CallerAuth] | None,
+    ) -> ASGIApp:
+        from fieldline.console.data import ConsoleData
+        from fieldline.console.pages import create_console
+        from fieldline.console.sessions import SessionBook
+
+        data = ConsoleData(
+            storage=self.storage,
+            specs=self.specs,
+            plugin_manager=self.plugin_manager,
+            stalled_after=settings.stalled_after,
+            lookup_status=lookups[0].status_json if lookups is not None else None,
+        )
+        return create_console(data, SessionBook(token=admin.token))
 
     def close(self) -> None:
         self.storage.close()

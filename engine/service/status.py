@@ -26,10 +26,6 @@ def format_time(timestamp: float | None) -> str:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def _shorten(text: str, limit: int = 90) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
     """One dead letter for ``status --json``."""
     kept = ("job_id", "source", "event_id", "attempts", "error", "failed_at")
@@ -65,7 +61,7 @@ def status_renderable(
             failure.event_id,
             failure.lock_key,
             f"{failure.attempts}{' (dead)' if failure.dead else ''}",
-            _shorten(failure.error),
+            failure.error,
         )
     parts.append(failures if status.recent_failures else Text("No failures recorded.", style="dim"))
 
@@ -81,7 +77,7 @@ def status_renderable(
                 letter.lock_key,
                 str(letter.attempts),
                 format_time(letter.failed_at),
-                _shorten(letter.error),
+                letter.error,  # wrapped in full, never cut
             )
         parts.append(dead)
         parts.append(Text("Send them back with `fieldline replay --all` (or JOB_ID ...).", style="dim"))
@@ -101,7 +97,7 @@ def log_table(entries: Sequence[RunLogEntry]) -> Table:
             f"{entry.record} {entry.key}" if entry.record else "",
             entry.action,
             entry.target_id or "",
-            _shorten(written, 60),
-            _shorten(entry.error or "", 60),
+            written,
+            entry.error or "",
         )
     return table

@@ -86,10 +86,11 @@ class _TargetChecker(ProblemCollector):
             if not _means_unknown_object(exc):
                 raise
             self.descriptions[object_name] = None
+            suggestion = exc.context.get("suggestion")
             self.report(
                 path,
                 f"unknown object {object_name!r}",
-                hint=f"the target says: {exc.message}",
+                hint=str(suggestion) if suggestion else f"the target says: {exc.message}",
             )
             return None
         self.descriptions[object_name] = description

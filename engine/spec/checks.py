@@ -238,9 +238,31 @@ class SpecChecker(ProblemCollector):
                 "an update_only record without match rules never finds a record to update",
                 hint="add match rules, e.g. match: [{field: Id, value: crm_id}]",
             )
+        if isinstance(match, list) and match and mode in ("upsert", "create_only"):
+            self.check_id_only_match(match, path, record)
         write_back = record.get("write_back")
         if isinstance(write_back, Mapping):
             self.check_write_back(write_back, (*path, "write_back"), record, field_names)
+
+    def check_id_only_match(self, rules: list[Any], path: PathKey, record: Mapping[str, Any]) -> None:
+        """Warn when the only match rules are on ``Id`` and the source is never told the id: a
+        document without it creates a new record on every run."""
+        fields = [rule.get("field") for rule in rules if isinstance(rule, Mapping)]
+        if not fields or any(not isinstance(name, str) or name.lower() != "id" for name in fields):
+            return
+        write_back = record.get("write_back")
+        if isinstance(write_back, Mapping) and any(
+            isinstance(field, str) and field.lower() == "id" for field in write_back.values()
+        ):
+            return  # the id goes back to the source, so the next run finds the record
+        self.warn(
+            (*path, "match"),
+            "the only match rule is on Id: a document that does not carry the target's id creates "
+            "a new record on every run",
+            hint="add a rule on a field the source knows (an external id, e.g. "
+            "{field: Profile_Id__c, value: id}), or write the Id back to the source (write_back)",
+            at_key=True,
+        )
 
     def check_write_back(
         self, write_back: Mapping[str, Any], path: PathKey, record: Mapping[str, Any], field_names: list[str]
@@ -296,7 +318,8 @@ class SpecChecker(ProblemCollector):
             options = raw.get("options")
             try:
                 self._source = info.factory(
-                    dict(options) if isinstance(options, Mapping) else {}, AdapterContext(spec_folder=folder)
+                    dict(options) if isinstance(options, Mapping) else {},
+                    AdapterContext(spec_folder=folder, functions=self.functions),
                 )
             except FieldlineError as exc:
                 return None, str(exc)

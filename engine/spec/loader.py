@@ -526,7 +526,8 @@ class _Builder:
             name=raw["name"],
             object=raw["object"],
             fields=tuple(
-                self.field(name, value, (*path, "fields", name)) for name, value in raw["fields"].items()
+                self.field(name, value, (*path, "fields", name), defaults=raw.get("defaults") or {})
+                for name, value in raw["fields"].items()
             ),
             match=rules,
             for_each=expression((*path, "for_each")),
@@ -544,10 +545,22 @@ class _Builder:
             ),
         )
 
-    def field(self, name: str, raw: Any, path: PathKey) -> FieldSpec:
+    def field(
+        self, name: str, raw: Any, path: PathKey, *, defaults: Mapping[str, Any] | None = None
+    ) -> FieldSpec:
+        """One field; ``defaults`` (the record's) give the strategy and nulls it does not set."""
         location = self.location(path, at_key=True)
+        defaults = defaults or {}
+        strategy = defaults.get("strategy", Strategy.OVERRIDE.value)
+        nulls = defaults.get("nulls", Nulls.SKIP.value)
         if isinstance(raw, str):
-            return FieldSpec(name=name, value=self.checker.compiled[path], location=location)
+            return FieldSpec(
+                name=name,
+                value=self.checker.compiled[path],
+                strategy=Strategy(strategy),
+                nulls=Nulls(nulls),
+                location=location,
+            )
         unmapped = raw.get("unmapped", Unmapped.ERROR.value)
         unmapped_value: Any = MISSING
         if isinstance(unmapped, Mapping):
@@ -558,12 +571,12 @@ class _Builder:
             value=self.checker.compiled.get((*path, "value")),
             const=raw.get("const", MISSING),
             ref=raw.get("ref"),
-            strategy=Strategy(raw.get("strategy", Strategy.OVERRIDE.value)),
+            strategy=Strategy(raw.get("strategy", strategy)),
             map=dict(raw["map"]) if "map" in raw else None,
             unmapped=Unmapped(unmapped),
             unmapped_value=unmapped_value,
             default=raw.get("default", MISSING),
-            nulls=Nulls(raw.get("nulls", Nulls.SKIP.value)),
+            nulls=Nulls(raw.get("nulls", nulls)),
             location=location,
         )
 

@@ -11,7 +11,7 @@ import pluggy
 
 from fieldline.contracts import AdapterContext, AdapterKind, SourceAdapter, TargetAdapter
 from fieldline.errors import ConfigError
-from fieldline.plugins.manager import PluginManager, adapter_registry
+from fieldline.plugins.manager import PluginManager, adapter_registry, function_registry
 from fieldline.spec.model import AdapterSpec, Spec
 from fieldline.sync.tenants import Connections, load_connections
 
@@ -19,13 +19,20 @@ __all__ = ["adapter_context", "build_adapter", "build_source", "build_target", "
 
 
 def adapter_context(
-    spec: Spec, *, connection: Mapping[str, Any] | None = None, tenants: frozenset[str] | None = None
+    spec: Spec,
+    manager: pluggy.PluginManager | None = None,
+    *,
+    connection: Mapping[str, Any] | None = None,
+    tenants: frozenset[str] | None = None,
 ) -> AdapterContext:
     """What a factory is told about ``spec``: relative paths in adapter options are taken from
-    the spec's folder (the current folder when there is no spec file); a tenant's
-    ``connection`` for a target, the known ``tenants`` for a source."""
+    the spec's folder (the current folder when there is no spec file), the plugins' expression
+    functions; a tenant's ``connection`` for a target, the known ``tenants`` for a source."""
     folder = Path(spec.file).resolve().parent if spec.file else Path.cwd()
-    return AdapterContext(spec_folder=folder, spec_name=spec.name, connection=connection, tenants=tenants)
+    functions = function_registry(manager) if manager is not None else None
+    return AdapterContext(
+        spec_folder=folder, spec_name=spec.name, functions=functions, connection=connection, tenants=tenants
+    )
 
 
 def build_adapter(
@@ -48,7 +55,7 @@ def build_adapter(
             hint += f"; plugins that failed (see the warnings above): {failed}"
         raise ConfigError(f"{adapter.location}: no {kind.value} adapter named {adapter.adapter!r}", hint=hint)
     _check_options(adapter, kind, info.options_schema)
-    return info.factory(dict(adapter.options), context or adapter_context(spec))
+    return info.factory(dict(adapter.options), context or adapter_context(spec, manager))
 
 
 def _check_options(adapter: AdapterSpec, kind: AdapterKind, schema: Mapping[str, Any] | None) -> None:
@@ -84,7 +91,7 @@ def build_source(spec: Spec, manager: pluggy.PluginManager, *, fetching: bool = 
             f"{spec.file or spec.name}: the spec has no source", hint="add source: {adapter: ...}"
         )
     tenants = spec_connections(spec)
-    context = adapter_context(spec, tenants=tenants.names if tenants is not None else None)
+    context = adapter_context(spec, manager, tenants=tenants.names if tenants is not None else None)
     source: SourceAdapter = build_adapter(
         spec.source, AdapterKind.SOURCE, manager, spec=spec, context=context
     )
@@ -109,7 +116,7 @@ def build_target(spec: Spec, manager: pluggy.PluginManager, *, tenant: str | Non
                 f"tenant {tenant!r} has no connection in {spec.connections or 'the spec'}",
                 hint="add the tenant to the connections file; its jobs wait meanwhile",
             )
-        context = adapter_context(spec, connection=connection.settings())
+        context = adapter_context(spec, manager, connection=connection.settings())
     target: TargetAdapter = build_adapter(
         spec.target, AdapterKind.TARGET, manager, spec=spec, context=context
     )

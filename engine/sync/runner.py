@@ -12,9 +12,8 @@ exceptions mean failures (transport, configuration, a bug).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from itertools import islice
 from typing import Any
 
@@ -43,111 +42,12 @@ from fieldline.planning.plans import Action, Plan, RecordPlan
 from fieldline.planning.write_back import WriteBackChange, plan_write_backs, resolve_write_backs
 from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
 from fieldline.spec.model import RecordSpec, Spec
+from fieldline.sync.report import OutcomeStage, RecordOutcome, RunReport, RunSummary
 from fieldline.values import is_blank
 
-__all__ = ["OutcomeStage", "RecordOutcome", "RunReport", "Runner"]
+__all__ = ["OutcomeStage", "RecordOutcome", "RunReport", "RunSummary", "Runner"]
 
 DEFAULT_BATCH_SIZE = 500
-
-
-class OutcomeStage(enum.StrEnum):
-    """Where a planned record was stopped short of being written."""
-
-    PLAN = "plan"  # it could not be planned
-    PREFLIGHT = "preflight"  # invalid by the target's describe; never sent
-    TARGET = "target"  # the target refused it
-    PARENT = "parent"  # its parent was not written
-    STOPPED = "stopped"  # not sent: the run stopped first (API budget or daily limit)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordOutcome:
-    """What happened to one planned record.
-
-    ``action`` is what was planned; ``error`` is set when it was planned but not done (the target
-    refused it, pre-flight found it invalid, its parent failed, or it could not be planned).
-    ``retriable`` says whether trying again later may succeed.
-    """
-
-    record: str
-    key: str
-    document_key: str
-    object: str
-    action: Action
-    target_id: str | None = None
-    written: Mapping[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    retriable: bool = False
-    stage: OutcomeStage | None = None  # set when error is
-    version: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-@dataclass(slots=True)
-class RunReport:
-    """Every outcome of a run, in plan order, with the plans that produced them.
-
-    ``stopped`` is set when the target stopped early: the batches before were done, the stopping
-    batch's unsent records have stage ``STOPPED``, and no later document was read.
-    """
-
-    outcomes: list[RecordOutcome] = field(default_factory=list)
-    plans: list[Plan] = field(default_factory=list)
-    stopped: Stop | None = None
-    # what writing values back into the source did, after the target writes (see Runner.sync)
-    write_backs: list[WriteBackResult] = field(default_factory=list)
-
-    @property
-    def write_back_failures(self) -> list[WriteBackResult]:
-        return [result for result in self.write_backs if not result.ok]
-
-    @property
-    def ok(self) -> bool:
-        return all(outcome.ok for outcome in self.outcomes)
-
-    @property
-    def failures(self) -> list[RecordOutcome]:
-        return [outcome for outcome in self.outcomes if not outcome.ok]
-
-    @property
-    def retriable_failures(self) -> list[RecordOutcome]:
-        return [outcome for outcome in self.failures if outcome.retriable]
-
-    @property
-    def fatal_failures(self) -> list[RecordOutcome]:
-        return [outcome for outcome in self.failures if not outcome.retriable]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Outcomes by action, plus ``failed``, and ``not_sent`` when the run stopped."""
-        counts = {action.value: 0 for action in Action}
-        counts["failed"] = 0
-        if self.stopped is not None:
-            counts["not_sent"] = 0
-        for outcome in self.outcomes:
-            if outcome.ok:
-                counts[outcome.action.value] += 1
-            elif outcome.stage is OutcomeStage.PLAN:
-                counts[Action.ERROR.value] += 1  # could not be planned: an error, as `plan` says
-            elif outcome.stage is OutcomeStage.STOPPED:
-                counts["not_sent"] = counts.get("not_sent", 0) + 1  # nobody refused it
-            else:
-                counts["failed"] += 1  # planned, then refused (pre-flight, target, parent)
-        return counts
-
-    def finished_documents(self) -> set[str]:
-        """Documents with outcomes, none of them left unsent by a stop: settled either way."""
-        unfinished = {o.document_key for o in self.outcomes if o.stage is OutcomeStage.STOPPED}
-        return {outcome.document_key for outcome in self.outcomes} - unfinished
-
-    def extend(self, other: RunReport) -> None:
-        self.outcomes.extend(other.outcomes)
-        self.plans.extend(other.plans)
-        self.write_backs.extend(other.write_backs)
-        self.stopped = other.stopped or self.stopped
 
 
 class Runner:
@@ -217,10 +117,60 @@ class Runner:
         existing = self.target.lookup(requests) if requests else {}
         if planned:
             existing = planned.over(requests, existing)
-        batch_plan = plan(self.spec, intents, existing, descriptions=self.descriptions)
+        batch_plan = self._checked(plan(self.spec, intents, existing, descriptions=self.descriptions))
         if not any(record.write_back for record in self.spec.records):
             return batch_plan
         return replace(batch_plan, write_backs=plan_write_backs(self.spec, documents, batch_plan.records))
+
+    def _checked(self, batch_plan: Plan) -> Plan:
+        """The plan with every create and update the target's pre-write checks refuse marked
+        ``invalid`` (each problem a reason), and the children of those too: ``plan`` shows what
+        ``sync`` will refuse, and ``sync`` sends none of them."""
+        check = getattr(self.target, "check", None)
+        candidates = [
+            record for record in batch_plan.records if record.action in (Action.CREATE, Action.UPDATE)
+        ]
+        if check is None or not candidates:
+            return batch_plan
+        specs = {record.name: record for record in self.spec.records}
+        # Parents are not written yet: a placeholder id stands for each (ids are checked by the
+        # target itself when written).
+        placeholders = {
+            (ref.record, ref.key): _PLACEHOLDER_ID for record in candidates for ref in record.refs
+        }
+        writes = [
+            self._write_for(specs[record.record], record, resolve_refs(record, placeholders))
+            for record in candidates
+            if record.record in specs
+        ]
+        problems: dict[tuple[str, str], tuple[str, ...]] = {}
+        for record, errors in zip(candidates, check(writes), strict=True):
+            if errors:
+                problems[(record.record, record.key)] = tuple(_problem_text(error) for error in errors)
+        if not problems:
+            return batch_plan
+        checked: dict[tuple[str, str], RecordPlan] = {}
+        for record_spec in self.spec.records:  # parents before children: an invalid parent's children
+            for record in batch_plan.records:
+                if record.record != record_spec.name:
+                    continue
+                slot = (record.record, record.key)
+                reasons = problems.get(slot, ())
+                broken = [
+                    ref
+                    for ref in record.refs
+                    if checked.get((ref.record, ref.key), record).action is Action.INVALID
+                ]
+                if broken and not reasons:
+                    reasons = (f"parent {broken[0].record} {broken[0].key} is invalid",)
+                checked[slot] = (
+                    replace(record, action=Action.INVALID, reasons=(*record.reasons, *reasons))
+                    if reasons
+                    else record
+                )
+        return replace(
+            batch_plan, records=tuple(checked.get((r.record, r.key), r) for r in batch_plan.records)
+        )
 
     # --- sync -----------------------------------------------------------------------------
 
@@ -229,6 +179,7 @@ class Runner:
         documents: Iterable[SourceDocument],
         *,
         on_batch: Callable[[RunReport], None] | None = None,
+        keep_outcomes: bool = True,
     ) -> RunReport:
         """Plan and apply every document, batch by batch, until the end or a stop.
 
@@ -238,8 +189,11 @@ class Runner:
         iterating ``documents``, e.g. PassFort's chargeable limit), after syncing what was read.
         Transport failures raise the adapter's :class:`~fieldline.errors.AdapterError` (records
         of earlier batches are written; re-running is safe because planning is idempotent).
+
+        ``keep_outcomes=False`` streams: each batch's outcomes go to ``on_batch`` (a run store)
+        and the report keeps only a bounded :class:`RunSummary`, so memory stays flat.
         """
-        report = RunReport()
+        report = RunReport() if keep_outcomes else RunReport.streaming()
         iterator = iter(documents)
         while True:
             batch, read_stop = _read_batch(iterator, self.batch_size)
@@ -369,7 +323,7 @@ class Runner:
                 document_key = document_keys[slot]
                 if record_plan.action not in (Action.CREATE, Action.UPDATE):
                     outcomes[slot] = _unwritten_outcome(record_plan, document_key)
-                    if record_plan.action is Action.ERROR:
+                    if record_plan.action in (Action.ERROR, Action.INVALID):
                         failed.add(slot)
                     continue
                 broken = [ref for ref in record_plan.refs if (ref.record, ref.key) in failed]
@@ -466,6 +420,14 @@ class Runner:
         return None
 
 
+_PLACEHOLDER_ID = "000000000000000AAA"  # a well-formed id for a parent not written yet
+
+
+def _problem_text(error: WriteError) -> str:
+    text = f"{error.code}: {error.message}"
+    return f"{text} (fields: {', '.join(error.fields)})" if error.fields else text
+
+
 def _batches(documents: Iterable[SourceDocument], size: int) -> Iterator[list[SourceDocument]]:
     iterator = iter(documents)
     while batch := list(islice(iterator, size)):
@@ -545,6 +507,9 @@ def _outcome(
 
 def _unwritten_outcome(record_plan: RecordPlan, document_key: str) -> RecordOutcome:
     outcome = _outcome(record_plan, document_key)
+    if record_plan.action is Action.INVALID:  # every problem the pre-write checks found
+        error = "; ".join(record_plan.reasons) or "refused by the target's pre-write checks"
+        return replace(outcome, error=error, stage=OutcomeStage.PREFLIGHT)
     if record_plan.action is not Action.ERROR:
         return outcome
     error = "; ".join(record_plan.reasons) or "could not be planned"

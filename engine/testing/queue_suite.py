@@ -182,6 +182,7 @@ def _dead_letter_after_max_attempts(queue: JobQueue, clock: FakeClock, reopen: R
     status = queue.status()
     assert status.dead_letters == 1
     assert status.recent_failures[0].dead
+    assert status.summary.endswith(", 1 dead letter"), "the headline never hides dead letters"
     assert [job.event_id for job in queue.claim("w1", limit=5)] == ["a2"], "a dead letter must not block"
 
 
@@ -248,6 +249,19 @@ def _release_does_not_count_the_attempt(queue: JobQueue, clock: FakeClock, reope
     assert again.attempts == 1
 
 
+def _status_headline_is_not_empty_with_dead_letters(
+    queue: JobQueue, clock: FakeClock, reopen: Reopen
+) -> None:
+    queue.enqueue([event("d1", "d")], source=SOURCE)
+    for _ in range(queue.max_attempts):
+        [job] = queue.claim("w1", limit=1, lease_seconds=LEASE)
+        queue.fail(job, "boom")
+        clock.advance(3600)
+    status = queue.status()
+    assert status.health is QueueHealth.EMPTY  # nothing waiting: monitoring stays calm
+    assert status.summary == "Nothing waiting, 1 dead letter"
+
+
 def _status_reports_health(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
     empty = queue.status()
     assert (empty.health, empty.summary, empty.waiting) == (QueueHealth.EMPTY, "Empty", 0)
@@ -287,6 +301,32 @@ def _requeue_brings_dead_letters_back(queue: JobQueue, clock: FakeClock, reopen:
     assert queue.status().dead_letters == 0
     again = queue.claim("w1", limit=10)
     assert sorted(job.attempts for job in again) == [2, 2]
+
+
+def _throughput_counts_completed_jobs_since(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
+    queue.enqueue([event("a1", "a"), event("b1", "b")], source=SOURCE)
+    queue.enqueue([event("x1", "x")], source="other")
+    since = clock()
+    clock.advance(10)
+    queue.complete(queue.claim("w1", limit=10))
+    assert queue.processed_since(since) == 3
+    assert queue.processed_since(since, source=SOURCE) == 2
+    assert queue.processed_since(clock() + 1) == 0
+
+
+def _clear_failures_forgets_recent_failures_only(
+    queue: JobQueue, clock: FakeClock, reopen: Reopen
+) -> None:
+    queue.enqueue([event("a1", "a")], source=SOURCE)
+    queue.enqueue([event("x1", "x")], source="other")
+    for job in queue.claim("w1", limit=10):
+        queue.fail(job, "bad", permanent=True)
+    assert len(queue.status().recent_failures) == 2
+    assert queue.clear_failures(source=SOURCE) == 1
+    assert [failure.event_id for failure in queue.status().recent_failures] == ["x1"]
+    assert queue.clear_failures() == 1
+    assert queue.status().recent_failures == ()
+    assert queue.status().dead_letters == 2  # the dead letters themselves stay
 
 
 def _purge_forgets_old_settled_jobs_only(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
@@ -420,8 +460,11 @@ TEMPLATES: dict[str, Callable[[JobQueue, FakeClock, Reopen], None]] = {
     "extend_keeps_the_lease": _extend_keeps_the_lease,
     "release_does_not_count_the_attempt": _release_does_not_count_the_attempt,
     "status_reports_health": _status_reports_health,
+    "status_headline_is_not_empty_with_dead_letters": _status_headline_is_not_empty_with_dead_letters,
     "requeue_brings_dead_letters_back": _requeue_brings_dead_letters_back,
     "purge_forgets_old_settled_jobs_only": _purge_forgets_old_settled_jobs_only,
+    "throughput_counts_completed_jobs_since": _throughput_counts_completed_jobs_since,
+    "clear_failures_forgets_recent_failures_only": _clear_failures_forgets_recent_failures_only,
     "accepted_jobs_survive_reopening": _accepted_jobs_survive_reopening,
     "concurrent_claims_never_share_a_job": _concurrent_claims_never_share_a_job,
     "ordering_keys_and_role_are_kept": _ordering_keys_and_role_are_kept,

@@ -68,3 +68,40 @@ def test_fetch_finds_one_document(tmp_path: Path) -> None:
     assert fetched is not None
     assert fetched.data == {"id": "b"}
     assert source.fetch("zzz") is None
+
+
+def test_key_option_uses_the_engines_expression_functions(tmp_path: Path) -> None:
+    from fieldline.plugins.manager import get_plugin_manager
+    from fieldline.spec.loader import load_spec
+    from fieldline.sync.adapter_builder import build_source
+
+    (tmp_path / "companies.jsonl").write_text(
+        '{"website": "https://www.Acme.co.uk/about"}\n', encoding="utf-8"
+    )
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(
+        "fieldline: 1\nname: t\n"
+        "source: {adapter: files, options: {path: companies.jsonl, key: 'root_domain(website)'}}\n"
+        "target: {adapter: files, options: {path: out.json}}\n"
+        "records:\n  - {name: a, object: Account, match: [{field: Name, value: website}],"
+        " fields: {Name: website}}\n",
+        encoding="utf-8",
+    )
+    manager = get_plugin_manager()
+    source = build_source(load_spec(spec_file, plugin_manager=manager), manager)
+    assert [document.key for document in source.read()] == ["acme.co.uk"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        pytest.param("c.jsonl", '{"id": 1}\n\n{"id": 2}\n{"id": 3}\n', id="jsonl"),
+        pytest.param("c.json", '[{"id": 1}, {"id": 2}, {"id": 3}]', id="json"),
+        pytest.param("c.csv", "id\n1\n2\n3\n", id="csv"),
+    ],
+)
+def test_count_is_the_number_of_documents_read(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    source = FilesSource(path)
+    assert source.count() == len(list(source.read())) == 3

@@ -12,7 +12,7 @@ from fieldline.planning.evaluation import evaluate
 from fieldline.planning.intents import FieldIntent, Intent, MatchKey, Ref
 from fieldline.planning.planner import lookup_requests, plan, resolve_refs
 from fieldline.planning.plans import Action, Decision, FieldChange, Plan, RecordPlan
-from fieldline.spec.model import FieldSpec, Nulls, Spec, Strategy
+from fieldline.spec.model import FieldSpec, Mode, Nulls, Spec, Strategy
 from tests.strategies import NORMALIZERS, MemoryTarget, make_spec, match_rule, record, value_field
 
 
@@ -310,3 +310,39 @@ def test_fields_with_many_values_are_planned_like_fields_with_few() -> None:
     for number, record_plan in enumerate(result.records):
         assert record_plan.action is (Action.NOOP if number % 2 == 0 else Action.CREATE)
         assert [change.new for change in record_plan.changes] == [f"k{number}", f"t{number % 100}"]
+
+
+@pytest.mark.parametrize(
+    "normalize", [pytest.param((), id="plain"), pytest.param(("root_domain",), id="root_domain")]
+)
+def test_a_list_match_value_is_an_error_with_or_without_a_normalizer(normalize: tuple[str, ...]) -> None:
+    spec = make_spec(
+        record(
+            "company",
+            "Account",
+            [value_field("Name", "name")],
+            [match_rule("Website", "domains", *normalize)],
+        )
+    )
+    [company] = _plan(
+        spec, _documents({"name": "Acme", "domains": ["acme.io", "acme.com"]}), MemoryTarget()
+    ).records
+    assert company.action is Action.ERROR
+    assert "is a list; a match key must be a string, number or boolean" in company.reasons[0]
+
+
+def test_update_only_without_a_usable_key_says_so_not_no_match() -> None:
+    spec = make_spec(
+        record(
+            "company",
+            "Account",
+            [value_field("Name", "name")],
+            [match_rule("Website", "domain", "root_domain")],
+            mode=Mode.UPDATE_ONLY,
+        )
+    )
+    docs = _documents({"name": "No site", "domain": None}, {"name": "Absent", "domain": "absent.io"})
+    no_key, no_match = _plan(spec, docs, MemoryTarget()).records
+    assert no_key.action is no_match.action is Action.SKIP
+    assert no_key.reasons == ("no match key has a value (Website); mode is update_only",)
+    assert no_match.reasons == ("no match and mode is update_only",)

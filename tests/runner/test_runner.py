@@ -498,3 +498,28 @@ def test_a_source_out_of_budget_while_reading_stops_after_syncing_what_it_read(
     assert sorted({outcome.document_key for outcome in report.outcomes}) == [
         document.key for document in _documents(3)
     ], "the documents read before the stop, the half-full batch too, are synced"
+
+
+def test_a_streaming_sync_keeps_a_bounded_summary_and_hands_every_outcome_to_on_batch(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    refused = {f"profile:p{n}" for n in range(0, 12, 2)}
+    target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS), refuse=refused)
+    handed: list[int] = []
+    report = Runner(spec, target, plugin_manager=plugin_manager, batch_size=3).sync(
+        _documents(12), on_batch=lambda batch: handed.append(len(batch.outcomes)), keep_outcomes=False
+    )
+    assert report.outcomes == []
+    assert report.plans == []
+    assert sum(handed) == 36  # 12 profiles and their 24 apps, every one handed out
+    assert report.counts["create"] == 18
+    assert report.counts["failed"] == 18  # 6 refused profiles and their 12 apps
+    assert report.failed_count == 18
+    assert len(report.failures) == 18  # under the default bound
+    assert not report.ok
+    bounded = RunReport.streaming(keep=4)
+    kept = Runner(spec, CountingTarget(FilesTarget(tmp_path / "b.json", objects=OBJECTS), refuse=refused))
+    bounded.extend(kept.sync(_documents(12)))
+    assert bounded.failed_count == 18
+    assert len(bounded.failures) == 4  # the first four, the rest counted
+    assert (bounded.counts["failed"], bounded.counts["create"]) == (18, 18)

@@ -304,11 +304,11 @@ def test_lookup_by_id_accepts_15_character_ids(emulator: EmulatorHandle, make_ta
     }
 
 
-def test_normalized_website_lookup(emulator: EmulatorHandle, make_target: Any) -> None:
+def test_normalized_website_lookup_without_the_index(emulator: EmulatorHandle, make_target: Any) -> None:
     normalizers = normalizer_registry(get_plugin_manager(load_entrypoints=False))
     root_domain = normalizers.get("root_domain", BUILTIN_NORMALIZERS.get("lower"))
     assert root_domain is not None
-    target = make_target(emulator)
+    target = make_target(emulator, match_index="never")
     accounts = [
         ("a", "https://www.Test.com/app"),
         ("b", "test.com"),

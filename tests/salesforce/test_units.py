@@ -451,3 +451,41 @@ def _literal_end(text: str, start: int) -> int:
     while text[position] != "'":
         position += 2 if text[position] == "\\" else 1
     return position + 1
+
+
+def test_preflight_reports_every_problem_of_a_record() -> None:
+    from fieldline.adapters.salesforce.preflight import preflight, preflight_problems
+    from fieldline.contracts import FieldDescription, ObjectDescription, Write, WriteOperation
+
+    description = ObjectDescription(
+        name="Thing__c",
+        fields={
+            "Name": FieldDescription(name="Name", type=FieldType.STRING, length=5, required=True),
+            "Status__c": FieldDescription(
+                name="Status__c",
+                type=FieldType.PICKLIST,
+                picklist_values=("Open", "Closed"),
+                restricted_picklist=True,
+            ),
+            "Owner__c": FieldDescription(name="Owner__c", type=FieldType.STRING, required=True),
+        },
+    )
+    write = Write(
+        key="k",
+        object="Thing__c",
+        operation=WriteOperation.CREATE,
+        fields={"Name": "far too long", "Status__c": "Pending", "Nope__c": 1},
+    )
+    problems = preflight_problems(write, description)
+    assert [problem.code for problem in problems] == [
+        "STRING_TOO_LONG",
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        "INVALID_FIELD",
+        "REQUIRED_FIELD_MISSING",
+    ]
+    combined = preflight(write, description)
+    assert combined is not None
+    assert combined.code == "STRING_TOO_LONG"
+    assert "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in combined.message
+    assert "Owner__c" in combined.message
+    assert combined.fields == ("Name", "Status__c", "Nope__c", "Owner__c")

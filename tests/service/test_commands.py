@@ -66,7 +66,7 @@ def test_status_json(db: Path) -> None:
     code, output, _ = run("status", "--db", str(db), "--json")
     document = json.loads(output)
     assert code == 0
-    assert (document["summary"], document["dead_letters"]) == ("Waiting 1", 2)
+    assert (document["summary"], document["dead_letters"]) == ("Waiting 1, 2 dead letters", 2)
     assert document["counts"] == {"todo": 1, "doing": 0, "done": 1, "dead": 2, "ignored": 0}
     assert {job["event_id"] for job in document["dead_letter_jobs"]} == {"e2", "e3"}
     assert document["last_processed_at"] is not None
