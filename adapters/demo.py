@@ -25,6 +25,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from fieldline.adapters.demo_appevents import app_events_demo
 from fieldline.errors import FieldlineError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -146,6 +147,8 @@ def run(console: Console) -> int:
             running_passfort_emulator(seed_file=SEED_FILE, secret=SECRET, api_key=API_KEY)
         )
         console.print(f"[bold]Salesforce emulator[/bold] {sf.url}   [bold]PassFort emulator[/bold] {pf.url}")
+        app_events = stack.enter_context(app_events_demo(workdir))
+        console.print("[bold]App events[/bold]: two app users, each with its own emulated Salesforce org")
 
         env: Mapping[str, str] = {
             **os.environ,
@@ -160,6 +163,7 @@ def run(console: Console) -> int:
             "FIELDLINE_SALESFORCE_CLIENT_ID": sf.client_id,
             "FIELDLINE_SALESFORCE_CLIENT_SECRET": sf.client_secret,
             "FIELDLINE_OPERATOR_TOKEN": OPERATOR_TOKEN,
+            **app_events.env,  # the tenants' Salesforce secrets, named by their connections file
         }
         db = workdir / "fieldline.db"
         port = _free_port()
@@ -167,7 +171,18 @@ def run(console: Console) -> int:
         log = (workdir / "serve.log").open("w")
         stack.callback(log.close)
         serve = subprocess.Popen(
-            [*_fieldline_command(), "serve", "--spec", str(SPEC_FILE), "--db", str(db), "--port", str(port)],
+            [
+                *_fieldline_command(),
+                "serve",
+                "--spec",
+                str(SPEC_FILE),
+                "--spec",
+                str(app_events.spec),
+                "--db",
+                str(db),
+                "--port",
+                str(port),
+            ],
             env=dict(env),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -202,6 +217,7 @@ def run(console: Console) -> int:
 
             touched = _changes(pf)
             console.print(f"changed {len(touched)} profiles in PassFort; webhooks on their way")
+            app_events.send(client, console)
             pf.wait_delivered(timeout=30)
 
             def queue_empty() -> bool:
@@ -229,14 +245,15 @@ def run(console: Console) -> int:
             check=False,
         )
         console.print(status.stdout.rstrip() or status_document)
-        problems = _check(pf, touched, accounts, applications)
+        problems = _check(pf, touched, accounts, applications) + app_events.report(console)
         stop_serve()
     if problems:
         for problem in problems:
             console.print(f"[red]wrong:[/red] {problem}")
         return 1
     console.print(
-        f"[green]demo ok:[/green] {len(accounts)} Accounts and {len(applications)} applications are right"
+        f"[green]demo ok:[/green] {len(accounts)} Accounts and {len(applications)} applications are right;"
+        " each app user's Leads are in its own org"
     )
     return 0
 

@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("fieldline.commands.service:replay", "Send dead letters back to the queue."),
     "console": ("fieldline.commands.console:console", "Serve the operator's console in a browser."),
     "db": ("fieldline.commands.db:db", "Create or migrate the storage database's schema."),
+    "connections": (
+        "fieldline.commands.tenant_connections:connections",
+        "List or check tenants' connections.",
+    ),
 }
 
 

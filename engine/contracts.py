@@ -99,7 +99,10 @@ class SourceEvent:
     applied at a later ``occurred_at``, and applying it raises all of them. They are opaque
     strings the source namespaces itself (``"profile:abc"``, ``"application:xyz"``); empty
     means the entity key alone. ``role`` says whether the worker fetches the entity
-    (``TRIGGER``) or maps ``payload`` itself (``DOCUMENT``).
+    (``TRIGGER``) or maps ``payload`` itself (``DOCUMENT``). ``tenant`` names whose target
+    connection the event is written through (an app event's JWT ``sub``); ``""`` is the
+    spec's one target. The source namespaces ids and keys by tenant itself, so two tenants'
+    events never dedupe or order against each other.
     """
 
     id: str
@@ -109,6 +112,7 @@ class SourceEvent:
     payload: Mapping[str, Any] = dataclass_field(default_factory=dict)
     ordering_keys: tuple[str, ...] = ()
     role: EventRole = EventRole.TRIGGER
+    tenant: str = ""
 
     @property
     def version_keys(self) -> tuple[str, ...]:
@@ -566,6 +570,12 @@ class AdapterContext:
     functions: FunctionRegistry | None = None
     """The JMESPath functions the plugins contribute (``root_domain``, ...), for adapter options
     that are expressions (the files source's ``key``); ``None``: JMESPath's own only."""
+    connection: Mapping[str, Any] | None = None
+    """A target built for one tenant: that tenant's settings from the connections file (secrets
+    already resolved, as :class:`~fieldline.config.Secret`), used instead of the environment."""
+    tenants: frozenset[str] | None = None
+    """A source built for a spec with a connections file: the tenants that have a connection
+    (an event of any other tenant is refused at intake). ``None``: the spec has no tenants."""
 
     def resolve(self, path: str | Path) -> Path:
         """``path`` with ``~`` expanded; a relative path is taken from the spec's folder."""

@@ -22,7 +22,7 @@ Third-party exceptions are translated once, at the boundary, and chained with ``
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,11 +219,26 @@ class BudgetExhaustedError(FatalAdapterError):
 
 
 class WebhookError(FieldlineError):
-    """An incoming webhook request was refused. ``status`` is the HTTP status to answer."""
+    """An incoming webhook request was refused. ``status`` is the HTTP status to answer.
 
-    def __init__(self, message: str, *, status: int, hint: str | None = None, **context: Any) -> None:
+    ``headers`` go into the answer (e.g. ``WWW-Authenticate`` on a 401); ``details`` are extra
+    JSON members of the answer's body beside ``error`` (e.g. every schema error of a 422).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        hint: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
+        **context: Any,
+    ) -> None:
         super().__init__(message, hint=hint, status=status, **context)
         self.status = status
+        self.headers: dict[str, str] = dict(headers or {})
+        self.details: dict[str, Any] = dict(details or {})
 
 
 class QueueError(FieldlineError):

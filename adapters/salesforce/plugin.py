@@ -12,10 +12,13 @@ from fieldline.plugins.hookspecs import hookimpl
 
 def _factory(options: Mapping[str, Any], context: AdapterContext) -> Any:
     """Salesforce REST (sObject Collections, Bulk API 2.0) via simple-salesforce."""
-    del context  # the target reads no files: its options and credentials say everything
     # Imported on use so loading plugins (`fieldline --help`) does not import simple-salesforce.
-    from fieldline.adapters.salesforce.target import create_target
+    from fieldline.adapters.salesforce.target import SalesforceTarget, create_target
 
+    if context.connection is not None:  # one tenant's org: its settings, not the environment's
+        from fieldline.adapters.salesforce.settings import settings_from_mapping
+
+        return SalesforceTarget(options, settings=settings_from_mapping(context.connection))
     return create_target(options)
 
 

@@ -72,6 +72,7 @@ class QueuedEvent:
     payload: Mapping[str, Any] = field(default_factory=dict)
     ordering_keys: tuple[str, ...] = ()
     role: EventRole = EventRole.TRIGGER
+    tenant: str = ""
 
     def to_event(self) -> SourceEvent:
         """The source event, as the source parsed it."""
@@ -83,6 +84,7 @@ class QueuedEvent:
             payload=self.payload,
             ordering_keys=self.ordering_keys,
             role=self.role,
+            tenant=self.tenant,
         )
 
     @property

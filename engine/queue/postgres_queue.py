@@ -65,13 +65,13 @@ FROM (
 ) AS picked
 WHERE t.id = picked.id
 RETURNING t.id, t.source, t.event_id, t.event_type, t.lock_key, t.payload, t.occurred_at,
-    t.ordering_keys, t.role, t.attempts, t.enqueued_at
+    t.ordering_keys, t.role, t.tenant, t.attempts, t.enqueued_at
 """
 
 _INSERT = (
     "INSERT INTO fieldline_jobs (source, event_id, event_type, lock_key, payload, occurred_at, status,"
-    " run_after, enqueued_at, finished_at, ordering_keys, role)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " run_after, enqueued_at, finished_at, ordering_keys, role, tenant)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     " ON CONFLICT (source, event_id) DO NOTHING RETURNING id"
 )
 

@@ -133,7 +133,12 @@ CREATE INDEX fieldline_sync_run_records_document ON fieldline_sync_run_records (
 """
 
 # version -> the statements that bring the schema from the version before to it. Append only.
-MIGRATIONS: dict[int, str] = {1: _JOBS, 2: _SYNC_RUNS}
+# 3: the tenant whose target connection a job is written through (``""``: the spec's target).
+MIGRATIONS: dict[int, str] = {
+    1: _JOBS,
+    2: _SYNC_RUNS,
+    3: "ALTER TABLE fieldline_jobs ADD COLUMN tenant text NOT NULL DEFAULT ''",
+}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 _VERSION_TABLE = """

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 # The columns of the event a job carries, in the order :func:`event_fields` reads them.
-EVENT_COLUMNS = "source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role"
+EVENT_COLUMNS = "source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role, tenant"
 
 LEASE_LOST = "lease expired: the worker holding it stopped or took too long"
 KEEP_FAILURES = 1000  # failure history rows kept for ``status``
@@ -50,7 +50,7 @@ KEEP_FAILURES = 1000  # failure history rows kept for ``status``
 
 def event_fields(row: Sequence[Any]) -> dict[str, Any]:
     """The event fields of a job or dead letter from ``row`` (the :data:`EVENT_COLUMNS`)."""
-    source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role = row
+    source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role, tenant = row
     return {
         "source": source,
         "event_id": event_id,
@@ -60,12 +60,13 @@ def event_fields(row: Sequence[Any]) -> dict[str, Any]:
         "occurred_at": float(occurred_at),
         "ordering_keys": tuple(json.loads(ordering_keys)),
         "role": EventRole(role),
+        "tenant": tenant or "",
     }
 
 
 def _insert_parameters(source: str, event: SourceEvent, status: JobState, now: float) -> tuple[Any, ...]:
     """The values of one job's INSERT: source, event_id, event_type, lock_key, payload,
-    occurred_at, status, run_after, enqueued_at, finished_at, ordering_keys, role."""
+    occurred_at, status, run_after, enqueued_at, finished_at, ordering_keys, role, tenant."""
     return (
         source,
         event.id,
@@ -79,6 +80,7 @@ def _insert_parameters(source: str, event: SourceEvent, status: JobState, now: f
         now if status is JobState.IGNORED else None,
         json.dumps(list(event.ordering_keys)),
         EventRole(event.role).value,
+        event.tenant,
     )
 
 
@@ -107,11 +109,11 @@ def jobs_from_claim(rows: Iterable[Sequence[Any]], token: str, until: float) -> 
     jobs = [
         Job(
             id=int(row[0]),
-            **event_fields(row[1:9]),
-            attempts=int(row[9]),
+            **event_fields(row[1:10]),
+            attempts=int(row[10]),
             lease_token=token,
             lease_until=until,
-            enqueued_at=float(row[10]),
+            enqueued_at=float(row[11]),
         )
         for row in rows
     ]
@@ -137,10 +139,10 @@ def dead_letter_from_row(row: Sequence[Any]) -> DeadLetter:
     """A dead letter from ``id, <EVENT_COLUMNS>, attempts, last_error, finished_at``."""
     return DeadLetter(
         job_id=int(row[0]),
-        **event_fields(row[1:9]),
-        attempts=int(row[9]),
-        error=row[10] or "",
-        failed_at=float(row[11] or 0.0),
+        **event_fields(row[1:10]),
+        attempts=int(row[10]),
+        error=row[11] or "",
+        failed_at=float(row[12] or 0.0),
     )
 
 

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS fieldline_jobs (
     note TEXT,
     ordering_keys TEXT NOT NULL DEFAULT '[]',
     role TEXT NOT NULL DEFAULT 'trigger',
+    tenant TEXT NOT NULL DEFAULT '',
     UNIQUE (source, event_id)
 );
 CREATE INDEX IF NOT EXISTS fieldline_jobs_todo ON fieldline_jobs (id) WHERE status = 'todo';
@@ -79,6 +80,7 @@ _ADDED_COLUMNS = {
     "fieldline_jobs": {
         "ordering_keys": "TEXT NOT NULL DEFAULT '[]'",
         "role": "TEXT NOT NULL DEFAULT 'trigger'",
+        "tenant": "TEXT NOT NULL DEFAULT ''",
     },
     "fieldline_failures": {"source": "TEXT NOT NULL DEFAULT ''"},
 }
@@ -99,13 +101,13 @@ WHERE id IN (
     LIMIT :limit
 )
 RETURNING id, source, event_id, event_type, lock_key, payload, occurred_at, ordering_keys, role,
-    attempts, enqueued_at
+    tenant, attempts, enqueued_at
 """
 
 _INSERT = (
     "INSERT INTO fieldline_jobs (source, event_id, event_type, lock_key, payload,"
-    " occurred_at, status, run_after, enqueued_at, finished_at, ordering_keys, role)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " occurred_at, status, run_after, enqueued_at, finished_at, ordering_keys, role, tenant)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (source, event_id) DO NOTHING RETURNING id"
 )
 

@@ -330,7 +330,8 @@ def create_app(
             events = source.parse_webhook(request.headers, body)
         except WebhookError as exc:
             logger.warning("webhook %s: refused (%d): %s", name, exc.status, exc)
-            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+            answer = {"error": str(exc), **exc.details}
+            return JSONResponse(answer, status_code=exc.status, headers=exc.headers)
         except Exception as exc:  # an adapter bug must not leak a traceback to the sender
             logger.error("webhook %s: the source adapter failed: %s: %s", name, type(exc).__name__, exc)
             return JSONResponse({"error": "the webhook could not be parsed"}, status_code=500)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import pluggy
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
-from fieldline.contracts import WebhookSource
+from fieldline.contracts import SourceDocument, TargetAdapter, WebhookSource
 from fieldline.errors import ConfigError, FieldlineError, QueueError
 from fieldline.lookups.auth import CallerAuth
 from fieldline.lookups.directory import LookupDirectory
@@ -28,8 +28,9 @@ from fieldline.queue.storage import Storage, open_storage
 from fieldline.service.admin_auth import AdminAccess
 from fieldline.service.app import ServiceSettings, create_app
 from fieldline.service.lookup_wiring import open_lookups
-from fieldline.service.worker import Worker, WorkerSettings
+from fieldline.service.worker import Closeable, SyncRunner, Worker, WorkerSettings
 from fieldline.spec.model import Spec
+from fieldline.sync.runner import RunReport
 
 __all__ = ["ServiceContext", "check_storage_writable", "open_context", "source_names"]
 
@@ -89,14 +90,38 @@ class ServiceContext:
 
         spec = self.specs[source_name]
         source = build_source(spec, self.plugin_manager)
-        try:
-            target = build_target(spec, self.plugin_manager)
-        except Exception:
-            source.close()
-            raise
-        runner = Runner(
-            spec, target, source=source, plugin_manager=self.plugin_manager, batch_size=self.runner_batch_size
-        )
+        runner: SyncRunner
+        resources: tuple[Closeable, ...]
+        if spec.connections is not None:
+            # every event is written through its tenant's connection: no target of the environment's
+            runner, resources = _NoTenant(spec), (source,)
+        else:
+            try:
+                target = build_target(spec, self.plugin_manager)
+            except Exception:
+                source.close()
+                raise
+            runner = Runner(
+                spec,
+                target,
+                source=source,
+                plugin_manager=self.plugin_manager,
+                batch_size=self.runner_batch_size,
+            )
+            resources = (source, target)
+
+        def tenant_runner(tenant: str) -> tuple[Runner, TargetAdapter]:
+            # one target per tenant (its own login and client), built on the tenant's first event
+            tenant_target = build_target(spec, self.plugin_manager, tenant=tenant)
+            built = Runner(
+                spec,
+                tenant_target,
+                source=source,
+                plugin_manager=self.plugin_manager,
+                batch_size=self.runner_batch_size,
+            )
+            return built, tenant_target
+
         return Worker(
             self.queue,
             self.store,
@@ -105,8 +130,9 @@ class ServiceContext:
             worker_id=worker_id,
             source_name=source_name,
             settings=self.worker_settings,
-            resources=(source, target),
+            resources=resources,
             write_back_paths=spec.write_back_paths,
+            tenant_runners=tenant_runner if spec.connections is not None else None,
         )
 
     def make_workers(self, count: int, *, prefix: str) -> list[Worker]:
@@ -272,6 +298,21 @@ class ServiceContext:
 
     def close(self) -> None:
         self.storage.close()
+
+
+class _NoTenant:
+    """The runner for events without a tenant in a spec with tenant connections: it has no
+    target to write them to, so their jobs wait (a ConfigError pauses them) and say why."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+
+    def sync(self, documents: Iterable[SourceDocument]) -> RunReport:
+        raise ConfigError(
+            f"{self.spec.file or self.spec.name}: an event without a tenant, but the spec writes"
+            " through its tenants' connections only",
+            hint="the source must give every event its tenant (an app event's JWT sub)",
+        )
 
 
 def open_context(

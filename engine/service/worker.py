@@ -26,13 +26,20 @@ entity's outcomes:
 Document events of one entity are applied one after another, oldest first (each may carry only
 part of the entity): the n-th document of every entity in the batch goes into the n-th
 ``runner.sync``. A trigger makes the fetched state stand for all of that entity's events.
+
+Events with a tenant (an app user: :attr:`~fieldline.contracts.SourceEvent.tenant`) are written
+through that tenant's own runner and target connection (``tenant_runners``, built on first use
+and kept): a batch is split by tenant and each part processed as above. A tenant whose part
+pauses (its org's daily limit, an expired refresh token) has its jobs put back for a while; the
+worker itself pauses only when every tenant of the batch did, so one tenant's failing org never
+holds up the others.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol
@@ -103,6 +110,13 @@ class BatchResult:
     def handled(self) -> int:
         return self.completed + self.stale + self.gone + self.retried + self.dead + self.released
 
+    def add(self, other: BatchResult) -> None:
+        """Count ``other`` (one tenant's part of the batch) into this result; ``paused`` is
+        left to the caller."""
+        for name in ("completed", "stale", "gone", "retried", "dead", "released", "lost"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.extend(other.errors)
+
 
 @dataclass(eq=False)
 class Worker:
@@ -110,6 +124,8 @@ class Worker:
 
     ``source_name`` is the queue's name for the source (its jobs, its ordering-key versions);
     ``None`` claims every source's jobs. ``resources`` are the adapters it closes when it stops.
+    ``tenant_runners`` builds the runner of one tenant's target connection (jobs whose tenant
+    is ``""`` use ``runner``); each is built once and closed with the worker.
     """
 
     queue: JobQueue
@@ -122,12 +138,16 @@ class Worker:
     settings: WorkerSettings = field(default_factory=WorkerSettings)
     resources: Sequence[Closeable] = ()
     write_back_paths: frozenset[str] = frozenset()  # the spec's; their echoes need no sync
+    tenant_runners: Callable[[str], tuple[SyncRunner, Closeable]] | None = None
+    _tenants: dict[str, tuple[SyncRunner, Closeable]] = field(default_factory=dict, init=False, repr=False)
 
     # --- loop -----------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the adapters this worker owns."""
-        for resource in self.resources:
+        tenant_resources = [resource for _, resource in self._tenants.values()]
+        self._tenants.clear()
+        for resource in [*self.resources, *tenant_resources]:
             try:
                 resource.close()
             except Exception as exc:  # closing must not hide why the worker stopped
@@ -177,6 +197,46 @@ class Worker:
 
     def process(self, jobs: Sequence[Job]) -> BatchResult:
         """Settle every job of a claimed batch (see the module docstring for the rules)."""
+        by_tenant: dict[str, list[Job]] = {}
+        for job in jobs:
+            by_tenant.setdefault(job.tenant, []).append(job)
+        if set(by_tenant) <= {""}:
+            return self._process(jobs, self.runner)
+        result = BatchResult()
+        paused = 0
+        for tenant, tenant_jobs in by_tenant.items():
+            part = self._process_tenant(tenant, tenant_jobs)
+            result.add(part)
+            paused += part.paused
+        result.paused = paused == len(by_tenant)
+        return result
+
+    def _process_tenant(self, tenant: str, jobs: Sequence[Job]) -> BatchResult:
+        """One tenant's part of a batch, through that tenant's runner (built on first use)."""
+        if not tenant:
+            return self._process(jobs, self.runner)
+        try:
+            runner = self._tenant_runner(tenant)
+        except _PAUSING as exc:  # e.g. the tenant's secret is not set: its jobs wait, others go on
+            result = BatchResult()
+            log: list[RunLogEntry] = []
+            self._pause({job.lock_key: [job] for job in jobs}, exc, result, log)
+            self.store.record(log, source=self.source_name or jobs[0].source)
+            return result
+        return self._process(jobs, runner)
+
+    def _tenant_runner(self, tenant: str) -> SyncRunner:
+        built = self._tenants.get(tenant)
+        if built is None:
+            if self.tenant_runners is None:
+                raise ConfigError(
+                    f"an event of tenant {tenant!r} arrived, but this spec has no tenant connections",
+                    hint="give the spec `connections:` (see docs/app-events.md)",
+                )
+            built = self._tenants[tenant] = self.tenant_runners(tenant)
+        return built[0]
+
+    def _process(self, jobs: Sequence[Job], runner: SyncRunner) -> BatchResult:
         result = BatchResult()
         log: list[RunLogEntry] = []
         source = self.source_name if self.source_name is not None else (jobs[0].source if jobs else "")
@@ -206,7 +266,7 @@ class Worker:
             return result
         completed: list[Job] = []
         for position, documents in enumerate(rounds):
-            done, paused = self._sync(documents, result, log)
+            done, paused = self._sync(documents, result, log, runner)
             completed.extend(done)
             if paused:  # later documents of these entities must not overtake the released ones
                 later = [
@@ -271,13 +331,14 @@ class Worker:
         documents: Mapping[str, tuple[SourceDocument, list[Job]]],
         result: BatchResult,
         log: list[RunLogEntry],
+        runner: SyncRunner,
     ) -> tuple[list[Job], bool]:
         """One ``runner.sync`` over one document per entity; returns the jobs completed and
         whether the worker must pause."""
         jobs_by_key = {key: key_jobs for key, (_, key_jobs) in documents.items()}
         batch = [document for document, _ in documents.values()]
         try:
-            report = self.runner.sync(batch)
+            report = runner.sync(batch)
         except _PAUSING as exc:
             self._pause(jobs_by_key, exc, result, log)
             return [], True

@@ -32,6 +32,7 @@ from fieldline.spec.hints import did_you_mean, one_of
 from fieldline.spec.json_schema import schema_problems
 from fieldline.spec.lookups import check_lookups
 from fieldline.spec.positions import PathKey, PositionIndex
+from fieldline.spec.source_paths import plain_paths
 
 __all__ = ["SpecChecker"]
 
@@ -79,6 +80,7 @@ class SpecChecker(ProblemCollector):
                 if isinstance(record, Mapping):
                     self.check_record(record, ("records", i), i, names)
         check_lookups(self, self.data)
+        self.check_source_paths()
         if self._source is not None:
             self._source.close()
         return self.problems
@@ -291,9 +293,23 @@ class SpecChecker(ProblemCollector):
         raw = self.data.get("source")
         if not isinstance(raw, Mapping) or not isinstance(raw.get("adapter"), str):
             return "write_back needs a source adapter to write to; the spec has none"
+        source, problem = self.built_source()
+        if problem is not None:
+            return f"cannot ask the {raw['adapter']!r} source whether it can be written: {problem}"
+        if source is None:
+            return None  # reported as an unknown adapter already
+        answer: str | None = source.write_back_problem(source_path)
+        return answer
+
+    def built_source(self) -> tuple[Any, str | None]:
+        """The spec's source adapter, built once without a network call, or why it cannot be
+        (``(None, None)``: no known source adapter, reported elsewhere)."""
+        raw = self.data.get("source")
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("adapter"), str):
+            return None, None
         info = self.adapters.get((raw["adapter"], AdapterKind.SOURCE))
         if info is None:
-            return None  # reported as an unknown adapter already
+            return None, None
         if self._source is None:
             from fieldline.contracts import AdapterContext
             from fieldline.errors import FieldlineError
@@ -302,12 +318,39 @@ class SpecChecker(ProblemCollector):
             options = raw.get("options")
             try:
                 self._source = info.factory(
-                    dict(options) if isinstance(options, Mapping) else {}, AdapterContext(spec_folder=folder)
+                    dict(options) if isinstance(options, Mapping) else {},
+                    AdapterContext(spec_folder=folder, functions=self.functions),
                 )
             except FieldlineError as exc:
-                return f"cannot ask the {raw['adapter']!r} source whether it can be written: {exc}"
-        problem: str | None = self._source.write_back_problem(source_path)
-        return problem
+                return None, str(exc)
+        return self._source, None
+
+    def check_source_paths(self) -> None:
+        """Ask a source that can tell (``field_path_problem``, e.g. from closed JSON Schemas)
+        whether each plain path a record reads can hold a value; the source's own setup
+        problems (an invalid event schema) are reported at ``source.options``."""
+        if not any(path[:1] == ("records",) for path in self.compiled) or self.problems:
+            return  # nothing read, or the spec is already wrong: no adapter is built for it
+        source, problem = self.built_source()
+        if problem is not None:
+            self.report(("source", "options"), problem, code="source", at_key=True)
+            return
+        ask = getattr(source, "field_path_problem", None)
+        if ask is None:
+            return
+        records = self.data.get("records")
+        for path, compiled in self.compiled.items():
+            if path[:1] != ("records",) or len(path) < 3 or not isinstance(records, list):
+                continue
+            record = records[path[1]] if isinstance(path[1], int) and path[1] < len(records) else None
+            if isinstance(record, Mapping) and "for_each" in record and path[2] != "for_each":
+                continue  # read from each element, not from the document
+            for field_path in dict.fromkeys(plain_paths(compiled.parsed)):
+                answer = ask(field_path)
+                if answer is not None:
+                    self.report(
+                        path, f"{field_path}: {answer}", hint="fix the path or the schema", code="source_path"
+                    )
 
     def check_match_rules(
         self, rules: list[Any], path: PathKey, field_names: list[str], *, fields_known: bool, mode: Any

@@ -500,6 +500,7 @@ class _Builder:
             version=int(self.data.get("fieldline", SPEC_VERSION)),
             file=self.file,
             lookups=build_lookups(self.data, self.field, self.location),
+            connections=self.data.get("connections"),
         )
 
     def adapter(self, key: str) -> AdapterSpec | None:

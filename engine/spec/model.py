@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field as dataclass_field
+from pathlib import Path
 from typing import Any
 
 from fieldline.expressions.compiled import CompiledExpression
@@ -188,6 +189,17 @@ class Spec:
     version: int = SPEC_VERSION
     file: str | None = None
     lookups: Mapping[str, Any] = dataclass_field(default_factory=dict)  # name -> lookups.LookupSpec
+    connections: str | None = None  # the tenants' connections file or folder, as the spec gives it
+
+    @property
+    def connections_path(self) -> Path | None:
+        """The connections file or folder, relative paths taken from the spec's folder."""
+        if self.connections is None:
+            return None
+        path = Path(self.connections).expanduser()
+        if path.is_absolute() or not self.file:
+            return path
+        return Path(self.file).resolve().parent / path
 
     @property
     def write_back_paths(self) -> frozenset[str]:

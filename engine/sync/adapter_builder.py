@@ -13,21 +13,35 @@ from fieldline.contracts import AdapterContext, AdapterKind, SourceAdapter, Targ
 from fieldline.errors import ConfigError
 from fieldline.plugins.manager import PluginManager, adapter_registry, function_registry
 from fieldline.spec.model import AdapterSpec, Spec
+from fieldline.sync.tenants import Connections, load_connections
 
-__all__ = ["adapter_context", "build_adapter", "build_source", "build_target"]
+__all__ = ["adapter_context", "build_adapter", "build_source", "build_target", "spec_connections"]
 
 
-def adapter_context(spec: Spec, manager: pluggy.PluginManager | None = None) -> AdapterContext:
+def adapter_context(
+    spec: Spec,
+    manager: pluggy.PluginManager | None = None,
+    *,
+    connection: Mapping[str, Any] | None = None,
+    tenants: frozenset[str] | None = None,
+) -> AdapterContext:
     """What a factory is told about ``spec``: relative paths in adapter options are taken from
-    the spec's folder (the current folder when there is no spec file), and the plugins'
-    expression functions."""
+    the spec's folder (the current folder when there is no spec file), the plugins' expression
+    functions; a tenant's ``connection`` for a target, the known ``tenants`` for a source."""
     folder = Path(spec.file).resolve().parent if spec.file else Path.cwd()
     functions = function_registry(manager) if manager is not None else None
-    return AdapterContext(spec_folder=folder, spec_name=spec.name, functions=functions)
+    return AdapterContext(
+        spec_folder=folder, spec_name=spec.name, functions=functions, connection=connection, tenants=tenants
+    )
 
 
 def build_adapter(
-    adapter: AdapterSpec, kind: AdapterKind, manager: pluggy.PluginManager, *, spec: Spec
+    adapter: AdapterSpec,
+    kind: AdapterKind,
+    manager: pluggy.PluginManager,
+    *,
+    spec: Spec,
+    context: AdapterContext | None = None,
 ) -> Any:
     """Instantiate ``adapter`` of ``kind`` with its spec options."""
     registry = adapter_registry(manager)
@@ -41,7 +55,7 @@ def build_adapter(
             hint += f"; plugins that failed (see the warnings above): {failed}"
         raise ConfigError(f"{adapter.location}: no {kind.value} adapter named {adapter.adapter!r}", hint=hint)
     _check_options(adapter, kind, info.options_schema)
-    return info.factory(dict(adapter.options), adapter_context(spec, manager))
+    return info.factory(dict(adapter.options), context or adapter_context(spec, manager))
 
 
 def _check_options(adapter: AdapterSpec, kind: AdapterKind, schema: Mapping[str, Any] | None) -> None:
@@ -76,20 +90,48 @@ def build_source(spec: Spec, manager: pluggy.PluginManager, *, fetching: bool = 
         raise ConfigError(
             f"{spec.file or spec.name}: the spec has no source", hint="add source: {adapter: ...}"
         )
-    source: SourceAdapter = build_adapter(spec.source, AdapterKind.SOURCE, manager, spec=spec)
+    tenants = spec_connections(spec)
+    context = adapter_context(spec, manager, tenants=tenants.names if tenants is not None else None)
+    source: SourceAdapter = build_adapter(
+        spec.source, AdapterKind.SOURCE, manager, spec=spec, context=context
+    )
     if fetching:
         run_check(source, source.check_ready)
     return source
 
 
-def build_target(spec: Spec, manager: pluggy.PluginManager) -> TargetAdapter:
+def build_target(spec: Spec, manager: pluggy.PluginManager, *, tenant: str | None = None) -> TargetAdapter:
+    """The spec's target; for ``tenant``, connected with that tenant's settings from the
+    spec's connections (a :class:`ConfigError` when the tenant has none)."""
     if spec.target is None:
         raise ConfigError(
             f"{spec.file or spec.name}: the spec has no target", hint="add target: {adapter: ...}"
         )
-    target: TargetAdapter = build_adapter(spec.target, AdapterKind.TARGET, manager, spec=spec)
+    context = None
+    if tenant is not None:
+        connections = spec_connections(spec)
+        connection = connections.get(tenant) if connections is not None else None
+        if connection is None:
+            raise ConfigError(
+                f"tenant {tenant!r} has no connection in {spec.connections or 'the spec'}",
+                hint="add the tenant to the connections file; its jobs wait meanwhile",
+            )
+        context = adapter_context(spec, manager, connection=connection.settings())
+    target: TargetAdapter = build_adapter(
+        spec.target, AdapterKind.TARGET, manager, spec=spec, context=context
+    )
     run_check(target, target.check_ready)  # e.g. no credentials: fail before any work
     return target
+
+
+def spec_connections(spec: Spec) -> Connections | None:
+    """The tenants' connections the spec names (``connections:``), or ``None``."""
+    path = spec.connections_path
+    if path is None:
+        return None
+    if spec.target is None:
+        raise ConfigError(f"{spec.file or spec.name}: `connections:` needs a target adapter to connect")
+    return load_connections(path, adapter=spec.target.adapter)
 
 
 def run_check(adapter: SourceAdapter | TargetAdapter, check: Callable[[], None]) -> None:

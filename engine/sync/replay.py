@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pluggy
 
 from fieldline.contracts import EventRole, SourceDocument
-from fieldline.planning.plans import Plan
+from fieldline.planning.plans import Plan, RecordPlan
+from fieldline.planning.write_back import WriteBackChange
 from fieldline.queue.jobs import DeadLetter
 from fieldline.spec.model import Spec
 
@@ -32,7 +33,8 @@ class ReplayPreview:
 def preview_replay(
     spec: Spec, letters: Sequence[DeadLetter], *, plugin_manager: pluggy.PluginManager
 ) -> ReplayPreview:
-    """Plan ``letters`` with ``spec`` against its target, writing nothing."""
+    """Plan ``letters`` with ``spec`` against its target (each tenant's against that tenant's
+    own), writing nothing."""
     from fieldline.sync.adapter_builder import build_source, build_target
     from fieldline.sync.runner import Runner
 
@@ -41,22 +43,29 @@ def preview_replay(
         newest[letter.lock_key] = letter
     source = build_source(spec, plugin_manager)
     try:
-        target = build_target(spec, plugin_manager)
-        try:
-            documents: list[SourceDocument] = []
-            gone: list[str] = []
-            for key, letter in newest.items():
-                if letter.role is EventRole.DOCUMENT:
-                    documents.append(SourceDocument(key=key, data=letter.payload, version=letter.occurred_at))
-                    continue
-                document = source.fetch(key)
-                if document is None:
-                    gone.append(key)
-                else:
-                    documents.append(document)
-            plan = Runner(spec, target, plugin_manager=plugin_manager).dry_run(documents)
-        finally:
-            target.close()
+        by_tenant: dict[str, list[SourceDocument]] = {}
+        gone: list[str] = []
+        for key, letter in newest.items():
+            documents = by_tenant.setdefault(letter.tenant, [])
+            if letter.role is EventRole.DOCUMENT:
+                documents.append(SourceDocument(key=key, data=letter.payload, version=letter.occurred_at))
+                continue
+            document = source.fetch(key)
+            if document is None:
+                gone.append(key)
+            else:
+                documents.append(document)
+        records: list[RecordPlan] = []
+        write_backs: list[WriteBackChange] = []
+        for tenant, documents in sorted(by_tenant.items()):
+            # each tenant's letters are planned against that tenant's own target
+            target = build_target(spec, plugin_manager, tenant=tenant or None)
+            try:
+                plan = Runner(spec, target, plugin_manager=plugin_manager).dry_run(documents)
+            finally:
+                target.close()
+            records.extend(plan.records)
+            write_backs.extend(plan.write_backs)
     finally:
         source.close()
-    return ReplayPreview(plan, tuple(gone))
+    return ReplayPreview(Plan(tuple(records), tuple(write_backs)), tuple(gone))

@@ -387,10 +387,12 @@ def _ordering_keys_and_role_are_kept(queue: JobQueue, clock: FakeClock, reopen: 
         payload={"email": "a@example.com"},
         ordering_keys=("lead:a@example.com", "account:acme"),
         role=EventRole.DOCUMENT,
+        tenant="user-1",
     )
     queue.enqueue([sent, event("e2", "b")], source=SOURCE)
     first, second = queue.claim("w1", limit=10, lease_seconds=LEASE)
     assert (first.ordering_keys, first.role) == (sent.ordering_keys, EventRole.DOCUMENT)
+    assert (first.tenant, second.tenant) == ("user-1", ""), "the tenant is kept ('' when none)"
     assert first.to_event() == sent
     assert first.version_keys == sent.version_keys
     assert (second.ordering_keys, second.role, second.version_keys) == ((), EventRole.TRIGGER, ("b",))

@@ -14,4 +14,7 @@ def test_demo_ends_with_right_records() -> None:
     assert demo.run(Console(file=output, width=200)) == 0, output.getvalue()
     text = output.getvalue()
     assert "demo ok" in text
-    assert "Queue: Empty" in text
+    assert "Queue passfort: Empty" in text
+    assert "Queue appevents: Empty" in text
+    assert "each app user's Leads are in its own org" in text
+    assert "Lead Created refused (422)" in text

@@ -45,6 +45,22 @@ def test_standard_objects_have_common_fields() -> None:
     assert company.required
 
 
+def test_lead_has_salesforces_required_fields_and_picklists() -> None:
+    lead = standard_org().get("Lead")
+    assert lead is not None
+    required = sorted(field.name for field in lead.fields.values() if field.required)
+    assert required == ["Company", "LastName"]
+    status = lead.field("Status")
+    assert status is not None
+    assert status.restricted
+    assert status.default_value == "Open - Not Contacted"
+    picklists = {field.name: field.picklist for field in lead.fields.values() if field.type == "picklist"}
+    assert picklists["LeadSource"] == ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
+    assert picklists["Rating"] == ("Hot", "Warm", "Cold")
+    assert "Mr." in picklists["Salutation"]
+    assert {"Industry", "Status"} <= set(picklists)
+
+
 def test_every_emulated_type_is_one_the_adapter_knows() -> None:
     assert {FieldType.parse(name) for name in FIELD_TYPES} <= set(FieldType) - {FieldType.OTHER}
     standard = standard_org()

@@ -348,7 +348,7 @@ def test_spec_error_message_names_the_file_and_lists_every_problem(manager: plug
     assert str(caught.value).splitlines() == [
         "x.yaml:3:10: records: must not be empty (records: add at least one record)",
         "x.yaml:4:1: extra: unknown key 'extra' "
-        "(allowed keys here: $schema, fieldline, name, source, target, lookups, records)",
+        "(allowed keys here: $schema, fieldline, name, source, target, connections, lookups, records)",
     ]
 
 

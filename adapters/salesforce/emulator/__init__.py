@@ -11,7 +11,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["EmulatorHandle", "EmulatorSettings", "Org", "create_app", "load_org", "running_emulator"]
+__all__ = [
+    "EmulatorHandle",
+    "EmulatorSettings",
+    "Org",
+    "create_app",
+    "load_org",
+    "org_connection",
+    "running_emulator",
+    "running_orgs",
+]
 
 _HOMES = {
     "EmulatorHandle": "server",
@@ -20,6 +29,8 @@ _HOMES = {
     "create_app": "server",
     "load_org": "org",
     "running_emulator": "server",
+    "running_orgs": "server",
+    "org_connection": "server",
 }
 
 

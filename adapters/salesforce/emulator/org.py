@@ -197,6 +197,8 @@ LEAD_STATUSES = (
     "Closed - Not Converted",
 )
 LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
+LEAD_RATINGS = ("Hot", "Warm", "Cold")
+SALUTATIONS = ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")
 
 
 def _object(name: str, prefix: str, fields: Iterable[FieldDef], label: str | None = None) -> ObjectDef:
@@ -284,10 +286,17 @@ def standard_org() -> Org:
             "Lead",
             "00Q",
             [
+                _f("Salutation", "picklist", length=40, picklist=SALUTATIONS),
                 *_person_name(),
                 _f("Company", length=255, required=True),
                 _f("Email", "email"),
                 _f("Phone", "phone"),
+                _f("MobilePhone", "phone", label="Mobile Phone"),
+                _f("City", length=40),
+                _f("State", length=80, label="State/Province"),
+                _f("PostalCode", length=20, label="Zip/Postal Code"),
+                _f("Rating", "picklist", length=255, picklist=LEAD_RATINGS),
+                _f("AnnualRevenue", "currency", precision=18, scale=0, label="Annual Revenue"),
                 _f("Title", length=128),
                 _f("Website", "url"),
                 _f("Industry", "picklist", length=255, picklist=INDUSTRIES),

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,14 @@ from fieldline.adapters.salesforce.emulator.org import Org, load_org
 from fieldline.adapters.salesforce.emulator.state import EmulatorSettings, Faults
 from fieldline.adapters.salesforce.emulator.store import Store
 
-__all__ = ["EmulatorHandle", "EmulatorSettings", "create_app", "running_emulator"]
+__all__ = [
+    "EmulatorHandle",
+    "EmulatorSettings",
+    "create_app",
+    "org_connection",
+    "running_emulator",
+    "running_orgs",
+]
 
 
 def _faults_from(settings: EmulatorSettings) -> Faults:
@@ -218,3 +225,33 @@ def running_emulator(
     with serve_in_thread(app) as url:
         emu.base_url = url
         yield EmulatorHandle(url=url, emulator=emu, token=emu.sessions.issue())
+
+
+@contextmanager
+def running_orgs(
+    names: Sequence[str], org_file: str | Path | None = None, **settings: Any
+) -> Iterator[dict[str, EmulatorHandle]]:
+    """Several independent orgs (one per tenant), each an emulator on its own free port, with
+    its own records, credentials, limits and faults: ``{name: handle}`` until the block ends."""
+    with ExitStack() as stack:
+        yield {name: stack.enter_context(running_emulator(org_file, **settings)) for name in names}
+
+
+def org_connection(handle: EmulatorHandle, env_prefix: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """A connections-file entry that logs in to ``handle`` with the password flow, and the
+    environment it needs: the secrets are references to ``<env_prefix>_PASSWORD``,
+    ``_SECURITY_TOKEN`` and ``_CLIENT_SECRET``, never inline."""
+    names = {key: f"{env_prefix}_{key.upper()}" for key in ("password", "security_token", "client_secret")}
+    entry: dict[str, Any] = {
+        "emulator_url": handle.url,
+        "auth": "password",
+        "username": handle.username,
+        "client_id": handle.client_id,
+        **{key: {"env": name} for key, name in names.items()},
+    }
+    environment = {
+        names["password"]: handle.password,
+        names["security_token"]: handle.security_token,
+        names["client_secret"]: handle.client_secret,
+    }
+    return entry, environment
