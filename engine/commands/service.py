@@ -211,6 +211,8 @@ def serve(
                 f"({workers} worker thread{'s' if workers != 1 else ''})",
                 err=True,
             )
+        for name in context.lookup_names:
+            click.echo(f"fieldline serve: GET http://{host}:{port}/lookup/{name}/VALUE", err=True)
         _echo_admin_access(admin)
         limits = ConnectionLimits(header_timeout=header_timeout, max_connections=max_connections)
         config = uvicorn.Config(
@@ -294,6 +296,12 @@ def worker(
         lease_seconds=lease_seconds,
         poll_interval=poll_interval,
     )
+    if not context.specs:
+        context.close()
+        raise ConfigError(
+            "none of the specs has a webhook source: a worker has no jobs to apply",
+            hint="their lookups are answered by `fieldline serve` alone; run a worker for webhook specs",
+        )
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
