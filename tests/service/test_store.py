@@ -34,9 +34,11 @@ def test_redact(value: object, expected: object) -> None:
 _KEYS = st.sampled_from(["Name", "secret", "api_key", "data", "Token", "x"]) | st.text(max_size=4)
 _REDACTABLE = st.recursive(
     st.none() | st.integers() | st.text(max_size=4) | st.builds(Secret, st.text(min_size=1, max_size=4)),
-    lambda children: st.lists(children, max_size=3)
-    | st.tuples(children, children)
-    | st.dictionaries(_KEYS, children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.tuples(children, children)
+        | st.dictionaries(_KEYS, children, max_size=3)
+    ),
     max_leaves=20,
 )
 
