@@ -83,7 +83,7 @@ def split_specs(
             if spec.source is None:
                 raise ConfigError(
                     f"{where}: the spec has no source and no lookups: the service has nothing to do with it",
-                    hint="add a webhook source (source: {adapter: passfort}) or lookups",
+                    hint="add a source that receives webhooks, or lookups to serve",
                 )
             raise ConfigError(
                 f"{where}: the source adapter {spec.source.adapter!r} cannot receive webhooks"
