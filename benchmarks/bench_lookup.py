@@ -3,7 +3,10 @@
 - ``lookup_p50_ms``, ``lookup_p99_ms``: ``GET /lookup/account/{id}`` over HTTP through the
   service app (API key checked, one SOQL query, fields mapped), 200 lookups/s from 8 concurrent
   callers for 5 s, each caller on a fixed schedule (latency from the scheduled send time, so a
-  slow answer also delays the next). Target p99 < 50 ms.
+  slow answer also delays the next) over one keep-alive connection. Target p99 < 50 ms.
+- ``lookup_server_p50_ms``, ``lookup_server_p99_ms``: the same requests timed inside the
+  service (arrival to last byte out): what the service adds, without the callers' own
+  scheduling on this shared machine; the Salesforce call (to the emulator) is part of it.
 - ``lookup_sf_calls_per_lookup``: Salesforce API calls per lookup after warm-up, counted by the
   emulator (target 1.0; three calls is the id / describe / get pattern).
 - ``export_100k_peak_rss_mb``: peak RSS of a separate process exporting 100,000 Accounts through
@@ -14,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import statistics
@@ -129,16 +133,27 @@ def _emulator_process() -> Iterator[tuple[str, dict[str, str]]]:
 
 
 def _caller(base: str, offset: float, start: float, latencies: list[float], calls: int) -> None:
+    """One caller on its schedule, over one keep-alive connection. http.client, not httpx: the
+    eight callers share one process (and, here, the service's two cores), and httpx's own CPU
+    time per request was most of what the figure measured (p50 62 ms seen by the callers while
+    the service answered in 12 ms)."""
     interval = CALLERS / RATE
-    with httpx.Client(headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as client:
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    headers = {"Authorization": f"Bearer {KEY}"}
+    try:
         for index in range(calls):
             scheduled = start + offset + index * interval
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            response = client.get(f"{base}/lookup/account/LK-{(index * CALLERS) % ACCOUNTS}")
-            assert response.status_code == 200, response.text
+            connection.request("GET", f"/lookup/account/LK-{(index * CALLERS) % ACCOUNTS}", headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            assert response.status == 200, body
             latencies.append((time.perf_counter() - scheduled) * 1000)
+    finally:
+        connection.close()
 
 
 _CALLERS_CHILD = """
@@ -173,27 +188,55 @@ def _run_callers(base: str, *, warm_up: bool) -> list[float]:
     return latencies
 
 
+class _ServerClock:
+    """ASGI wrapper timing each ``/lookup/`` request inside the service, from its arrival to
+    its last body byte handed to the server: the service's own share of a caller's latency."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.latencies: list[float] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/lookup/"):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed_send(message: Any) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self.latencies.append((time.perf_counter() - started) * 1000)
+
+        await self.app(scope, receive, timed_send)
+
+
 def _lookups() -> dict[str, float]:
     with _emulator_process() as (emulator_url, environment):
         os.environ.update(environment)
         spec = load_spec_text(SPEC)
         directory = build_directory([spec], get_plugin_manager(load_entrypoints=False), pool_size=CALLERS)
         with tempfile.TemporaryDirectory() as folder, open_storage(Path(folder) / "queue.db") as storage:
-            app = create_app(
-                queue=storage.queue, sources={}, lookups=(directory, CallerAuth(ApiKeys([Secret(KEY)])))
+            app = _ServerClock(
+                create_app(
+                    queue=storage.queue, sources={}, lookups=(directory, CallerAuth(ApiKeys([Secret(KEY)])))
+                )
             )
             try:
                 with serve_in_thread(app) as base:
                     _run_callers(base, warm_up=True)
                     httpx.post(f"{emulator_url}/_emulator/stats/reset")
+                    app.latencies.clear()
                     every = _run_callers(base, warm_up=False)
                     sf_calls = httpx.get(f"{emulator_url}/_emulator/stats").json()["total"]
             finally:
                 directory.close()
     cuts = statistics.quantiles(every, n=100)
+    inside = statistics.quantiles(app.latencies, n=100)
     return {
         "lookup_p50_ms": round(statistics.median(every), 2),
         "lookup_p99_ms": round(cuts[98], 2),
+        "lookup_server_p50_ms": round(statistics.median(app.latencies), 2),
+        "lookup_server_p99_ms": round(inside[98], 2),
         "lookup_sf_calls_per_lookup": round(sf_calls / len(every), 3),
     }
 

@@ -219,6 +219,8 @@ def serve(
                 f"({workers} worker thread{'s' if workers != 1 else ''})",
                 err=True,
             )
+        for name in context.lookup_names:
+            click.echo(f"fieldline serve: GET http://{host}:{port}/lookup/{name}/VALUE", err=True)
         _echo_admin_access(admin)
         if console:
             click.echo(f"fieldline serve: the operator's console is at http://{host}:{port}/ui/", err=True)
@@ -304,6 +306,12 @@ def worker(
         lease_seconds=lease_seconds,
         poll_interval=poll_interval,
     )
+    if not context.specs:
+        context.close()
+        raise ConfigError(
+            "none of the specs has a webhook source: a worker has no jobs to apply",
+            hint="their lookups are answered by `fieldline serve` alone; run a worker for webhook specs",
+        )
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

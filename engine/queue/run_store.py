@@ -50,10 +50,20 @@ def _is_secret_key(key: str) -> bool:
 
 
 def _redact(value: Any, depth: int) -> Any:
-    if type(value) in _SCALARS:
+    kind = type(value)
+    if kind in _SCALARS:
         return value
     if depth > _RECURSION_DEPTH:
         return _redact_iteratively(value)
+    if kind is dict:  # the usual case, without the ABC checks; scalars are kept without a call
+        return {
+            key: REDACTED
+            if isinstance(key, str) and _is_secret_key(key)
+            else child
+            if type(child) in _SCALARS
+            else _redact(child, depth + 1)
+            for key, child in value.items()
+        }
     if isinstance(value, Secret):
         return REDACTED
     if isinstance(value, Mapping):

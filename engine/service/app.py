@@ -31,7 +31,7 @@ import logging
 import queue as thread_queue
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -217,7 +217,8 @@ def _unstorable(events: Sequence[SourceEvent], body: bytes) -> str | None:
     for index, event in enumerate(events):
         if _levels(event.payload) > MAX_PAYLOAD_DEPTH:
             return f"event {index}: its payload nests deeper than {MAX_PAYLOAD_DEPTH} levels"
-    if b"\\u" not in body and b"\xed" not in body:
+    # One-byte scans (memchr): no backslash, no \\u escape; a two-byte search costs far more.
+    if b"\\" not in body and b"\xed" not in body:
         return None
     for index, event in enumerate(events):
         texts = [("id", event.id), ("type", event.type), ("entity key", event.entity_key)]
@@ -249,16 +250,28 @@ def _unstorable(events: Sequence[SourceEvent], body: bytes) -> str | None:
 
 
 def _levels(payload: Any) -> int:
-    """How many levels of containers ``payload`` nests (0 for a scalar), level by level."""
+    """How many levels of containers ``payload`` nests (0 for a scalar), level by level;
+    exact dicts and lists (all a JSON parser makes) skip the ABC checks."""
     level = [payload] if _is_container(payload) else []
     levels = 0
     while level:
         deeper: list[Any] = []
+        append = deeper.append
         for container in level:
-            children = container.values() if isinstance(container, Mapping) else container
-            deeper.extend(child for child in children if type(child) not in _SCALARS and _is_container(child))
+            kind = type(container)
+            children = (
+                container.values()
+                if kind is dict or (kind is not list and isinstance(container, Mapping))
+                else container
+            )
+            for child in children:
+                kind = type(child)
+                if kind is dict or kind is list or (kind not in _SCALARS and _is_container(child)):
+                    append(child)
         level = deeper
         levels += 1
+        if levels > MAX_PAYLOAD_DEPTH:
+            break  # too deep already: the caller refuses it
     return levels
 
 
@@ -424,4 +437,13 @@ def create_app(
 
 def _redacted(event: SourceEvent) -> SourceEvent:
     # The payload is kept for replay and logs: never with a shared secret or API key in it.
-    return replace(event, payload=redact(dict(event.payload)))
+    # The constructor, not dataclasses.replace: replace() costs twice as much per event.
+    return SourceEvent(
+        event.id,
+        event.type,
+        event.entity_key,
+        event.occurred_at,
+        redact(dict(event.payload)),
+        event.ordering_keys,
+        event.role,
+    )

@@ -2,7 +2,8 @@
 
 One service runs several specs at once: each spec's source gets its own endpoint
 (``/webhooks/{name}``, the source adapter's name) and its own jobs in the shared queue, and
-its own workers (each with its own source, target and runner).
+its own workers (each with its own source, target and runner). A spec whose source receives
+no webhooks (or that has none) is served for its lookups only.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from fieldline.service.worker import Closeable, SyncRunner, Worker, WorkerSettin
 from fieldline.spec.model import Spec
 from fieldline.sync.runner import RunReport
 
-__all__ = ["ServiceContext", "check_storage_writable", "open_context", "source_names"]
+__all__ = ["ServiceContext", "check_storage_writable", "open_context", "source_names", "split_specs"]
 
 logger = logging.getLogger("fieldline.service")
 
@@ -56,18 +57,57 @@ def source_names(specs: Sequence[Spec]) -> dict[str, Spec]:
                 hint="serve one spec per source adapter (run a second service for the other)",
             )
         named[name] = spec
-    if not named:
-        raise ConfigError("no spec to serve", hint="give --spec FILE (or a folder of specs)")
     return named
+
+
+def split_specs(
+    specs: Sequence[Spec], manager: pluggy.PluginManager
+) -> tuple[dict[str, Spec], tuple[Spec, ...]]:
+    """(specs whose source receives webhooks, by source name; specs served for their lookups only).
+
+    A spec without a source, or whose source cannot receive webhooks (Salesforce, files), is
+    served for its lookups alone (``GET /lookup/...``: the Brightback-style deployment); without
+    lookups it gives the service nothing to do, which is refused.
+    """
+    from fieldline.sync.adapter_builder import build_source
+
+    receiving: list[Spec] = []
+    lookups_only: list[Spec] = []
+    for spec in specs:
+        if spec.source is not None:
+            source = build_source(spec, manager, fetching=False)
+            try:
+                if isinstance(source, WebhookSource):
+                    receiving.append(spec)
+                    continue
+            finally:
+                source.close()
+        if not spec.lookups:
+            where = spec.file or spec.name
+            if spec.source is None:
+                raise ConfigError(
+                    f"{where}: the spec has no source and no lookups: the service has nothing to do with it",
+                    hint="add a source that receives webhooks, or lookups to serve",
+                )
+            raise ConfigError(
+                f"{where}: the source adapter {spec.source.adapter!r} cannot receive webhooks"
+                " and the spec declares no lookups",
+                hint="use `fieldline sync` for sources without webhooks, or declare lookups to serve",
+            )
+        lookups_only.append(spec)
+    if not receiving and not lookups_only:
+        raise ConfigError("no spec to serve", hint="give --spec FILE (or a folder of specs)")
+    return source_names(receiving), tuple(lookups_only)
 
 
 @dataclass
 class ServiceContext:
     """Everything ``serve`` and ``worker`` share: build workers and the app from it."""
 
-    specs: dict[str, Spec]  # source name -> spec
+    specs: dict[str, Spec]  # source name -> spec, for the specs whose source receives webhooks
     plugin_manager: pluggy.PluginManager
     storage: Storage
+    lookup_specs: tuple[Spec, ...] = ()  # specs served for their lookups only (no webhook source)
     worker_settings: WorkerSettings = field(default_factory=WorkerSettings)
     runner_batch_size: int = 500
 
@@ -82,6 +122,15 @@ class ServiceContext:
     @property
     def source_names(self) -> list[str]:
         return sorted(self.specs)
+
+    @property
+    def lookup_names(self) -> list[str]:
+        """Every lookup served, from the webhook specs and the lookup-only ones."""
+        return sorted(name for spec in self.all_specs for name in spec.lookups)
+
+    @property
+    def all_specs(self) -> list[Spec]:
+        return [*self.specs.values(), *self.lookup_specs]
 
     def make_worker(self, worker_id: str, source_name: str) -> Worker:
         """A worker for one spec with its own source, target and runner (adapters are not shared)."""
@@ -228,7 +277,7 @@ class ServiceContext:
         ``console``: serve the operator's console at ``/ui`` (behind the same operator token)."""
         receivers = self._receivers()
         try:
-            lookups = open_lookups(self.specs.values(), self.plugin_manager)
+            lookups = open_lookups(self.all_specs, self.plugin_manager)
         except BaseException:
             for receiver in receivers.values():
                 receiver.close()
@@ -325,7 +374,7 @@ def open_context(
 ) -> ServiceContext:
     """Open the storage at ``db`` (a path: one SQLite file holds the queue and run store) and
     check that it can be written: serve and workers write it, so an unwritable one stops here."""
-    named = source_names([specs] if isinstance(specs, Spec) else specs)
+    named, lookups_only = split_specs([specs] if isinstance(specs, Spec) else specs, plugin_manager)
     storage = open_storage(db, plugin_manager=plugin_manager)
     try:
         check_storage_writable(storage)
@@ -336,6 +385,7 @@ def open_context(
         specs=named,
         plugin_manager=plugin_manager,
         storage=storage,
+        lookup_specs=lookups_only,
         worker_settings=worker_settings or WorkerSettings(),
         runner_batch_size=runner_batch_size,
     )

@@ -108,3 +108,26 @@ def test_no_value_or_crm_data_in_any_log_line(service: Service, caplog: pytest.L
         assert "Secret Corp" not in text
     status = str(service.directory.status_json())
     assert "PRIVATE-4" not in status
+
+
+def test_salesforce_refusing_the_query_is_502_with_retry_after_and_recorded(service: Service) -> None:
+    """The index field gone from the org: the query fails again after describe is refreshed;
+    Salesforce refuses, so the caller hears 502 (not a 404 that would claim no such account)."""
+    seed_accounts(service.emulator, [{"Name": "Acme", "AccountNumber": "G1"}])
+    assert service.get("/lookup/account/G1").status_code == 200
+    account = service.emulator.store.org.objects["account"]
+    fields = dict(account.fields)
+    removed: FieldDef = fields.pop("accountnumber")
+    object.__setattr__(account, "fields", fields)
+    try:
+        refused = service.get("/lookup/account/G1")
+    finally:
+        fields["accountnumber"] = removed
+        object.__setattr__(account, "fields", fields)
+    assert refused.status_code == 502, refused.text
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.headers["cache-control"] == "no-store"
+    assert "refused the lookup" in refused.json()["error"]
+    status = service.directory.status_json()["lookups"]["account"]
+    assert status["last_hour"] == {"succeeded": 1, "failed": 1}
+    assert "AccountNumber" in status["last_error"]

@@ -467,3 +467,134 @@ def test_ids_are_bounded_at_intake(mutate: Any, path: str, problem: str) -> None
 def test_an_id_of_255_printable_characters_is_accepted() -> None:
     (event,) = parse(envelope(id="é" * 255), BEARER)
     assert len(event.id) == 255
+
+
+# --- the fast paths give the answers of the exact checks ---------------------------------------
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+BRACKETY_TEXT = st.text(alphabet='[]{}"\\:ab ', max_size=6)
+NESTED = st.recursive(
+    st.none() | st.integers() | BRACKETY_TEXT,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(BRACKETY_TEXT, children, max_size=3),
+    max_leaves=40,
+)
+
+
+def _chain(kinds: list[bool], leaf: Any) -> Any:
+    value = leaf
+    for is_list in reversed(kinds):
+        value = [value] if is_list else {"k": value}
+    return value
+
+
+@given(
+    kinds=st.lists(st.booleans(), min_size=20, max_size=40),
+    leaf=BRACKETY_TEXT,
+    decoys=st.lists(BRACKETY_TEXT, max_size=3),
+    spaced=st.booleans(),
+)
+def test_the_nesting_check_is_exact_whatever_the_strings_hold(
+    kinds: list[bool], leaf: str, decoys: list[str], spaced: bool
+) -> None:
+    """Strings holding brackets, quotes or backslashes cannot make a deep body look shallow
+    (nor a shallow one deep): the body's outline is used only when it is the structure."""
+    from fieldline.adapters.passfort.webhooks import MAX_DEPTH, _Document
+
+    document = {"decoys": decoys, "deep": _chain(kinds, leaf)}
+    body = json.dumps(document, indent=1 if spaced else None).encode()
+    assert _Document(body).shallow is (_depth(document) <= MAX_DEPTH)
+
+
+@given(document=NESTED, spaced=st.booleans())
+def test_the_nesting_check_agrees_with_the_structure(document: Any, spaced: bool) -> None:
+    from fieldline.adapters.passfort.webhooks import MAX_DEPTH, _Document
+
+    body = json.dumps(document, indent=1 if spaced else None).encode()
+    assert _Document(body).shallow is (_depth(document) <= MAX_DEPTH)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('{"a": 1, "a": 2}', id="repeated"),
+        pytest.param('{"a" : 1, "a"\n: 2}', id="spaced-colons"),
+        pytest.param('{"u:": "x:y", "a": 1, "a": 2}', id="colons-in-strings"),
+        pytest.param('[{"a": {"b": 1, "b": 1}}]', id="nested"),
+        pytest.param('{"a\\"": 1, "a\\"": 2}', id="escaped-quote"),
+    ],
+)
+def test_repeated_keys_are_found_whatever_the_colons(text: str) -> None:
+    from fieldline.adapters.passfort.webhooks import _Document
+
+    assert _Document(text.encode()).duplicates
+
+
+@given(document=NESTED)
+def test_no_repeated_key_is_reported_where_there_is_none(document: Any) -> None:
+    from fieldline.adapters.passfort.webhooks import _Document
+
+    assert _Document(json.dumps(document).encode()).duplicates == []
+
+
+ID_LIKE = st.one_of(
+    st.text(max_size=4),
+    st.sampled_from(["", " ", "\t", "a b", "x" * 255, "x" * 256, "é" * 255, "a\n", "\x00", "\u00a0"]),
+    st.none(),
+    st.integers(),
+)
+TIME_LIKE = st.one_of(
+    st.none(),
+    st.integers(-(10**400), 10**400),
+    st.floats(),
+    st.sampled_from(["2019-09-20T16:33:42Z", "2019-09-20 16:33:42", "soon", NOW + 300, NOW + 301, True]),
+)
+
+
+@given(
+    event_id=ID_LIKE,
+    event_type=ID_LIKE,
+    profile_id=ID_LIKE,
+    application_id=ID_LIKE,
+    timestamp=TIME_LIKE,
+    data_is_object=st.booleans(),
+)
+def test_the_plain_envelope_path_gives_the_checked_answer(
+    *,
+    event_id: Any,
+    event_type: Any,
+    profile_id: Any,
+    application_id: Any,
+    timestamp: Any,
+    data_is_object: bool,
+) -> None:
+    """An envelope the fast path takes becomes the event the one-by-one checks build; any
+    envelope they would refuse or treat specially (a warning), it leaves to them."""
+    from fieldline.adapters.passfort.webhooks import _checked_event, _plain_event
+
+    data = {"profile_id": profile_id, "application_id": application_id} if data_is_object else [profile_id]
+    item = {"id": event_id, "event": event_type, "timestamp": timestamp, "data": data}
+    fast = _plain_event(item, NOW)
+    try:
+        checked = _checked_event(item, "$", NOW)
+    except WebhookError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert fast == checked
+        assert type(fast.occurred_at) is float
+
+
+def test_an_ordinary_envelope_takes_the_plain_path() -> None:
+    from fieldline.adapters.passfort.webhooks import _checked_event, _plain_event
+
+    item = envelope()
+    assert _plain_event(item, NOW) == _checked_event(item, "$", NOW)
+    assert _plain_event(item, NOW) is not None

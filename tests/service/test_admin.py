@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +229,48 @@ def test_probe_results_are_reused_for_max_age() -> None:
     answers = asyncio.run(scenario())
     assert answers == [True] * 21 + [False]
     assert counting.probes == 2, "twenty callers at once share one probe"
+
+
+def _host_statuses(allowed: list[str], hosts: list[bytes]) -> list[int]:
+    """The status each request (by its Host header) gets from HostCheck, in order, one app."""
+    from fieldline.service.admin_auth import HostCheck
+
+    async def ok(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    check = HostCheck(ok, allowed_hosts=allowed)
+    statuses: list[int] = []
+
+    async def run() -> None:
+        for host in hosts:
+            scope = {
+                "type": "http",
+                "method": "GET",
+                "path": "/",
+                "headers": [(b"host", host)],
+                "query_string": b"",
+            }
+
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": b""}
+
+            async def send(message: MutableMapping[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    statuses.append(message["status"])
+
+            await check(scope, receive, send)
+
+    asyncio.run(run())
+    return statuses
+
+
+def test_a_host_let_through_before_does_not_open_the_door_to_others() -> None:
+    hosts = [b"127.0.0.1:8000", b"127.0.0.1:8000", b"evil.example:8000", b"127.0.0.1:8000", b"EVIL.example"]
+    assert _host_statuses(default_allowed_hosts("127.0.0.1"), hosts) == [200, 200, 400, 200, 400]
+
+
+def test_remembered_hosts_are_bounded_and_others_still_checked() -> None:
+    names = [f"n{i}.example.com".encode() for i in range(100)]
+    statuses = _host_statuses(["*.example.com"], [*names, *names, b"example.org", b"x.example.com.evil"])
+    assert statuses == [200] * 200 + [400, 400]

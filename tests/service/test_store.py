@@ -31,6 +31,26 @@ def test_redact(value: object, expected: object) -> None:
     assert redact(value) == expected
 
 
+_KEYS = st.sampled_from(["Name", "secret", "api_key", "data", "Token", "x"]) | st.text(max_size=4)
+_REDACTABLE = st.recursive(
+    st.none() | st.integers() | st.text(max_size=4) | st.builds(Secret, st.text(min_size=1, max_size=4)),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.tuples(children, children)
+        | st.dictionaries(_KEYS, children, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_REDACTABLE)
+def test_the_fast_redaction_gives_what_the_walk_gives(value: object) -> None:
+    """Plain dicts take a fast path; it must redact exactly as the explicit-stack walk does."""
+    from fieldline.queue.run_store import _redact_iteratively
+
+    assert redact(value) == _redact_iteratively(value)
+
+
 def test_applied_versions_only_move_forward(tmp_path: Path) -> None:
     with SQLiteRunStore(tmp_path / "s.db") as store:
         store.record([], source="pf", applied={"profile:p1": 10.0, "application:a1": 10.0})
