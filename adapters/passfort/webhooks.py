@@ -532,10 +532,11 @@ def _plain_event(item: Any, received_at: float) -> SourceEvent | None:
     _set_payload(event, data)
     _set_ordering_keys(event, keys)
     _set_role(event, EventRole.TRIGGER)
+    _set_tenant(event, "")  # PassFort events are the spec's own: no tenant
     return event
 
 
-_EVENT_FIELDS = ("id", "type", "entity_key", "occurred_at", "payload", "ordering_keys", "role")
+_EVENT_FIELDS = ("id", "type", "entity_key", "occurred_at", "payload", "ordering_keys", "role", "tenant")
 
 
 def _slot_setters() -> tuple[Callable[[SourceEvent, Any], None], ...]:
@@ -552,9 +553,16 @@ def _slot_setters() -> tuple[Callable[[SourceEvent, Any], None], ...]:
 
 
 _new_event = object.__new__
-_set_id, _set_type, _set_entity_key, _set_occurred_at, _set_payload, _set_ordering_keys, _set_role = (
-    _slot_setters()
-)
+(
+    _set_id,
+    _set_type,
+    _set_entity_key,
+    _set_occurred_at,
+    _set_payload,
+    _set_ordering_keys,
+    _set_role,
+    _set_tenant,
+) = _slot_setters()
 
 
 def _checked_event(item: Any, path: str, received_at: float) -> SourceEvent:
