@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
 from fieldline.cli import cli
 from tests.conftest import REPO_ROOT, use_emulator_login
+from tests.plan_lines import read_plan_lines
 
 SPEC = REPO_ROOT / "mappings" / "examples" / "profiles-to-salesforce.yaml"
 ORG = REPO_ROOT / "mappings" / "passfort-salesforce.org.yaml"
@@ -31,7 +32,7 @@ def test_validate_against_the_org(salesforce: EmulatorHandle) -> None:
 
 def test_plan_sync_then_nothing_left_to_write(salesforce: EmulatorHandle) -> None:
     runner = CliRunner()
-    planned = json.loads(runner.invoke(cli, ["plan", str(SPEC), "--json"]).output)
+    planned = read_plan_lines(runner.invoke(cli, ["plan", str(SPEC), "--json"]).output)
     assert planned["counts"]["create"] == 7
     assert salesforce.stats()["writes"] == 0
 
@@ -40,7 +41,7 @@ def test_plan_sync_then_nothing_left_to_write(salesforce: EmulatorHandle) -> Non
     assert json.loads(synced.stdout)["counts"]["create"] == 7
     assert salesforce.stats()["records"]["PassFort_Application__c"] == 4
 
-    replanned = json.loads(runner.invoke(cli, ["plan", str(SPEC), "--json"]).output)
+    replanned = read_plan_lines(runner.invoke(cli, ["plan", str(SPEC), "--json"]).output)
     assert replanned["counts"]["noop"] == 7
 
 
