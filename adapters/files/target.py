@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from fieldline.adapters.files.options import path_options_schema
+from fieldline.adapters.files.options import TARGET_OPTIONS_SCHEMA
 from fieldline.adapters.files.records import Record, RecordTable
 from fieldline.contracts import (
     ApplyResult,
@@ -42,44 +42,6 @@ from fieldline.errors import ConfigError, FatalAdapterError
 from fieldline.values import is_blank
 
 __all__ = ["TARGET_OPTIONS_SCHEMA", "FilesTarget"]
-
-_FIELD_TYPE_SCHEMA: dict[str, Any] = {
-    "enum": list(FieldType.names()),
-    "description": "The field type, as Salesforce names it (string, double, boolean, date, ...).",
-}
-_FIELD_SCHEMA: dict[str, Any] = {
-    "oneOf": [
-        _FIELD_TYPE_SCHEMA,
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "type": _FIELD_TYPE_SCHEMA,
-                "required": {"type": "boolean"},
-                "external_id": {"type": "boolean"},
-                "unique": {"type": "boolean"},
-                "length": {"type": "integer", "minimum": 1},
-                "picklist": {"type": "array", "items": {"type": "string"}},
-                "reference_to": {"type": "array", "items": {"type": "string"}},
-                "createable": {"type": "boolean"},
-                "updateable": {"type": "boolean"},
-            },
-        },
-    ]
-}
-
-TARGET_OPTIONS_SCHEMA = path_options_schema(
-    "A .json state file or a folder of <Object>.jsonl files, relative to the spec.",
-    objects={
-        "type": "object",
-        "description": "Optional field descriptions per object; objects not listed are free-form.",
-        "additionalProperties": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {"fields": {"type": "object", "additionalProperties": _FIELD_SCHEMA}},
-        },
-    },
-)
 
 
 class FilesTarget(TargetBase):

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from fieldline.errors import ConfigError
 from fieldline.plugins.hookspecs import hookimpl
-from fieldline.queue.storage import Storage, StorageFactory
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the storage module loads when a backend opens, not when it registers
     from fieldline.queue.postgres_db import PostgresDatabase
+    from fieldline.queue.storage import Storage, StorageFactory
 
 __all__ = ["open_postgres_database", "open_postgres_storage", "register_storage_backends"]
 
@@ -72,4 +72,6 @@ def open_postgres_storage(url: str) -> Storage:
         runs = PostgresRunStore(database)
     finally:
         database.release()  # the queue and the run store hold it now (or nobody does)
+    from fieldline.queue.storage import Storage
+
     return Storage(queue=queue, runs=runs, url=url)

@@ -47,7 +47,7 @@ def test_plan_sync_then_nothing_left_to_write(salesforce: EmulatorHandle) -> Non
 
 def test_a_sync_stopped_by_the_api_limit_reports_what_was_done(salesforce: EmulatorHandle) -> None:
     used = salesforce.stats()["api_usage"]
-    salesforce.set_faults(daily_limit=used + 12)  # enough for a few batches, not for all
+    salesforce.set_faults(daily_limit=used + 6)  # enough for a batch or two, not for all
     result = CliRunner().invoke(cli, ["sync", str(SPEC), "--json", "--batch-size", "1"])
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit), "a stop is reported, not raised"
@@ -63,7 +63,7 @@ def test_a_sync_stopped_by_the_api_limit_reports_what_was_done(salesforce: Emula
 
 
 def test_a_stopped_sync_says_why_and_what_to_do_in_text(salesforce: EmulatorHandle) -> None:
-    salesforce.set_faults(daily_limit=salesforce.stats()["api_usage"] + 12)
+    salesforce.set_faults(daily_limit=salesforce.stats()["api_usage"] + 6)
     result = CliRunner().invoke(cli, ["sync", str(SPEC), "--batch-size", "1"], env={"COLUMNS": "200"})
     assert result.exit_code == 2, result.output
     assert "(ended early: what" in result.output
