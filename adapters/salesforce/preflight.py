@@ -103,16 +103,27 @@ def preflight(write: Write, description: ObjectDescription) -> WriteError | None
             )
     if creating:
         # The runner upserts only records it plans to create, so an upsert must be a valid create.
-        missing = [
-            field.name
-            for field in description.fields.values()
-            if field.required and is_blank(field_value(write.fields, field.name))
-        ]
+        missing = [name for name in _required(description) if is_blank(field_value(write.fields, name))]
         if missing:
             return _error(
                 "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", *missing
             )
     return None
+
+
+# id(description) -> (the description, its required fields): a batch pre-flights thousands of
+# creates against the same few descriptions (kept alive here, so an id is never reused).
+_REQUIRED: dict[int, tuple[ObjectDescription, tuple[str, ...]]] = {}
+
+
+def _required(description: ObjectDescription) -> tuple[str, ...]:
+    cached = _REQUIRED.get(id(description))
+    if cached is None or cached[0] is not description:
+        names = tuple(field.name for field in description.fields.values() if field.required)
+        if len(_REQUIRED) > 256:  # a long-lived worker re-describes now and then
+            _REQUIRED.clear()
+        cached = _REQUIRED[id(description)] = (description, names)
+    return cached[1]
 
 
 def _in_picklist(value: Any, allowed: tuple[str, ...]) -> bool:
