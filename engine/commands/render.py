@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rich.console import Console, Group
@@ -30,8 +31,17 @@ def format_value(value: Any, *, limit: int = 60) -> str:
         return "(missing)"
     if isinstance(value, Ref):
         return str(value)
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    if value is None:
+        return "null"
+    if value.__class__ is str and _PLAIN.fullmatch(value):
+        text = f'"{value}"'  # what json.dumps gives, without its cost (a plan prints millions)
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# text json.dumps writes as it is: no quote, backslash or control character
+_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029]*')
 
 
 def plan_table(plan: Plan, *, changes_only: bool = False, title: str | None = None) -> Group:

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, strategies as st
 from rich.console import Console
 from rich.text import Text
 
 from fieldline.cli import cli
 from fieldline.commands.plan_stream import JsonLinesPlanWriter, Only, TextPlanWriter, write_plan
+from fieldline.commands.render import format_value
 from fieldline.planning.plans import Action, Plan, RecordPlan
 from tests.plan_lines import read_plan_lines
 
@@ -117,3 +119,9 @@ def test_plan_text_on_a_terminal_is_styled_with_the_same_words() -> None:
     styled_text = styled.file.getvalue()  # type: ignore[attr-defined]
     assert "\x1b[" in styled_text
     assert Text.from_ansi(styled_text).plain.split("summary")[0] == plain.file.getvalue().split("summary")[0]  # type: ignore[attr-defined]
+
+
+@given(st.one_of(st.text(), st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False)))
+def test_format_value_reads_as_json_whatever_the_value(value: object) -> None:
+    text = json.dumps(value, ensure_ascii=False)
+    assert format_value(value) == (text if len(text) <= 60 else text[:59] + "…")
