@@ -137,6 +137,26 @@ def _seed_half(handle: EmulatorHandle, count: int) -> None:
             )
 
 
+# Runs the CLI and, as it exits, writes its own peak RSS (VmHWM: the high-water mark of this
+# program's memory). The child's ru_maxrss would not do: it counts the pages of this process
+# (the emulator, with every record) that the child shared between fork and exec.
+_WITH_PEAK = """
+import atexit, sys
+report = sys.argv.pop(1)
+
+
+def write_peak():
+    with open("/proc/self/status") as status, open(report, "w") as out:
+        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+
+
+atexit.register(write_peak)
+sys.argv[0] = "fieldline"
+from fieldline.cli import main
+main()
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class _Child:
     seconds: float
@@ -146,8 +166,15 @@ class _Child:
     stderr: str
 
 
-def _run(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> _Child:
-    """A child process to its end: wall time, CPU (user + system), peak RSS, exit status."""
+def _run(
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    peak_file: Path | None = None,
+) -> _Child:
+    """A child process to its end: wall time, CPU (user + system), peak RSS (what it wrote to
+    ``peak_file``, in kB), exit status."""
     # An installed fieldline has its bytecode compiled; a checkout gets it on the first run
     # unless the environment forbids writing it (then every run would compile every module).
     child_env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
@@ -160,17 +187,20 @@ def _run(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
+        peak_kb = float(peak_file.read_text()) if peak_file is not None and peak_file.exists() else 0.0
         return _Child(
             seconds=seconds,
             cpu_s=usage.ru_utime + usage.ru_stime,
-            peak_rss_mb=usage.ru_maxrss / 1024,
+            peak_rss_mb=peak_kb / 1024,
             returncode=process.returncode,
             stderr=err.read().decode(errors="replace")[-2000:],
         )
 
 
 def _fieldline(*args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> _Child:
-    return _run([str(Path(sys.executable).parent / "fieldline"), *args], env=env, cwd=cwd)
+    with tempfile.TemporaryDirectory() as folder:
+        peak = Path(folder) / "peak"
+        return _run([sys.executable, "-c", _WITH_PEAK, str(peak), *args], env=env, cwd=cwd, peak_file=peak)
 
 
 def _login(handle: EmulatorHandle) -> dict[str, str]:

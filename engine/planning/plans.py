@@ -143,7 +143,7 @@ def record_json(record: RecordPlan) -> dict[str, Any]:
         "record": record.record,
         "object": record.object,
         "key": record.key,
-        "action": record.action.value,
+        "action": str(record.action),
         "target_id": record.target_id,
         "matched_by": record.matched_by,
         "reasons": list(record.reasons),
@@ -153,8 +153,9 @@ def record_json(record: RecordPlan) -> dict[str, Any]:
                 "field": change.field,
                 "old": json_value(change.old),
                 "new": json_value(change.new),
-                "strategy": change.strategy.value,
-                "decision": change.decision.value,
+                # str(): a StrEnum's value as a plain str, without the cost of ``.value``
+                "strategy": str(change.strategy),
+                "decision": str(change.decision),
                 "reason": change.reason,
                 "source": change.source,
             }
