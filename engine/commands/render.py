@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from fieldline.planning.intents import Ref
+from fieldline.commands.value_text import format_value
 from fieldline.planning.plans import Action, Decision, Plan
-from fieldline.values import MISSING
 
 __all__ = ["format_value", "plan_table", "summary_table"]
 
@@ -23,25 +21,6 @@ _ACTION_STYLES = {
     Action.SKIP: "cyan",
     Action.ERROR: "bold red",
 }
-
-
-def format_value(value: Any, *, limit: int = 60) -> str:
-    """A short, unambiguous rendering: ``MISSING`` and null and ``""`` all look different."""
-    if value is MISSING:
-        return "(missing)"
-    if isinstance(value, Ref):
-        return str(value)
-    if value is None:
-        return "null"
-    if value.__class__ is str and _PLAIN.fullmatch(value):
-        text = f'"{value}"'  # what json.dumps gives, without its cost (a plan prints millions)
-    else:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# text json.dumps writes as it is: no quote, backslash or control character
-_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029]*')
 
 
 def plan_table(plan: Plan, *, changes_only: bool = False, title: str | None = None) -> Group:
