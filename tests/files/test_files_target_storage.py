@@ -55,36 +55,41 @@ def test_an_update_moves_the_record_in_every_index(tmp_path: Path) -> None:
     assert created[0].target_id == "Account-000002"  # the counter goes on from the highest id
 
 
-def test_a_json_state_file_is_written_once_and_a_journal_keeps_the_batches(tmp_path: Path) -> None:
+def test_a_json_state_file_is_not_rewritten_per_batch_and_a_journal_keeps_the_batches(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
+    existing = [{"Id": f"Account-{n:06d}", "Name": f"Old {n}", "Ext__c": f"old{n}"} for n in range(100, 120)]
+    path.write_text(json.dumps({"Account": existing}), encoding="utf-8")
     target = FilesTarget(path, objects=OBJECTS)
     for index in range(3):
-        finished(
-            target.apply(
-                [
-                    Write(
-                        f"w{index}",
-                        "Account",
-                        WriteOperation.CREATE,
-                        {"Name": f"N{index}", "Ext__c": f"e{index}"},
-                    )
-                ]
-            )
+        write = Write(
+            f"w{index}", "Account", WriteOperation.CREATE, {"Name": f"N{index}", "Ext__c": f"e{index}"}
         )
-    assert not path.exists()
+        finished(target.apply([write]))
+    assert len(json.loads(path.read_text(encoding="utf-8"))["Account"]) == 20  # not rewritten per batch
     assert len(target.journal.read_text(encoding="utf-8").splitlines()) == 3
     # a run that stopped without closing: the next one reads the journal too
     with target.journal.open("a", encoding="utf-8") as journal:
         journal.write('{"object": "Account", "rec')  # torn by a kill mid-write
     reopened = FilesTarget(path, objects=OBJECTS)
-    assert _ids(reopened, "e2") == ["Account-000003"]
+    assert _ids(reopened, "e2") == ["Account-000122"]
     reopened.close()
     assert not reopened.journal.exists()
-    assert [record["Name"] for record in json.loads(path.read_text(encoding="utf-8"))["Account"]] == [
-        "N0",
-        "N1",
-        "N2",
-    ]
+    names = [record["Name"] for record in json.loads(path.read_text(encoding="utf-8"))["Account"]]
+    assert names[20:] == ["N0", "N1", "N2"]
+
+
+def test_the_state_is_written_whole_only_when_the_writes_reach_a_quarter_of_it(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    target = FilesTarget(path, objects=OBJECTS)
+    folds = 0
+    for index in range(400):
+        write = Write(f"w{index}", "Account", WriteOperation.CREATE, {"Name": "N", "Ext__c": f"e{index}"})
+        finished(target.apply([write]))
+        folds += not target.journal.exists()
+    # geometric: the state grows by a quarter between rewrites (1, 2, 3, 4, 5, 7, 9, 12, ...)
+    assert 18 <= folds <= 26, folds
+    target.close()
+    assert len(json.loads(path.read_text(encoding="utf-8"))["Account"]) == 400
 
 
 def test_a_folder_gets_lines_appended_and_compacted_on_close(tmp_path: Path) -> None:
@@ -97,7 +102,7 @@ def test_a_folder_gets_lines_appended_and_compacted_on_close(tmp_path: Path) -> 
         )
     )
     lines = (folder / "Lead.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["Company"] for line in lines] == ["Acme", "Acme Ltd"]
+    assert [json.loads(line)["Company"] for line in lines] == ["Acme Ltd"]  # one record: written whole
     assert FilesTarget(folder)._by_id("Lead", "Lead-000001") == {"Id": "Lead-000001", "Company": "Acme Ltd"}
     target.close()
     lines = (folder / "Lead.jsonl").read_text(encoding="utf-8").splitlines()
