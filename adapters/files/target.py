@@ -7,7 +7,7 @@ are not rewritten per batch: a folder's ``<Object>.jsonl`` gets each written rec
 (the last line of an Id wins when read), a JSON state file gets a journal beside it
 (``.<name>.journal.jsonl``). Both are read back the same way after a crash, so nothing written
 is lost. The whole state is written when the target closes, and also whenever the writes since
-it was last written reach a quarter of the records (:data:`FOLD_SHARE`): a long-lived target (a
+it was last written are as many as its records were (:data:`FOLD_SHARE`): a long-lived target (a
 service's) keeps its file current, and a run of N writes still rewrites it O(log N) times, in
 O(N) in all.
 
@@ -46,8 +46,10 @@ from fieldline.values import is_blank
 
 __all__ = ["FOLD_SHARE", "TARGET_OPTIONS_SCHEMA", "FilesTarget"]
 
-# Write the whole state once the journal (or appended lines) holds this share of the records.
-FOLD_SHARE = 0.25
+# Write the whole state once the journal (or appended lines) holds as many records as the state
+# last written whole: it doubles between rewrites, so a run of N writes rewrites it O(log N)
+# times and serializes O(N) records in all.
+FOLD_SHARE = 1.0
 
 
 class FilesTarget(TargetBase):
@@ -109,9 +111,8 @@ class FilesTarget(TargetBase):
         """One result per write (a file has no API budget, so it never stops early)."""
         results = tuple(self._apply_one(write) for write in writes)
         self._flush()
-        if self._appended and self._appended >= FOLD_SHARE * sum(
-            len(t.records) for t in self._tables.values()
-        ):
+        written_whole = sum(len(table.records) for table in self._tables.values()) - self._appended
+        if self._appended and self._appended >= FOLD_SHARE * written_whole:
             self._save()
         return ApplyResult(results=results)
 

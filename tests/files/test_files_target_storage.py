@@ -78,7 +78,7 @@ def test_a_json_state_file_is_not_rewritten_per_batch_and_a_journal_keeps_the_ba
     assert names[20:] == ["N0", "N1", "N2"]
 
 
-def test_the_state_is_written_whole_only_when_the_writes_reach_a_quarter_of_it(tmp_path: Path) -> None:
+def test_the_state_is_written_whole_only_when_the_writes_double_it(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     target = FilesTarget(path, objects=OBJECTS)
     folds = 0
@@ -86,8 +86,8 @@ def test_the_state_is_written_whole_only_when_the_writes_reach_a_quarter_of_it(t
         write = Write(f"w{index}", "Account", WriteOperation.CREATE, {"Name": "N", "Ext__c": f"e{index}"})
         finished(target.apply([write]))
         folds += not target.journal.exists()
-    # geometric: the state grows by a quarter between rewrites (1, 2, 3, 4, 5, 7, 9, 12, ...)
-    assert 18 <= folds <= 26, folds
+    # geometric: the state doubles between rewrites (after 1, 2, 4, 8, ..., 256 records)
+    assert folds == 9, folds
     target.close()
     assert len(json.loads(path.read_text(encoding="utf-8"))["Account"]) == 400
 
