@@ -2,9 +2,10 @@
 
 - ``sf_calls_first_sync_per_1000``: 1,000 PassFort-shaped profiles (1 Account + 2 applications
   each; half the Accounts already exist) synced through the runner (batches of 1,000).
-  Target <= 30.
+  Lookups go five queries, writes five 200-record collections, to a ``POST /composite`` call.
+  Target <= 8 (a ``bulk2`` script makes 10 and rewrites everything).
 - ``sf_calls_resync_unchanged_per_1000``: the same profiles again from a fresh process-like
-  start (new adapter, so describes count too); nothing changed, so no writes. Target <= 15.
+  start (new adapter, so describes count too); nothing changed, so no writes. Target <= 5.
 - ``sf_writes_resync_unchanged``: records written by that re-sync (must be 0).
 - ``sf_calls_first_sync_batch500_per_1000``: the first sync with the CLI's default batch size.
 - ``sf_calls_bulk_100k``: 100,000 application upserts through Bulk API 2.0 (one object).

@@ -8,9 +8,11 @@ The package's stub, ``__init__.pyi``, is the one list of what it exports: a
 each module's ``__all__``), or ``from fieldline.pkg.module import Name as Name`` for a few names
 of a module. The ``__init__.py`` reads the same lines::
 
-    __all__, __getattr__ = lazy_package(__name__, __file__)
+    __getattr__, __dir__ = lazy_package(__name__, __file__)
 
-and imports a module the first time one of its names is used.
+and imports a module the first time one of its names is used. Even ``__all__`` is worked out
+(by reading the modules' sources) only when it is asked for: importing ``fieldline.planning.plans``
+imports the package first, and that must cost nothing.
 """
 
 from __future__ import annotations
@@ -55,13 +57,20 @@ def _table(init_file: str) -> dict[str, str]:
     return table
 
 
-def lazy_package(package: str, init_file: str) -> tuple[list[str], Callable[[str], Any]]:
-    """The package's ``__all__`` and its module-level ``__getattr__``."""
+def lazy_package(package: str, init_file: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """The package's module-level ``__getattr__`` (which answers ``__all__`` too) and ``__dir__``."""
 
     def getattr_(name: str) -> Any:
+        if name == "__all__":
+            return sorted(_table(init_file))
+        if name.startswith("__"):  # e.g. __path__ probes: not an export, and no sources to read
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
         module = _table(init_file).get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         return getattr(importlib.import_module(module), name)
 
-    return sorted(_table(init_file)), getattr_
+    def dir_() -> list[str]:
+        return sorted(_table(init_file))
+
+    return getattr_, dir_

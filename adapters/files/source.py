@@ -12,27 +12,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from fieldline.adapters.files.options import path_options_schema
+from fieldline.adapters.files.options import SOURCE_OPTIONS_SCHEMA
 from fieldline.contracts import SourceBase, SourceDocument
 from fieldline.errors import ConfigError, FieldlineError
 from fieldline.expressions.compiled import CompiledExpression, FunctionRegistry, compile_expression
 
 __all__ = ["SOURCE_OPTIONS_SCHEMA", "FilesSource"]
-
-SOURCE_OPTIONS_SCHEMA = path_options_schema(
-    "A .jsonl, .json (a list of objects) or .csv file, relative to the spec.",
-    format={"enum": ["jsonl", "json", "csv"], "description": "Defaults to the file extension."},
-    key={
-        "type": "string",
-        "default": "id",
-        "description": "Expression for each document's key (JMESPath and the spec's functions, e.g. "
-        "root_domain(website)); the line number when it gives null.",
-    },
-    version={
-        "type": "string",
-        "description": "JMESPath for a document's version (a number, e.g. an update time).",
-    },
-)
 
 
 class FilesSource(SourceBase):

@@ -1,4 +1,5 @@
-"""Writes through sObject Collections: create, update and upsert, 200 records per call.
+"""Writes through sObject Collections: create, update and upsert, 200 records per collection,
+five collections (1,000 records) per ``POST /composite`` call when there are several.
 
 Every call uses ``allOrNone: false`` so one bad record fails alone; when Salesforce refuses a
 whole call (a body it cannot parse), the call is split in halves until the bad records are
@@ -18,7 +19,13 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from fieldline.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
+from fieldline.adapters.salesforce.client import (
+    SalesforceClient,
+    SalesforceRequestError,
+    error_code,
+    error_message,
+)
+from fieldline.adapters.salesforce.composite import MAX_HEAVY, CompositeSender, SubAnswer, Subrequest
 from fieldline.adapters.salesforce.retry import RESEND_NOW_RECORD_CODES, RetryPolicy, record_code_retriable
 from fieldline.contracts import Write, WriteError, WriteErrorStage, WriteOperation, WriteResult
 
@@ -81,6 +88,15 @@ def _share(chunk: Sequence[Indexed], error: WriteError, results: dict[int, Write
         results[index] = WriteResult(key=write.key, ok=False, error=error)
 
 
+def _refusal(status: int, body: Any) -> WriteError:
+    """A whole collections request's refusal (a top-level error body) as every record's error."""
+    return WriteError(
+        code=error_code(body) or str(status),
+        message=error_message(body) or f"Salesforce answered {status}",
+        stage=WriteErrorStage.TARGET,
+    )
+
+
 def _body(write: Write) -> dict[str, Any]:
     record: dict[str, Any] = {"attributes": {"type": write.object}}
     for name, value in write.fields.items():
@@ -95,27 +111,78 @@ def _body(write: Write) -> dict[str, Any]:
 class CollectionsWriter:
     """Sends groups of writes of one object and operation through sObject Collections."""
 
-    def __init__(self, client: SalesforceClient, *, batch_size: int, retry: RetryPolicy) -> None:
+    def __init__(
+        self,
+        client: SalesforceClient,
+        *,
+        batch_size: int,
+        retry: RetryPolicy,
+        composite: CompositeSender | None = None,
+    ) -> None:
         self.client = client
         self.batch_size = batch_size
         self.retry = retry
+        self.composite = composite or CompositeSender(client)
         self._bisect_budget = MAX_BISECT_CALLS
 
     def write(self, items: Sequence[Indexed], results: dict[int, WriteResult]) -> None:
         """Write ``items`` (all of one object and operation), filling ``results`` by index."""
-        self._bisect_budget = MAX_BISECT_CALLS
-        for start in range(0, len(items), self.batch_size):
-            self._write_chunk(list(items[start : start + self.batch_size]), results)
+        self.write_groups([items], results)
 
-    def _write_chunk(self, chunk: list[Indexed], results: dict[int, WriteResult]) -> None:
+    def write_groups(self, groups: Sequence[Sequence[Indexed]], results: dict[int, WriteResult]) -> None:
+        """Write every group (each of one object and operation), filling ``results`` by index:
+        their collections go five to a composite call, in order; a lone one goes on its own."""
+        self._bisect_budget = MAX_BISECT_CALLS
+        chunks = [
+            list(items[start : start + self.batch_size])
+            for items in groups
+            for start in range(0, len(items), self.batch_size)
+        ]
+        for start in range(0, len(chunks), MAX_HEAVY):
+            window = chunks[start : start + MAX_HEAVY]
+            if len(window) == 1:
+                self._write_chunk(window[0], results)
+                continue
+            requests = [self._request(chunk) for chunk in window]
+            answers = self.composite.send(
+                [Subrequest(method, path, body, heavy=True) for method, path, body, _ in requests],
+                what=f"{sum(len(chunk) for chunk in window)} record writes",
+                idempotent=all(chunk[0][1].operation is not WriteOperation.CREATE for chunk in window),
+            )
+            for chunk, (_, _, _, what), answer in zip(window, requests, answers, strict=True):
+                self._write_answered(chunk, what, answer, results)
+
+    def _write_answered(
+        self, chunk: list[Indexed], what: str, answer: SubAnswer, results: dict[int, WriteResult]
+    ) -> None:
+        """Read a collection's answer from a composite call as a direct call's answer is read."""
+        if answer.status == 400:
+            self._isolate(chunk, _refusal(answer.status, answer.body), results)
+        elif not answer.ok:
+            error = _refusal(answer.status, answer.body)
+            error = replace(error, retriable=answer.status >= 500 or error.code == "UNABLE_TO_LOCK_ROW")
+            _share(chunk, error, results)
+        else:
+            self._write_chunk(chunk, results, answered=self._outcomes(chunk, what, answer.body))
+
+    def _write_chunk(
+        self,
+        chunk: list[Indexed],
+        results: dict[int, WriteResult],
+        *,
+        answered: list[WriteResult] | None = None,
+    ) -> None:
+        """Send ``chunk`` (unless ``answered`` holds its first answer), then resend the records
+        refused for a passing reason."""
         pending = chunk
         attempt = 0
         while pending:
             try:
-                outcomes = self._send(pending)
+                outcomes = answered if answered is not None else self._send(pending)
             except _Refused as refused:
                 self._isolate(pending, refused.error, results)
                 return
+            answered = None
             retry: list[Indexed] = []
             codes: set[str] = set()
             for (index, write), outcome in zip(pending, outcomes, strict=True):
@@ -155,7 +222,8 @@ class CollectionsWriter:
             self._bisect_budget -= 1
             self._write_chunk(half, results)
 
-    def _send(self, chunk: list[Indexed]) -> list[WriteResult]:
+    def _request(self, chunk: list[Indexed]) -> tuple[str, str, dict[str, Any], str]:
+        """(method, path, body, what) of the collections request writing ``chunk``."""
         first = chunk[0][1]
         records = [_body(write) for _, write in chunk]
         if first.operation is WriteOperation.CREATE:
@@ -166,12 +234,17 @@ class CollectionsWriter:
             external = quote(first.external_id_field or "", safe="")
             method, path = "PATCH", f"composite/sobjects/{quote(first.object, safe='')}/{external}"
         what = f"{first.operation.value} of {len(chunk)} {first.object} record(s)"
+        return method, path, {"allOrNone": False, "records": records}, what
+
+    def _send(self, chunk: list[Indexed]) -> list[WriteResult]:
+        first = chunk[0][1]
+        method, path, body, what = self._request(chunk)
         try:
             answer = self.client.restful(
                 method,
                 path,
                 what=what,
-                json={"allOrNone": False, "records": records},
+                json=body,
                 idempotent=first.operation is not WriteOperation.CREATE,  # upserts and updates repeat safely
             )
         except SalesforceRequestError as exc:
@@ -192,6 +265,10 @@ class CollectionsWriter:
                     stage=WriteErrorStage.TARGET,
                 )
             ) from exc
+        return self._outcomes(chunk, what, answer)
+
+    def _outcomes(self, chunk: list[Indexed], what: str, answer: Any) -> list[WriteResult]:
+        """One result per record of a collections answer, by position."""
         if not isinstance(answer, list) or len(answer) != len(chunk):
             error = WriteError(
                 code="UNEXPECTED_RESPONSE",

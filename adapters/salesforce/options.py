@@ -33,7 +33,7 @@ OPTIONS_SCHEMA: Final[Mapping[str, Any]] = {
         "bulk_threshold": {
             "type": "integer",
             "minimum": 1,
-            "default": 2000,
+            "default": 6000,
             "description": "Above this many writes to one object in one apply, use Bulk API 2.0.",
         },
         "budget_share": {
@@ -65,7 +65,7 @@ class TargetOptions:
 
     api_version: str | None = None
     batch_size: int = MAX_COLLECTION_SIZE
-    bulk_threshold: int = 2000
+    bulk_threshold: int = 6000
     budget_share: float | None = None
     max_retries: int = 4
     match_index: str = "auto"
@@ -102,7 +102,7 @@ def parse_options(options: Mapping[str, Any] | None) -> TargetOptions:
     return TargetOptions(
         api_version=normalize_api_version(version) if version is not None else None,
         batch_size=_integer(options, "batch_size", MAX_COLLECTION_SIZE, 1, MAX_COLLECTION_SIZE),
-        bulk_threshold=_integer(options, "bulk_threshold", 2000, 1, None),
+        bulk_threshold=_integer(options, "bulk_threshold", 6000, 1, None),
         budget_share=float(share) if share is not None else None,
         max_retries=_integer(options, "max_retries", 4, 0, 20),
         match_index=_match_index(options.get("match_index", "auto")),

@@ -19,6 +19,7 @@ from fieldline.adapters.salesforce.budget import ApiBudget
 from fieldline.adapters.salesforce.bulk import BulkWriter
 from fieldline.adapters.salesforce.bulk_query import QueryWait
 from fieldline.adapters.salesforce.client import SalesforceClient
+from fieldline.adapters.salesforce.composite import CompositeSender
 from fieldline.adapters.salesforce.describe import fetch_description
 from fieldline.adapters.salesforce.lookup import build_queries, match_records
 from fieldline.adapters.salesforce.match_index import IndexMode, MatchIndex
@@ -74,8 +75,9 @@ class SalesforceTarget(TargetBase):
             budget=ApiBudget(share=self.options.budget_share),
             transport=transport,
         )
+        self._composite = CompositeSender(self.client)
         self._collections = CollectionsWriter(
-            self.client, batch_size=self.options.batch_size, retry=self.retry
+            self.client, batch_size=self.options.batch_size, retry=self.retry, composite=self._composite
         )
         self._bulk = BulkWriter(self.client, sleep=sleep, clock=clock)
         self._descriptions: dict[str, ObjectDescription] = {}
@@ -127,9 +129,18 @@ class SalesforceTarget(TargetBase):
         base_length = len(self.client.base_url) + len("query/?q=")
         queries, groups = build_queries(queried, descriptions, base_length=base_length)
         found: dict[Any, list[Mapping[str, Any]]] = {}
-        for query in queries:
-            what = f"lookup {query.keys[0][0]} by {', '.join(key[1] for key in query.keys)}"
-            records = self.client.call(what, query_all(query.soql))
+        if len(queries) > 1:  # five queries (or next pages) a composite call, not one a call
+            objects = ", ".join(dict.fromkeys(query.keys[0][0] for query in queries))
+            answers = self._composite.query_all([query.soql for query in queries], what=f"lookup {objects}")
+        else:
+            answers = [
+                self.client.call(
+                    f"lookup {query.keys[0][0]} by {', '.join(key[1] for key in query.keys)}",
+                    query_all(query.soql),
+                )
+                for query in queries
+            ]
+        for query, records in zip(queries, answers, strict=True):
             for key in query.keys:
                 found.setdefault(key, []).extend(records)
         return {**match_records(groups, found), **indexed}
@@ -158,13 +169,16 @@ class SalesforceTarget(TargetBase):
                     continue
                 slot = (write.object, write.operation, write.external_id_field)
                 groups.setdefault(slot, []).append((index, write))
+            collections: list[list[tuple[int, Write]]] = []
             for items in groups.values():
                 if len(items) > self.options.bulk_threshold:
                     retry = self._bulk.write(items, results)
                     if retry:
-                        self._collections.write(retry, results)
+                        collections.append(retry)
                 else:
-                    self._collections.write(items, results)
+                    collections.append(items)
+            # every group's 200-record collections, five to a composite call
+            self._collections.write_groups(collections, results)
         except BudgetExhaustedError as exc:
             stopped = exc.as_stop()  # a pause, not a failure: the caller records what was done
         ordered = tuple(results[index] for index in sorted(results))

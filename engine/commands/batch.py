@@ -104,7 +104,14 @@ def sync(
         from fieldline.commands.run import plan
 
         click.get_current_context().invoke(
-            plan, spec_path=spec_path, as_json=as_json, changes_only=False, batch_size=batch_size, limit=limit
+            plan,
+            spec_path=spec_path,
+            as_json=as_json,
+            changes_only=False,
+            only="all",
+            limit_rows=None,
+            batch_size=batch_size,
+            limit=limit,
         )
         return
     from fieldline.plugins.manager import get_plugin_manager

@@ -9,9 +9,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from fieldline.planning.intents import Ref
+from fieldline.commands.value_text import format_value
 from fieldline.planning.plans import Action, Decision, Plan
-from fieldline.values import MISSING
 
 __all__ = ["format_value", "plan_table", "summary_table"]
 
@@ -23,16 +22,6 @@ _ACTION_STYLES = {
     Action.ERROR: "bold red",
     Action.INVALID: "bold magenta",
 }
-
-
-def format_value(value: Any, *, limit: int = 60) -> str:
-    """A short, unambiguous rendering: ``MISSING`` and null and ``""`` all look different."""
-    if value is MISSING:
-        return "(missing)"
-    if isinstance(value, Ref):
-        return str(value)
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def plan_table(plan: Plan, *, changes_only: bool = False, title: str | None = None) -> Group:

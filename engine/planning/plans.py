@@ -18,7 +18,16 @@ from fieldline.values import MISSING
 if TYPE_CHECKING:
     from fieldline.planning.write_back import WriteBackChange
 
-__all__ = ["Action", "Decision", "FieldChange", "Plan", "RecordPlan", "json_value"]
+__all__ = [
+    "Action",
+    "Decision",
+    "FieldChange",
+    "Plan",
+    "RecordPlan",
+    "json_value",
+    "record_json",
+    "write_back_json",
+]
 
 
 class Action(enum.StrEnum):
@@ -115,52 +124,56 @@ class Plan:
         return None
 
     def as_json(self) -> dict[str, Any]:
-        """A JSON-ready form (used by ``plan --json``, golden tests and the run log)."""
+        """A JSON-ready form (used by golden tests and the run log; ``plan --json`` writes the
+        same entries one a line)."""
         return {
             "counts": self.counts(),
-            "records": [
-                {
-                    "record": record.record,
-                    "object": record.object,
-                    "key": record.key,
-                    "action": record.action.value,
-                    "target_id": record.target_id,
-                    "matched_by": record.matched_by,
-                    "reasons": list(record.reasons),
-                    **({"waits_for": record.waits_for} if record.waits_for is not None else {}),
-                    "fields": [
-                        {
-                            "field": change.field,
-                            "old": json_value(change.old),
-                            "new": json_value(change.new),
-                            "strategy": change.strategy.value,
-                            "decision": change.decision.value,
-                            "reason": change.reason,
-                            "source": change.source,
-                        }
-                        for change in record.changes
-                    ],
-                }
-                for record in self.records
-            ],
+            "records": [record_json(record) for record in self.records],
             # only when the spec writes back, so plans of other specs keep their shape
             **(
-                {
-                    "write_back": [
-                        {
-                            "record": change.record,
-                            "key": change.key,
-                            "path": change.path,
-                            "old": json_value(change.old),
-                            "new": json_value(change.new),
-                        }
-                        for change in self.write_backs
-                    ]
-                }
+                {"write_back": [write_back_json(change) for change in self.write_backs]}
                 if self.write_backs
                 else {}
             ),
         }
+
+
+def record_json(record: RecordPlan) -> dict[str, Any]:
+    """One record's plan as JSON-ready values."""
+    return {
+        "record": record.record,
+        "object": record.object,
+        "key": record.key,
+        "action": str(record.action),
+        "target_id": record.target_id,
+        "matched_by": record.matched_by,
+        "reasons": list(record.reasons),
+        **({"waits_for": record.waits_for} if record.waits_for is not None else {}),
+        "fields": [
+            {
+                "field": change.field,
+                "old": json_value(change.old),
+                "new": json_value(change.new),
+                # str(): a StrEnum's value as a plain str, without the cost of ``.value``
+                "strategy": str(change.strategy),
+                "decision": str(change.decision),
+                "reason": change.reason,
+                "source": change.source,
+            }
+            for change in record.changes
+        ],
+    }
+
+
+def write_back_json(change: WriteBackChange) -> dict[str, Any]:
+    """One planned write-back into the source as JSON-ready values."""
+    return {
+        "record": change.record,
+        "key": change.key,
+        "path": change.path,
+        "old": json_value(change.old),
+        "new": json_value(change.new),
+    }
 
 
 def json_value(value: Any) -> Any:

@@ -2,4 +2,4 @@
 
 from fieldline.exports import lazy_package
 
-__all__, __getattr__ = lazy_package(__name__, __file__)
+__getattr__, __dir__ = lazy_package(__name__, __file__)

@@ -7,9 +7,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from fieldline.plugins.hookspecs import hookimpl
-from fieldline.queue.storage import Storage, StorageFactory
+
+if TYPE_CHECKING:  # the storage module loads when a backend opens, not when it registers
+    from fieldline.queue.storage import Storage, StorageFactory
 
 
 @hookimpl(trylast=True)
@@ -40,4 +43,6 @@ def open_sqlite_storage(url: str) -> Storage:
         queue.close()
         runs.close()
         raise
+    from fieldline.queue.storage import Storage
+
     return Storage(queue=queue, runs=runs, url=url, sync_runs=sync_runs)

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from fieldline.errors import ConfigError
 from fieldline.plugins.hookspecs import hookimpl
-from fieldline.queue.storage import Storage, StorageFactory
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the storage module loads when a backend opens, not when it registers
     from fieldline.queue.postgres_db import PostgresDatabase
+    from fieldline.queue.storage import Storage, StorageFactory
 
 __all__ = ["open_postgres_database", "open_postgres_storage", "register_storage_backends"]
 
@@ -75,4 +75,6 @@ def open_postgres_storage(url: str) -> Storage:
         sync_runs = PostgresSyncRuns(database)
     finally:
         database.release()  # the queue and the stores hold it now (or nobody does)
+    from fieldline.queue.storage import Storage
+
     return Storage(queue=queue, runs=runs, url=url, sync_runs=sync_runs)

@@ -3,4 +3,4 @@ hints and located problems."""
 
 from fieldline.exports import lazy_package
 
-__all__, __getattr__ = lazy_package(__name__, __file__)
+__getattr__, __dir__ = lazy_package(__name__, __file__)

@@ -90,20 +90,26 @@ class Runner:
     # --- dry run --------------------------------------------------------------------------
 
     def dry_run(self, documents: Iterable[SourceDocument]) -> Plan:
-        """What :meth:`sync` would do, without writing: one plan for all documents.
+        """What :meth:`sync` would do, without writing: one plan for all documents (for tests
+        and small inputs; ``fieldline plan`` streams :meth:`dry_run_batches`)."""
+        records: list[RecordPlan] = []
+        write_backs: list[WriteBackChange] = []
+        for batch_plan in self.dry_run_batches(documents):
+            records.extend(batch_plan.records)
+            write_backs.extend(batch_plan.write_backs)
+        return Plan(tuple(records), tuple(write_backs))
+
+    def dry_run_batches(self, documents: Iterable[SourceDocument]) -> Iterator[Plan]:
+        """:meth:`dry_run` one batch at a time, each plan yielded as soon as it is made.
 
         Each batch is planned against the target as the earlier batches' writes would leave it
         (:class:`~fieldline.planning.overlay.PlannedWrites`), as :meth:`sync` sees it.
         """
         planned = PlannedWrites(self.descriptions)
-        records: list[RecordPlan] = []
-        write_backs: list[WriteBackChange] = []
         for batch in _batches(documents, self.batch_size):
             batch_plan = self.plan_batch(batch, planned=planned)
             planned.add(batch_plan)
-            records.extend(batch_plan.records)
-            write_backs.extend(batch_plan.write_backs)
-        return Plan(tuple(records), tuple(write_backs))
+            yield batch_plan
 
     def plan_batch(
         self, documents: Sequence[SourceDocument], *, planned: PlannedWrites | None = None

@@ -10,4 +10,4 @@ the plugin costs a test run nothing it does not ask for.
 
 from fieldline.exports import lazy_package
 
-__all__, __getattr__ = lazy_package(__name__, __file__)
+__getattr__, __dir__ = lazy_package(__name__, __file__)

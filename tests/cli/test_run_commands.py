@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from fieldline.cli import cli
 from fieldline.errors import TransientAdapterError
 from tests.conftest import REPO_ROOT
+from tests.plan_lines import read_plan_lines
 
 EXAMPLE = REPO_ROOT / "mappings" / "examples"
 
@@ -27,7 +28,7 @@ def example(tmp_path: Path) -> Path:
 def test_plan_json_explains_every_record(example: Path) -> None:
     result = CliRunner().invoke(cli, ["plan", str(example), "--json"])
     assert result.exit_code == 0, result.output
-    plan = json.loads(result.output)
+    plan = read_plan_lines(result.output)
     assert plan["counts"]["create"] == 5
     assert plan["counts"]["update"] == 2
     forexo = next(r for r in plan["records"] if r["key"] == "c0ffee00-0000-4000-8000-000000000002")
@@ -57,7 +58,7 @@ def test_sync_writes_then_resync_is_all_noop(example: Path) -> None:
     for application in state["PassFort_Application__c"]:
         assert application["Applicant__c"] in applicants.values()
     second = runner.invoke(cli, ["plan", str(example), "--json"])
-    counts = json.loads(second.output)["counts"]
+    counts = read_plan_lines(second.output)["counts"]
     assert counts["create"] == counts["update"] == 0
     assert counts["noop"] == 7
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from fieldline.adapters.salesforce.emulator.server import EmulatorHandle, running_emulator
 from fieldline.cli import cli
 from tests.conftest import REPO_ROOT, use_emulator_login
+from tests.plan_lines import read_plan_lines
 
 SPEC = REPO_ROOT / "mappings" / "examples" / "profiles-to-salesforce.yaml"
 ORG = REPO_ROOT / "mappings" / "passfort-salesforce.org.yaml"
@@ -31,7 +32,7 @@ def test_validate_against_the_org(salesforce: EmulatorHandle) -> None:
 
 def test_plan_sync_then_nothing_left_to_write(salesforce: EmulatorHandle) -> None:
     runner = CliRunner()
-    planned = json.loads(runner.invoke(cli, ["plan", str(SPEC), "--json"]).output)
+    planned = read_plan_lines(runner.invoke(cli, ["plan", str(SPEC), "--json"]).output)
     assert planned["counts"]["create"] == 7
     assert salesforce.stats()["writes"] == 0
 
@@ -40,13 +41,13 @@ def test_plan_sync_then_nothing_left_to_write(salesforce: EmulatorHandle) -> Non
     assert json.loads(synced.stdout)["counts"]["create"] == 7
     assert salesforce.stats()["records"]["PassFort_Application__c"] == 4
 
-    replanned = json.loads(runner.invoke(cli, ["plan", str(SPEC), "--json"]).output)
+    replanned = read_plan_lines(runner.invoke(cli, ["plan", str(SPEC), "--json"]).output)
     assert replanned["counts"]["noop"] == 7
 
 
 def test_a_sync_stopped_by_the_api_limit_reports_what_was_done(salesforce: EmulatorHandle) -> None:
     used = salesforce.stats()["api_usage"]
-    salesforce.set_faults(daily_limit=used + 12)  # enough for a few batches, not for all
+    salesforce.set_faults(daily_limit=used + 6)  # enough for a batch or two, not for all
     result = CliRunner().invoke(cli, ["sync", str(SPEC), "--json", "--batch-size", "1"])
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit), "a stop is reported, not raised"
@@ -62,7 +63,7 @@ def test_a_sync_stopped_by_the_api_limit_reports_what_was_done(salesforce: Emula
 
 
 def test_a_stopped_sync_says_why_and_what_to_do_in_text(salesforce: EmulatorHandle) -> None:
-    salesforce.set_faults(daily_limit=salesforce.stats()["api_usage"] + 12)
+    salesforce.set_faults(daily_limit=salesforce.stats()["api_usage"] + 6)
     result = CliRunner().invoke(cli, ["sync", str(SPEC), "--batch-size", "1"], env={"COLUMNS": "200"})
     assert result.exit_code == 2, result.output
     assert "(ended early: what" in result.output

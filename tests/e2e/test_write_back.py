@@ -4,7 +4,6 @@ write-back and ``sync`` does it once."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from fieldline.cli import cli
 from fieldline.queue import JobState
 from tests.e2e.harness import SPEC_FILE, Stack, running_emulators, running_stack
 from tests.e2e.test_pipeline import post
+from tests.plan_lines import read_plan_lines
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -79,7 +79,7 @@ def test_plan_shows_the_write_back_and_sync_does_it_once(tmp_path: Path) -> None
         shown = runner.invoke(cli, ["plan", str(spec)], env=env)
         assert shown.exit_code == 0, shown.output
         assert "write back to the source: customer_ref: (none) → <id of applicant" in shown.output
-        planned = json.loads(runner.invoke(cli, ["plan", str(spec), "--json"], env=env).output)
+        planned = read_plan_lines(runner.invoke(cli, ["plan", str(spec), "--json"], env=env).output)
         assert {item["path"] for item in planned["write_back"]} == {"collected_data.customer_ref"}
         assert len(planned["write_back"]) == len(emulators.pf.profile_ids())
 
@@ -94,7 +94,7 @@ def test_plan_shows_the_write_back_and_sync_does_it_once(tmp_path: Path) -> None
             assert profile is not None
             assert profile["collected_data"]["customer_ref"] == account_id
 
-        again = json.loads(runner.invoke(cli, ["plan", str(spec), "--json"], env=env).output)
+        again = read_plan_lines(runner.invoke(cli, ["plan", str(spec), "--json"], env=env).output)
         assert "write_back" not in again, "nothing left to write back"
         resynced = runner.invoke(cli, ["sync", str(spec)], env=env)
         assert resynced.exit_code == 0, resynced.output

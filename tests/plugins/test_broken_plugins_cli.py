@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.plan_lines import read_plan_lines
 from tests.plugins.throwaway import MISSING_IMPORT, RAISING_HOOKS, write_plugin
 
 FILES_SPEC = REPO_ROOT / "mappings" / "examples" / "profiles-to-files.yaml"
@@ -61,7 +62,7 @@ def test_a_plugin_with_a_missing_import_is_named_once_and_fieldline_works(
     assert "FIELDLINE_DISABLE_PLUGINS=broken" in warning
     assert "internal error" not in result.stderr
     if args[0] == "plan":
-        assert json.loads(result.stdout)["counts"]["error"] == 0
+        assert read_plan_lines(result.stdout)["counts"]["error"] == 0
 
 
 def test_plugins_lists_the_broken_plugin_as_failed(broken: Path) -> None:

@@ -307,6 +307,7 @@ def test_a_record_that_would_duplicate_an_earlier_records_create_waits_for_it(
 
     report = runner.sync([document])
     assert report.ok, report.failures
+    target.close()  # the state file is written when the target closes
     stored = json.loads((tmp_path / "crm.json").read_text())
     contacts = {
         record["Email"]: [r for r in stored["Contact"] if r["Email"] == record["Email"]]
@@ -429,6 +430,7 @@ def test_a_budget_used_up_mid_batch_reports_what_was_written(
     assert by_slot[("app", "p0[1]")].written == {}
     assert (report.counts["create"], report.counts["failed"], report.counts["not_sent"]) == (3, 0, 3)
     assert report.finished_documents() == set(), "each profile still has an app not sent"
+    files.close()
     stored = json.loads((tmp_path / "crm.json").read_text())
     assert [record["App_Id__c"] for record in stored["App__c"]] == ["a0-0"], "written once, reported"
 

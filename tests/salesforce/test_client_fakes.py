@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,10 @@ class FakeOrg:
             return 200, {"access_token": f"token-{self.tokens}", "instance_url": INSTANCE}
         if self.script:
             return self.script.pop(0)
+        if seen.path.endswith("/composite") and seen.method == "POST":
+            return 200, {
+                "compositeResponse": [self._subrequest(seen, sub) for sub in seen.json["compositeRequest"]]
+            }
         if seen.path.endswith("/describe"):
             return 200, DESCRIBE
         if seen.path.endswith("/composite/sobjects") and seen.method == "POST":
@@ -74,6 +79,18 @@ class FakeOrg:
                 for record in records
             ]
         return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+
+    def _subrequest(self, seen: Seen, sub: dict[str, Any]) -> dict[str, Any]:
+        """One composite subrequest, answered as the same request on its own would be."""
+        inner = copy.copy(seen)
+        inner.method, inner.path, inner.json = sub["method"], sub["url"].split("?")[0], sub.get("body")
+        reply = self(inner)
+        return {
+            "body": reply[1],
+            "httpHeaders": {},
+            "httpStatusCode": reply[0],
+            "referenceId": sub["referenceId"],
+        }
 
 
 def _target(
@@ -276,14 +293,16 @@ def test_budget_share_stops_the_run_with_partial_results() -> None:
     target = SalesforceTarget(
         {"budget_share": 0.5, "batch_size": 2}, settings=PASSWORD_SETTINGS, transport=FakeTransport(usage)
     )
-    # describe (1 call) + one create call use the 2 allowed calls; the next chunk must not go out.
-    applied = target.apply(_creates("a", "b", "c", "d"))
+    # describe (1 call) + one composite call (five 2-record creates) use the 2 allowed calls;
+    # the sixth chunk must not go out.
+    names = [f"n{i:02d}" for i in range(12)]
+    applied = target.apply(_creates(*names))
     assert applied.stopped is not None
     assert applied.stopped.reason is StopReason.BUDGET
     assert "API budget: 2 of 2 calls" in applied.stopped.message
-    assert [result.key for result in applied.results] == ["a", "b"], "c and d were not sent"
+    assert [result.key for result in applied.results] == names[:10], "the last two were not sent"
     assert all(result.ok for result in applied.results)
-    assert len(org.creates) == 1
+    assert len(org.creates) == 5
     target.close()
 
 

@@ -69,15 +69,24 @@ def test_create_update_upsert_round_trip(emulator: EmulatorHandle, make_target: 
     assert str(stored["app-1"]["Last_Event_At__c"]).startswith("2024-05-01T12:30:00")
     stats = emulator.stats()["by_kind"]
     assert stats["collections_create"] == 1
-    assert stats["collections_upsert"] == 2
-    assert stats["collections_update"] == 1
+    assert stats["collections_upsert"] == 1
+    # the update and the upserts of one apply: two collections in one composite call
+    assert stats["composite"] == 1
+    assert stats["composite:collections_update"] == 1
+    assert stats["composite:collections_upsert"] == 1
 
 
 def test_collections_are_cut_at_batch_size(emulator: EmulatorHandle, make_target: Any) -> None:
     target = make_target(emulator, batch_size=50)
-    results = finished(target.apply(_upserts(120)))
+    target.describe(APP)
+    emulator.reset_stats()
+    results = finished(target.apply(_upserts(320)))
     assert all(result.ok for result in results)
-    assert emulator.stats()["by_kind"]["collections_upsert"] == 3
+    by_kind = emulator.stats()["by_kind"]
+    # seven collections: five in one composite call (its limit), then two in another
+    assert by_kind["composite:collections_upsert"] == 7
+    assert by_kind["composite"] == 2
+    assert emulator.stats()["api_usage"] == 2
 
 
 def test_preflight_rejects_without_sending(emulator: EmulatorHandle, make_target: Any) -> None:
@@ -194,14 +203,14 @@ def test_daily_limit_stops_apply_with_partial_results(emulator: EmulatorHandle, 
     target = make_target(emulator, batch_size=10)
     target.describe(APP)
     used = emulator.stats()["api_usage"]
-    emulator.set_faults(daily_limit=used + 2)  # two more calls: two chunks of ten
-    applied = target.apply(_upserts(35))
+    emulator.set_faults(daily_limit=used + 2)  # two more calls: two composite calls of 5 x 10
+    applied = target.apply(_upserts(135))
     assert applied.stopped is not None
     assert applied.stopped.reason is StopReason.DAILY_LIMIT
     assert "API request limit is exceeded" in applied.stopped.message
-    assert [result.key for result in applied.results] == [f"app-{i}" for i in range(20)]
+    assert [result.key for result in applied.results] == [f"app-{i}" for i in range(100)]
     assert all(result.ok for result in applied.results)
-    assert len(_records(emulator)) == 20
+    assert len(_records(emulator)) == 100
 
 
 def test_daily_limit_before_a_bulk_job_stops_apply_with_nothing_sent(
@@ -235,12 +244,12 @@ def test_daily_limit_while_a_bulk_job_runs_reports_its_rows_unconfirmed(
 def test_budget_share_caps_the_run(emulator: EmulatorHandle, make_target: Any) -> None:
     emulator.set_faults(daily_limit=emulator.stats()["api_usage"] + 10)
     target = make_target(emulator, batch_size=10, budget_share=0.5)  # 5 of the 10 left
-    applied = target.apply(_upserts(100))
+    applied = target.apply(_upserts(300))
     assert applied.stopped is not None
     assert applied.stopped.reason is StopReason.BUDGET
     assert "budget" in applied.stopped.message
-    assert len(applied.results) == 40
-    assert len(_records(emulator)) == 40  # describe + 4 chunks = 5 calls
+    assert len(applied.results) == 200
+    assert len(_records(emulator)) == 200  # describe + 4 composite calls of 5 x 10 = 5 calls
 
 
 def test_lookup_chunks_in_queries_and_counts_calls(emulator: EmulatorHandle, make_target: Any) -> None:
@@ -269,9 +278,11 @@ def test_lookup_chunks_in_queries_and_counts_calls(emulator: EmulatorHandle, mak
     base = len(target.client.base_url) + len("query/?q=")
     queries, _ = build_queries([request], {APP: target.describe(APP)}, base_length=base)
     expected = len(queries)
-    assert by_kind["query"] == expected
+    assert by_kind["composite:query"] == expected
     assert 3 <= expected <= 5  # ~43 URL characters per id: at most ~370 per query
-    assert by_kind.get("query_more", 0) == 0
+    assert by_kind["composite"] == 1  # up to five queries in one API call
+    assert "query" not in by_kind
+    assert by_kind.get("composite:query_more", 0) == 0
 
 
 def test_lookup_follows_pagination(make_target: Any) -> None:

@@ -382,7 +382,7 @@ def test_options_defaults() -> None:
     parsed = parse_options({"api_version": "v60", "budget_share": 0.25})
     assert parsed.api_version == "60.0"
     assert parsed.batch_size == 200
-    assert parsed.bulk_threshold == 2000
+    assert parsed.bulk_threshold == 6000  # a Bulk job's ~6 calls write 6,000 records by composite
     assert parsed.budget_share == 0.25
 
 

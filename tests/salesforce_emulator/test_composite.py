@@ -45,7 +45,8 @@ def test_parent_and_child_in_one_call(client: httpx.Client, emulator: EmulatorHa
     assert results[1]["httpHeaders"]["Location"].endswith(results[1]["body"]["id"])
     stats = emulator.stats()
     assert stats["api_usage"] == 1
-    assert stats["by_kind"] == {"composite": 1}
+    assert stats["by_kind"]["composite"] == 1
+    assert {kind for kind in stats["by_kind"] if not kind.startswith("composite:")} == {"composite"}
 
 
 def test_all_or_none_rolls_back_every_subrequest(client: httpx.Client, emulator: EmulatorHandle) -> None:
@@ -131,3 +132,26 @@ def test_composite_rolls_back_when_a_subrequest_raises(
     response = client.post("/composite", json=body)
     assert response.status_code == 500
     assert emulator.stats()["records"]["Account"] == 0
+
+
+def test_more_than_five_queries_or_collections_are_refused_whole(
+    client: httpx.Client, emulator: EmulatorHandle
+) -> None:
+    query = {"method": "GET", "url": "/services/data/v59.0/query/?q=SELECT+Id+FROM+Account"}
+    collection = {
+        "method": "POST",
+        "url": "/services/data/v59.0/composite/sobjects",
+        "body": {"records": [{"attributes": {"type": "Account"}, "Name": "X"}]},
+    }
+    five = [{**query, "referenceId": f"q{i}"} for i in range(3)] + [
+        {**collection, "referenceId": f"c{i}"} for i in range(2)
+    ]
+    lighter = {"method": "GET", "url": "/services/data/v59.0/sobjects/Account/describe", "referenceId": "d"}
+    answer = client.post("/composite", json={"compositeRequest": [*five, lighter]})
+    assert answer.status_code == 200
+    assert [entry["httpStatusCode"] for entry in answer.json()["compositeResponse"]] == [200] * 5 + [200]
+    six = [*five, {**query, "referenceId": "q9"}]
+    refused = client.post("/composite", json={"compositeRequest": six})
+    assert refused.status_code == 400
+    assert refused.json()[0]["errorCode"] == "LIMIT_EXCEEDED"
+    assert len(emulator.records("Account")) == 2, "nothing of the refused call ran"

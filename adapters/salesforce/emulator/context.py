@@ -138,8 +138,10 @@ def api_version(request: Request) -> tuple[int, int]:
 Handler = Callable[[Request, Emulator], Awaitable[Response]]
 
 # Each wrapped endpoint's bare handler, so the composite resource can run subrequests without
-# counting, authenticating or faulting them again.
+# counting, authenticating or faulting them again; and its stats kind (``composite:<kind>``
+# counts subrequests, which are no API calls of their own).
 BARE_HANDLERS: dict[Endpoint, Handler] = {}
+BARE_KINDS: dict[Endpoint, str | Callable[[Request], str]] = {}
 
 
 def _error_body(errors: Sequence[ApiError]) -> list[dict[str, Any]]:
@@ -206,6 +208,7 @@ def api_endpoint(
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
         BARE_HANDLERS[endpoint] = handler
+        BARE_KINDS[endpoint] = kind
         return endpoint
 
     return wrap

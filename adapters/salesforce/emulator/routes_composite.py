@@ -2,6 +2,8 @@
 with ``@{referenceId.path}``; ``allOrNone`` rolls every write back when one subrequest fails.
 
 Subrequests run the same handlers as direct calls, but count as one API call (as in Salesforce).
+Of the 25, at most 5 may be queries (Query, QueryAll, their next pages) or sObject Collections
+requests; a call with more is refused whole (400 ``LIMIT_EXCEEDED``), as Salesforce does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from starlette.types import Message
 
 from fieldline.adapters.salesforce.emulator.context import (
     BARE_HANDLERS,
+    BARE_KINDS,
     ApiFailure,
     Emulator,
     api_endpoint,
@@ -28,9 +31,11 @@ from fieldline.adapters.salesforce.emulator.routes_sobjects import BASE
 from fieldline.adapters.salesforce.emulator.routing import resource
 from fieldline.adapters.salesforce.emulator.validation import ApiError
 
-__all__ = ["MAX_SUBREQUESTS", "dispatch", "routes"]
+__all__ = ["MAX_HEAVY_SUBREQUESTS", "MAX_SUBREQUESTS", "dispatch", "routes"]
 
 MAX_SUBREQUESTS = 25
+MAX_HEAVY_SUBREQUESTS = 5  # queries and sObject Collections among them
+_HEAVY = re.compile(r"^/services/data/v[\d.]+/(?:query|queryAll|composite/sobjects)(?:[/?]|$)")
 # @{ref.id}, @{ref.records[0].Id}, @{ref[0].id} (a collections result is an array)
 _REFERENCE = re.compile(r"@\{([A-Za-z][A-Za-z0-9_]*)((?:\[\d+\]|\.[A-Za-z0-9_]+)+)\}")
 _REFERENCE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -99,7 +104,8 @@ async def dispatch(request: Request, emu: Emulator, method: str, url: str, body:
             break
     else:
         return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
-    handler = BARE_HANDLERS.get(scope.get("endpoint"))  # type: ignore[arg-type]
+    endpoint = scope.get("endpoint")
+    handler = BARE_HANDLERS.get(endpoint)  # type: ignore[arg-type]
     if handler is None or handler.__name__.startswith("composite") or "/jobs/" in raw_path:
         return 400, [
             {"errorCode": "INVALID_REQUEST", "message": f"{raw_path} is not supported in a composite call"}
@@ -108,8 +114,11 @@ async def dispatch(request: Request, emu: Emulator, method: str, url: str, body:
     async def receive() -> Message:
         return {"type": "http.request", "body": payload, "more_body": False}
 
+    sub_request = Request(scope, receive)
+    kind = BARE_KINDS[endpoint]  # type: ignore[index]
+    emu.stats.by_kind[f"composite:{kind if isinstance(kind, str) else kind(sub_request)}"] += 1
     try:
-        response: Response = await handler(Request(scope, receive), emu)
+        response: Response = await handler(sub_request, emu)
     except ApiFailure as failure:
         return failure.status, [e.top_level() for e in failure.errors]
     content = bytes(response.body) if response.body else b""
@@ -129,6 +138,16 @@ async def composite(request: Request, emu: Emulator) -> Response:
             400,
             ApiError(
                 "LIMIT_EXCEEDED", f"Limit of {MAX_SUBREQUESTS} subrequests exceeded: {len(subrequests)}"
+            ),
+        )
+    heavy = sum(1 for sub in subrequests if isinstance(sub, dict) and _HEAVY.match(str(sub.get("url", ""))))
+    if heavy > MAX_HEAVY_SUBREQUESTS:
+        raise ApiFailure(
+            400,
+            ApiError(
+                "LIMIT_EXCEEDED",
+                f"Limit of {MAX_HEAVY_SUBREQUESTS} sObject Collections or query subrequests exceeded: "
+                f"{heavy}",
             ),
         )
     seen: set[str] = set()
