@@ -531,6 +531,12 @@ class TargetAdapter(Protocol):
         an incomplete login); called when it is built, before any work; no network call."""
         ...
 
+    def begin_run(self) -> None:
+        """A run starts (one ``sync`` or dry run; in the service, each batch of events): forget
+        what earlier runs read of the target's records, which others may have changed since.
+        Inherit :class:`TargetBase` for the default, which remembers nothing."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...
@@ -546,6 +552,9 @@ class TargetBase:
         return [() for _ in writes]
 
     def check_ready(self) -> None:
+        return None
+
+    def begin_run(self) -> None:
         return None
 
     def close(self) -> None:

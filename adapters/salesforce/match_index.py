@@ -103,6 +103,11 @@ class MatchIndex:
         self._indexes: dict[IndexKey, _Index] = {}
         self._declined: set[IndexKey] = set()  # auto chose LIKE queries for these
 
+    def forget(self) -> None:
+        """Drop every index: the next run reads the object again (others may have written it)."""
+        self._indexes.clear()
+        self._declined.clear()
+
     def answers(self, request: LookupRequest) -> bool:
         """Whether this request is answered from an index (reading it now if need be)."""
         if not request.normalize or request.normalizer is None or self.mode is IndexMode.NEVER:

@@ -185,6 +185,11 @@ class SalesforceTarget(TargetBase):
         self.match_index.note_writes(writes, ordered)
         return ApplyResult(results=ordered, stopped=stopped)
 
+    def begin_run(self) -> None:
+        """A new run reads its match index afresh: an index kept from an earlier run (a long-lived
+        service worker's) would miss records created since by anyone else."""
+        self.match_index.forget()
+
     def check_ready(self) -> None:
         """Fail now, without a network call, when no complete set of credentials is configured
         (``auth_method`` raises a ConfigError naming every way to log in)."""

@@ -446,4 +446,5 @@ def _redacted(event: SourceEvent) -> SourceEvent:
         redact(dict(event.payload)),
         event.ordering_keys,
         event.role,
+        event.tenant,
     )

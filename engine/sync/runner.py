@@ -105,6 +105,7 @@ class Runner:
         Each batch is planned against the target as the earlier batches' writes would leave it
         (:class:`~fieldline.planning.overlay.PlannedWrites`), as :meth:`sync` sees it.
         """
+        self.target.begin_run()
         planned = PlannedWrites(self.descriptions)
         for batch in _batches(documents, self.batch_size):
             batch_plan = self.plan_batch(batch, planned=planned)
@@ -199,6 +200,7 @@ class Runner:
         ``keep_outcomes=False`` streams: each batch's outcomes go to ``on_batch`` (a run store)
         and the report keeps only a bounded :class:`RunSummary`, so memory stays flat.
         """
+        self.target.begin_run()
         report = RunReport() if keep_outcomes else RunReport.streaming()
         iterator = iter(documents)
         while True:

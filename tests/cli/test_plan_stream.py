@@ -61,7 +61,7 @@ def test_json_lines_are_one_entry_a_line_with_the_summary_last() -> None:
     assert [entry["key"] for entry in entries[:-1]] == ["a", "b", "c", "d"]
     assert entries[-1] == {
         "type": "summary",
-        "counts": {"create": 1, "update": 1, "noop": 1, "skip": 0, "error": 1},
+        "counts": {"create": 1, "update": 1, "noop": 1, "skip": 0, "error": 1, "invalid": 0},
         "shown": 4,
     }
     assert tally.errors == 1

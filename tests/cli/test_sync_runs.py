@@ -178,10 +178,11 @@ def test_plan_shows_as_invalid_exactly_what_sync_refuses(example: Path) -> None:
     example.write_text(text, encoding="utf-8")
     planned = CliRunner().invoke(cli, ["plan", str(example), "--json"])
     assert planned.exit_code == 1, planned.output
-    plan = json.loads(planned.output)
-    invalid = {record["key"]: record for record in plan["records"] if record["action"] == "invalid"}
+    lines = [json.loads(line) for line in planned.output.splitlines()]  # JSON Lines
+    [summary] = [line for line in lines if line["type"] == "summary"]
+    invalid = {line["key"]: line for line in lines if line["type"] == "record" and line["action"] == "invalid"}
     assert invalid
-    assert plan["counts"]["invalid"] == len(invalid)
+    assert summary["counts"]["invalid"] == len(invalid)
     assert all(
         any("STRING_TOO_LONG" in reason for reason in record["reasons"]) for record in invalid.values()
     )
@@ -192,4 +193,4 @@ def test_plan_shows_as_invalid_exactly_what_sync_refuses(example: Path) -> None:
     }
     assert set(failed) == set(invalid), "sync refuses exactly what plan showed as invalid"
     assert all(outcome["stage"] == "preflight" for outcome in failed.values())
-    assert json.loads(synced.stdout)["counts"]["invalid"] == plan["counts"]["invalid"]
+    assert json.loads(synced.stdout)["counts"]["invalid"] == summary["counts"]["invalid"]

@@ -89,6 +89,17 @@ def test_the_runs_own_creates_and_updates_keep_it_current(emulator: EmulatorHand
     assert [record["Id"] for record in found["new.io"]] == [new_id]
 
 
+def test_a_new_run_reads_the_index_again_and_sees_others_writes(
+    emulator: EmulatorHandle, make_target: Any
+) -> None:
+    target = make_target(emulator)  # a long-lived service worker's target
+    assert "late.io" not in target.lookup([_request("late.io")])[KEY]
+    (late_id,) = _create(make_target(emulator), ("late", "https://late.io"))  # someone else's write
+    assert "late.io" not in target.lookup([_request("late.io")])[KEY], "within a run: the index read"
+    target.begin_run()
+    assert [record["Id"] for record in target.lookup([_request("late.io")])[KEY]["late.io"]] == [late_id]
+
+
 def test_auto_keeps_like_queries_for_a_few_keys_against_a_large_object(
     emulator: EmulatorHandle, make_target: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
