@@ -180,7 +180,8 @@ def test_plan_shows_as_invalid_exactly_what_sync_refuses(example: Path) -> None:
     assert planned.exit_code == 1, planned.output
     lines = [json.loads(line) for line in planned.output.splitlines()]  # JSON Lines
     [summary] = [line for line in lines if line["type"] == "summary"]
-    invalid = {line["key"]: line for line in lines if line["type"] == "record" and line["action"] == "invalid"}
+    records = [line for line in lines if line["type"] == "record"]
+    invalid = {record["key"]: record for record in records if record["action"] == "invalid"}
     assert invalid
     assert summary["counts"]["invalid"] == len(invalid)
     assert all(
