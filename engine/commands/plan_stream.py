@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from fieldline.commands.value_text import format_value
+from fieldline.commands.value_text import ACTION_STYLES, format_value
 from fieldline.planning.plans import Action, Decision, Plan, RecordPlan, record_json, write_back_json
 from fieldline.spec.model import Strategy
 
@@ -115,14 +115,6 @@ def _line(entry: dict[str, Any]) -> str:
     return json.dumps(entry, ensure_ascii=False, default=str) + "\n"
 
 
-_ACTION_STYLES = {
-    Action.CREATE: "bold green",
-    Action.UPDATE: "bold yellow",
-    Action.NOOP: "dim",
-    Action.SKIP: "cyan",
-    Action.ERROR: "bold red",
-    Action.INVALID: "bold magenta",
-}
 _Line = list[tuple[str, str]]  # (text, rich style) pieces of one output line
 # each enum member's text: faster than ``.value`` (a descriptor) for millions of fields
 _TEXT: dict[enum.Enum, str] = {
@@ -184,7 +176,7 @@ class TextPlanWriter(_Writer):
         header: _Line = [
             (record.record, "bold"),
             (f" {record.key}  ", ""),
-            (_TEXT[record.action], _ACTION_STYLES[record.action]),
+            (_TEXT[record.action], ACTION_STYLES[record.action]),
         ]
         notes = ([f"matched {record.matched_by}"] if record.matched_by else []) + list(record.reasons)
         if record.target_id and not record.matched_by:

@@ -9,19 +9,11 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from fieldline.commands.value_text import format_value
-from fieldline.planning.plans import Action, Decision, Plan
+from fieldline.commands.value_text import ACTION_STYLES, format_value
+from fieldline.planning.plans import Decision, Plan
 
 __all__ = ["format_value", "plan_table", "summary_table"]
 
-_ACTION_STYLES = {
-    Action.CREATE: "bold green",
-    Action.UPDATE: "bold yellow",
-    Action.NOOP: "dim",
-    Action.SKIP: "cyan",
-    Action.ERROR: "bold red",
-    Action.INVALID: "bold magenta",
-}
 
 
 def plan_table(plan: Plan, *, changes_only: bool = False, title: str | None = None) -> Group:
@@ -42,7 +34,7 @@ def plan_table(plan: Plan, *, changes_only: bool = False, title: str | None = No
             " ",
             record.key,
             "  ",
-            (record.action.value, _ACTION_STYLES[record.action]),
+            (record.action.value, ACTION_STYLES[record.action]),
         )
         notes = ([f"matched {record.matched_by}"] if record.matched_by else []) + list(record.reasons)
         if record.target_id and not record.matched_by:

@@ -1,4 +1,5 @@
-"""Values as ``plan`` prints them, with no rich: the JSON Lines and plain-text paths use it."""
+"""Values and actions as ``plan`` prints them, with no rich: the JSON Lines and plain-text paths,
+the rich tables and the console use it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,20 @@ import re
 from typing import Any
 
 from fieldline.planning.intents import Ref
+from fieldline.planning.plans import Action
 from fieldline.values import MISSING
 
-__all__ = ["format_value"]
+__all__ = ["ACTION_STYLES", "format_value"]
+
+# each action's (rich) style where plans are printed in colour
+ACTION_STYLES = {
+    Action.CREATE: "bold green",
+    Action.UPDATE: "bold yellow",
+    Action.NOOP: "dim",
+    Action.SKIP: "cyan",
+    Action.ERROR: "bold red",
+    Action.INVALID: "bold magenta",
+}
 
 
 def format_value(value: Any, *, limit: int = 60) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sys
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -78,6 +79,13 @@ def _format_age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _plan_value(value: Any) -> str:
+    """A plan value as ``plan`` prints it (``(missing)``, null and ``""`` all differ), whole."""
+    from fieldline.commands.value_text import format_value
+
+    return format_value(value, limit=sys.maxsize)
+
+
 def _logged_value(value: Any) -> str:
     """A value as the connector log keeps it (``{"missing": true}`` for none)."""
     if value == {"missing": True}:
@@ -93,18 +101,6 @@ def _took(run: Any) -> str:
 
 def _pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-
-
-def _plan_value(value: Any) -> str:
-    """A plan value as ``plan`` prints it: ``(missing)``, null and ``""`` all look different."""
-    from fieldline.planning.intents import Ref
-    from fieldline.values import MISSING
-
-    if value is MISSING:
-        return "(missing)"
-    if isinstance(value, Ref):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 async def _form(request: Request) -> dict[str, list[str]]:

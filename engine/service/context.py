@@ -31,6 +31,7 @@ from fieldline.service.app import ServiceSettings, create_app
 from fieldline.service.lookup_wiring import open_lookups
 from fieldline.service.worker import Closeable, SyncRunner, Worker, WorkerSettings
 from fieldline.spec.model import Spec
+from fieldline.sync.connector_log import BatchRuns
 from fieldline.sync.runner import RunReport
 
 __all__ = ["ServiceContext", "check_storage_writable", "open_context", "source_names", "split_specs"]
@@ -182,6 +183,11 @@ class ServiceContext:
             resources=resources,
             write_back_paths=spec.write_back_paths,
             tenant_runners=tenant_runner if spec.connections is not None else None,
+            batch_runs=(
+                BatchRuns(self.storage.sync_runs, spec, worker_id=worker_id)
+                if self.storage.sync_runs is not None
+                else None
+            ),
         )
 
     def make_workers(self, count: int, *, prefix: str) -> list[Worker]:
@@ -223,8 +229,10 @@ class ServiceContext:
         before = time.time() - retention_seconds
         jobs = self.queue.purge(before)
         entries = self.store.purge(before)
+        if self.storage.sync_runs is not None:  # the connector logs of batches and syncs alike
+            entries += self.storage.sync_runs.purge(before)
         if jobs or entries:
-            logger.info("purged %d settled jobs and %d run-log entries older than %s", jobs, entries, before)
+            logger.info("purged %d settled jobs and %d log entries older than %s", jobs, entries, before)
         return jobs, entries
 
     def _janitor(self, retention_seconds: float, stop: threading.Event, interval: float) -> None:

@@ -60,6 +60,7 @@ from fieldline.errors import (
 )
 from fieldline.queue.jobs import Job, JobQueue
 from fieldline.queue.run_store import RunLogEntry, RunStore
+from fieldline.sync.connector_log import BatchRuns, RunRecorder
 from fieldline.sync.runner import RecordOutcome, RunReport
 
 __all__ = ["BatchResult", "SyncRunner", "Worker", "WorkerSettings"]
@@ -139,6 +140,7 @@ class Worker:
     resources: Sequence[Closeable] = ()
     write_back_paths: frozenset[str] = frozenset()  # the spec's; their echoes need no sync
     tenant_runners: Callable[[str], tuple[SyncRunner, Closeable]] | None = None
+    batch_runs: BatchRuns | None = None  # each sync of a batch recorded in the connector logs
     _tenants: dict[str, tuple[SyncRunner, Closeable]] = field(default_factory=dict, init=False, repr=False)
 
     # --- loop -----------------------------------------------------------------------------
@@ -337,15 +339,19 @@ class Worker:
         whether the worker must pause."""
         jobs_by_key = {key: key_jobs for key, (_, key_jobs) in documents.items()}
         batch = [document for document, _ in documents.values()]
+        recorder = self._record_start(batch, jobs_by_key)
         try:
             report = runner.sync(batch)
         except _PAUSING as exc:
             self._pause(jobs_by_key, exc, result, log)
+            self._record_end(recorder, RunReport(), error=f"paused: {_describe(exc)}")
             return [], True
         except Exception as exc:  # a transport failure or a bug: no job of the batch is lost
             for key_jobs in jobs_by_key.values():
                 self._fail(key_jobs, exc, result, log)
+            self._record_end(recorder, RunReport(), error=_describe(exc))
             return [], False
+        self._record_end(recorder, report)
         if report.stopped is not None:
             # budget or daily limit: settle the entities fully written, put the rest back
             finished = report.finished_documents()
@@ -355,6 +361,35 @@ class Worker:
             done = [document for document in batch if document.key in finished]
             return self._settle(report, done, jobs_by_key, result, log), True
         return self._settle(report, batch, jobs_by_key, result, log), False
+
+    def _record_start(
+        self, batch: Sequence[SourceDocument], jobs_by_key: Mapping[str, list[Job]]
+    ) -> RunRecorder | None:
+        """The batch's run in the connector logs, started now; ``None`` when none are kept, or
+        when they cannot be written (a log failure never holds up the events)."""
+        if self.batch_runs is None:
+            return None
+        tenant = next((jobs[0].tenant for jobs in jobs_by_key.values() if jobs), "")
+        try:
+            return self.batch_runs.start(documents=len(batch), tenant=tenant)
+        except Exception as exc:
+            logger.warning("worker %s: the connector log cannot be written: %s", self.worker_id, exc)
+            return None
+
+    def _record_end(
+        self, recorder: RunRecorder | None, report: RunReport, *, error: str | None = None
+    ) -> None:
+        """The batch's outcomes and end in the connector logs (``error``: the sync raised)."""
+        if recorder is None:
+            return
+        try:
+            if error is not None:
+                recorder.fail(error, report)
+                return
+            recorder.on_batch(report)
+            recorder.finish(report)
+        except Exception as exc:  # the events are applied: a log failure must not undo that
+            logger.warning("worker %s: the connector log cannot be written: %s", self.worker_id, exc)
 
     def _fetch_all(self, keys: Sequence[str]) -> dict[str, SourceDocument | BaseException | None]:
         """Each entity fetched once; per-key errors are returned, budget exhaustion raised."""

@@ -13,7 +13,7 @@ from fieldline.queue.sync_runs import RunStatus, SyncRunLog, SyncRunRecord
 from fieldline.spec.model import Spec
 from fieldline.sync.report import RecordOutcome, RunReport
 
-__all__ = ["RunRecorder", "explanation", "spec_hash"]
+__all__ = ["BatchRuns", "RunRecorder", "explanation", "spec_hash"]
 
 
 def spec_hash(spec: Spec) -> str:
@@ -27,11 +27,13 @@ class RunRecorder:
     """One run in ``log``: :meth:`on_batch` is the runner's ``on_batch``; then :meth:`finish`
     (or :meth:`fail` when the run raised)."""
 
-    def __init__(self, log: SyncRunLog, spec: Spec, *, options: Mapping[str, Any]) -> None:
+    def __init__(
+        self, log: SyncRunLog, spec: Spec, *, options: Mapping[str, Any], hashed: str | None = None
+    ) -> None:
         self.log = log
         self.run_id = log.start(
             spec=spec.name,
-            spec_hash=spec_hash(spec),
+            spec_hash=hashed or spec_hash(spec),
             source=spec.source.adapter if spec.source is not None else "",
             target=spec.target.adapter if spec.target is not None else "",
             options=options,
@@ -84,6 +86,23 @@ class RunRecorder:
     def fail(self, error: str, report: RunReport) -> None:
         """The run raised after the batches in ``report``: record it as failed with ``error``."""
         self.log.finish(self.run_id, status=RunStatus.FAILED, counts=report.counts, error=error)
+
+
+class BatchRuns:
+    """The service's batches as runs in the connector logs: each ``runner.sync`` a worker makes
+    over a batch of events is one run (``options`` say which worker), beside ``sync``'s runs."""
+
+    def __init__(self, log: SyncRunLog, spec: Spec, *, worker_id: str) -> None:
+        self.log = log
+        self.spec = spec
+        self.worker_id = worker_id
+        self.hashed = spec_hash(spec)  # once: the file does not change under a running worker
+
+    def start(self, *, documents: int, tenant: str = "") -> RunRecorder:
+        options: dict[str, Any] = {"service": self.worker_id, "documents": documents}
+        if tenant:
+            options["tenant"] = tenant
+        return RunRecorder(self.log, self.spec, options=options, hashed=self.hashed)
 
 
 # Records whose fields are worth keeping: written, refused or failed. A noop's fields all say

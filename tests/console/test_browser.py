@@ -269,8 +269,12 @@ def test_console_in_a_browser(browser: Any, service: Service_, tmp_path: Path) -
     )
     assert result.exit_code == 0, result.output
     driver.get(f"{service.url}/ui/runs")
-    [link] = driver.find_elements(By.CSS_SELECTOR, "#runs tbody tr a")
-    link.click()
+    rows = driver.find_elements(By.CSS_SELECTOR, "#runs tbody tr")
+    specs = [row.find_elements(By.TAG_NAME, "td")[1].text.split()[0] for row in rows]
+    assert specs[0] == "profiles-to-files", "newest first"
+    assert "passfort-salesforce" in specs, "the service's batches are runs too"
+    shot(driver, tmp_path, "connector-runs")
+    rows[0].find_element(By.TAG_NAME, "a").click()
     wait_for(driver, lambda d: d.find_elements(By.ID, "records"), "the run's records")
     driver.find_element(By.CSS_SELECTOR, "#records details summary").click()
     assert "(missing) →" in driver.find_element(By.ID, "records").text

@@ -381,3 +381,48 @@ def test_a_stopped_first_document_keeps_the_later_ones_of_that_entity_from_runni
         JobState.TODO,
         JobState.DONE,
     ]
+
+
+def _recorded_rig(rig: Rig, tmp_path: Path, log: Any) -> None:
+    from fieldline.spec.loader import load_spec
+    from fieldline.sync.connector_log import BatchRuns
+    from tests.e2e.harness import SPEC_FILE
+
+    spec = load_spec(SPEC_FILE)
+    rig.worker.batch_runs = BatchRuns(log, spec, worker_id="w1")
+
+
+def test_each_batch_is_a_run_in_the_connector_logs(rig: Rig, tmp_path: Path) -> None:
+    from fieldline.queue.sqlite_sync_runs import SQLiteSyncRuns
+    from fieldline.queue.sync_runs import RunStatus
+
+    log = SQLiteSyncRuns(tmp_path / "q.db")
+    _recorded_rig(rig, tmp_path, log)
+    rig.runner.rules["p2"] = failed("REQUIRED_FIELD_MISSING: Name", retriable=False)
+    rig.queue.enqueue([event("e1", "p1", 100), event("e2", "p2", 100)], source="fake")
+    rig.worker.run_once()
+    rig.runner.raises = TransientAdapterError("Salesforce is down")
+    rig.queue.enqueue([event("e3", "p3", 100)], source="fake")
+    rig.worker.run_once()
+    failing, first = log.runs()
+    assert first.spec == "passfort-salesforce"
+    assert first.options == {"service": "w1", "documents": 2}
+    assert first.status is RunStatus.FAILED
+    assert first.ended_at is not None
+    records = {record.document_key: record for record in log.records(first.id)}
+    assert records["p1"].error is None
+    assert "REQUIRED_FIELD_MISSING" in str(records["p2"].error)
+    assert failing.status is RunStatus.FAILED
+    assert "Salesforce is down" in str(failing.error)
+    log.close()
+
+
+def test_a_connector_log_that_cannot_be_written_never_fails_the_batch(rig: Rig, tmp_path: Path) -> None:
+    class BrokenLog:
+        def start(self, **_: Any) -> int:
+            raise QueueError("disk I/O error")
+
+    _recorded_rig(rig, tmp_path, BrokenLog())
+    result = rig.queue.enqueue([event("e1", "p1", 100)], source="fake")
+    assert rig.worker.run_once().completed == 1
+    assert rig.state(result.job_ids[0]) is JobState.DONE
