@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from fieldline.queue.sql_sync_runs import SQLSyncRunsBase
 from fieldline.queue.sqlite_file import SQLiteFile, ThreadConnections, connect_sqlite
-from fieldline.queue.sync_runs import (
-    RECORD_COLUMNS,
-    RUN_COLUMNS,
-    RunStatus,
-    SyncRun,
-    SyncRunRecord,
-    latest_per_spec,
-    record_from_row,
-    record_row,
-    run_from_row,
-)
 
 __all__ = ["SQLiteSyncRuns"]
 
@@ -61,10 +52,11 @@ CREATE INDEX IF NOT EXISTS fieldline_sync_run_records_document
 """
 
 
-class SQLiteSyncRuns(SQLiteFile):
+class SQLiteSyncRuns(SQLSyncRunsBase, SQLiteFile):
     """:class:`~fieldline.queue.sync_runs.SyncRunLog` on one SQLite file."""
 
     what = "connector log"
+    PLACEHOLDER = "?"
 
     def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
         self.path = str(path)
@@ -72,98 +64,13 @@ class SQLiteSyncRuns(SQLiteFile):
         self._connections = ThreadConnections(lambda: connect_sqlite(self.path, synchronous="NORMAL"))
         self._create_tables(SCHEMA)
 
-    # --- writing --------------------------------------------------------------------------
-
-    def start(
-        self, *, spec: str, spec_hash: str, source: str, target: str, options: Mapping[str, Any]
-    ) -> int:
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[sqlite3.Connection]:
         with self._transaction() as connection:
-            cursor = connection.execute(
-                "INSERT INTO fieldline_sync_runs (spec, spec_hash, source, target, started_at, status,"
-                " options) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (spec, spec_hash, source, target, self.clock(), RunStatus.RUNNING.value, _json(options)),
-            )
-            return int(cursor.lastrowid or 0)
+            yield connection
 
-    def add(self, run_id: int, records: Iterable[SyncRunRecord]) -> None:
-        rows = [record_row(record) for record in records]
-        if not rows:
-            return
-        with self._transaction() as connection:
-            connection.executemany(
-                f"INSERT INTO fieldline_sync_run_records ({RECORD_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+    def _reading(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        return self._read(sql, parameters)
 
-    def finish(
-        self,
-        run_id: int,
-        *,
-        status: RunStatus,
-        counts: Mapping[str, int],
-        stop_reason: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        with self._transaction() as connection:
-            connection.execute(
-                "UPDATE fieldline_sync_runs SET ended_at = ?, status = ?, counts = ?, stop_reason = ?,"
-                " error = ? WHERE id = ?",
-                (self.clock(), status.value, _json(counts), stop_reason, error, run_id),
-            )
-
-    def purge(self, before: float) -> int:
-        with self._transaction() as connection:
-            connection.execute(
-                "DELETE FROM fieldline_sync_run_records WHERE run_id IN"
-                " (SELECT id FROM fieldline_sync_runs WHERE ended_at < ?)",
-                (before,),
-            )
-            return connection.execute(
-                "DELETE FROM fieldline_sync_runs WHERE ended_at < ?", (before,)
-            ).rowcount
-
-    # --- reading --------------------------------------------------------------------------
-
-    def runs(self, *, spec: str | None = None, limit: int = 50) -> list[SyncRun]:
-        where, parameters = ("WHERE spec = ?", [spec]) if spec is not None else ("", [])
-        rows = self._read(
-            f"SELECT {RUN_COLUMNS} FROM fieldline_sync_runs {where} ORDER BY id DESC LIMIT ?",
-            [*parameters, limit],
-        )
-        return [run_from_row(row) for row in rows]
-
-    def run(self, run_id: int) -> SyncRun | None:
-        rows = self._read(f"SELECT {RUN_COLUMNS} FROM fieldline_sync_runs WHERE id = ?", (run_id,))
-        return run_from_row(rows[0]) if rows else None
-
-    def records(
-        self, run_id: int, *, errors_only: bool = False, key: str | None = None, limit: int | None = None
-    ) -> list[SyncRunRecord]:
-        where = ["run_id = ?"]
-        parameters: list[Any] = [run_id]
-        if errors_only:
-            where.append("error IS NOT NULL")
-        if key is not None:
-            where.append("(key = ? OR document_key = ?)")
-            parameters += [key, key]
-        rows = self._read(
-            f"SELECT {RECORD_COLUMNS} FROM fieldline_sync_run_records WHERE {' AND '.join(where)}"
-            " ORDER BY seq LIMIT ?",
-            [*parameters, -1 if limit is None else limit],
-        )
-        return [record_from_row(row) for row in rows]
-
-    def latest(self) -> dict[str, tuple[SyncRun | None, SyncRun | None]]:
-        # The newest successful and the newest failed run of each spec, in one read.
-        rows = self._read(
-            f"SELECT {RUN_COLUMNS} FROM fieldline_sync_runs WHERE id IN ("
-            " SELECT MAX(id) FROM fieldline_sync_runs WHERE status = 'ok' GROUP BY spec"
-            " UNION SELECT MAX(id) FROM fieldline_sync_runs WHERE status IN ('failed', 'stopped')"
-            " GROUP BY spec) ORDER BY id DESC"
-        )
-        return latest_per_spec(run_from_row(row) for row in rows)
-
-
-def _json(value: Mapping[str, Any]) -> str:
-    return json.dumps(dict(value), default=str, sort_keys=True)
+    def _insert_many(self, connection: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        connection.executemany(sql, rows)
