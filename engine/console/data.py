@@ -109,10 +109,8 @@ class ConsoleData:
         log = self.storage.sync_runs
         if log is None:
             return []
-        found = log.runs(spec=spec or None, limit=limit if not status else limit * 10)
-        if status:
-            found = [run for run in found if run.status.value == status]
-        return found[:limit]
+        chosen = RunStatus(status) if status in RUN_STATUSES else None
+        return log.runs(spec=spec or None, status=chosen, limit=limit)
 
     def sync_run(self, run_id: int) -> SyncRun | None:
         log = self.storage.sync_runs

@@ -112,8 +112,18 @@ class SQLSyncRunsBase(ABC):
 
     # --- reading --------------------------------------------------------------------------
 
-    def runs(self, *, spec: str | None = None, limit: int = 50) -> list[SyncRun]:
-        where, parameters = ("WHERE spec = ?", [spec]) if spec is not None else ("", [])
+    def runs(
+        self, *, spec: str | None = None, status: RunStatus | None = None, limit: int = 50
+    ) -> list[SyncRun]:
+        conditions: list[str] = []
+        parameters: list[Any] = []
+        if spec is not None:
+            conditions.append("spec = ?")
+            parameters.append(spec)
+        if status is not None:
+            conditions.append("status = ?")
+            parameters.append(status.value)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = self._reading(
             self._sql(f"SELECT {RUN_COLUMNS} FROM fieldline_sync_runs {where} ORDER BY id DESC LIMIT ?"),
             [*parameters, limit],

@@ -126,8 +126,10 @@ class SyncRunLog(Protocol):
         """Record how the run ended, now."""
         ...
 
-    def runs(self, *, spec: str | None = None, limit: int = 50) -> list[SyncRun]:
-        """The newest runs first, optionally of one spec."""
+    def runs(
+        self, *, spec: str | None = None, status: RunStatus | None = None, limit: int = 50
+    ) -> list[SyncRun]:
+        """The newest runs first, optionally of one spec and/or with one status."""
         ...
 
     def run(self, run_id: int) -> SyncRun | None: ...

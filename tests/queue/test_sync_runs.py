@@ -68,6 +68,7 @@ def test_a_run_its_records_and_the_latest_per_spec(make_log: Callable[[Clock], S
 
     assert [run.id for run in log.runs()] == [running, second, first]
     assert [run.id for run in log.runs(spec="enrich", limit=1)] == [second]
+    assert [run.id for run in log.runs(status=RunStatus.RUNNING)] == [running]
     run = log.run(first)
     assert run is not None
     assert (run.status, run.counts, run.options, run.ended_at) == (
