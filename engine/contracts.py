@@ -537,6 +537,13 @@ class TargetAdapter(Protocol):
         Inherit :class:`TargetBase` for the default, which remembers nothing."""
         ...
 
+    def write_window(self) -> int:
+        """How many planned writes ``sync`` may gather from several batches before one ``apply``
+        call per spec record (a target whose cost is per call, not per record, writes fewer,
+        larger batches: Salesforce engages Bulk API 2.0). 0: each batch is applied as it is
+        planned. :class:`TargetBase`'s default is 0."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...
@@ -556,6 +563,9 @@ class TargetBase:
 
     def begin_run(self) -> None:
         return None
+
+    def write_window(self) -> int:
+        return 0
 
     def close(self) -> None:
         return None

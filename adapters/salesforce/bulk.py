@@ -16,7 +16,7 @@ import io
 import re
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from fieldline.adapters.salesforce.apply import json_ready
@@ -214,9 +214,10 @@ class BulkWriter:
                 )
             delay = min(delay * 2, self.max_poll)
 
-    def _rows(self, job_id: str, kind: str, what: str) -> list[dict[str, str]]:
+    def _rows(self, job_id: str, kind: str, what: str) -> Iterator[dict[str, str]]:
+        """The result rows, read one at a time (a job's 30,000 rows as dicts would take 30 MB)."""
         response = self.client.request("GET", f"jobs/ingest/{job_id}/{kind}", what=what)
-        return list(csv.DictReader(io.StringIO(response.text)))
+        return csv.DictReader(io.StringIO(response.text))
 
 
 def _columns(items: Sequence[Indexed]) -> list[str]:

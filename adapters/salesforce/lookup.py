@@ -35,7 +35,7 @@ from fieldline.contracts import (
     field_value,
 )
 
-__all__ = ["LookupQuery", "build_queries", "match_records"]
+__all__ = ["KeyKind", "LookupQuery", "build_queries", "index_key", "key_kind", "match_records", "same_key"]
 
 LookupKey = tuple[str, str, tuple[str, ...]]
 _RECORD_ID = re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?")
@@ -93,7 +93,7 @@ _INVALID = object()  # a key that cannot be a value of the field: it matches not
 _MAX_EXPONENT = 40  # number fields hold at most 18 digits
 
 
-class _Kind(enum.Enum):
+class KeyKind(enum.Enum):
     """How the keys of a field compare (and are written in a query)."""
 
     ID = "id"
@@ -104,35 +104,39 @@ class _Kind(enum.Enum):
     TEXT = "text"
 
 
-_QUOTED = (_Kind.ID, _Kind.TEXT)  # keys written as quoted strings: the others are typed literals
-_BY_TYPE = {FieldType.BOOLEAN: _Kind.BOOLEAN, FieldType.DATE: _Kind.DATE, FieldType.DATETIME: _Kind.DATETIME}
+_QUOTED = (KeyKind.ID, KeyKind.TEXT)  # keys written as quoted strings: the others are typed literals
+_BY_TYPE = {
+    FieldType.BOOLEAN: KeyKind.BOOLEAN,
+    FieldType.DATE: KeyKind.DATE,
+    FieldType.DATETIME: KeyKind.DATETIME,
+}
 
 
-def _kind(field_type: FieldType | None, field_name: str) -> _Kind:
+def key_kind(field_type: FieldType | None, field_name: str) -> KeyKind:
     if field_type is None:
-        return _Kind.ID if field_name.lower() == "id" else _Kind.TEXT
+        return KeyKind.ID if field_name.lower() == "id" else KeyKind.TEXT
     if field_type.is_id:
-        return _Kind.ID
+        return KeyKind.ID
     if field_type.is_number:
-        return _Kind.NUMBER
-    return _BY_TYPE.get(field_type, _Kind.TEXT)
+        return KeyKind.NUMBER
+    return _BY_TYPE.get(field_type, KeyKind.TEXT)
 
 
-def _coerce(value: Any, kind: _Kind) -> Any:
+def _coerce(value: Any, kind: KeyKind) -> Any:
     """``value`` as the field's type (``_INVALID`` when it cannot be one): both requested keys and
     the values Salesforce answers with go through this, so they compare alike (5 and ``"5"``)."""
-    if kind is _Kind.ID:
+    if kind is KeyKind.ID:
         text = str(value)
         return text[:15] if _RECORD_ID.fullmatch(text) else _INVALID
-    if kind is _Kind.NUMBER:
+    if kind is KeyKind.NUMBER:
         return _number(value)
-    if kind is _Kind.BOOLEAN:
+    if kind is KeyKind.BOOLEAN:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
         return _INVALID
-    if kind is _Kind.DATE:
+    if kind is KeyKind.DATE:
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return value
         if isinstance(value, str):
@@ -141,7 +145,7 @@ def _coerce(value: Any, kind: _Kind) -> Any:
             except ValueError:
                 return _INVALID
         return _INVALID
-    if kind is _Kind.DATETIME:
+    if kind is KeyKind.DATETIME:
         return _datetime(value)
     return value
 
@@ -189,13 +193,13 @@ def _datetime(value: Any) -> Any:
         return _INVALID
 
 
-def _typed_literal(value: Any, kind: _Kind) -> str:
+def _typed_literal(value: Any, kind: KeyKind) -> str:
     """The bare SOQL literal of a coerced key (number, boolean, date or datetime)."""
-    if kind is _Kind.NUMBER:
+    if kind is KeyKind.NUMBER:
         return format(value, "f")
-    if kind is _Kind.BOOLEAN:
+    if kind is KeyKind.BOOLEAN:
         return "true" if value else "false"
-    if kind is _Kind.DATE:
+    if kind is KeyKind.DATE:
         return str(value.isoformat())
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
@@ -353,7 +357,7 @@ def _object_queries(
         match_field = description.field(group.field)
         name = match_field.name if match_field is not None else group.field
         if group.normalize:
-            scan = _kind(group.field_type, group.field) not in _QUOTED  # LIKE is for text fields only
+            scan = key_kind(group.field_type, group.field) not in _QUOTED  # LIKE is for text fields only
             patterns: set[str] = set()
             for value in () if scan else group.values:
                 found = like_patterns(value, group.normalize)
@@ -368,10 +372,10 @@ def _object_queries(
                 continue
             items = sorted(f"{name} LIKE {pattern}" for pattern in patterns)
         else:
-            kind = _kind(group.field_type, group.field)
+            kind = key_kind(group.field_type, group.field)
             if kind in _QUOTED:
                 values = group.values
-                if kind is _Kind.ID:
+                if kind is KeyKind.ID:
                     # Salesforce refuses the whole query ("invalid ID field") for one malformed
                     # id, and such a value can match nothing anyway.
                     values = {value for value in values if _RECORD_ID.fullmatch(str(value))}
@@ -437,10 +441,10 @@ def build_queries(
     return queries, groups
 
 
-def _same(requested: Any, found: Any, kind: _Kind) -> bool:
+def same_key(requested: Any, found: Any, kind: KeyKind) -> bool:
     if found is None:
         return False
-    if kind is not _Kind.TEXT:
+    if kind is not KeyKind.TEXT:
         # Ids: a 15-character id is the case-sensitive prefix of the 18-character form, and a
         # malformed one matches nothing. Typed fields: "5" on a number field is 5 (and 5.0).
         wanted = _coerce(requested, kind)
@@ -473,20 +477,20 @@ def match_records(
                 if normalized is not None and normalized in group.values:
                     by_value.setdefault(normalized, {})[str(record["Id"])] = record
         else:
-            kind = _kind(group.field_type, group.field)
+            kind = key_kind(group.field_type, group.field)
             index: dict[Any, list[Any]] = {}
             for value in group.values:
-                wanted = _index_key(value, kind)
+                wanted = index_key(value, kind)
                 if wanted is _INVALID:
                     continue  # e.g. a malformed id: it must not match by its valid prefix
                 index.setdefault(wanted, []).append(value)
-                if kind is _Kind.TEXT and isinstance(value, (int, float)) and not isinstance(value, bool):
+                if kind is KeyKind.TEXT and isinstance(value, (int, float)) and not isinstance(value, bool):
                     # A number matched against a text field comes back as text.
                     index.setdefault(str(value).casefold(), []).append(value)
             for record in records:
                 raw = field_value(record, group.field)
-                for value in index.get(_index_key(raw, kind), ()):
-                    if _same(value, raw, kind):
+                for value in index.get(index_key(raw, kind), ()):
+                    if same_key(value, raw, kind):
                         by_value.setdefault(value, {})[str(record["Id"])] = record
         result[key] = {
             value: [matches[record_id] for record_id in sorted(matches)]
@@ -495,10 +499,10 @@ def match_records(
     return result
 
 
-def _index_key(value: Any, kind: _Kind) -> Any:
+def index_key(value: Any, kind: KeyKind) -> Any:
     if value is None:
         return None
-    if kind is not _Kind.TEXT:
+    if kind is not KeyKind.TEXT:
         return _coerce(value, kind)
     if isinstance(value, str):
         return value.casefold()

@@ -17,12 +17,14 @@ narrow ``LIKE`` queries); ``always`` and ``never`` force either way.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field as dataclass_field
 from typing import Any
 
 from fieldline.adapters.salesforce.bulk_query import QueryWait, bulk_records, rest_records
 from fieldline.adapters.salesforce.client import SalesforceClient
+from fieldline.adapters.salesforce.exact_index import ExactIndex, IndexFile
+from fieldline.adapters.salesforce.lookup import key_kind
 from fieldline.contracts import LookupRequest, ObjectDescription, TargetRecord, Write, WriteResult
 
 __all__ = ["IndexMode", "MatchIndex"]
@@ -31,6 +33,10 @@ IndexKey = tuple[str, str, tuple[str, ...]]  # (object, field, normalize), as Lo
 AUTO_ALWAYS_UP_TO = 200_000  # records: reading them is cheaper than scans, whatever the run
 AUTO_RECORDS_PER_KEY = 100  # above it, a few keys are cheaper looked up with LIKE
 BULK_PAGE_SIZE = 50_000
+# Exact keys: read the object once its queries have cost this many calls in the run (about what
+# the read costs: a count and a Bulk query job), unless it holds more records than this.
+EXACT_INDEX_AFTER_CALLS = 4.0
+EXACT_INDEX_MAX_RECORDS = 5_000_000
 
 
 class IndexMode(enum.StrEnum):
@@ -102,15 +108,28 @@ class MatchIndex:
         self.wait = wait or QueryWait()
         self._indexes: dict[IndexKey, _Index] = {}
         self._declined: set[IndexKey] = set()  # auto chose LIKE queries for these
+        self._file = IndexFile()
+        self._exact: dict[IndexKey, ExactIndex] = {}
+        self._spent: dict[IndexKey, float] = {}  # calls this run's queries cost, per exact key
 
     def forget(self) -> None:
         """Drop every index: the next run reads the object again (others may have written it)."""
         self._indexes.clear()
         self._declined.clear()
+        self._exact.clear()
+        self._spent.clear()
+        self._file.close()
+
+    def close(self) -> None:
+        self.forget()
 
     def answers(self, request: LookupRequest) -> bool:
         """Whether this request is answered from an index (reading it now if need be)."""
-        if not request.normalize or request.normalizer is None or self.mode is IndexMode.NEVER:
+        if self.mode is IndexMode.NEVER:
+            return False
+        if not request.normalize:
+            return self._answers_exactly(request)
+        if request.normalizer is None:
             return False
         key = (request.object, request.field, tuple(request.normalize))
         if key in self._declined:
@@ -136,14 +155,53 @@ class MatchIndex:
 
     def lookup(self, request: LookupRequest) -> dict[Any, list[TargetRecord]]:
         """``normalized value -> records`` (sorted by ``Id``) for a request :meth:`answers`."""
-        return self._indexes[(request.object, request.field, tuple(request.normalize))].answer(request.values)
+        key = (request.object, request.field, tuple(request.normalize))
+        exact = self._exact.get(key)
+        if exact is not None:
+            return exact.answer(request.values)
+        return self._indexes[key].answer(request.values)
+
+    def spent(self, keys: Iterable[IndexKey], calls: float) -> None:
+        """The queries for exact ``keys`` cost ``calls`` (a share of a composite call each)."""
+        for key in keys:
+            if not key[2]:
+                self._spent[key] = self._spent.get(key, 0.0) + calls
+
+    def _answers_exactly(self, request: LookupRequest) -> bool:
+        """Ski rental: queries until they have cost what reading the object would, then the read."""
+        key = (request.object, request.field, ())
+        index = self._exact.get(key)
+        wanted = self._wanted(request)
+        if index is not None and wanted <= index.fields:
+            return True
+        if key in self._declined or self._spent.get(key, 0.0) < EXACT_INDEX_AFTER_CALLS:
+            return False
+        description = self.describe(request.object)
+        match_field = description.field(request.field)
+        if match_field is None:
+            return False
+        object_name = description.name or request.object
+        size = self._count(object_name, match_field.name)
+        if size > EXACT_INDEX_MAX_RECORDS:
+            self._declined.add(key)
+            return False
+        if index is not None:
+            wanted |= index.fields  # a wider copy serves the earlier requests too
+        index = ExactIndex(self._file, match_field.name, key_kind(match_field.type, match_field.name), wanted)
+        index.put_all(self._records(object_name, description, match_field.name, wanted, size))
+        self._exact[key] = index
+        return True
 
     def note_writes(self, writes: Sequence[Write], results: Sequence[WriteResult]) -> None:
         """Keep every index current with the writes that succeeded: creates are added, updates
         merged (and re-filed when the match field changed)."""
-        if not self._indexes:
+        if not self._indexes and not self._exact:
             return
         by_key = {result.key: result for result in results}
+        if self._exact:
+            self._note_exact(writes, by_key)
+        if not self._indexes:
+            return
         by_object: dict[str, list[_Index]] = {}
         for (object_name, _, _), index in self._indexes.items():
             by_object.setdefault(object_name.lower(), []).append(index)
@@ -188,6 +246,30 @@ class MatchIndex:
         answer = self.client.call(f"count {object_name} for the match index", lambda sf: sf.query(soql))
         return int(answer.get("totalSize") or 0)
 
+    def _note_exact(self, writes: Sequence[Write], by_key: Mapping[str, WriteResult]) -> None:
+        by_object: dict[str, list[tuple[ExactIndex, list[tuple[str, dict[str, Any], bool]]]]] = {}
+        for (object_name, _, _), index in self._exact.items():
+            by_object.setdefault(object_name.lower(), []).append((index, []))
+        for write in writes:
+            indexes = by_object.get(write.object.lower())
+            result = by_key.get(write.key)
+            if not indexes or result is None or not result.ok:
+                continue
+            record_id = result.target_id or write.target_id
+            if not record_id:
+                continue
+            description = self.describe(write.object)
+            fields = {}
+            for name, value in write.fields.items():
+                described = description.field(name)
+                fields[described.name if described is not None else name] = value
+            for _, changes in indexes:
+                changes.append((record_id, fields, bool(result.created)))
+        for indexes in by_object.values():
+            for index, changes in indexes:
+                if changes:
+                    index.merge(changes)
+
     def _read(
         self,
         request: LookupRequest,
@@ -197,7 +279,22 @@ class MatchIndex:
         size: int,
     ) -> _Index:
         assert request.normalizer is not None
+        index = _Index(match_field, wanted, request.normalizer)
         object_name = description.name or request.object
+        for record in self._records(object_name, description, match_field, wanted, size):
+            index.put(record)
+        return index
+
+    def _records(
+        self,
+        object_name: str,
+        description: ObjectDescription,
+        match_field: str,
+        wanted: frozenset[str],
+        size: int,
+    ) -> Iterator[dict[str, Any]]:
+        """Every record with a ``match_field`` value: its ``wanted`` fields, through REST pages or,
+        above ``bulk_threshold`` records, one Bulk API 2.0 query job."""
         columns = ["Id", *sorted(wanted - {"Id"})]
         soql = f"SELECT {', '.join(columns)} FROM {object_name} WHERE {match_field} != null"
         what = f"read the {object_name} match index on {match_field}"
@@ -209,7 +306,5 @@ class MatchIndex:
             )
         else:
             records = rest_records(self.client, soql, what=what)
-        index = _Index(match_field, wanted, request.normalizer)
         for record in records:
-            index.put({name: value for name, value in record.items() if name != "attributes"})
-        return index
+            yield {name: value for name, value in record.items() if name != "attributes"}

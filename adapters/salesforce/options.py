@@ -12,6 +12,7 @@ from fieldline.errors import ConfigError
 __all__ = ["OPTIONS_SCHEMA", "TargetOptions", "parse_options"]
 
 MAX_COLLECTION_SIZE: Final = 200  # sObject Collections take at most 200 records per call
+DEFAULT_WRITE_WINDOW: Final = 30_000
 
 OPTIONS_SCHEMA: Final[Mapping[str, Any]] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -35,6 +36,13 @@ OPTIONS_SCHEMA: Final[Mapping[str, Any]] = {
             "minimum": 1,
             "default": 6000,
             "description": "Above this many writes to one object in one apply, use Bulk API 2.0.",
+        },
+        "write_window": {
+            "type": "integer",
+            "minimum": 0,
+            "default": DEFAULT_WRITE_WINDOW,
+            "description": "sync gathers up to this many planned writes from several batches before "
+            "sending them, so large runs go through a few Bulk API 2.0 jobs (0: send each batch).",
         },
         "budget_share": {
             "type": "number",
@@ -66,6 +74,7 @@ class TargetOptions:
     api_version: str | None = None
     batch_size: int = MAX_COLLECTION_SIZE
     bulk_threshold: int = 6000
+    write_window: int = DEFAULT_WRITE_WINDOW
     budget_share: float | None = None
     max_retries: int = 4
     match_index: str = "auto"
@@ -103,6 +112,7 @@ def parse_options(options: Mapping[str, Any] | None) -> TargetOptions:
         api_version=normalize_api_version(version) if version is not None else None,
         batch_size=_integer(options, "batch_size", MAX_COLLECTION_SIZE, 1, MAX_COLLECTION_SIZE),
         bulk_threshold=_integer(options, "bulk_threshold", 6000, 1, None),
+        write_window=_integer(options, "write_window", DEFAULT_WRITE_WINDOW, 0, None),
         budget_share=float(share) if share is not None else None,
         max_retries=_integer(options, "max_retries", 4, 0, 20),
         match_index=_match_index(options.get("match_index", "auto")),

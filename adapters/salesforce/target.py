@@ -19,7 +19,7 @@ from fieldline.adapters.salesforce.budget import ApiBudget
 from fieldline.adapters.salesforce.bulk import BulkWriter
 from fieldline.adapters.salesforce.bulk_query import QueryWait
 from fieldline.adapters.salesforce.client import SalesforceClient
-from fieldline.adapters.salesforce.composite import CompositeSender
+from fieldline.adapters.salesforce.composite import MAX_HEAVY, CompositeSender
 from fieldline.adapters.salesforce.describe import fetch_description
 from fieldline.adapters.salesforce.lookup import build_queries, match_records
 from fieldline.adapters.salesforce.match_index import IndexMode, MatchIndex
@@ -140,6 +140,9 @@ class SalesforceTarget(TargetBase):
                 )
                 for query in queries
             ]
+        share = 1 / MAX_HEAVY if len(queries) > 1 else 1.0  # of a call, per query
+        for query in queries:
+            self.match_index.spent(query.keys, share / len(query.keys))
         for query, records in zip(queries, answers, strict=True):
             for key in query.keys:
                 found.setdefault(key, []).extend(records)
@@ -190,6 +193,12 @@ class SalesforceTarget(TargetBase):
         service worker's) would miss records created since by anyone else."""
         self.match_index.forget()
 
+    def write_window(self) -> int:
+        """Writes ``sync`` may gather across batches (the ``write_window`` option): one apply of
+        thousands of writes per object goes through a Bulk API 2.0 job (about five calls) where
+        batch by batch each would cost a Collections call per 1,000."""
+        return self.options.write_window
+
     def check_ready(self) -> None:
         """Fail now, without a network call, when no complete set of credentials is configured
         (``auth_method`` raises a ConfigError naming every way to log in)."""
@@ -197,7 +206,8 @@ class SalesforceTarget(TargetBase):
             self.settings.private_key_pem()  # the key file must be readable
 
     def close(self) -> None:
-        """Close connections; safe to call more than once."""
+        """Close connections and the match index's file; safe to call more than once."""
+        self.match_index.close()
         self.client.close()
 
 

@@ -208,12 +208,13 @@ def _run(
                     recorder.on_batch(batch)
                 if out is not None:
                     out.write(batch.outcomes)
-                progress.update(read)
 
             runner = Runner(
                 spec, target, source=source, plugin_manager=manager, batch_size=options["batch_size"]
             )
-            report.stopped = runner.sync(counted(), on_batch=on_batch, keep_outcomes=False).stopped
+            report.stopped = runner.sync(
+                counted(), on_batch=on_batch, on_planned=lambda: progress.update(read), keep_outcomes=False
+            ).stopped
     except FieldlineError as exc:
         if recorder is not None:
             recorder.fail(str(exc), report)

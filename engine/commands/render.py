@@ -15,7 +15,6 @@ from fieldline.planning.plans import Decision, Plan
 __all__ = ["format_value", "plan_table", "summary_table"]
 
 
-
 def plan_table(plan: Plan, *, changes_only: bool = False, title: str | None = None) -> Group:
     """The plan as one block per record: a header line (record, key, action, how it matched or why
     it is skipped), then one row per field: field, old -> new, strategy, decision and reason."""

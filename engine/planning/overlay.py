@@ -85,6 +85,23 @@ class PlannedWrites:
                     found.setdefault(value, []).extend(records)
         return result
 
+    def touches(self, requests: Sequence[LookupRequest], existing: LookupResult) -> bool:
+        """Whether :meth:`over` would change ``existing``: a requested value matches a
+        remembered create, or a found record has remembered updates."""
+        if not self:
+            return False
+        if self._updated:
+            for (object_name, _, _), found in existing.items():
+                object_key = object_name.lower()
+                for records in found.values():
+                    if any((object_key, str(record.get("Id"))) in self._updated for record in records):
+                        return True
+        for request in requests:
+            index = self._index(request)
+            if index is not None and any(index.has(value) for value in request.values):
+                return True
+        return False
+
     def _index(self, request: LookupRequest) -> _Index | None:
         object_key = request.object.lower()
         created = self._created.get(object_key)
@@ -121,6 +138,7 @@ class _Index:
         self.normalizer = normalizer
         self.stored = stored
         self.records: dict[Any, list[int]] = {}
+        self.folded: set[str] = set()  # text keys case-folded: a target may match them so (SOQL does)
 
     def add(self, record: TargetRecord, position: int) -> None:
         value = record.get(self.field_name)
@@ -133,6 +151,17 @@ class _Index:
             self.records.setdefault(key, []).append(position)
         except TypeError:  # an unhashable value cannot be a key
             return
+        if isinstance(value, str):
+            self.folded.add(value.casefold())
+
+    def has(self, value: Any) -> bool:
+        """Whether a created record may be ``value``'s match (text compared case-folded)."""
+        if self.normalizer is None and isinstance(value, str) and value.casefold() in self.folded:
+            return True
+        try:
+            return lookup_key(value, self.field) in self.records
+        except TypeError:
+            return False
 
     def find(self, value: Any) -> list[TargetRecord]:
         """Fresh copies of the created records whose key is ``value``'s."""

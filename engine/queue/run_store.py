@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypedDict, runtime_checkable
 
 from fieldline.config import Secret
 
-__all__ = ["REDACTED", "RunLogEntry", "RunLogJSON", "RunStore", "redact"]
+__all__ = ["REDACTED", "RunLogEntry", "RunLogJSON", "RunStore", "is_secret_key", "redact"]
 
 REDACTED = "***"
 
@@ -47,6 +47,11 @@ _SCALARS = (str, int, float, bool, type(None))
 @functools.lru_cache(maxsize=4096)
 def _is_secret_key(key: str) -> bool:
     return _SECRET_KEY.search(key) is not None
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a field or key named ``key`` holds credentials (its values are never logged)."""
+    return _is_secret_key(key)
 
 
 def _redact(value: Any, depth: int) -> Any:

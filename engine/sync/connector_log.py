@@ -4,7 +4,7 @@ while it goes: the run when it starts, each batch's outcomes as the batch ends, 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,14 @@ class RunRecorder:
         self._seq = 0
 
     def on_batch(self, batch: RunReport) -> None:
+        # in slices: a write window settles tens of thousands of records at once, and their
+        # rows (explanations as JSON) would all be held before the insert
+        for start in range(0, len(batch.outcomes), _SLICE):
+            self._add(batch.outcomes[start : start + _SLICE])
+
+    def _add(self, outcomes: Sequence[RecordOutcome]) -> None:
         records = []
-        for outcome in batch.outcomes:
+        for outcome in outcomes:
             self._seq += 1
             records.append(
                 SyncRunRecord(
@@ -105,6 +111,8 @@ class BatchRuns:
         return RunRecorder(self.log, self.spec, options=options, hashed=self.hashed)
 
 
+_SLICE = 1000  # records per insert
+
 # Records whose fields are worth keeping: written, refused or failed. A noop's fields all say
 # "unchanged" and a skip's reasons say why, so theirs are left out (a re-sync logs little).
 _EXPLAINED = frozenset({Action.CREATE, Action.UPDATE, Action.INVALID, Action.ERROR})
@@ -121,13 +129,14 @@ def explanation(outcome: RecordOutcome) -> dict[str, Any]:
     if plan.reasons:
         explained["reasons"] = list(plan.reasons)
     if plan.changes and (outcome.action in _EXPLAINED or outcome.error is not None):
+        # StrEnum members are their text (and JSON writes them so): ``.value`` costs a lookup each
         explained["fields"] = [
             {
                 "field": change.field,
                 "old": json_value(change.old),
                 "new": json_value(change.new),
-                "strategy": change.strategy.value,
-                "decision": change.decision.value,
+                "strategy": change.strategy,
+                "decision": change.decision,
                 "reason": change.reason,
             }
             for change in plan.changes

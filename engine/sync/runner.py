@@ -43,6 +43,7 @@ from fieldline.planning.write_back import WriteBackChange, plan_write_backs, res
 from fieldline.plugins.manager import get_plugin_manager, normalizer_registry
 from fieldline.spec.model import RecordSpec, Spec
 from fieldline.sync.report import OutcomeStage, RecordOutcome, RunReport, RunSummary
+from fieldline.sync.write_window import WriteWindow
 from fieldline.values import is_blank
 
 __all__ = ["OutcomeStage", "RecordOutcome", "RunReport", "RunSummary", "Runner"]
@@ -66,6 +67,7 @@ class Runner:
         plugin_manager: pluggy.PluginManager | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         descriptions: Mapping[str, ObjectDescription] | None = None,
+        write_window: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -73,6 +75,7 @@ class Runner:
         self.target = target
         self.source = source
         self.batch_size = batch_size
+        self._write_window = write_window  # None: the target's
         manager = plugin_manager or get_plugin_manager()
         self.normalizers = normalizer_registry(manager)
         self._descriptions: dict[str, ObjectDescription] | None = (
@@ -119,15 +122,25 @@ class Runner:
 
         ``planned``: writes of earlier batches of a dry run, laid over the lookup.
         """
+        return self._plan_batch(documents, planned=planned)[0]
+
+    def _plan_batch(
+        self, documents: Sequence[SourceDocument], *, planned: PlannedWrites | None = None
+    ) -> tuple[Plan, bool]:
+        """:meth:`plan_batch`, and whether ``planned`` changed what the lookup found."""
         intents = evaluate(self.spec, documents, normalizers=self.normalizers)
         requests = lookup_requests(self.spec, intents, normalizers=self.normalizers)
         existing = self.target.lookup(requests) if requests else {}
+        touched = False
         if planned:
-            existing = planned.over(requests, existing)
+            touched = planned.touches(requests, existing)
+            if touched:
+                existing = planned.over(requests, existing)
         batch_plan = self._checked(plan(self.spec, intents, existing, descriptions=self.descriptions))
         if not any(record.write_back for record in self.spec.records):
-            return batch_plan
-        return replace(batch_plan, write_backs=plan_write_backs(self.spec, documents, batch_plan.records))
+            return batch_plan, touched
+        write_backs = plan_write_backs(self.spec, documents, batch_plan.records)
+        return replace(batch_plan, write_backs=write_backs), touched
 
     def _checked(self, batch_plan: Plan) -> Plan:
         """The plan with every create and update the target's pre-write checks refuse marked
@@ -186,6 +199,7 @@ class Runner:
         documents: Iterable[SourceDocument],
         *,
         on_batch: Callable[[RunReport], None] | None = None,
+        on_planned: Callable[[], None] | None = None,
         keep_outcomes: bool = True,
     ) -> RunReport:
         """Plan and apply every document, batch by batch, until the end or a stop.
@@ -197,27 +211,88 @@ class Runner:
         Transport failures raise the adapter's :class:`~fieldline.errors.AdapterError` (records
         of earlier batches are written; re-running is safe because planning is idempotent).
 
-        ``keep_outcomes=False`` streams: each batch's outcomes go to ``on_batch`` (a run store)
-        and the report keeps only a bounded :class:`RunSummary`, so memory stays flat.
+        When the target has a write window (:meth:`TargetAdapter.write_window`) and the spec
+        writes nothing back, the creates and updates of several batches are gathered and
+        applied together (:class:`~fieldline.sync.write_window.WriteWindow`); each batch's other
+        records are reported as it is planned.
+
+        ``keep_outcomes=False`` streams: outcomes go to ``on_batch`` (a run store) as they are
+        settled and the report keeps only a bounded :class:`RunSummary`, so memory stays flat.
+        ``on_planned`` is called after each batch is planned (for progress).
         """
         self.target.begin_run()
         report = RunReport() if keep_outcomes else RunReport.streaming()
+        limit = self.write_window
+        window = WriteWindow(limit, self.descriptions) if limit > 0 else None
+
+        def settled(batch_report: RunReport) -> bool:
+            """Record ``batch_report``; whether the run goes on."""
+            report.extend(batch_report)
+            if on_batch is not None:
+                on_batch(batch_report)
+            return batch_report.stopped is None
+
         iterator = iter(documents)
         while True:
             batch, read_stop = _read_batch(iterator, self.batch_size)
             if batch:
-                batch_report = self.sync_batch(batch)
-                report.extend(batch_report)
-                if on_batch is not None:
-                    on_batch(batch_report)
-                if batch_report.stopped is not None:
+                going = (
+                    settled(self.sync_batch(batch))
+                    if window is None
+                    else self._into_window(batch, window, settled)
+                )
+                if on_planned is not None:
+                    on_planned()
+                if not going:
                     break
-            if read_stop is not None:  # the source's own limit: the documents read so far are synced
-                report.stopped = read_stop
-                break
-            if len(batch) < self.batch_size:
+            if read_stop is not None or len(batch) < self.batch_size:
+                if window is not None and len(window) and not settled(self._flush(window)):
+                    break
+                if read_stop is not None:  # the source's own limit: the documents read so far are synced
+                    report.stopped = read_stop
                 break
         return report
+
+    @property
+    def write_window(self) -> int:
+        """How many writes :meth:`sync` gathers before applying them (0: none, each batch is
+        applied as planned). A spec that writes values back applies batch by batch, so those
+        values go back as soon as their records are written."""
+        if self._write_window is not None:
+            return self._write_window
+        if self.source is not None and any(record.write_back for record in self.spec.records):
+            return 0
+        return max(0, int(self.target.write_window()))
+
+    def _into_window(
+        self,
+        batch: Sequence[SourceDocument],
+        window: WriteWindow,
+        settled: Callable[[RunReport], bool],
+    ) -> bool:
+        """Plan ``batch`` against the target and the window's pending writes; add it to the
+        window, or write the window first when the batch depends on it. Whether the run goes on."""
+        try:
+            batch_plan, touched = self._plan_batch(batch, planned=window.planned)
+        except BudgetExhaustedError as exc:
+            if len(window) and not settled(self._flush(window)):
+                return False
+            return settled(RunReport(stopped=exc.as_stop()))
+        if touched or window.conflicts(batch_plan):
+            # it matched or repeats a pending write: write them, then plan it as the target now is
+            if len(window) and not settled(self._flush(window)):
+                return False
+            return settled(self.sync_batch(batch))
+        keys = _document_keys(batch_plan)
+        now = window.add(batch_plan)
+        outcomes = [_unwritten_outcome(record, keys[(record.record, record.key)]) for record in now]
+        if outcomes and not settled(RunReport(outcomes=outcomes)):
+            return False
+        return not window.full or settled(self._flush(window))
+
+    def _flush(self, window: WriteWindow) -> RunReport:
+        pending, ids, failed = window.take()
+        return self.apply(pending, parent_ids=ids, parents_failed=failed)
 
     def sync_batch(self, documents: Sequence[SourceDocument]) -> RunReport:
         """Plan and apply one batch. A budget used up by its lookups stops it before any write."""
@@ -308,19 +383,31 @@ class Runner:
             stopped=applied.stopped,
         )
 
-    def apply(self, batch_plan: Plan) -> RunReport:
+    def apply(
+        self,
+        batch_plan: Plan,
+        *,
+        parent_ids: Mapping[tuple[str, str], str] | None = None,
+        parents_failed: Iterable[tuple[str, str]] = (),
+    ) -> RunReport:
         """Execute a plan: one ``apply`` call per spec record, parents first.
+
+        ``parent_ids`` and ``parents_failed``: parents settled elsewhere (a write window's) that
+        records of the plan refer to: their ids, and those that failed.
 
         When the target stops, the rest of the plan is not sent: the report holds the outcomes so
         far, ``STOPPED`` for the records not sent, and the stop.
         """
         document_keys = _document_keys(batch_plan)
         ids: dict[tuple[str, str], str] = {
-            (record.record, record.key): record.target_id
-            for record in batch_plan.records
-            if record.target_id is not None
+            **(parent_ids or {}),
+            **{
+                (record.record, record.key): record.target_id
+                for record in batch_plan.records
+                if record.target_id is not None
+            },
         }
-        failed: set[tuple[str, str]] = set()
+        failed = set(parents_failed)
         outcomes: dict[tuple[str, str], RecordOutcome] = {}
         for record_spec in self.spec.records:
             pending: list[tuple[RecordPlan, Write]] = []

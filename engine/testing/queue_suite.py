@@ -314,9 +314,7 @@ def _throughput_counts_completed_jobs_since(queue: JobQueue, clock: FakeClock, r
     assert queue.processed_since(clock() + 1) == 0
 
 
-def _clear_failures_forgets_recent_failures_only(
-    queue: JobQueue, clock: FakeClock, reopen: Reopen
-) -> None:
+def _clear_failures_forgets_recent_failures_only(queue: JobQueue, clock: FakeClock, reopen: Reopen) -> None:
     queue.enqueue([event("a1", "a")], source=SOURCE)
     queue.enqueue([event("x1", "x")], source="other")
     for job in queue.claim("w1", limit=10):

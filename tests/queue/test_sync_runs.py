@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,25 @@ def test_a_run_its_records_and_the_latest_per_spec(make_log: Callable[[Clock], S
     assert log.purge(before=2000.0) == 2  # the two ended runs; the running one stays
     assert [run.id for run in log.runs()] == [running]
     assert log.records(first) == []
+
+
+def test_credential_fields_are_hidden_in_the_explanation_too(make_log: Callable[[Clock], SyncRunLog]) -> None:
+    """``written`` hides ``api_key`` by its key; the explanation names fields as values
+    (``{"field": "Api_Token__c", "new": ...}``), so their old and new values are hidden by name."""
+    log = make_log([1000.0])
+    run = log.start(spec="enrich", spec_hash="abc", source="files", target="salesforce", options={})
+    change = {"strategy": "override", "decision": "write", "reason": "value changed"}
+    explanation = {
+        "matched_by": "Name = 'Acme'",
+        "fields": [
+            {"field": "Api_Token__c", "old": "old-s3cret", "new": "new-s3cret", **change},
+            {"field": "Name", "old": "Acme", "new": {"nested": 1, "password": "s3cret"}, **change},
+        ],
+    }
+    log.add(run, [replace(_record(run, 1), explanation=explanation)])
+    (record,) = log.records(run)
+    fields = record.explanation["fields"]
+    assert (fields[0]["old"], fields[0]["new"]) == (REDACTED, REDACTED)
+    assert fields[1]["new"] == {"nested": 1, "password": REDACTED}
+    assert record.explanation["matched_by"] == "Name = 'Acme'"
+    assert "s3cret" not in json.dumps(record.explanation)

@@ -185,7 +185,8 @@ def test_a_daily_limit_at_a_later_batchs_bulk_job_stops_the_run_with_what_was_wr
         ]
 
     target = make_target(emulator, bulk_threshold=10)
-    runner = Runner(spec, target, plugin_manager=plugin_manager, batch_size=30)
+    # batch by batch (no write window): each batch's writes are their own bulk job
+    runner = Runner(spec, target, plugin_manager=plugin_manager, batch_size=30, write_window=0)
     queries = emulator.stats()["by_kind"].get("query", 0)
     assert runner.sync(documents("warm", 30)).ok  # describe and login happen here
     lookup_calls = emulator.stats()["by_kind"]["query"] - queries
