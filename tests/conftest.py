@@ -107,3 +107,10 @@ def _sync_runs_in_tmp_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     """`fieldline sync` records every run (``--db``, ``fieldline.db`` in the current folder by
     default): in tests, in the test's own folder, never a shared file."""
     monkeypatch.setenv("FIELDLINE_DB", str(tmp_path / "fieldline-runs.db"))
+
+
+@pytest.fixture(autouse=True)
+def _caches_in_tmp_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Caches kept across runs (Salesforce describes) in the test's own folder: a test sees what
+    its own runs kept, never another test's or the user's ``~/.cache``."""
+    monkeypatch.setenv("FIELDLINE_CACHE_DIR", str(tmp_path / "cache"))

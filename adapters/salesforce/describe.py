@@ -11,7 +11,7 @@ from fieldline.errors import FatalAdapterError
 if TYPE_CHECKING:
     from fieldline.adapters.salesforce.client import SalesforceClient
 
-__all__ = ["object_description"]
+__all__ = ["fetch_describe", "fetch_description", "object_description"]
 
 
 def _field_description(raw: Mapping[str, Any]) -> FieldDescription:
@@ -65,6 +65,11 @@ def object_description(raw: Mapping[str, Any]) -> ObjectDescription:
 def fetch_description(client: SalesforceClient, object_name: str) -> ObjectDescription:
     """``GET sobjects/{object}/describe`` as an :class:`ObjectDescription`; an unknown object is
     a :class:`~fieldline.errors.FatalAdapterError` saying what to check."""
+    return object_description(fetch_describe(client, object_name))
+
+
+def fetch_describe(client: SalesforceClient, object_name: str) -> Mapping[str, Any]:
+    """The raw answer of ``GET sobjects/{object}/describe`` (see :func:`fetch_description`)."""
     from urllib.parse import quote
 
     from fieldline.adapters.salesforce.client import SalesforceRequestError
@@ -84,7 +89,7 @@ def fetch_description(client: SalesforceClient, object_name: str) -> ObjectDescr
                 suggestion=suggestion,
             ) from exc
         raise
-    return object_description(raw or {})
+    return raw if isinstance(raw, Mapping) else {}
 
 
 def _closest_object(client: SalesforceClient, object_name: str) -> str | None:

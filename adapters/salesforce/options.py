@@ -44,6 +44,13 @@ OPTIONS_SCHEMA: Final[Mapping[str, Any]] = {
             "description": "sync gathers up to this many planned writes from several batches before "
             "sending them, so large runs go through a few Bulk API 2.0 jobs (0: send each batch).",
         },
+        "describe_cache_seconds": {
+            "type": "number",
+            "minimum": 0,
+            "default": 3600,
+            "description": "Reuse an object's describe kept by an earlier run for this long (0: describe "
+            "every run); a problem the kept describe could explain describes it again.",
+        },
         "budget_share": {
             "type": "number",
             "exclusiveMinimum": 0,
@@ -75,6 +82,7 @@ class TargetOptions:
     batch_size: int = MAX_COLLECTION_SIZE
     bulk_threshold: int = 6000
     write_window: int = DEFAULT_WRITE_WINDOW
+    describe_cache_seconds: float = 3600.0
     budget_share: float | None = None
     max_retries: int = 4
     match_index: str = "auto"
@@ -113,10 +121,17 @@ def parse_options(options: Mapping[str, Any] | None) -> TargetOptions:
         batch_size=_integer(options, "batch_size", MAX_COLLECTION_SIZE, 1, MAX_COLLECTION_SIZE),
         bulk_threshold=_integer(options, "bulk_threshold", 6000, 1, None),
         write_window=_integer(options, "write_window", DEFAULT_WRITE_WINDOW, 0, None),
+        describe_cache_seconds=_seconds(options.get("describe_cache_seconds", 3600.0)),
         budget_share=float(share) if share is not None else None,
         max_retries=_integer(options, "max_retries", 4, 0, 20),
         match_index=_match_index(options.get("match_index", "auto")),
     )
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ConfigError(f"target.options.describe_cache_seconds must be a number >= 0, not {value!r}")
+    return float(value)
 
 
 def _match_index(value: Any) -> str:

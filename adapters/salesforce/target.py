@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import requests.adapters
@@ -20,7 +21,8 @@ from fieldline.adapters.salesforce.bulk import BulkWriter
 from fieldline.adapters.salesforce.bulk_query import QueryWait
 from fieldline.adapters.salesforce.client import SalesforceClient
 from fieldline.adapters.salesforce.composite import MAX_HEAVY, CompositeSender
-from fieldline.adapters.salesforce.describe import fetch_description
+from fieldline.adapters.salesforce.describe import fetch_describe, object_description
+from fieldline.adapters.salesforce.describe_cache import DescribeCache, cache_folder
 from fieldline.adapters.salesforce.lookup import build_queries, match_records
 from fieldline.adapters.salesforce.match_index import IndexMode, MatchIndex
 from fieldline.adapters.salesforce.options import TargetOptions, parse_options
@@ -64,6 +66,7 @@ class SalesforceTarget(TargetBase):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         transport: requests.adapters.BaseAdapter | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.options: TargetOptions = parse_options(options)
         base = settings if settings is not None else load_settings()
@@ -81,6 +84,9 @@ class SalesforceTarget(TargetBase):
         )
         self._bulk = BulkWriter(self.client, sleep=sleep, clock=clock)
         self._descriptions: dict[str, ObjectDescription] = {}
+        self._from_cache: set[str] = set()  # objects described from the describe cache this run
+        self._cache: DescribeCache | None = None
+        self._cache_folder = cache_folder() if cache_dir is None else cache_dir
         self.match_index = MatchIndex(
             self.client,
             self.describe,
@@ -92,13 +98,45 @@ class SalesforceTarget(TargetBase):
     # --- describe -------------------------------------------------------------------------
 
     def describe(self, object_name: str) -> ObjectDescription:
-        """The object's fields (one describe call per object per adapter)."""
-        cached = self._descriptions.get(object_name.lower())
-        if cached is not None:
-            return cached
-        description = fetch_description(self.client, object_name)
+        """The object's fields: one describe call per object per adapter, or none while the
+        describe cache (``describe_cache_seconds``) holds a recent one."""
+        known = self._descriptions.get(object_name.lower())
+        if known is not None:
+            return known
+        cache = self._describe_cache()
+        raw = cache.get(object_name) if cache is not None else None
+        if raw is not None:
+            self._from_cache.add(object_name.lower())
+        else:
+            raw = fetch_describe(self.client, object_name)
+            if cache is not None:
+                cache.put(object_name, raw)
+        description = object_description(raw)
         self._descriptions[object_name.lower()] = description
         return description
+
+    def _described_again(self, object_name: str) -> bool:
+        """Describe ``object_name`` afresh if its describe came from the cache (a problem met
+        may be the cache's: a field added since); whether it did."""
+        if object_name.lower() not in self._from_cache:
+            return False
+        self._from_cache.discard(object_name.lower())
+        raw = fetch_describe(self.client, object_name)
+        cache = self._describe_cache()
+        if cache is not None:
+            cache.put(object_name, raw)
+        self._descriptions[object_name.lower()] = object_description(raw)
+        return True
+
+    def _describe_cache(self) -> DescribeCache | None:
+        seconds = self.options.describe_cache_seconds
+        user = self.settings.username or self.settings.client_id or self.settings.consumer_key
+        if not seconds or not user:  # a bare access token says nothing of whose view it is
+            return None
+        if self._cache is None:
+            scope = f"{self.client.base_url}|{user}"
+            self._cache = DescribeCache(self._cache_folder, scope, seconds=seconds)
+        return self._cache
 
     # --- lookup ---------------------------------------------------------------------------
 
@@ -108,6 +146,10 @@ class SalesforceTarget(TargetBase):
             return {}
         descriptions = {request.object: self.describe(request.object) for request in requests}
         for request in requests:
+            if descriptions[request.object].field(request.field) is None and self._described_again(
+                request.object
+            ):
+                descriptions[request.object] = self.describe(request.object)
             if descriptions[request.object].field(request.field) is None:
                 raise FatalAdapterError(
                     f"{request.object} has no field {request.field!r} to match on",
@@ -152,7 +194,18 @@ class SalesforceTarget(TargetBase):
 
     def check(self, writes: Sequence[Write]) -> list[tuple[WriteError, ...]]:
         """Every pre-flight problem of each write (from describe; nothing is sent)."""
-        return [tuple(preflight_problems(write, self.describe(write.object))) for write in writes]
+        problems = [tuple(preflight_problems(write, self.describe(write.object))) for write in writes]
+        # a refusal by a kept describe may be the cache's (a field or picklist value added since)
+        again = {write.object for write, found in zip(writes, problems, strict=True) if found}
+        again = {name for name in again if self._described_again(name)}
+        if again:
+            problems = [
+                tuple(preflight_problems(write, self.describe(write.object)))
+                if write.object in again
+                else found
+                for write, found in zip(writes, problems, strict=True)
+            ]
+        return problems
 
     def apply(self, writes: Sequence[Write]) -> ApplyResult:
         """One result per write, in order. Invalid records are refused before sending.
@@ -167,6 +220,8 @@ class SalesforceTarget(TargetBase):
             groups: dict[tuple[str, WriteOperation, str | None], list[tuple[int, Write]]] = {}
             for index, write in enumerate(writes):
                 problem = preflight(write, self.describe(write.object))
+                if problem is not None and self._described_again(write.object):
+                    problem = preflight(write, self.describe(write.object))
                 if problem is not None:
                     results[index] = WriteResult(key=write.key, ok=False, error=problem)
                     continue
@@ -192,6 +247,12 @@ class SalesforceTarget(TargetBase):
         """A new run reads its match index afresh: an index kept from an earlier run (a long-lived
         service worker's) would miss records created since by anyone else."""
         self.match_index.forget()
+        self._descriptions = {
+            name: description
+            for name, description in self._descriptions.items()
+            if name not in self._from_cache
+        }
+        self._from_cache.clear()
 
     def write_window(self) -> int:
         """Writes ``sync`` may gather across batches (the ``write_window`` option): one apply of
