@@ -104,8 +104,10 @@ class SalesforceTarget(TargetBase):
         if known is not None:
             return known
         cache = self._describe_cache()
-        raw = cache.get(object_name) if cache is not None else None
-        if raw is not None:
+        kept = cache.get(object_name) if cache is not None else None
+        raw: Mapping[str, Any]
+        if kept is not None:
+            raw = kept
             self._from_cache.add(object_name.lower())
         else:
             raw = fetch_describe(self.client, object_name)
