@@ -85,6 +85,7 @@ class SalesforceTarget(TargetBase):
         self._bulk = BulkWriter(self.client, sleep=sleep, clock=clock)
         self._descriptions: dict[str, ObjectDescription] = {}
         self._from_cache: set[str] = set()  # objects described from the describe cache this run
+        self._in_run = False  # begin_run was called: a sync, plan or service batch
         self._cache: DescribeCache | None = None
         self._cache_folder = cache_folder() if cache_dir is None else cache_dir
         self.match_index = MatchIndex(
@@ -104,7 +105,9 @@ class SalesforceTarget(TargetBase):
         if known is not None:
             return known
         cache = self._describe_cache()
-        kept = cache.get(object_name) if cache is not None else None
+        # Kept describes serve runs only: `describe` and `validate --against` ask what the org
+        # says now (and keep it for the runs that follow).
+        kept = cache.get(object_name) if cache is not None and self._in_run else None
         raw: Mapping[str, Any]
         if kept is not None:
             raw = kept
@@ -249,6 +252,7 @@ class SalesforceTarget(TargetBase):
         """A new run reads its match index afresh: an index kept from an earlier run (a long-lived
         service worker's) would miss records created since by anyone else."""
         self.match_index.forget()
+        self._in_run = True
         self._descriptions = {
             name: description
             for name, description in self._descriptions.items()

@@ -637,7 +637,7 @@ def _applied_outcome(
             document_key,
             action=action,
             target_id=result.target_id or record_plan.target_id,
-            written=dict(write.fields),
+            written=write.fields,  # the write's own dict (built for it, never changed): no copy
         )
     error = result.error
     message = f"{error.code}: {error.message}" if error else "the target refused the write"

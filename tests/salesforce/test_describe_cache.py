@@ -22,14 +22,33 @@ def _account(key: str, **fields: Any) -> Write:
     return Write(key=key, object="Account", operation=WriteOperation.CREATE, fields={"Name": key, **fields})
 
 
+def _in_run(target: Any) -> Any:
+    target.begin_run()
+    return target
+
+
 def test_a_later_run_uses_the_kept_describe(emulator: EmulatorHandle, make_target: Any) -> None:
-    make_target(emulator).describe("Account")
+    _in_run(make_target(emulator)).describe("Account")
     assert _describes(emulator) == 1
-    later = make_target(emulator)
+    later = _in_run(make_target(emulator))
     assert later.describe("Account").field("PassFort_Profile_Id__c") is not None
     assert _describes(emulator) == 1, "kept from the first run"
-    make_target(emulator, describe_cache_seconds=0).describe("Account")
+    _in_run(make_target(emulator, describe_cache_seconds=0)).describe("Account")
     assert _describes(emulator) == 2, "0: describe every run"
+
+
+def test_describing_outside_a_run_asks_the_org_and_keeps_the_answer(
+    emulator: EmulatorHandle, make_target: Any, tmp_path: Path
+) -> None:
+    """`fieldline describe` and `validate --against` say what the org says now."""
+    _in_run(make_target(emulator)).describe("Account")
+    kept = next((tmp_path / "cache" / "describe").rglob("account.json"))
+    data = json.loads(kept.read_text())
+    data["describe"]["fields"] = [f for f in data["describe"]["fields"] if f["name"] != "AccountNumber"]
+    kept.write_text(json.dumps(data))
+    assert make_target(emulator).describe("Account").field("AccountNumber") is not None
+    assert _describes(emulator) == 2
+    assert "AccountNumber" in kept.read_text(), "the next run gets the fresh one"
 
 
 def test_a_kept_describe_that_refuses_a_record_is_replaced(
@@ -37,13 +56,12 @@ def test_a_kept_describe_that_refuses_a_record_is_replaced(
 ) -> None:
     """The kept describe predates a field (``AccountNumber`` removed from it here): the record is
     checked against a fresh describe and written."""
-    first = make_target(emulator)
-    first.describe("Account")
+    _in_run(make_target(emulator)).describe("Account")
     kept = next((tmp_path / "cache" / "describe").rglob("account.json"))
     data = json.loads(kept.read_text())
     data["describe"]["fields"] = [f for f in data["describe"]["fields"] if f["name"] != "AccountNumber"]
     kept.write_text(json.dumps(data))
-    target = make_target(emulator)
+    target = _in_run(make_target(emulator))
     assert target.describe("Account").field("AccountNumber") is None, "the stale copy, as kept"
     assert target.check([_account("a", AccountNumber="A-1")]) == [()]
     assert _describes(emulator) == 2, "described again once"
@@ -56,12 +74,12 @@ def test_a_kept_describe_that_refuses_a_record_is_replaced(
 def test_a_match_field_missing_from_the_kept_describe_describes_again(
     emulator: EmulatorHandle, make_target: Any, tmp_path: Path
 ) -> None:
-    make_target(emulator).describe("Account")
+    _in_run(make_target(emulator)).describe("Account")
     kept = next((tmp_path / "cache" / "describe").rglob("account.json"))
     data = json.loads(kept.read_text())
     data["describe"]["fields"] = [f for f in data["describe"]["fields"] if f["name"] != "AccountNumber"]
     kept.write_text(json.dumps(data))
-    target = make_target(emulator)
+    target = _in_run(make_target(emulator))
     request = LookupRequest(
         object="Account", field="AccountNumber", values=frozenset({"x"}), fields=frozenset()
     )
@@ -74,16 +92,16 @@ def test_an_unusable_cache_folder_is_ignored(
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     monkeypatch.setenv("FIELDLINE_CACHE_DIR", str(blocker))
-    target = make_target(emulator)
+    target = _in_run(make_target(emulator))
     (result,) = finished(target.apply([_account("a")]))
     assert result.ok
-    assert make_target(emulator).describe("Account").name == "Account"
+    assert _in_run(make_target(emulator)).describe("Account").name == "Account"
     assert _describes(emulator) == 2, "nothing kept, nothing failed"
 
 
 def test_a_bare_access_token_is_never_cached(emulator: EmulatorHandle, make_target: Any) -> None:
-    make_target(emulator, AuthMethod.TOKEN).describe("Account")
-    make_target(emulator, AuthMethod.TOKEN).describe("Account")
+    _in_run(make_target(emulator, AuthMethod.TOKEN)).describe("Account")
+    _in_run(make_target(emulator, AuthMethod.TOKEN)).describe("Account")
     assert _describes(emulator) == 2
 
 
