@@ -179,6 +179,11 @@ def run_from_row(row: Sequence[Any]) -> SyncRun:
     )
 
 
+class RedactedExplanation(dict[str, Any]):
+    """An explanation whose maker already hid what must not be logged (credential fields' old
+    and new values, credential-looking keys): :func:`record_row` writes it as it is."""
+
+
 def record_row(record: SyncRunRecord) -> tuple[Any, ...]:
     """The row of ``record``, its written fields redacted (credentials never reach the log)."""
     return (
@@ -194,7 +199,7 @@ def record_row(record: SyncRunRecord) -> tuple[Any, ...]:
         record.stage,
         bool(record.retriable),
         _SORTED_JSON.encode(redact(dict(record.written))) if record.written else "{}",
-        _JSON.encode(_redacted_explanation(record.explanation)) if record.explanation else "{}",
+        _explanation_json(record.explanation),
     )
 
 
@@ -203,7 +208,15 @@ _JSON = json.JSONEncoder(default=str)
 _SORTED_JSON = json.JSONEncoder(default=str, sort_keys=True)
 
 
-def _redacted_explanation(explanation: Mapping[str, Any]) -> Any:
+def _explanation_json(explanation: Mapping[str, Any]) -> str:
+    if not explanation:
+        return "{}"
+    if type(explanation) is RedactedExplanation:
+        return _JSON.encode(explanation)
+    return _JSON.encode(redacted_explanation(explanation))
+
+
+def redacted_explanation(explanation: Mapping[str, Any]) -> Any:
     """An explanation with the old and new values of credential fields hidden (the field's name
     says it: ``{"field": "Api_Token__c", "new": ...}``) and credential-looking keys redacted.
 
@@ -225,6 +238,17 @@ def _redacted_explanation(explanation: Mapping[str, Any]) -> Any:
         else:
             hidden.append({**change, "old": redact(change.get("old")), "new": redact(change.get("new"))})
     return {**explanation, "fields": hidden} if "fields" in explanation else dict(explanation)
+
+
+def hidden_change(field: str, old: Any, new: Any) -> tuple[Any, Any]:
+    """A change's old and new values (JSON-ready) as the log may keep them: a credential field's
+    hidden, credential-looking keys in structured values redacted (see :func:`redacted_explanation`)."""
+    if is_secret_key(field):
+        return REDACTED, REDACTED
+    return (
+        old if type(old) in _SCALARS else redact(old),
+        new if type(new) in _SCALARS else redact(new),
+    )
 
 
 _EXPLANATION_KEYS = frozenset({"matched_by", "reasons", "fields"})

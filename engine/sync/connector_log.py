@@ -9,9 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from fieldline.planning.plans import Action, json_value
-from fieldline.queue.sync_runs import RunStatus, SyncRunLog, SyncRunRecord
+from fieldline.queue.sync_runs import (
+    RedactedExplanation,
+    RunStatus,
+    SyncRunLog,
+    SyncRunRecord,
+    hidden_change,
+)
 from fieldline.spec.model import Spec
 from fieldline.sync.report import RecordOutcome, RunReport
+from fieldline.values import MISSING
 
 __all__ = ["BatchRuns", "RunRecorder", "explanation", "spec_hash"]
 
@@ -112,6 +119,7 @@ class BatchRuns:
 
 
 _SLICE = 1000  # records per insert
+_MISSING_JSON = json_value(MISSING)  # one object: only ever encoded
 
 # Records whose fields are worth keeping: written, refused or failed. A noop's fields all say
 # "unchanged" and a skip's reasons say why, so theirs are left out (a re-sync logs little).
@@ -119,28 +127,35 @@ _EXPLAINED = frozenset({Action.CREATE, Action.UPDATE, Action.INVALID, Action.ERR
 
 
 def explanation(outcome: RecordOutcome) -> dict[str, Any]:
-    """The plan's explanation of ``outcome``'s record, as JSON for the connector log."""
+    """The plan's explanation of ``outcome``'s record, as JSON for the connector log, with
+    credential fields' values hidden (:class:`~fieldline.queue.sync_runs.RedactedExplanation`)."""
     plan = outcome.plan
     if plan is None:
         return {}
-    explained: dict[str, Any] = {}
+    explained = RedactedExplanation()
     if plan.matched_by:
         explained["matched_by"] = plan.matched_by
     if plan.reasons:
         explained["reasons"] = list(plan.reasons)
     if plan.changes and (outcome.action in _EXPLAINED or outcome.error is not None):
-        # StrEnum members are their text (and JSON writes them so): ``.value`` costs a lookup each
-        explained["fields"] = [
-            {
-                "field": change.field,
-                "old": json_value(change.old),
-                "new": json_value(change.new),
-                "strategy": change.strategy,
-                "decision": change.decision,
-                "reason": change.reason,
-            }
-            for change in plan.changes
-        ]
+        fields = []
+        for change in plan.changes:
+            if change.old is MISSING:  # a create: nothing to redact on the old side
+                old, new = _MISSING_JSON, hidden_change(change.field, None, json_value(change.new))[1]
+            else:
+                old, new = hidden_change(change.field, json_value(change.old), json_value(change.new))
+            # StrEnum members are their text (and JSON writes them so): no ``.value`` lookups
+            fields.append(
+                {
+                    "field": change.field,
+                    "old": old,
+                    "new": new,
+                    "strategy": change.strategy,
+                    "decision": change.decision,
+                    "reason": change.reason,
+                }
+            )
+        explained["fields"] = fields
     return explained
 
 

@@ -119,3 +119,33 @@ def test_credential_fields_are_hidden_in_the_explanation_too(make_log: Callable[
     assert fields[1]["new"] == {"nested": 1, "password": REDACTED}
     assert record.explanation["matched_by"] == "Name = 'Acme'"
     assert "s3cret" not in json.dumps(record.explanation)
+
+
+def test_the_recorders_explanations_hide_credential_fields(make_log: Callable[[Clock], SyncRunLog]) -> None:
+    from fieldline.planning.plans import Action, Decision, FieldChange, RecordPlan
+    from fieldline.spec.model import Spec, Strategy
+    from fieldline.sync.connector_log import RunRecorder
+    from fieldline.sync.report import RecordOutcome, RunReport
+    from fieldline.values import MISSING
+
+    log = make_log([1000.0])
+    changes = tuple(
+        FieldChange(name, MISSING, value, Strategy.OVERRIDE, Decision.WRITE, "new record")
+        for name, value in (
+            ("Name", "Acme"),
+            ("Api_Token__c", "s3cret"),
+            ("Config__c", {"password": "s3cret"}),
+        )
+    )
+    plan = RecordPlan(record="company", object="Account", key="k", action=Action.CREATE, changes=changes)
+    outcome = RecordOutcome(
+        record="company", key="k", document_key="k", object="Account", action=Action.CREATE, plan=plan
+    )
+    recorder = RunRecorder(log, Spec(name="enrich", records=()), options={})
+    recorder.on_batch(RunReport(outcomes=[outcome]))
+    (record,) = log.records(recorder.run_id)
+    fields = {change["field"]: change for change in record.explanation["fields"]}
+    assert fields["Name"]["new"] == "Acme"
+    assert fields["Api_Token__c"]["new"] == REDACTED
+    assert fields["Config__c"]["new"] == {"password": REDACTED}
+    assert "s3cret" not in json.dumps(record.explanation)

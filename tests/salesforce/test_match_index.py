@@ -60,7 +60,11 @@ def test_the_index_is_read_once_and_answers_every_later_batch(
     assert [record["Id"] for record in found["test.com"]] == sorted(ids[:2])
     assert "absent.net" not in found
     calls = int(emulator.stats()["api_usage"])
-    assert calls == (3 if bulk_threshold == 2000 else 5)  # describe, count, one page or a Bulk job
+    # the emulator runs a Bulk job as a background task: a poll may find it still InProgress
+    polls = int(emulator.stats()["by_kind"].get("bulk_poll", 0))
+    assert calls - max(0, polls - 1) == (
+        3 if bulk_threshold == 2000 else 5
+    )  # describe, count, one page or a Bulk job
     again = target.lookup([_request("test.com", "example.org")])[KEY]
     assert int(emulator.stats()["api_usage"]) == calls  # answered from memory
     assert [record["Id"] for record in again["example.org"]] == [ids[2]]
