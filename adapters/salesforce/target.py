@@ -21,8 +21,8 @@ from fieldline.adapters.salesforce.bulk import BulkWriter
 from fieldline.adapters.salesforce.bulk_query import QueryWait
 from fieldline.adapters.salesforce.client import SalesforceClient
 from fieldline.adapters.salesforce.composite import MAX_HEAVY, CompositeSender
-from fieldline.adapters.salesforce.describe import fetch_describe, object_description
-from fieldline.adapters.salesforce.describe_cache import DescribeCache, cache_folder
+from fieldline.adapters.salesforce.describe_cache import cache_folder
+from fieldline.adapters.salesforce.descriptions import Descriptions
 from fieldline.adapters.salesforce.lookup import build_queries, match_records
 from fieldline.adapters.salesforce.match_index import IndexMode, MatchIndex
 from fieldline.adapters.salesforce.options import TargetOptions, parse_options
@@ -83,11 +83,13 @@ class SalesforceTarget(TargetBase):
             self.client, batch_size=self.options.batch_size, retry=self.retry, composite=self._composite
         )
         self._bulk = BulkWriter(self.client, sleep=sleep, clock=clock)
-        self._descriptions: dict[str, ObjectDescription] = {}
-        self._from_cache: set[str] = set()  # objects described from the describe cache this run
-        self._in_run = False  # begin_run was called: a sync, plan or service batch
-        self._cache: DescribeCache | None = None
-        self._cache_folder = cache_folder() if cache_dir is None else cache_dir
+        self._descriptions = Descriptions(
+            self.client,
+            folder=cache_folder() if cache_dir is None else cache_dir,
+            # whose view of the org: a bare access token says nothing of it (never kept)
+            user=self.settings.username or self.settings.client_id or self.settings.consumer_key,
+            seconds=self.options.describe_cache_seconds,
+        )
         self.match_index = MatchIndex(
             self.client,
             self.describe,
@@ -99,49 +101,9 @@ class SalesforceTarget(TargetBase):
     # --- describe -------------------------------------------------------------------------
 
     def describe(self, object_name: str) -> ObjectDescription:
-        """The object's fields: one describe call per object per adapter, or none while the
-        describe cache (``describe_cache_seconds``) holds a recent one."""
-        known = self._descriptions.get(object_name.lower())
-        if known is not None:
-            return known
-        cache = self._describe_cache()
-        # Kept describes serve runs only: `describe` and `validate --against` ask what the org
-        # says now (and keep it for the runs that follow).
-        kept = cache.get(object_name) if cache is not None and self._in_run else None
-        raw: Mapping[str, Any]
-        if kept is not None:
-            raw = kept
-            self._from_cache.add(object_name.lower())
-        else:
-            raw = fetch_describe(self.client, object_name)
-            if cache is not None:
-                cache.put(object_name, raw)
-        description = object_description(raw)
-        self._descriptions[object_name.lower()] = description
-        return description
-
-    def _described_again(self, object_name: str) -> bool:
-        """Describe ``object_name`` afresh if its describe came from the cache (a problem met
-        may be the cache's: a field added since); whether it did."""
-        if object_name.lower() not in self._from_cache:
-            return False
-        self._from_cache.discard(object_name.lower())
-        raw = fetch_describe(self.client, object_name)
-        cache = self._describe_cache()
-        if cache is not None:
-            cache.put(object_name, raw)
-        self._descriptions[object_name.lower()] = object_description(raw)
-        return True
-
-    def _describe_cache(self) -> DescribeCache | None:
-        seconds = self.options.describe_cache_seconds
-        user = self.settings.username or self.settings.client_id or self.settings.consumer_key
-        if not seconds or not user:  # a bare access token says nothing of whose view it is
-            return None
-        if self._cache is None:
-            scope = f"{self.client.base_url}|{user}"
-            self._cache = DescribeCache(self._cache_folder, scope, seconds=seconds)
-        return self._cache
+        """The object's fields: one describe call per object per adapter, or none in a run while
+        the describe cache (``describe_cache_seconds``) holds a recent one."""
+        return self._descriptions.get(object_name)
 
     # --- lookup ---------------------------------------------------------------------------
 
@@ -151,7 +113,7 @@ class SalesforceTarget(TargetBase):
             return {}
         descriptions = {request.object: self.describe(request.object) for request in requests}
         for request in requests:
-            if descriptions[request.object].field(request.field) is None and self._described_again(
+            if descriptions[request.object].field(request.field) is None and self._descriptions.again(
                 request.object
             ):
                 descriptions[request.object] = self.describe(request.object)
@@ -202,7 +164,7 @@ class SalesforceTarget(TargetBase):
         problems = [tuple(preflight_problems(write, self.describe(write.object))) for write in writes]
         # a refusal by a kept describe may be the cache's (a field or picklist value added since)
         again = {write.object for write, found in zip(writes, problems, strict=True) if found}
-        again = {name for name in again if self._described_again(name)}
+        again = {name for name in again if self._descriptions.again(name)}
         if again:
             problems = [
                 tuple(preflight_problems(write, self.describe(write.object)))
@@ -225,7 +187,7 @@ class SalesforceTarget(TargetBase):
             groups: dict[tuple[str, WriteOperation, str | None], list[tuple[int, Write]]] = {}
             for index, write in enumerate(writes):
                 problem = preflight(write, self.describe(write.object))
-                if problem is not None and self._described_again(write.object):
+                if problem is not None and self._descriptions.again(write.object):
                     problem = preflight(write, self.describe(write.object))
                 if problem is not None:
                     results[index] = WriteResult(key=write.key, ok=False, error=problem)
@@ -252,13 +214,7 @@ class SalesforceTarget(TargetBase):
         """A new run reads its match index afresh: an index kept from an earlier run (a long-lived
         service worker's) would miss records created since by anyone else."""
         self.match_index.forget()
-        self._in_run = True
-        self._descriptions = {
-            name: description
-            for name, description in self._descriptions.items()
-            if name not in self._from_cache
-        }
-        self._from_cache.clear()
+        self._descriptions.begin_run()
 
     def write_window(self) -> int:
         """Writes ``sync`` may gather across batches (the ``write_window`` option): one apply of
