@@ -198,37 +198,47 @@ class MatchIndex:
         if not self._indexes and not self._exact:
             return
         by_key = {result.key: result for result in results}
-        if self._exact:
-            self._note_exact(writes, by_key)
-        if not self._indexes:
-            return
-        by_object: dict[str, list[_Index]] = {}
+        normalized: dict[str, list[_Index]] = {}
         for (object_name, _, _), index in self._indexes.items():
-            by_object.setdefault(object_name.lower(), []).append(index)
+            normalized.setdefault(object_name.lower(), []).append(index)
+        exact: dict[str, list[tuple[ExactIndex, list[tuple[str, dict[str, Any], bool]]]]] = {}
+        for (object_name, _, _), exact_index in self._exact.items():
+            exact.setdefault(object_name.lower(), []).append((exact_index, []))
+        for write, record_id, fields, created in self._succeeded(writes, by_key, {*normalized, *exact}):
+            for index in normalized.get(write.object.lower(), ()):
+                record = dict(index.by_id.get(record_id) or {"Id": record_id})
+                record.update((name, value) for name, value in fields.items() if name in index.fields)
+                index.put(record)
+            for _, changes in exact.get(write.object.lower(), ()):
+                changes.append((record_id, fields, created))
+        for indexes in exact.values():
+            for exact_index, changes in indexes:
+                if changes:
+                    exact_index.merge(changes)
+
+    def _succeeded(
+        self, writes: Sequence[Write], by_key: Mapping[str, WriteResult], objects: set[str]
+    ) -> Iterator[tuple[Write, str, dict[str, Any], bool]]:
+        """Each write to one of ``objects`` (lower-cased) that succeeded: the write, its record's
+        ``Id``, its fields by describe's names, and whether it created the record."""
         canonical: dict[tuple[str, str], str] = {}  # (object, spelling) -> describe's name
         for write in writes:
-            indexes = by_object.get(write.object.lower())
             result = by_key.get(write.key)
-            if not indexes or result is None or not result.ok:
+            if write.object.lower() not in objects or result is None or not result.ok:
                 continue
             record_id = result.target_id or write.target_id
             if not record_id:
                 continue
-            names = []
-            for name in write.fields:
+            fields: dict[str, Any] = {}
+            for name, value in write.fields.items():
                 found = canonical.get((write.object, name))
                 if found is None:
                     described = self.describe(write.object).field(name)
                     found = canonical[(write.object, name)] = (
                         described.name if described is not None else name
                     )
-                names.append(found)
-            for index in indexes:
-                record = dict(index.by_id.get(record_id) or {"Id": record_id})
-                for name, value in zip(names, write.fields.values(), strict=True):
-                    if name in index.fields:
-                        record[name] = value
-                index.put(record)
+                fields[found] = value
+            yield write, record_id, fields, bool(result.created)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -245,30 +255,6 @@ class MatchIndex:
         soql = f"SELECT COUNT() FROM {object_name} WHERE {match_field} != null"
         answer = self.client.call(f"count {object_name} for the match index", lambda sf: sf.query(soql))
         return int(answer.get("totalSize") or 0)
-
-    def _note_exact(self, writes: Sequence[Write], by_key: Mapping[str, WriteResult]) -> None:
-        by_object: dict[str, list[tuple[ExactIndex, list[tuple[str, dict[str, Any], bool]]]]] = {}
-        for (object_name, _, _), index in self._exact.items():
-            by_object.setdefault(object_name.lower(), []).append((index, []))
-        for write in writes:
-            indexes = by_object.get(write.object.lower())
-            result = by_key.get(write.key)
-            if not indexes or result is None or not result.ok:
-                continue
-            record_id = result.target_id or write.target_id
-            if not record_id:
-                continue
-            description = self.describe(write.object)
-            fields = {}
-            for name, value in write.fields.items():
-                described = description.field(name)
-                fields[described.name if described is not None else name] = value
-            for _, changes in indexes:
-                changes.append((record_id, fields, bool(result.created)))
-        for indexes in by_object.values():
-            for index, changes in indexes:
-                if changes:
-                    index.merge(changes)
 
     def _read(
         self,

@@ -22,6 +22,16 @@ def _account(key: str, **fields: Any) -> Write:
     return Write(key=key, object="Account", operation=WriteOperation.CREATE, fields={"Name": key, **fields})
 
 
+def _forget_field(tmp_path: Path, name: str) -> Path:
+    """Take ``name`` out of the kept Account describe, as if it had been kept before the field
+    was added to the org; the kept file."""
+    kept = next((tmp_path / "cache" / "describe").rglob("account.json"))
+    data = json.loads(kept.read_text())
+    data["describe"]["fields"] = [f for f in data["describe"]["fields"] if f["name"] != name]
+    kept.write_text(json.dumps(data))
+    return kept
+
+
 def _in_run(target: Any) -> Any:
     target.begin_run()
     return target
@@ -42,10 +52,7 @@ def test_describing_outside_a_run_asks_the_org_and_keeps_the_answer(
 ) -> None:
     """`fieldline describe` and `validate --against` say what the org says now."""
     _in_run(make_target(emulator)).describe("Account")
-    kept = next((tmp_path / "cache" / "describe").rglob("account.json"))
-    data = json.loads(kept.read_text())
-    data["describe"]["fields"] = [f for f in data["describe"]["fields"] if f["name"] != "AccountNumber"]
-    kept.write_text(json.dumps(data))
+    kept = _forget_field(tmp_path, "AccountNumber")
     assert make_target(emulator).describe("Account").field("AccountNumber") is not None
     assert _describes(emulator) == 2
     assert "AccountNumber" in kept.read_text(), "the next run gets the fresh one"
@@ -57,10 +64,7 @@ def test_a_kept_describe_that_refuses_a_record_is_replaced(
     """The kept describe predates a field (``AccountNumber`` removed from it here): the record is
     checked against a fresh describe and written."""
     _in_run(make_target(emulator)).describe("Account")
-    kept = next((tmp_path / "cache" / "describe").rglob("account.json"))
-    data = json.loads(kept.read_text())
-    data["describe"]["fields"] = [f for f in data["describe"]["fields"] if f["name"] != "AccountNumber"]
-    kept.write_text(json.dumps(data))
+    kept = _forget_field(tmp_path, "AccountNumber")
     target = _in_run(make_target(emulator))
     assert target.describe("Account").field("AccountNumber") is None, "the stale copy, as kept"
     assert target.check([_account("a", AccountNumber="A-1")]) == [()]
@@ -75,10 +79,7 @@ def test_a_match_field_missing_from_the_kept_describe_describes_again(
     emulator: EmulatorHandle, make_target: Any, tmp_path: Path
 ) -> None:
     _in_run(make_target(emulator)).describe("Account")
-    kept = next((tmp_path / "cache" / "describe").rglob("account.json"))
-    data = json.loads(kept.read_text())
-    data["describe"]["fields"] = [f for f in data["describe"]["fields"] if f["name"] != "AccountNumber"]
-    kept.write_text(json.dumps(data))
+    _forget_field(tmp_path, "AccountNumber")
     target = _in_run(make_target(emulator))
     request = LookupRequest(
         object="Account", field="AccountNumber", values=frozenset({"x"}), fields=frozenset()
