@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from fieldline.adapters.salesforce.apply import json_ready
+from fieldline.adapters.salesforce.bulk_query import csv_rows
 from fieldline.adapters.salesforce.client import SalesforceClient
 from fieldline.adapters.salesforce.retry import RESEND_NOW_RECORD_CODES, record_code_retriable
 from fieldline.contracts import Write, WriteError, WriteErrorStage, WriteOperation, WriteResult
@@ -217,7 +218,7 @@ class BulkWriter:
     def _rows(self, job_id: str, kind: str, what: str) -> Iterator[dict[str, str]]:
         """The result rows, read one at a time (a job's 30,000 rows as dicts would take 30 MB)."""
         response = self.client.request("GET", f"jobs/ingest/{job_id}/{kind}", what=what)
-        return csv.DictReader(io.StringIO(response.text))
+        return csv_rows(response.content)
 
 
 def _columns(items: Sequence[Indexed]) -> list[str]:

@@ -19,7 +19,7 @@ from fieldline.adapters.salesforce.client import SalesforceClient
 from fieldline.contracts import FieldType
 from fieldline.errors import FatalAdapterError, TransientAdapterError
 
-__all__ = ["QueryWait", "bulk_records", "rest_records"]
+__all__ = ["QueryWait", "bulk_records", "csv_rows", "rest_records"]
 
 _TERMINAL = frozenset({"JobComplete", "Failed", "Aborted"})
 REST_PAGE_SIZE = 2000  # the most REST query returns per page
@@ -79,14 +79,19 @@ def bulk_records(
             params["locator"] = locator
         response = client.request("GET", f"jobs/query/{job_id}/results", what=what, params=params)
         # One page in memory at a time: the rows are parsed and handed out before the next.
-        # Bulk results are UTF-8; decoding explicitly spares requests guessing the charset of
-        # megabytes of CSV (which costs more memory than the page itself).
-        for row in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))):
+        for row in csv_rows(response.content):
             yield _unflatten(row, types)
         locator = response.headers.get("Sforce-Locator") or "null"
         del response
         if locator == "null":
             return
+
+
+def csv_rows(content: bytes) -> Iterator[dict[str, str]]:
+    """The rows of a Bulk API CSV answer (UTF-8), decoded as they are read. A ``StringIO`` of the
+    decoded text would hold it as four bytes a character: 200 MB for a 50,000-row page; and
+    decoding explicitly spares requests guessing the charset of megabytes of CSV."""
+    return csv.DictReader(io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline=""))
 
 
 def _wait_for(client: SalesforceClient, job_id: str, what: str, wait: QueryWait) -> None:

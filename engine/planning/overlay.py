@@ -138,7 +138,7 @@ class _Index:
         self.normalizer = normalizer
         self.stored = stored
         self.records: dict[Any, list[int]] = {}
-        self.folded: set[str] = set()  # text keys case-folded: a target may match them so (SOQL does)
+        self.folded: set[str] = set()  # text keys that folding changes, folded (SOQL matches so)
 
     def add(self, record: TargetRecord, position: int) -> None:
         value = record.get(self.field_name)
@@ -151,17 +151,20 @@ class _Index:
             self.records.setdefault(key, []).append(position)
         except TypeError:  # an unhashable value cannot be a key
             return
-        if isinstance(value, str):
-            self.folded.add(value.casefold())
+        if isinstance(value, str) and (folded := value.casefold()) != value:
+            self.folded.add(folded)  # only where folding changes it: most keys are ids already folded
 
     def has(self, value: Any) -> bool:
         """Whether a created record may be ``value``'s match (text compared case-folded)."""
-        if self.normalizer is None and isinstance(value, str) and value.casefold() in self.folded:
-            return True
         try:
-            return lookup_key(value, self.field) in self.records
+            if lookup_key(value, self.field) in self.records:
+                return True
         except TypeError:
             return False
+        if isinstance(value, str):
+            folded = value.casefold()
+            return folded in self.folded or lookup_key(folded, self.field) in self.records
+        return False
 
     def find(self, value: Any) -> list[TargetRecord]:
         """Fresh copies of the created records whose key is ``value``'s."""
