@@ -37,10 +37,14 @@ def planned_id(label: str) -> str:
 class PlannedWrites:
     """Records earlier batches would create, and fields they would update, by object."""
 
-    def __init__(self, descriptions: Mapping[str, ObjectDescription]) -> None:
+    def __init__(self, descriptions: Mapping[str, ObjectDescription], *, compact: bool = True) -> None:
+        """``compact``: keep each record pickled (a dry run, which holds nothing else of earlier
+        batches); a write window, which holds their plans anyway, keeps them as they are."""
         self._descriptions = {name.lower(): description for name, description in descriptions.items()}
-        self._created: dict[str, list[bytes]] = {}  # pickled records, by object
-        self._updated: dict[tuple[str, str], bytes] = {}  # pickled fields, by (object, id)
+        self._pack: Callable[[dict[str, Any]], Any] = _pickled if compact else _as_is
+        self._unpack: Callable[[Any], dict[str, Any]] = pickle.loads if compact else dict
+        self._created: dict[str, list[Any]] = {}  # records (packed), by object
+        self._updated: dict[tuple[str, str], Any] = {}  # fields (packed), by (object, id)
         # (object, field, normalize) -> the created records by lookup key; kept up to date by add()
         self._indexes: dict[tuple[str, str, tuple[str, ...]], _Index] = {}
 
@@ -54,15 +58,15 @@ class PlannedWrites:
             if record.action is Action.CREATE:
                 created = {"Id": planned_id(record.label), **record.writes}
                 stored = self._created.setdefault(object_key, [])
-                stored.append(pickle.dumps(created, pickle.HIGHEST_PROTOCOL))
+                stored.append(self._pack(created))
                 for (indexed_object, _, _), index in self._indexes.items():
                     if indexed_object == object_key:
                         index.add(created, len(stored) - 1)
             elif record.action is Action.UPDATE and record.target_id is not None:
                 slot = (object_key, record.target_id)
                 earlier = self._updated.get(slot)
-                fields = {**pickle.loads(earlier), **record.writes} if earlier else record.writes
-                self._updated[slot] = pickle.dumps(fields, pickle.HIGHEST_PROTOCOL)
+                fields = {**self._unpack(earlier), **record.writes} if earlier else record.writes
+                self._updated[slot] = self._pack(fields)
 
     def over(self, requests: Sequence[LookupRequest], existing: LookupResult) -> LookupResult:
         """``existing`` as the target would answer after the remembered writes."""
@@ -112,14 +116,24 @@ class PlannedWrites:
         if index is None:
             description = self._descriptions.get(object_key)
             field = description.field(request.field) if description is not None else None
-            index = self._indexes[slot] = _Index(request.field, field, request.normalizer, created)
+            index = self._indexes[slot] = _Index(
+                request.field, field, request.normalizer, created, self._unpack
+            )
             for position, record in enumerate(created):
-                index.add(pickle.loads(record), position)
+                index.add(self._unpack(record), position)
         return index
 
     def _patched(self, object_name: str, record: TargetRecord) -> TargetRecord:
         changes = self._updated.get((object_name.lower(), str(record.get("Id"))))
-        return {**record, **pickle.loads(changes)} if changes else record
+        return {**record, **self._unpack(changes)} if changes else record
+
+
+def _pickled(value: dict[str, Any]) -> bytes:
+    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+
+def _as_is(value: dict[str, Any]) -> dict[str, Any]:
+    return value
 
 
 class _Index:
@@ -131,12 +145,14 @@ class _Index:
         field_name: str,
         field: FieldDescription | None,
         normalizer: Callable[[Any], Any] | None,
-        stored: list[bytes],
+        stored: list[Any],
+        unpack: Callable[[Any], dict[str, Any]],
     ) -> None:
         self.field_name = field_name
         self.field = field
         self.normalizer = normalizer
         self.stored = stored
+        self.unpack = unpack
         self.records: dict[Any, list[int]] = {}
         self.folded: set[str] = set()  # text keys that folding changes, folded (SOQL matches so)
 
@@ -169,6 +185,6 @@ class _Index:
     def find(self, value: Any) -> list[TargetRecord]:
         """Fresh copies of the created records whose key is ``value``'s."""
         return [
-            pickle.loads(self.stored[position])
+            self.unpack(self.stored[position])
             for position in self.records.get(lookup_key(value, self.field), ())
         ]

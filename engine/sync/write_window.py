@@ -38,7 +38,7 @@ class WriteWindow:
     def __init__(self, limit: int, descriptions: Mapping[str, ObjectDescription]) -> None:
         self.limit = limit
         self._descriptions = descriptions
-        self.planned = PlannedWrites(descriptions)
+        self.planned = PlannedWrites(descriptions, compact=False)
         self.records: list[RecordPlan] = []
         self.ids: dict[Slot, str] = {}  # settled parents' ids that pending children refer to
         self.failed: set[Slot] = set()  # settled parents (error, invalid) pending children refer to
@@ -84,6 +84,6 @@ class WriteWindow:
         """The pending writes as one plan (in batch order; the runner writes parents first),
         with the ids and failures they refer to; the window is empty after."""
         taken = (Plan(tuple(self.records)), self.ids, self.failed)
-        self.planned = PlannedWrites(self._descriptions)
+        self.planned = PlannedWrites(self._descriptions, compact=False)
         self.records, self.ids, self.failed, self._slots = [], {}, set(), set()
         return taken
