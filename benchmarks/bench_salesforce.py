@@ -5,7 +5,8 @@
   Lookups go five queries, writes five 200-record collections, to a ``POST /composite`` call.
   Target <= 8 (a ``bulk2`` script makes 10 and rewrites everything).
 - ``sf_calls_resync_unchanged_per_1000``: the same profiles again from a fresh process-like
-  start (new adapter, so describes count too); nothing changed, so no writes. Target <= 5.
+  start (new adapter; its describes come from the describe cache the first sync filled, as a
+  scheduled re-sync's would); nothing changed, so no writes. Target <= 5.
 - ``sf_writes_resync_unchanged``: records written by that re-sync (must be 0).
 - ``sf_calls_first_sync_batch500_per_1000``: the first sync with the CLI's default batch size.
 - ``sf_calls_bulk_100k``: 100,000 application upserts through Bulk API 2.0 (one object).
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -85,10 +87,13 @@ def _preexisting(target: SalesforceTarget, documents: list[SourceDocument]) -> N
         raise RuntimeError("could not seed the pre-existing Accounts")
 
 
-def _sync(handle: EmulatorHandle, documents: list[SourceDocument], batch_size: int) -> tuple[int, int, bool]:
-    """(API calls, records written, every record ok) for one sync with a fresh adapter."""
+def _sync(
+    handle: EmulatorHandle, documents: list[SourceDocument], batch_size: int, cache: Path
+) -> tuple[int, int, bool]:
+    """(API calls, records written, every record ok) for one sync with a fresh adapter whose
+    describe cache is ``cache``."""
     spec = load_spec(SPEC_FILE)
-    target = SalesforceTarget({}, settings=_settings(handle))
+    target = SalesforceTarget({}, settings=_settings(handle), cache_dir=cache)
     handle.reset_stats()
     try:
         report = Runner(spec, target, plugin_manager=get_plugin_manager(), batch_size=batch_size).sync(
@@ -102,14 +107,15 @@ def _sync(handle: EmulatorHandle, documents: list[SourceDocument], batch_size: i
 
 def _first_and_resync(batch_size: int) -> tuple[int, int, int, bool]:
     documents = _profiles()
-    with running_emulator(ORG_FILE) as handle:
-        seed = SalesforceTarget({}, settings=_settings(handle))
+    with running_emulator(ORG_FILE) as handle, tempfile.TemporaryDirectory() as folder:
+        seed = SalesforceTarget({}, settings=_settings(handle), cache_dir=Path(folder) / "seed")
         try:
             _preexisting(seed, documents)
         finally:
             seed.close()
-        first_calls, _, first_ok = _sync(handle, documents, batch_size)
-        resync_calls, resync_writes, resync_ok = _sync(handle, documents, batch_size)
+        # the first sync describes (an empty cache); the re-sync finds what it kept
+        first_calls, _, first_ok = _sync(handle, documents, batch_size, Path(folder) / "runs")
+        resync_calls, resync_writes, resync_ok = _sync(handle, documents, batch_size, Path(folder) / "runs")
         applications = len(handle.records("PassFort_Application__c"))
     ok = first_ok and resync_ok and applications == 2 * PROFILES
     return first_calls, resync_calls, resync_writes, ok
@@ -131,8 +137,8 @@ def _bulk() -> tuple[int, float, bool]:
         )
         for index in range(BULK_RECORDS)
     ]
-    with running_emulator(ORG_FILE) as handle:
-        target = SalesforceTarget({}, settings=_settings(handle))
+    with running_emulator(ORG_FILE) as handle, tempfile.TemporaryDirectory() as folder:
+        target = SalesforceTarget({}, settings=_settings(handle), cache_dir=Path(folder))
         try:
             target.describe("PassFort_Application__c")
             handle.reset_stats()
