@@ -233,24 +233,35 @@ class Runner:
             return batch_report.stopped is None
 
         iterator = iter(documents)
-        while True:
-            batch, read_stop = _read_batch(iterator, self.batch_size)
-            if batch:
-                going = (
-                    settled(self.sync_batch(batch))
-                    if window is None
-                    else self._into_window(batch, window, settled)
-                )
-                if on_planned is not None:
-                    on_planned()
-                if not going:
+        try:
+            while True:
+                batch, read_stop = _read_batch(iterator, self.batch_size)
+                if batch:
+                    going = (
+                        settled(self.sync_batch(batch))
+                        if window is None
+                        else self._into_window(batch, window, settled)
+                    )
+                    if on_planned is not None:
+                        on_planned()
+                    if not going:
+                        break
+                if read_stop is not None or len(batch) < self.batch_size:
+                    if window is not None and len(window) and not settled(self._flush(window)):
+                        break
+                    if read_stop is not None:  # the source's own limit: what was read is synced
+                        report.stopped = read_stop
                     break
-            if read_stop is not None or len(batch) < self.batch_size:
-                if window is not None and len(window) and not settled(self._flush(window)):
-                    break
-                if read_stop is not None:  # the source's own limit: the documents read so far are synced
-                    report.stopped = read_stop
-                break
+        except FieldlineError as exc:
+            # Reading or planning a later batch failed: the writes already planned are still
+            # sent, as batch by batch they would have been, before the failure is raised.
+            if window is not None and len(window):
+                waiting = len(window)
+                try:
+                    settled(self._flush(window))
+                except FieldlineError as also:
+                    exc.add_note(f"the {waiting} writes planned before it were not sent either: {also}")
+            raise
         return report
 
     @property

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pluggy
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fieldline.adapters.files.target import FilesTarget
 from fieldline.contracts import SourceDocument, WriteOperation
+from fieldline.errors import TransientAdapterError
 from fieldline.spec.model import Spec
 from fieldline.sync.runner import OutcomeStage, Runner, RunReport
 from tests.runner.test_runner import (
@@ -200,3 +203,19 @@ def test_upserts_keep_going_through_the_window(
     target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS))
     Runner(spec, target, plugin_manager=plugin_manager, batch_size=1, write_window=50).sync(_documents(2))
     assert {w.operation for writes in target.applies for w in writes} == {WriteOperation.UPSERT}
+
+
+def test_a_failure_reading_a_later_batch_still_sends_what_was_planned(
+    tmp_path: Path, spec: Spec, plugin_manager: pluggy.PluginManager
+) -> None:
+    def documents() -> Iterator[SourceDocument]:
+        yield from _documents(4)
+        raise TransientAdapterError("the source went away", hint="run sync again")
+
+    target = CountingTarget(FilesTarget(tmp_path / "crm.json", objects=OBJECTS))
+    batches: list[RunReport] = []
+    runner = Runner(spec, target, plugin_manager=plugin_manager, batch_size=2, write_window=1000)
+    with pytest.raises(TransientAdapterError, match="went away"):
+        runner.sync(documents(), on_batch=batches.append)
+    assert [len(writes) for writes in target.applies] == [4, 8], "the two planned batches were written"
+    assert sum(len(batch.outcomes) for batch in batches) == 12
