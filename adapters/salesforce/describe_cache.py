@@ -4,7 +4,7 @@ objects every time (two of a re-sync's four calls were describes).
 One JSON file per (org, user, API version, object) under the cache folder, holding only what
 :func:`~fieldline.adapters.salesforce.describe.object_description` reads, and used while younger
 than the target's ``describe_cache_seconds``. A describe from the cache may be stale (a field
-added or a picklist value changed since): the target describes the object again, once per run,
+added or a picklist value changed since): the target describes the object again, once per adapter,
 as soon as a record or a match rule meets a problem the cached describe could explain. The cache
 is a convenience: a folder that cannot be read or written is ignored, never an error.
 

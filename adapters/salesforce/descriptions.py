@@ -3,7 +3,7 @@
 A describe from the cache (:mod:`~fieldline.adapters.salesforce.describe_cache`) may be stale;
 :meth:`Descriptions.again` replaces it with a fresh one when a problem it could explain is met
 (the target calls it on a refused record or a missing match field), at most once per object and
-run. Outside a run (``fieldline describe``, ``validate --against``) the org is always asked, and
+adapter. Outside a run (``fieldline describe``, ``validate --against``) the org is always asked, and
 its answer kept for the runs that follow.
 """
 
@@ -34,7 +34,7 @@ class Descriptions:
         self.user = user
         self.seconds = seconds
         self._known: dict[str, ObjectDescription] = {}
-        self._from_cache: set[str] = set()  # described from the cache in this run
+        self._from_cache: set[str] = set()  # described from the cache, not yet described again
         self._in_run = False
         self._cache: DescribeCache | None = None
 
@@ -64,12 +64,10 @@ class Descriptions:
         return True
 
     def begin_run(self) -> None:
-        """A run starts: kept describes may serve it; those an earlier run took from the cache are
-        read again (the file may be newer, or too old by now)."""
+        """A run starts: kept describes may serve it. What this adapter already knows stays
+        known, as a describe it fetched itself does (a service worker's batches do not read the
+        file again each time); one taken from the cache can still be replaced by :meth:`again`."""
         self._in_run = True
-        for name in self._from_cache:
-            self._known.pop(name, None)
-        self._from_cache.clear()
 
     def _fetch(self, object_name: str) -> Mapping[str, Any]:
         raw = fetch_describe(self.client, object_name)
